@@ -1,0 +1,5 @@
+import type { Command } from '../command.ts';
+import { inspectCommand } from './inspect.ts';
+
+/** Every `lor2c` sub-command, in the order `lor2c --help` lists them. */
+export const commands: readonly Command[] = [inspectCommand];

@@ -1,0 +1,83 @@
+/** What `lor2c inspect` reports about a model. */
+import { dataTypeName, elementCount, type ModelProto, type TypeProto, type ValueInfoProto } from './onnx/index.ts';
+import { modelFromProto, type Graph } from './graph/index.ts';
+
+export interface ValueSummary {
+  name: string;
+  dtype: string;
+  /** Dimension sizes; strings are symbolic dims, null where the model leaves a dim unnamed. */
+  shape: (number | string | null)[] | null;
+}
+
+export interface Inspection {
+  irVersion: number;
+  producer: string;
+  opsets: Record<string, number>;
+  inputs: ValueSummary[];
+  outputs: ValueSummary[];
+  parameters: number;
+  parameterTensors: number;
+  parameterBytes: number;
+  nodes: number;
+  ops: Record<string, number>;
+}
+
+export function describeType(t: TypeProto | undefined): { dtype: string; shape: ValueSummary['shape'] } {
+  if (t?.value.case !== 'tensorType') return { dtype: t?.value.case ?? 'unknown', shape: null };
+  const tt = t.value.value;
+  const shape = tt.shape ? tt.shape.dim.map((d) => (d.value.case === 'dimValue' ? Number(d.value.value) : d.value.case === 'dimParam' ? d.value.value : null)) : null;
+  return { dtype: dataTypeName(tt.elemType), shape };
+}
+
+function summarize(v: ValueInfoProto): ValueSummary {
+  return { name: v.name, ...describeType(v.type) };
+}
+
+export function inspectModel(proto: ModelProto): Inspection {
+  const model = modelFromProto(proto);
+  const graph: Graph = model.graph;
+  const ops: Record<string, number> = {};
+  for (const n of graph.nodes) {
+    const key = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
+    ops[key] = (ops[key] ?? 0) + 1;
+  }
+  let parameters = 0;
+  let parameterBytes = 0;
+  for (const t of graph.initializers.values()) {
+    parameters += elementCount(t.dims);
+    parameterBytes += t.rawData.length;
+  }
+  return {
+    irVersion: Number(proto.irVersion),
+    producer: [proto.producerName, proto.producerVersion].filter(Boolean).join(' '),
+    opsets: Object.fromEntries([...model.opsets].map(([d, v]) => [d || 'ai.onnx', v])),
+    inputs: graph.feedInputs().map(summarize),
+    outputs: graph.outputs.map(summarize),
+    parameters,
+    parameterTensors: graph.initializers.size,
+    parameterBytes,
+    nodes: graph.nodes.length,
+    ops: Object.fromEntries(Object.entries(ops).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
+  };
+}
+
+function shapeText(s: ValueSummary): string {
+  return `${s.dtype}[${s.shape === null ? '?' : s.shape.map((d) => d ?? '?').join(', ')}]`;
+}
+
+export function renderInspection(r: Inspection, label: string): string {
+  const lines = [
+    `model       ${label}`,
+    `ir version  ${r.irVersion}${r.producer ? `   producer ${r.producer}` : ''}`,
+    `opsets      ${Object.entries(r.opsets).map(([d, v]) => `${d} ${v}`).join(', ')}`,
+    'inputs',
+    ...r.inputs.map((v) => `  ${v.name}: ${shapeText(v)}`),
+    'outputs',
+    ...r.outputs.map((v) => `  ${v.name}: ${shapeText(v)}`),
+    `parameters  ${r.parameters.toLocaleString('en-US')} in ${r.parameterTensors} tensors (${(r.parameterBytes / 2 ** 20).toFixed(2)} MiB)`,
+    `nodes       ${r.nodes}`,
+    'ops',
+    ...Object.entries(r.ops).map(([op, n]) => `  ${String(n).padStart(6)}  ${op}`),
+  ];
+  return lines.join('\n');
+}

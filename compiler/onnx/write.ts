@@ -1,0 +1,153 @@
+/**
+ * Writing ONNX models. Tensors at or above a size threshold go to an external data file
+ * (required beyond protobuf's 2 GiB, and what lets several graphs share one copy of frozen
+ * weights). Files are written to a temporary name and renamed, so a crash never leaves a
+ * half-written model behind.
+ */
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { DataLocation, ModelProtoSchema, StringStringEntryProtoSchema, create, toBinary, type ModelProto, type TensorProto } from './proto.ts';
+import { tensorByteLength, tensorRawBytes } from './tensor.ts';
+import { visitModelTensors } from './walk.ts';
+import { DataType } from './dtype.ts';
+import { UserError } from '../errors.ts';
+
+/** Default: tensors of 1 MiB or more are stored externally. */
+export const DEFAULT_EXTERNAL_THRESHOLD = 1 << 20;
+const MAX_PROTO_BYTES = 2 ** 31 - 1;
+/** Large tensors start on a page boundary so ORT can memory-map them. */
+const PAGE = 4096;
+
+/**
+ * One external data file, written once and shared by any number of models. A tensor whose
+ * bytes (the same Uint8Array) were already placed is not written twice.
+ */
+export class ExternalDataFile {
+  readonly location: string;
+  private readonly tmp: string;
+  private fd: number | undefined;
+  private size = 0;
+  private readonly placed = new Map<Uint8Array, number>();
+
+  constructor(readonly path: string) {
+    this.location = basename(path);
+    this.tmp = join(dirname(path), `.${this.location}.${process.pid}.tmp`);
+  }
+
+  place(bytes: Uint8Array): number {
+    const known = this.placed.get(bytes);
+    if (known !== undefined) return known;
+    this.fd ??= openSync(this.tmp, 'w');
+    const offset = Math.ceil(this.size / PAGE) * PAGE;
+    let done = 0;
+    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done, offset + done);
+    this.size = offset + bytes.length;
+    this.placed.set(bytes, offset);
+    return offset;
+  }
+
+  get used(): boolean {
+    return this.fd !== undefined;
+  }
+
+  /** Flushes and moves the file into place. */
+  commit(): void {
+    if (this.fd === undefined) return;
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.fd = undefined;
+    renameSync(this.tmp, this.path);
+  }
+
+  abort(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    rmSync(this.tmp, { force: true });
+  }
+}
+
+export interface EncodeOptions {
+  /** Where tensors at or above `threshold` bytes go; without it every tensor stays inline. */
+  external?: ExternalDataFile;
+  threshold?: number;
+}
+
+/**
+ * Serialises a model. Externalised tensors are swapped to external references only for the
+ * duration of the encode; the caller's ModelProto is left exactly as it was.
+ */
+export function encodeModel(model: ModelProto, opts: EncodeOptions = {}): Uint8Array {
+  const threshold = opts.threshold ?? DEFAULT_EXTERNAL_THRESHOLD;
+  const restore: (() => void)[] = [];
+  try {
+    if (opts.external) {
+      const ext = opts.external;
+      visitModelTensors(model, (t) => {
+        if (t.dataType === DataType.STRING || t.dataLocation === DataLocation.EXTERNAL) return;
+        if (tensorByteLength(t) < threshold) return;
+        const bytes = tensorRawBytes(t);
+        const offset = ext.place(bytes);
+        restore.push(swapToExternal(t, ext.location, offset, bytes.length));
+      });
+    }
+    const bytes = toBinary(ModelProtoSchema, model, { writeUnknownFields: true });
+    if (bytes.length > MAX_PROTO_BYTES) {
+      throw new UserError(`the model encodes to ${bytes.length} bytes, over protobuf's 2 GiB limit`, 'write it with external data (a lower threshold)');
+    }
+    return bytes;
+  } finally {
+    for (const undo of restore) undo();
+  }
+}
+
+function swapToExternal(t: TensorProto, location: string, offset: number, length: number): () => void {
+  const saved = { rawData: t.rawData, floatData: t.floatData, doubleData: t.doubleData, int32Data: t.int32Data, int64Data: t.int64Data, uint64Data: t.uint64Data, dataLocation: t.dataLocation, externalData: t.externalData };
+  t.rawData = new Uint8Array(0);
+  t.floatData = []; t.doubleData = []; t.int32Data = []; t.int64Data = []; t.uint64Data = [];
+  t.dataLocation = DataLocation.EXTERNAL;
+  t.externalData = [
+    create(StringStringEntryProtoSchema, { key: 'location', value: location }),
+    create(StringStringEntryProtoSchema, { key: 'offset', value: String(offset) }),
+    create(StringStringEntryProtoSchema, { key: 'length', value: String(length) }),
+  ];
+  return () => Object.assign(t, saved);
+}
+
+export interface WriteOptions {
+  /** External data file name (in the model's folder); default `<model file>.data`. */
+  dataFile?: string;
+  /** Tensors of at least this many bytes go external; Infinity keeps everything inline. */
+  threshold?: number;
+}
+
+/** Writes one model (and its external data file, when any tensor is large enough) atomically. */
+export function writeModel(model: ModelProto, path: string, opts: WriteOptions = {}): void {
+  const threshold = opts.threshold ?? DEFAULT_EXTERNAL_THRESHOLD;
+  const external = Number.isFinite(threshold) ? new ExternalDataFile(join(dirname(path), opts.dataFile ?? `${basename(path)}.data`)) : undefined;
+  try {
+    const bytes = encodeModel(model, { external, threshold });
+    external?.commit();
+    writeFileAtomic(path, bytes);
+  } catch (e) {
+    external?.abort();
+    throw e;
+  }
+}
+
+/** Writes to a temporary file beside `path`, fsyncs, then renames over it. */
+export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const fd = openSync(tmp, 'w');
+  try {
+    const data = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+    let done = 0;
+    while (done < data.length) done += writeSync(fd, data, done, data.length - done);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+}

@@ -1,0 +1,182 @@
+/**
+ * The .lor2c grammar, as a chevrotain CstParser with error recovery.
+ *
+ * The grammar is small and regular; the meaning of each setting lives in the checker:
+ *
+ *   spec     := (item | separator)*
+ *   item     := let | setting
+ *   let      := 'let' Identifier '=' value
+ *   setting  := Identifier (group (',' group)*)? block?      e.g. `rank 8`, `blocks 0..3, 8`,
+ *   block    := '{' (item | separator)* '}'                        `lor2c deep { rank 16 }`
+ *   group    := value+                                        (values separated by spaces)
+ *   value    := atom ('..' atom)?                             a range `0..11`, `-4..-1`
+ *   atom     := Number | Percent | String | list | Identifier call?
+ *   call     := '(' (group (',' group)*)? ')'                 `adamw(lr 4e-4, weight_decay 0.01)`
+ *   list     := '[' (value (',' value)*)? ']'
+ *   separator:= Newline | ';'
+ *
+ * Newlines end a setting, except inside `( )` and `[ ]` where they are skipped, so long calls
+ * may be wrapped. Comments never reach the parser (lexer group `comments`).
+ */
+import { CstParser, type CstNode, type IRecognitionException, type IToken } from 'chevrotain';
+import {
+  allTokens,
+  Comma,
+  DotDot,
+  Equals,
+  Identifier,
+  LBracket,
+  LCurly,
+  Let,
+  LParen,
+  Newline,
+  NumberLiteral,
+  Percent,
+  RBracket,
+  RCurly,
+  RParen,
+  Semicolon,
+  StringLiteral,
+} from './lexer.ts';
+
+class Lor2cParser extends CstParser {
+  constructor() {
+    // maxLookahead 2 is all the grammar needs; recovery lets one run report every syntax error.
+    super(allTokens, { recoveryEnabled: true, maxLookahead: 2 });
+    this.performSelfAnalysis();
+  }
+
+  spec = this.RULE('spec', () => {
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.SUBRULE(this.item) },
+        { ALT: () => this.CONSUME(Newline) },
+        { ALT: () => this.CONSUME(Semicolon) },
+      ]);
+    });
+  });
+
+  item = this.RULE('item', () => {
+    this.OR([{ ALT: () => this.SUBRULE(this.letStatement) }, { ALT: () => this.SUBRULE(this.setting) }]);
+  });
+
+  letStatement = this.RULE('letStatement', () => {
+    this.CONSUME(Let);
+    this.CONSUME(Identifier);
+    this.CONSUME(Equals);
+    this.SUBRULE(this.value);
+  });
+
+  setting = this.RULE('setting', () => {
+    this.CONSUME(Identifier);
+    this.OPTION(() => {
+      this.SUBRULE(this.group);
+      this.MANY(() => {
+        this.CONSUME(Comma);
+        this.SUBRULE2(this.group);
+      });
+    });
+    this.OPTION2(() => this.SUBRULE(this.block));
+  });
+
+  block = this.RULE('block', () => {
+    this.CONSUME(LCurly);
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.SUBRULE(this.item) },
+        { ALT: () => this.CONSUME(Newline) },
+        { ALT: () => this.CONSUME(Semicolon) },
+      ]);
+    });
+    this.CONSUME(RCurly);
+  });
+
+  group = this.RULE('group', () => {
+    this.AT_LEAST_ONE(() => this.SUBRULE(this.value));
+  });
+
+  value = this.RULE('value', () => {
+    this.SUBRULE(this.atom);
+    this.OPTION(() => {
+      this.CONSUME(DotDot);
+      this.SUBRULE2(this.atom);
+    });
+  });
+
+  atom = this.RULE('atom', () => {
+    this.OR([
+      { ALT: () => this.CONSUME(NumberLiteral) },
+      { ALT: () => this.CONSUME(Percent) },
+      { ALT: () => this.CONSUME(StringLiteral) },
+      { ALT: () => this.SUBRULE(this.list) },
+      {
+        ALT: () => {
+          this.CONSUME(Identifier);
+          this.OPTION(() => this.SUBRULE(this.call));
+        },
+      },
+    ]);
+  });
+
+  call = this.RULE('call', () => {
+    this.CONSUME(LParen);
+    this.skipNewlines();
+    this.OPTION(() => {
+      this.SUBRULE(this.group);
+      this.skipNewlines2();
+      this.MANY(() => {
+        this.CONSUME(Comma);
+        this.skipNewlines3();
+        this.SUBRULE2(this.group);
+        this.skipNewlines4();
+      });
+    });
+    this.CONSUME(RParen);
+  });
+
+  list = this.RULE('list', () => {
+    this.CONSUME(LBracket);
+    this.skipNewlines();
+    this.OPTION(() => {
+      this.SUBRULE(this.value);
+      this.skipNewlines2();
+      this.MANY(() => {
+        this.CONSUME(Comma);
+        this.skipNewlines3();
+        this.SUBRULE2(this.value);
+        this.skipNewlines4();
+      });
+    });
+    this.CONSUME(RBracket);
+  });
+
+  // chevrotain tells repeated DSL calls in one rule apart by their index (MANY, MANY2, ...),
+  // so each place that skips newlines needs its own method.
+  private skipNewlines(): void {
+    this.MANY1(() => this.CONSUME1(Newline));
+  }
+  private skipNewlines2(): void {
+    this.MANY2(() => this.CONSUME2(Newline));
+  }
+  private skipNewlines3(): void {
+    this.MANY3(() => this.CONSUME3(Newline));
+  }
+  private skipNewlines4(): void {
+    this.MANY4(() => this.CONSUME4(Newline));
+  }
+}
+
+/** The parser is stateful but reusable; building it (grammar analysis) is the costly part. */
+let shared: Lor2cParser | undefined;
+
+export interface ParseResult {
+  cst: CstNode;
+  errors: IRecognitionException[];
+}
+
+export function parseTokens(tokens: IToken[]): ParseResult {
+  shared ??= new Lor2cParser();
+  shared.input = tokens;
+  const cst = shared.spec();
+  return { cst, errors: [...shared.errors] };
+}

@@ -1,0 +1,75 @@
+/**
+ * manifest.json: the contract between `lor2c compile` and the runtime. It says what every
+ * graph input and output of train.onnx / eval.onnx / infer.onnx means, and describes every
+ * trainable parameter, so the runtime never has to guess from names.
+ */
+
+/** A dimension: a size, or a symbolic name such as 'batch' or 'seq'. */
+export type Dim = number | string;
+
+export type ParameterRole =
+  | 'lor2c.A' | 'lor2c.B'   // LoR2C down / up projections (method.md section 1)
+  | 'lora.A' | 'lora.B'     // LoRA on a projection (baseline, or injected)
+  | 'extra'                 // an original weight made trainable (task head, full fine-tuning)
+  ;
+
+export interface ParameterInfo {
+  /** Stable readable name: lor2c.<module>.A, lora.<block>.<proj>.A, or the original initializer name. */
+  name: string;
+  shape: number[];
+  dtype: string;
+  /** Module id (e.g. 'm3') or LoRA target ('b3.q'); the original name for 'extra'. */
+  module: string;
+  role: ParameterRole;
+  /** Learning-rate multiplier of its parameter group (1 unless the spec says otherwise). */
+  lrScale: number;
+  /** Whether decoupled weight decay applies. */
+  weightDecay: boolean;
+}
+
+/** What a graph input or output carries. */
+export type IORole =
+  | 'batch'        // a data tensor from the JSONL file (model input or label)
+  | 'param'        // current value of a trainable parameter (`of` names it)
+  | 'state'        // optimizer state of a parameter (`of` names it, `slot` says which: 'm', 'v', 'momentum', 'accum')
+  | 'step'         // the optimizer step counter (int64 scalar, 1-based at the first update)
+  | 'param.next'   // updated parameter
+  | 'state.next'   // updated optimizer state
+  | 'loss'         // scalar mean loss of the batch
+  | 'metric'       // an auxiliary scalar or per-example output (`metric` names it)
+  | 'output';      // a model output (logits)
+
+export interface IOInfo {
+  name: string;
+  dtype: string;
+  shape: Dim[];
+  role: IORole;
+  of?: string;
+  slot?: string;
+  metric?: string;
+}
+
+export interface GraphInfo {
+  file: string;
+  inputs: IOInfo[];
+  outputs: IOInfo[];
+}
+
+export interface Manifest {
+  format: 'lor2c-artifacts';
+  formatVersion: 1;
+  versions: { lor2c: string; onnxruntime: string };
+  /** Where the base model came from, and its hash, so a stale artifact is detected. */
+  base: { path: string; sha256: string };
+  /** The checked plan the artifacts were compiled from (dsl Plan, JSON). */
+  plan: unknown;
+  task: { kind: 'classify' | 'lm' | 'regress'; labelKey: string; logits: string; ignoreIndex?: number };
+  optimizer: { kind: 'adamw' | 'sgd'; settings: Record<string, number | boolean | string> };
+  parameters: ParameterInfo[];
+  graphs: { train: GraphInfo; eval: GraphInfo; infer: GraphInfo };
+  /** Shared external data file holding the frozen weights of all three graphs. */
+  weights: string;
+  /** Initial values of the trainable parameters. */
+  adapter: string;
+  target: 'cpu' | 'cuda';
+}

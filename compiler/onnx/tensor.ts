@@ -79,7 +79,8 @@ export function tensorArray(t: TensorProto): NumericArray {
     throw new UserError(`tensor '${t.name}' (${dataTypeName(t.dataType)}) has ${bytes.byteLength} bytes, not a multiple of ${size}`);
   }
   if (bytes.byteOffset % size === 0) return new Cls(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength / size);
-  return new Cls(bytes.slice().buffer as ArrayBuffer);
+  // Copy into a fresh, aligned buffer (Buffer.prototype.slice would only make a view).
+  return new Cls(new Uint8Array(bytes).buffer as ArrayBuffer);
 }
 
 /** tensorArray as plain numbers (int64 converted; precision beyond 2^53 is lost). */

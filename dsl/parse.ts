@@ -69,24 +69,24 @@ function syntaxDiagnostic(e: IRecognitionException, index: LineIndex): Diagnosti
   const within = rule ? ruleDisplay[rule] : undefined;
   let message: string;
   let hint: string | undefined;
-  switch (e.name) {
-    case 'MismatchedTokenException':
-      message = `expected ${expected ?? 'something else'} but found ${found}`;
-      if (expected === '`}`' || expected === '`)`' || expected === '`]`') hint = `an opening bracket is not closed${within ? ` in ${within}` : ''}`;
-      else if (within) hint = `while reading ${within}`;
-      break;
-    case 'NotAllInputParsedException':
-      message = `unexpected ${found}`;
-      hint = found === '`}`' ? 'this `}` closes nothing; remove it or add the matching `{`' : 'a setting starts with a name, e.g. `rank 8`';
-      break;
-    case 'EarlyExitException':
-      message = `expected a value but found ${found}`;
-      hint = within ? `while reading ${within}` : undefined;
-      break;
-    default:
-      message = `unexpected ${found}`;
-      if (rule === 'item' || rule === 'spec' || rule === 'block') hint = 'a setting starts with a name (e.g. `rank 8`), or write `let name = value`';
-      else if (within) hint = `expected ${within}`;
+  const closers = ['`}`', '`)`', '`]`'];
+  if (expected === 'end of file' || e.name === 'NotAllInputParsedException') {
+    message = `unexpected ${found}`;
+    hint = found === '`}`' ? 'this `}` closes nothing; remove it or add the matching `{`' : 'a setting starts with a name, e.g. `rank 8`';
+  } else if (e.name === 'MismatchedTokenException' && found === 'end of file') {
+    message = `expected ${expected ?? 'more'} but the file ended`;
+    if (expected && closers.includes(expected)) hint = `${within ?? 'a bracket'} is not closed`;
+  } else if (e.name === 'MismatchedTokenException') {
+    message = `unexpected ${found}; expected ${expected ?? 'something else'}`;
+    if (expected === '`}`') hint = 'each setting goes on its own line (or after `;`) and starts with a name, e.g. `rank 8`';
+    else if (within) hint = `while reading ${within}`;
+  } else if (e.name === 'EarlyExitException') {
+    message = `expected a value but found ${found}`;
+    if (within) hint = `while reading ${within}`;
+  } else {
+    message = `unexpected ${found}`;
+    if (rule === 'item' || rule === 'spec' || rule === 'block') hint = 'a setting starts with a name (e.g. `rank 8`), or write `let name = value`';
+    else if (within) hint = `expected ${within}`;
   }
   return hint ? { severity: 'error', code: 'syntax', message, hint, range } : { severity: 'error', code: 'syntax', message, range };
 }

@@ -1,0 +1,226 @@
+/**
+ * Applying symbolic block choices to a known block count: which blocks a selection means,
+ * which LoR2C modules a layout produces, and a whole Plan resolved. Pure functions, never throw;
+ * problems come back as values so the checker can point at the text that caused them.
+ */
+import type { BlockRange, BlockSelection, Lor2cModule, Lor2cSection, Plan, ResolvedLoraSite, ResolvedPlan } from './plan.ts';
+
+/** Every block. */
+export const ALL_BLOCKS: BlockSelection = { every: 1 };
+
+/** True when the selection needs no block count: explicit non-negative indices only, no `every` over all. */
+export function isConcrete(selection: BlockSelection): boolean {
+  return selection.ranges !== undefined && selection.ranges.every((r) => r.from >= 0 && r.to >= 0);
+}
+
+function absolute(index: number, blockCount: number): number {
+  return index < 0 ? blockCount + index : index;
+}
+
+/** The selected block indices, ascending and unique; indices outside 0..blockCount-1 are dropped (see `outOfRange`). */
+export function resolveBlocks(selection: BlockSelection, blockCount: number): number[] {
+  const chosen = new Set<number>();
+  const count = Math.max(0, Math.floor(blockCount));
+  if (selection.ranges === undefined) {
+    for (let i = 0; i < count; i++) chosen.add(i);
+  } else {
+    for (const r of selection.ranges) {
+      const from = absolute(r.from, count);
+      const to = absolute(r.to, count);
+      for (let i = Math.max(0, from); i <= Math.min(to, count - 1); i++) chosen.add(i);
+    }
+  }
+  const sorted = [...chosen].sort((a, b) => a - b);
+  const every = Math.max(1, Math.floor(selection.every) || 1);
+  return sorted.filter((_, position) => position % every === 0);
+}
+
+/** The ranges of a selection that reach outside 0..blockCount-1. */
+export function outOfRange(selection: BlockSelection, blockCount: number): BlockRange[] {
+  return (selection.ranges ?? []).filter((r) => {
+    const from = absolute(r.from, blockCount);
+    const to = absolute(r.to, blockCount);
+    return from < 0 || to < 0 || from >= blockCount || to >= blockCount;
+  });
+}
+
+export function moduleId(start: number, end: number): string {
+  return start === end ? `b${start}` : `b${start}_${end}`;
+}
+
+/** Where a layout problem comes from, so the checker can underline it. */
+export type LayoutOrigin = { kind: 'section'; section: number } | { kind: 'override'; section: number; override: number } | { kind: 'static'; merge: number };
+
+export interface LayoutProblem {
+  severity: 'error' | 'warning';
+  code: string;
+  message: string;
+  hint?: string;
+  origin: LayoutOrigin;
+}
+
+export interface Layout {
+  modules: Lor2cModule[];
+  problems: LayoutProblem[];
+}
+
+/** Cuts the selected blocks into runs of consecutive blocks, and each run into spans of `span` blocks. */
+function tile(blocks: number[], span: number): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  let runStart = 0;
+  for (let i = 0; i <= blocks.length; i++) {
+    const runEnds = i === blocks.length || (i > runStart && blocks[i] !== blocks[i - 1]! + 1);
+    if (!runEnds) continue;
+    const run = blocks.slice(runStart, i);
+    for (let k = 0; k < run.length; k += span) {
+      const piece = run.slice(k, k + span);
+      spans.push([piece[0]!, piece[piece.length - 1]!]);
+    }
+    runStart = i;
+  }
+  return spans;
+}
+
+/**
+ * The concrete modules of the `lor2c` sections for `blockCount` blocks: tiling, overrides,
+ * then the static merges (`mergeInit` only matters to the compiler; a merged module takes the
+ * rank, alpha, dropout and init of its first part, §4).
+ */
+export function layoutModules(sections: Lor2cSection[], staticMerges: BlockRange[], blockCount: number): Layout {
+  const problems: LayoutProblem[] = [];
+  let modules: Lor2cModule[] = [];
+  sections.forEach((section, sectionIndex) => {
+    const span = Math.max(1, Math.floor(section.span) || 1);
+    const blocks = resolveBlocks(section.blocks, blockCount);
+    if (blocks.length === 0) {
+      problems.push({ severity: 'warning', code: 'empty-selection', message: `\`${section.name}\` selects no blocks, so it adds no modules`, origin: { kind: 'section', section: sectionIndex } });
+    }
+    const overrideBlocks = section.overrides.map((o) => new Set(resolveBlocks(o.blocks, blockCount)));
+    const overrideUsed = section.overrides.map(() => false);
+    for (const [start, end] of tile(blocks, span)) {
+      const m: Lor2cModule = { id: moduleId(start, end), section: section.name, span: [start, end], rank: section.rank, alpha: section.alpha, dropout: section.dropout, init: section.init };
+      section.overrides.forEach((o, i) => {
+        if (!overrideBlocks[i]!.has(start)) return;
+        overrideUsed[i] = true;
+        if (o.rank !== undefined) m.rank = o.rank;
+        if (o.alpha !== undefined) m.alpha = o.alpha;
+        if (o.dropout !== undefined) m.dropout = o.dropout;
+      });
+      if (end - start + 1 < span) {
+        problems.push({
+          severity: 'warning',
+          code: 'short-span',
+          message: `module ${m.id} covers ${end - start + 1} block${end === start ? '' : 's'}, not span ${span}`,
+          hint: `the selected run of blocks does not divide into spans of ${span}`,
+          origin: { kind: 'section', section: sectionIndex },
+        });
+      }
+      modules.push(m);
+    }
+    overrideUsed.forEach((used, i) => {
+      if (!used && blocks.length > 0) {
+        problems.push({ severity: 'warning', code: 'unused-override', message: 'this override applies to no module', hint: 'an override applies to the modules whose first block it selects', origin: { kind: 'override', section: sectionIndex, override: i } });
+      }
+    });
+  });
+
+  modules.sort((a, b) => a.span[0] - b.span[0] || a.span[1] - b.span[1]);
+  for (let i = 1; i < modules.length; i++) {
+    const prev = modules[i - 1]!;
+    const m = modules[i]!;
+    if (m.span[0] <= prev.span[1]) {
+      const sectionIndex = sections.findIndex((s) => s.name === m.section);
+      problems.push({
+        severity: 'error',
+        code: 'overlapping-spans',
+        message: `module ${m.id} (${m.section}) overlaps module ${prev.id} (${prev.section})`,
+        hint: 'LoR2C modules may not share blocks; give each section its own blocks',
+        origin: { kind: 'section', section: Math.max(0, sectionIndex) },
+      });
+    }
+  }
+
+  const mergedSpans: Array<[number, number]> = [];
+  staticMerges.forEach((range, mergeIndex) => {
+    const from = absolute(range.from, blockCount);
+    const to = absolute(range.to, blockCount);
+    const origin: LayoutOrigin = { kind: 'static', merge: mergeIndex };
+    if (from < 0 || to >= blockCount || from > to) {
+      problems.push({ severity: 'error', code: 'block-out-of-range', message: `static merge ${range.from}..${range.to} is outside blocks 0..${blockCount - 1}`, origin });
+      return;
+    }
+    if (mergedSpans.some(([a, b]) => from <= b && a <= to)) {
+      problems.push({ severity: 'error', code: 'overlapping-spans', message: `static merge ${from}..${to} overlaps another static merge`, origin });
+      return;
+    }
+    const parts = modules.filter((m) => m.span[0] >= from && m.span[1] <= to);
+    const chained = parts.length > 0 && parts[0]!.span[0] === from && parts[parts.length - 1]!.span[1] === to && parts.every((m, i) => i === 0 || m.span[0] === parts[i - 1]!.span[1] + 1);
+    const cut = modules.some((m) => m.span[0] <= to && m.span[1] >= from && !parts.includes(m));
+    if (!chained || cut || parts.length < 2) {
+      const have = modules.filter((m) => m.span[0] <= to && m.span[1] >= from).map((m) => `${m.id} [${m.span[0]}..${m.span[1]}]`);
+      problems.push({
+        severity: 'error',
+        code: 'bad-static-merge',
+        message: `static merge ${from}..${to} does not exactly cover two or more adjacent modules`,
+        hint: have.length ? `modules there: ${have.join(', ')}` : 'no module covers these blocks',
+        origin,
+      });
+      return;
+    }
+    mergedSpans.push([from, to]);
+    const first = parts[0]!;
+    const merged: Lor2cModule = { ...first, id: moduleId(from, to), span: [from, to] };
+    modules = modules.filter((m) => !parts.includes(m));
+    modules.push(merged);
+    modules.sort((a, b) => a.span[0] - b.span[0] || a.span[1] - b.span[1]);
+  });
+  return { modules, problems };
+}
+
+/** Every symbolic part of a plan applied to `blockCount`. Problems (as in the checker with ModelFacts) come back as messages. */
+export function resolvePlan(plan: Plan, blockCount: number): { resolved: ResolvedPlan; problems: string[] } {
+  const layout = layoutModules(plan.lor2c, plan.merge?.static ?? [], blockCount);
+  const problems = layout.problems.filter((p) => p.severity === 'error').map((p) => p.message);
+  const lora: ResolvedLoraSite[] = [];
+  for (const section of plan.lora) {
+    const blocks = resolveBlocks(section.blocks, blockCount);
+    const overrideBlocks = section.overrides.map((o) => new Set(resolveBlocks(o.blocks, blockCount)));
+    for (const target of section.targets) {
+      const perBlock = target.kind === 'role' || target.pattern.includes('{i}');
+      const sites: Array<number | undefined> = perBlock ? blocks : [undefined];
+      for (const block of sites) {
+        const site: ResolvedLoraSite = { section: section.name, target, rank: section.rank, alpha: section.alpha, dropout: section.dropout, init: section.init };
+        if (block !== undefined) {
+          site.block = block;
+          section.overrides.forEach((o, i) => {
+            if (!overrideBlocks[i]!.has(block)) return;
+            if (o.rank !== undefined) site.rank = o.rank;
+            if (o.alpha !== undefined) site.alpha = o.alpha;
+            if (o.dropout !== undefined) site.dropout = o.dropout;
+          });
+        }
+        lora.push(site);
+      }
+    }
+  }
+  const share = plan.share.map((group) => ({ share: group.share, modules: shareMembers(group.members, layout.modules, blockCount).ids }));
+  return { resolved: { blockCount, modules: layout.modules, lora, share }, problems };
+}
+
+/** The module ids a share group names, plus the names it uses that match nothing. */
+export function shareMembers(members: Plan['share'][number]['members'], modules: Lor2cModule[], blockCount: number): { ids: string[]; unknown: string[] } {
+  if (members.kind === 'all') return { ids: modules.map((m) => m.id), unknown: [] };
+  if (members.kind === 'blocks') {
+    const starts = new Set(resolveBlocks(members.blocks, blockCount));
+    return { ids: modules.filter((m) => starts.has(m.span[0])).map((m) => m.id), unknown: [] };
+  }
+  const ids = new Set<string>();
+  const unknown: string[] = [];
+  for (const id of members.modules) {
+    if (modules.some((m) => m.id === id)) ids.add(id);
+    else unknown.push(id);
+  }
+  for (const section of members.sections) for (const m of modules) if (m.section === section) ids.add(m.id);
+  return { ids: modules.filter((m) => ids.has(m.id)).map((m) => m.id), unknown };
+}
+

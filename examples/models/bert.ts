@@ -1,0 +1,64 @@
+/**
+ * A BERT-like encoder for sequence classification (BertForSequenceClassification's graph):
+ * word + token-type + learned position embeddings, embedding LayerNorm, post-LN layers
+ * (attention, Add, LayerNorm; GELU FFN, Add, LayerNorm), a padding mask from
+ * `attention_mask`, and a pooler (Dense + Tanh on [CLS]) feeding the classifier.
+ * Inputs: input_ids, attention_mask (int64 [batch, seq]); output: logits [batch, numLabels].
+ */
+import { DataType } from '../../compiler/onnx/index.ts';
+import { attend, qkvProjections } from './attention.ts';
+import { BERT_DEFAULTS, resolveConfig, type BertConfig, type BuiltModel } from './config.ts';
+import { embedding, gelu, layerNorm, linear, positionIds, sequenceLength, zerosLike } from './layers.ts';
+import { paddingMask } from './masks.ts';
+import { Net } from './net.ts';
+
+export function buildBert(partial: Partial<BertConfig> = {}): BuiltModel<BertConfig> {
+  const cfg = resolveConfig('bert', BERT_DEFAULTS, partial);
+  const { dModel: d, heads } = cfg;
+  const headDim = d / heads;
+  const net = new Net(cfg);
+  const ids = net.input('input_ids', DataType.INT64, ['batch', 'seq']);
+  const attentionMask = net.input('attention_mask', DataType.INT64, ['batch', 'seq']);
+  const tokenTypes = cfg.tokenTypeInput ? net.input('token_type_ids', DataType.INT64, ['batch', 'seq']) : undefined;
+  const style = { bias: true, layout: 'linear' as const, projection: cfg.projection };
+  const dense = (x: string, inFeatures: number, outFeatures: number, rank: 2 | 3 = 3) => net.within('dense', () => linear(net, x, { ...style, inFeatures, outFeatures, rank }));
+  const norm = (x: string) => net.within('LayerNorm', () => layerNorm(net, x, d, cfg.layerNormEps, cfg.layerNormForm));
+
+  const masks = [paddingMask(net, attentionMask)];
+  let h = net.within('embeddings', () => {
+    const seq = sequenceLength(net, ids);
+    const words = net.within('word_embeddings', () => embedding(net, ids, cfg.vocabSize, d).value);
+    const types = net.within('token_type_embeddings', () => embedding(net, tokenTypes ?? zerosLike(net, ids), cfg.typeVocabSize, d).value);
+    const positions = net.within('position_embeddings', () => embedding(net, positionIds(net, seq.scalar), cfg.maxPositions, d).value);
+    return norm(net.op('Add', [net.op('Add', [words, types]), positions]));
+  });
+
+  net.within('encoder', () => {
+    for (let i = 0; i < cfg.layers; i++) {
+      h = net.within(`layer.${i}`, () => {
+        const input = h;
+        const attended = net.within('attention', () => {
+          const context = net.within('self', () => {
+            const modules = cfg.fusedQkv ? { fused: 'qkv' } : { q: 'query', k: 'key', v: 'value' };
+            const { q, k, v } = qkvProjections(net, input, { ...style, dModel: d, heads, kvHeads: heads, headDim, modules });
+            return attend(net, q, k, v, { heads, kvHeads: heads, headDim, masks });
+          });
+          return net.within('output', () => norm(net.op('Add', [dense(context, d, d), input])));
+        });
+        const inner = net.within('intermediate', () => {
+          const x = dense(attended, d, cfg.ffn);
+          return net.within('intermediate_act_fn', () => gelu(net, x, cfg.activation, cfg.geluForm));
+        });
+        return net.within('output', () => norm(net.op('Add', [dense(inner, cfg.ffn, d), attended])));
+      });
+    }
+  });
+
+  const pooled = net.within('pooler', () => {
+    const cls = net.op('Gather', [h, net.int(0)], { axis: 1 });
+    return net.within('activation', () => net.op('Tanh', [dense(cls, d, d, 2)]));
+  });
+  const logits = net.within('classifier', () => linear(net, pooled, { ...style, inFeatures: d, outFeatures: cfg.numLabels, rank: 2 }));
+  net.output(logits, 'logits', DataType.FLOAT, ['batch', cfg.numLabels]);
+  return { model: net.toModelProto('bert', cfg.anonymous), config: cfg };
+}

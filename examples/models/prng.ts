@@ -1,0 +1,87 @@
+/**
+ * A small seeded PRNG for model weights. Every tensor draws from its own stream, keyed by
+ * (seed, tensor name), so a weight's values do not depend on the order the builder creates
+ * tensors in, nor on how many layers come after it: layer 0 of a 2-layer and of a 12-layer
+ * model with the same seed are identical.
+ */
+
+/** FNV-1a over the UTF-16 code units of `text`: a 32-bit hash for stream keys. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/** SplitMix32 step: spreads a (possibly poor) seed over a full 32-bit state word. */
+function splitmix32(state: { s: number }): number {
+  state.s = (state.s + 0x9e3779b9) >>> 0;
+  let z = state.s;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+/** xoshiro128** (Blackman and Vigna): fast, 128-bit state, good statistical quality. */
+export class Prng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+  private spareNormal: number | undefined;
+
+  /** `stream` names an independent sequence under the same seed (a tensor name). */
+  constructor(seed: number, stream = '') {
+    if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a safe integer, got ${seed}`);
+    const st = { s: fnv1a(`${seed}\u0000${stream}`) };
+    this.a = splitmix32(st);
+    this.b = splitmix32(st);
+    this.c = splitmix32(st);
+    this.d = splitmix32(st);
+  }
+
+  nextUint32(): number {
+    const result = Math.imul(rotl(Math.imul(this.b, 5) >>> 0, 7), 9) >>> 0;
+    const t = (this.b << 9) >>> 0;
+    this.c ^= this.a;
+    this.d ^= this.b;
+    this.b ^= this.c;
+    this.a ^= this.d;
+    this.c = (this.c ^ t) >>> 0;
+    this.d = rotl(this.d, 11);
+    this.a >>>= 0; this.b >>>= 0; this.c >>>= 0; this.d >>>= 0;
+    return result;
+  }
+
+  /** Uniform in the open interval (0, 1): never 0, so log() below is safe. */
+  uniform(): number {
+    return (this.nextUint32() + 0.5) / 4294967296;
+  }
+
+  /** Standard normal by the Box-Muller transform (both values of each pair are used). */
+  normal(): number {
+    if (this.spareNormal !== undefined) {
+      const v = this.spareNormal;
+      this.spareNormal = undefined;
+      return v;
+    }
+    const r = Math.sqrt(-2 * Math.log(this.uniform()));
+    const theta = 2 * Math.PI * this.uniform();
+    this.spareNormal = r * Math.sin(theta);
+    return r * Math.cos(theta);
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/** `count` float32 values ~ N(mean, std^2) from the stream (seed, name). */
+export function normalValues(seed: number, name: string, count: number, std: number, mean = 0): Float32Array {
+  const rng = new Prng(seed, name);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = mean + std * rng.normal();
+  return out;
+}

@@ -28,7 +28,7 @@ export function summarizePlan(plan: Plan): string {
     lines.push(`share ${g.share} across ${who}`);
   }
   const sched = (s: { every: { count: number; unit: string }; max?: number; until: number }) =>
-    `every ${s.every.count} ${s.every.unit}${s.max !== undefined ? `, at most ${s.max}` : ''}${s.until < 1 ? `, until ${+(s.until * 100).toFixed(4)}%` : ''}`;
+    `every ${s.every.count} ${s.every.count === 1 ? s.every.unit.slice(0, -1) : s.every.unit}${s.max !== undefined ? `, at most ${s.max}` : ''}${s.until < 1 ? `, until ${+(s.until * 100).toFixed(4)}%` : ''}`;
   if (plan.merge) {
     const parts = [...(plan.merge.static.length ? [`static ${plan.merge.static.map((r) => `${r.from}..${r.to}`).join(', ')}`] : []), ...(plan.merge.schedule ? [sched(plan.merge.schedule)] : [])];
     lines.push(`merge: ${parts.join('; ')} (init ${plan.merge.init})`);

@@ -1,0 +1,97 @@
+/**
+ * A JSONL dataset for a graph. Opening it streams the file once: every non-blank line is
+ * parsed and checked against the schema, and only its byte offset, line number and length are
+ * kept, so a file larger than memory is fine. Examples are read back by offset when a batch
+ * needs them.
+ *
+ * Bad rows (policy): by default a bad row is an error at open time, before any training step,
+ * listing each bad row as file:line with what is wrong (the first 20), so a run never trains on
+ * part of a file and then dies. With `skipInvalid` the bad rows are left out of the dataset and
+ * reported in `skipped` for the caller to print. Either way no bad row ever reaches a batch;
+ * a row read back later is checked again, and a file changed after opening is an error.
+ */
+import { UserError } from '../../compiler/errors.ts';
+import { LineReader, scanLines, type LineRef } from './jsonl.ts';
+import { checkExample, type CheckedExample, type DataSchema } from './schema.ts';
+
+export interface DatasetOptions {
+  /** Leave bad rows out (reported in `skipped`) instead of refusing the file. */
+  skipInvalid?: boolean;
+}
+
+export interface BadRow {
+  line: number;
+  message: string;
+}
+
+const LISTED_ERRORS = 20;
+
+export class Dataset {
+  /** Where each usable example is in the file. */
+  readonly refs: LineRef[] = [];
+  /** Per-example length (largest symbolic dim), for bucketing and tokens per second. */
+  readonly lengths: number[] = [];
+  /** Rows left out under `skipInvalid`. */
+  readonly skipped: BadRow[] = [];
+  private readonly reader: LineReader;
+
+  private constructor(readonly path: string, readonly schema: DataSchema) {
+    this.reader = new LineReader(path);
+  }
+
+  static open(path: string, schema: DataSchema, opts: DatasetOptions = {}): Dataset {
+    const ds = new Dataset(path, schema);
+    const bad: BadRow[] = [];
+    scanLines(path, (text, ref) => {
+      const checked = parseAndCheck(text, schema);
+      if (typeof checked === 'string') {
+        bad.push({ line: ref.line, message: checked });
+        return;
+      }
+      ds.refs.push(ref);
+      ds.lengths.push(checked.length);
+    });
+    if (bad.length > 0 && !opts.skipInvalid) {
+      const listed = bad.slice(0, LISTED_ERRORS).map((b) => `  ${path}:${b.line}: ${b.message}`).join('\n');
+      const more = bad.length > LISTED_ERRORS ? `\n  ... and ${bad.length - LISTED_ERRORS} more` : '';
+      throw new UserError(`${path}: ${bad.length} bad row${bad.length === 1 ? '' : 's'}; nothing was trained on this file:\n${listed}${more}`, 'fix the rows, or pass --skip-invalid to leave them out');
+    }
+    ds.skipped.push(...bad);
+    if (ds.refs.length === 0) throw new UserError(`${path}: no usable examples${bad.length ? ` (${bad.length} bad rows skipped)` : ' (the file is empty)'}`);
+    return ds;
+  }
+
+  get size(): number {
+    return this.refs.length;
+  }
+
+  /** Reads, parses and re-checks example `i` (0-based among usable examples). */
+  example(i: number): CheckedExample {
+    const ref = this.refs[i];
+    if (!ref) throw new RangeError(`example ${i} out of range (dataset has ${this.refs.length})`);
+    const checked = parseAndCheck(this.reader.read(ref), this.schema);
+    if (typeof checked === 'string') {
+      throw new UserError(`${this.path}:${ref.line}: ${checked} (the file changed after it was opened)`, 'do not modify a data file while training on it');
+    }
+    return checked;
+  }
+
+  /** Where example `i` came from, as file:line. */
+  where(i: number): string {
+    return `${this.path}:${this.refs[i]?.line ?? '?'}`;
+  }
+
+  close(): void {
+    this.reader.close();
+  }
+}
+
+function parseAndCheck(text: string, schema: DataSchema): CheckedExample | string {
+  let row: unknown;
+  try {
+    row = JSON.parse(text);
+  } catch (e) {
+    return `not valid JSON (${(e as Error).message})`;
+  }
+  return checkExample(row, schema);
+}

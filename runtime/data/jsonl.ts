@@ -1,0 +1,113 @@
+/**
+ * JSONL files read without loading them whole: one streaming pass finds where every
+ * non-blank line starts (and hands each line to a visitor, which is how the dataset validates
+ * rows in the same pass); afterwards a line is read back by its byte offset.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { UserError } from '../../compiler/errors.ts';
+
+const CHUNK = 1 << 20;
+/** A single line longer than this is refused rather than buffered without bound. */
+export const MAX_LINE_BYTES = 256 << 20;
+
+export interface LineRef {
+  /** Byte offset of the line's first byte. */
+  offset: number;
+  /** Byte length without the line terminator. */
+  length: number;
+  /** 1-based line number, for messages. */
+  line: number;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function decodeLine(bytes: Uint8Array, path: string, line: number): string {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw new UserError(`${path}:${line}: the line is not valid UTF-8`);
+  }
+}
+
+/**
+ * Streams the file once, calling `visit` with every non-blank line's text and position.
+ * A UTF-8 byte order mark and a trailing '\r' (CRLF files) are stripped.
+ */
+export function scanLines(path: string, visit: (text: string, ref: LineRef) => void): { size: number; mtimeMs: number } {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new UserError(`cannot open data file ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const stat = fstatSync(fd);
+    const chunk = Buffer.allocUnsafe(CHUNK);
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let lineStart = 0;
+    let position = 0;
+    let line = 1;
+    const finish = (tail: Buffer) => {
+      let bytes = pending.length ? Buffer.concat([...pending, tail]) : tail;
+      pending = [];
+      pendingBytes = 0;
+      let offset = lineStart;
+      if (offset === 0 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+        bytes = bytes.subarray(3);
+        offset = 3;
+      }
+      let length = bytes.length;
+      if (length > 0 && bytes[length - 1] === 0x0d) length--;
+      const text = decodeLine(bytes.subarray(0, length), path, line);
+      if (text.trim() !== '') visit(text, { offset, length, line });
+    };
+    for (;;) {
+      const n = readSync(fd, chunk, 0, CHUNK, position);
+      if (n === 0) break;
+      let from = 0;
+      for (;;) {
+        const nl = chunk.indexOf(0x0a, from);
+        if (nl < 0 || nl >= n) break;
+        finish(chunk.subarray(from, nl));
+        lineStart = position + nl + 1;
+        line++;
+        from = nl + 1;
+      }
+      if (from < n) {
+        pending.push(Buffer.from(chunk.subarray(from, n)));
+        pendingBytes += n - from;
+        if (pendingBytes > MAX_LINE_BYTES) throw new UserError(`${path}:${line}: the line is longer than ${MAX_LINE_BYTES} bytes`);
+      }
+      position += n;
+    }
+    if (pendingBytes > 0) finish(Buffer.alloc(0));
+    return { size: stat.size, mtimeMs: stat.mtimeMs };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Random access to lines found by scanLines. Keeps one file descriptor open until close(). */
+export class LineReader {
+  private fd: number | undefined;
+
+  constructor(readonly path: string) {}
+
+  read(ref: LineRef): string {
+    this.fd ??= openSync(this.path, 'r');
+    const buf = Buffer.allocUnsafe(ref.length);
+    let done = 0;
+    while (done < ref.length) {
+      const n = readSync(this.fd, buf, done, ref.length - done, ref.offset + done);
+      if (n === 0) throw new UserError(`${this.path}:${ref.line}: the file ended early; it changed after it was indexed`, 'do not modify a data file while training on it');
+      done += n;
+    }
+    return decodeLine(buf, this.path, ref.line);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * What a data row must contain for a graph: one key per 'batch' input of the graph (model
+ * inputs and the label), with the dtype, the per-example dims (the graph shape without its
+ * leading batch dim) and the value used to pad it. Rows are checked against it with errors
+ * that say which key, which position and what was expected.
+ */
+import type { Dim, GraphInfo, Manifest } from '../../compiler/emit/manifest.ts';
+
+/** Element types a data file can feed. */
+export type DataDtype = 'float32' | 'float64' | 'int64' | 'int32' | 'bool';
+
+export interface InputSpec {
+  name: string;
+  dtype: DataDtype;
+  /** Per-example dims: numbers are fixed, strings are symbolic (padded to the longest in the batch). */
+  dims: Dim[];
+  /** Fill value for padding. */
+  pad: number;
+  /** The graph's batch dim: a symbol (any batch size) or a fixed number. */
+  batchDim: Dim;
+}
+
+export interface DataSchema {
+  inputs: InputSpec[];
+}
+
+/** Default `ignore_index` of cross-entropy (PyTorch's), used to pad LM labels. */
+export const DEFAULT_IGNORE_INDEX = -100;
+
+const DATA_DTYPES: readonly string[] = ['float32', 'float64', 'int64', 'int32', 'bool'];
+
+/**
+ * The schema of a graph's 'batch' inputs. Padding: 0 for every model input (ids, attention
+ * mask, token types), the task's ignore index for LM labels (so padded positions add no loss);
+ * `padOverrides` sets any other value by input name.
+ */
+export function dataSchema(graph: GraphInfo, task: Manifest['task'], padOverrides: Record<string, number> = {}): DataSchema {
+  const inputs: InputSpec[] = [];
+  for (const io of graph.inputs) {
+    if (io.role !== 'batch') continue;
+    if (!DATA_DTYPES.includes(io.dtype)) throw new Error(`graph input '${io.name}' has dtype ${io.dtype}, which data files cannot feed`);
+    if (io.shape.length === 0) throw new Error(`graph input '${io.name}' is a scalar; a batch input needs a leading batch dim`);
+    let pad = 0;
+    if (io.name === task.labelKey && task.kind === 'lm') pad = task.ignoreIndex ?? DEFAULT_IGNORE_INDEX;
+    if (Object.hasOwn(padOverrides, io.name)) pad = padOverrides[io.name]!;
+    inputs.push({ name: io.name, dtype: io.dtype as DataDtype, dims: io.shape.slice(1), pad, batchDim: io.shape[0]! });
+  }
+  return { inputs };
+}
+
+export function isIntegerDtype(dtype: DataDtype): boolean {
+  return dtype === 'int64' || dtype === 'int32' || dtype === 'bool';
+}
+
+/** A validated row: its values by input name and the size each symbolic dim took. */
+export interface CheckedExample {
+  values: Record<string, unknown>;
+  /** Symbol -> length in this example (e.g. { seq: 37 }). */
+  sizes: Record<string, number>;
+  /** The largest symbolic size (0 when there is none): the example's length for bucketing and tokens/s. */
+  length: number;
+}
+
+const INT32_MIN = -(2 ** 31), INT32_MAX = 2 ** 31 - 1;
+
+function describe(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 40 ? s.slice(0, 37) + '...' : s;
+}
+
+/**
+ * Checks one parsed row against the schema; returns a message (without file:line) for the
+ * first problem, or the checked example.
+ */
+export function checkExample(row: unknown, schema: DataSchema): CheckedExample | string {
+  if (row === null || typeof row !== 'object' || Array.isArray(row)) return `expected a JSON object, got ${describe(row)}`;
+  const obj = row as Record<string, unknown>;
+  const sizes: Record<string, number> = {};
+  const sizeSource: Record<string, string> = {};
+  for (const spec of schema.inputs) {
+    if (!Object.hasOwn(obj, spec.name)) {
+      const keys = Object.keys(obj);
+      return `missing key '${spec.name}' (the row has ${keys.length ? keys.map((k) => `'${k}'`).join(', ') : 'no keys'}; needed: ${schema.inputs.map((s) => `'${s.name}'`).join(', ')})`;
+    }
+    const problem = checkValue(obj[spec.name], spec, 0, spec.name, sizes, sizeSource);
+    if (problem) return problem;
+  }
+  const length = Object.values(sizes).reduce((a, b) => Math.max(a, b), 0);
+  return { values: obj, sizes, length };
+}
+
+function checkValue(v: unknown, spec: InputSpec, depth: number, where: string, sizes: Record<string, number>, sizeSource: Record<string, string>): string | undefined {
+  if (depth === spec.dims.length) {
+    if (spec.dtype === 'bool' && typeof v === 'boolean') return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      const rankNote = Array.isArray(v) ? ` (the input has rank ${spec.dims.length} per example: [${spec.dims.join(', ')}])` : '';
+      return `'${where}' must be a finite number, got ${describe(v)}${rankNote}`;
+    }
+    if (isIntegerDtype(spec.dtype)) {
+      if (!Number.isInteger(v)) return `'${where}' must be an integer (${spec.dtype}), got ${v}`;
+      if (spec.dtype === 'bool' && v !== 0 && v !== 1) return `'${where}' must be 0 or 1 (bool), got ${v}`;
+      if (spec.dtype === 'int32' && (v < INT32_MIN || v > INT32_MAX)) return `'${where}' is out of int32 range: ${v}`;
+      if (spec.dtype === 'int64' && !Number.isSafeInteger(v)) return `'${where}' is beyond the exactly representable integers: ${v}`;
+    }
+    return undefined;
+  }
+  if (!Array.isArray(v)) {
+    return `'${where}' must be an array (the input has rank ${spec.dims.length} per example: [${spec.dims.join(', ')}]), got ${describe(v)}`;
+  }
+  const dim = spec.dims[depth]!;
+  if (typeof dim === 'number') {
+    if (v.length !== dim) return `'${where}' has length ${v.length}, expected ${dim}`;
+  } else {
+    const known = sizes[dim];
+    if (known === undefined) {
+      sizes[dim] = v.length;
+      sizeSource[dim] = where;
+    } else if (known !== v.length) {
+      return `'${where}' has length ${v.length}, but '${sizeSource[dim]}' has length ${known} for the same dim '${dim}'`;
+    }
+  }
+  for (let i = 0; i < v.length; i++) {
+    const problem = checkValue(v[i], spec, depth + 1, `${where}[${i}]`, sizes, sizeSource);
+    if (problem) return problem;
+  }
+  return undefined;
+}

@@ -197,7 +197,8 @@ export class Checker {
   private argEntry(group: ValueGroup, callee: string): Entry | undefined {
     const [first, ...rest] = group.values;
     if (first?.kind === 'word') return { key: first, values: rest, range: group.range };
-    this.error('unnamed-argument', group.range, `arguments of \`${callee}(...)\` are named`, `write e.g. \`${callee}(lr 4e-4)\`: the name, then the value`);
+    const example = ARGUMENT_EXAMPLES[callee] ?? 'name value';
+    this.error('unnamed-argument', group.range, `arguments of \`${callee}(...)\` are named`, `write the name, then the value: \`${callee}(${example})\``);
     return undefined;
   }
 
@@ -1162,6 +1163,18 @@ export function defaultTrain(): TrainPlan {
     precision: 'fp32',
   };
 }
+
+/** One named argument per call, for hints. */
+const ARGUMENT_EXAMPLES: Record<string, string> = {
+  classify: 'logits "logits", labels "label"',
+  lm: 'logits "logits", labels "input_ids"',
+  regress: 'output "score", target "label"',
+  adamw: 'lr 4e-4',
+  sgd: 'lr 0.01, momentum 0.9',
+  constant: 'warmup 100 steps',
+  linear: 'warmup 6%',
+  cosine: 'warmup 6%',
+};
 
 const TOP_KEYS = ['model', 'blocks', 'lor2c', 'lora', 'share', 'merge', 'inject', 'train', 'target'];
 const TRAIN_KEYS = ['task', 'trainable', 'optimizer', 'schedule', 'clip', 'batch', 'accumulate', 'epochs', 'steps', 'eval', 'seed', 'precision'];

@@ -125,19 +125,29 @@ export function layoutModules(sections: Lor2cSection[], staticMerges: BlockRange
   });
 
   modules.sort((a, b) => a.span[0] - b.span[0] || a.span[1] - b.span[1]);
-  for (let i = 1; i < modules.length; i++) {
-    const prev = modules[i - 1]!;
-    const m = modules[i]!;
-    if (m.span[0] <= prev.span[1]) {
-      const sectionIndex = sections.findIndex((s) => s.name === m.section);
-      problems.push({
-        severity: 'error',
-        code: 'overlapping-spans',
-        message: `module ${m.id} (${m.section}) overlaps module ${prev.id} (${prev.section})`,
-        hint: 'LoR2C modules may not share blocks; give each section its own blocks',
-        origin: { kind: 'section', section: Math.max(0, sectionIndex) },
-      });
+  // One problem per pair of sections, listing the blocks they both claim.
+  const clashes = new Map<string, { later: string; earlier: string; blocks: Set<number> }>();
+  for (let i = 0; i < modules.length; i++) {
+    for (let j = i + 1; j < modules.length && modules[j]!.span[0] <= modules[i]!.span[1]; j++) {
+      const [a, b] = [modules[i]!, modules[j]!];
+      const [earlier, later] = sections.findIndex((s) => s.name === a.section) <= sections.findIndex((s) => s.name === b.section) ? [a, b] : [b, a];
+      const key = `${earlier.section}\u0000${later.section}`;
+      const clash = clashes.get(key) ?? { later: later.section, earlier: earlier.section, blocks: new Set<number>() };
+      for (let k = Math.max(a.span[0], b.span[0]); k <= Math.min(a.span[1], b.span[1]); k++) clash.blocks.add(k);
+      clashes.set(key, clash);
     }
+  }
+  for (const clash of clashes.values()) {
+    const sectionIndex = sections.findIndex((s) => s.name === clash.later);
+    const blocks = [...clash.blocks].sort((x, y) => x - y);
+    const same = clash.later === clash.earlier;
+    problems.push({
+      severity: 'error',
+      code: 'overlapping-spans',
+      message: same ? `modules of \`${clash.later}\` overlap on block${blocks.length > 1 ? 's' : ''} ${blocks.join(', ')}` : `\`${clash.later}\` overlaps \`${clash.earlier}\` on block${blocks.length > 1 ? 's' : ''} ${blocks.join(', ')}`,
+      hint: 'LoR2C modules may not share blocks; give each section its own blocks',
+      origin: { kind: 'section', section: Math.max(0, sectionIndex) },
+    });
   }
 
   const mergedSpans: Array<[number, number]> = [];

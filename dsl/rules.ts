@@ -135,12 +135,14 @@ function checkFires(ctx: RuleContext, what: 'merge' | 'inject', s: { every: { co
   const first = s.every.count;
   const lastAllowed = s.until * total.count;
   const trainingLength = plural(total.count, total.unit.slice(0, -1));
+  const lengthHint = ctx.draft.wroteLength ? '' : ` (training length defaults to ${trainingLength}; set \`epochs N\` or \`steps N\` in \`train { }\`)`;
+  const everyHint = s.everyDerived ? 'set `every` (here derived from `max` as floor(E / 4 / max) + 1)' : 'make `every` shorter';
   if (first >= total.count) {
-    ctx.report('error', `${what}-never-fires`, range, `this ${what} schedule never fires: the first point is after ${plural(first, s.every.unit.slice(0, -1))}, but training lasts ${trainingLength}`, `make \`every\` shorter or train longer`);
+    ctx.report('error', `${what}-never-fires`, range, `this ${what} schedule never fires: the first point is after ${plural(first, s.every.unit.slice(0, -1))}, but training lasts ${trainingLength}`, `${everyHint} or train longer${lengthHint}`);
     return false;
   }
   if (first > lastAllowed) {
-    ctx.report('error', `${what}-never-fires`, range, `this ${what} schedule never fires: \`until ${+(s.until * 100).toFixed(4)}%\` ends at ${+lastAllowed.toFixed(4)} of ${trainingLength}, before the first point at ${first}`, 'raise `until` or make `every` shorter');
+    ctx.report('error', `${what}-never-fires`, range, `this ${what} schedule never fires: \`until ${+(s.until * 100).toFixed(4)}%\` ends at ${+lastAllowed.toFixed(4)} of ${trainingLength}, before the first point at ${first}`, `raise \`until\` or ${everyHint.replace('set', 'set a shorter')}${lengthHint}`);
     return false;
   }
   return true;
@@ -183,10 +185,13 @@ export const injectRank: Rule = (ctx) => {
   checkFires(ctx, 'inject', inject, ctx.at(inject.every));
   if (inject.rank !== undefined) return;
   const odd = ctx.modules
-    ? ctx.modules.filter((m) => m.rank % 2 !== 0).map((m) => `${m.id} (rank ${m.rank})`)
-    : plan.lor2c.flatMap((s) => [s.rank, ...s.overrides.map((o) => o.rank ?? 2)].filter((r) => r % 2 !== 0).map((r) => `\`${s.name}\` (rank ${r})`));
+    ? ctx.modules.filter((m) => m.rank % 2 !== 0).map((m) => `${m.id} has rank ${m.rank}`)
+    : plan.lor2c.flatMap((s) => [
+        ...(s.rank % 2 !== 0 ? [`\`${s.name}\` has rank ${s.rank}`] : []),
+        ...s.overrides.filter((o) => o.rank !== undefined && o.rank % 2 !== 0).map((o) => `an override in \`${s.name}\` sets rank ${o.rank}`),
+      ]);
   if (odd.length > 0) {
-    ctx.report('error', 'odd-inject-rank', ctx.at(inject), `inject defaults to rank r/2, but ${odd.slice(0, 4).join(', ')}${odd.length > 4 ? ', ...' : ''} ${odd.length === 1 ? 'has' : 'have'} an odd rank`, halfRankHint);
+    ctx.report('error', 'odd-inject-rank', ctx.at(inject), `inject defaults to rank r/2, but ${odd.slice(0, 3).join(', ')}${odd.length > 3 ? `, and ${odd.length - 3} more` : ''}`, halfRankHint);
   }
   if (ctx.modules && inject.max !== undefined && inject.max > ctx.modules.length) {
     ctx.report('warning', 'inject-max-unreachable', ctx.at(inject), `at most ${plural(ctx.modules.length, 'module')} can be injected, not ${inject.max}`);

@@ -1,0 +1,110 @@
+/**
+ * onnxruntime-node sessions for a target. `cuda` asks for ORT's CUDA provider; the npm package
+ * ships only the CPU runtime unless it was installed with ONNXRUNTIME_NODE_INSTALL=cuda12, and
+ * asking for CUDA without its libraries throws instead of falling back, so we catch that,
+ * say once why and how to get CUDA, and continue on CPU.
+ *
+ * Models are loaded by path so ORT resolves external data (the shared frozen weights) relative
+ * to the model file.
+ */
+import * as ort from 'onnxruntime-node';
+import { existsSync } from 'node:fs';
+import { UserError } from '../compiler/errors.ts';
+
+export type Target = 'cpu' | 'cuda';
+export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
+
+export interface SessionSettings {
+  target?: Target;
+  /** Threads inside one op (ORT default: one per physical core). */
+  intraOpThreads?: number;
+  /** Threads running independent ops in parallel (only used with parallel execution). */
+  interOpThreads?: number;
+  /** Run independent branches in parallel (ORT's 'parallel' execution mode). */
+  parallel?: boolean;
+  graphOptimization?: GraphOptimization;
+  /** CUDA device index. */
+  deviceId?: number;
+  /** Where the one-line CUDA fallback notice goes (default: stderr). */
+  notice?: (line: string) => void;
+}
+
+export interface OpenedSession {
+  session: ort.InferenceSession;
+  /** The provider actually used. */
+  provider: Target;
+}
+
+/**
+ * ORT fixes its process-wide log level when the first session is created. Its warnings are
+ * noise to our users and its errors reach us as exceptions (which we report ourselves), and a
+ * failed CUDA probe would otherwise print a multi-line native error besides our one line. So
+ * the runtime silences ORT's logger unless LOR2C_ORT_LOG_LEVEL (verbose, info, warning, error,
+ * fatal) asks for it, e.g. when debugging a graph.
+ */
+let envConfigured = false;
+function configureOrtEnv(): void {
+  if (envConfigured) return;
+  envConfigured = true;
+  const wanted = process.env.LOR2C_ORT_LOG_LEVEL;
+  const levels = ['verbose', 'info', 'warning', 'error', 'fatal'] as const;
+  ort.env.logLevel = levels.find((l) => l === wanted) ?? 'fatal';
+}
+
+/** Why CUDA was unavailable, once known, so the notice is printed once per process. */
+let cudaUnavailable: string | undefined;
+
+export function cudaFallbackNotice(reason: string): string {
+  return `lor2c: CUDA is not available (${reason}); running on CPU. To use CUDA, reinstall onnxruntime-node with its CUDA 12 libraries on a machine with internet access: ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node`;
+}
+
+function baseOptions(s: SessionSettings): ort.InferenceSession.SessionOptions {
+  const opts: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: s.graphOptimization ?? 'all' };
+  if (s.intraOpThreads !== undefined) opts.intraOpNumThreads = positive('intraOpThreads', s.intraOpThreads);
+  if (s.interOpThreads !== undefined) opts.interOpNumThreads = positive('interOpThreads', s.interOpThreads);
+  if (s.parallel) opts.executionMode = 'parallel';
+  return opts;
+}
+
+function positive(name: string, n: number): number {
+  if (!Number.isInteger(n) || n < 0) throw new UserError(`${name} must be a non-negative integer (0 lets ORT decide), got ${n}`);
+  return n;
+}
+
+/** Opens a model file for the target, falling back from CUDA to CPU with one notice line. */
+export async function openSession(modelPath: string, settings: SessionSettings = {}): Promise<OpenedSession> {
+  if (!existsSync(modelPath)) throw new UserError(`model file not found: ${modelPath}`);
+  const opts = baseOptions(settings);
+  configureOrtEnv();
+  if ((settings.target ?? 'cpu') === 'cuda' && cudaUnavailable === undefined) {
+    try {
+      const session = await ort.InferenceSession.create(modelPath, {
+        ...opts,
+        executionProviders: [{ name: 'cuda', deviceId: settings.deviceId ?? 0 }, 'cpu'],
+        // ORT logs its own multi-line error when the provider library is missing; our one line replaces it.
+        logSeverityLevel: 4,
+      });
+      return { session, provider: 'cuda' };
+    } catch (e) {
+      const message = (e as Error).message;
+      // Only a missing or broken provider falls back; a bad model fails the same way on CPU below.
+      cudaUnavailable = /cuda|shared library|provider/i.test(message) ? message.split('\n')[0]!.trim() : undefined;
+      if (cudaUnavailable === undefined) throw wrapLoadError(modelPath, e);
+      (settings.notice ?? ((l) => process.stderr.write(l + '\n')))(cudaFallbackNotice(cudaUnavailable));
+    }
+  }
+  try {
+    return { session: await ort.InferenceSession.create(modelPath, { ...opts, executionProviders: ['cpu'] }), provider: 'cpu' };
+  } catch (e) {
+    throw wrapLoadError(modelPath, e);
+  }
+}
+
+function wrapLoadError(path: string, e: unknown): Error {
+  return new UserError(`onnxruntime could not load ${path}: ${(e as Error).message}`);
+}
+
+/** Forgets a CUDA failure (tests; a process that installed the libraries meanwhile). */
+export function resetCudaProbe(): void {
+  cudaUnavailable = undefined;
+}

@@ -7,3 +7,4 @@ export { eliminateDeadCode } from './dce.ts';
 export { eliminateCommonSubexpressions } from './cse.ts';
 export { validateGraph, assertValidGraph, type GraphProblem } from './validate.ts';
 export { liftConstants } from './lift-constants.ts';
+export { interpose } from './interpose.ts';

@@ -1,0 +1,138 @@
+/**
+ * Applies a resolved adapter structure to a model: LoRA on projections, then one LoR2C path per
+ * module (method.md sections 1 and 2), with parameters as new initializers holding their
+ * initial values. Used for the train, eval and infer graphs alike; the train graph builder
+ * later turns the parameters into graph inputs.
+ */
+import type { InitKind, Lor2cModule, ProjectionTarget, ResolvedLoraSite, ShareMatrix } from '../../dsl/plan.ts';
+import { UserError } from '../errors.ts';
+import { GraphBuilder } from '../graph/builder.ts';
+import type { Model } from '../graph/graph.ts';
+import { DataType } from '../onnx/dtype.ts';
+import { makeTensor } from '../onnx/tensor.ts';
+import type { ParameterInfo } from '../emit/manifest.ts';
+import { initDown } from './init.ts';
+import { addLowRankPath } from './low-rank.ts';
+import type { AdapterSites, ProjectionSite } from './sites.ts';
+
+/** The adapter structure of one compilation: the DSL's ResolvedPlan, plus LoRA injected during training. */
+export interface AdapterStructure {
+  modules: Lor2cModule[];
+  share: { share: ShareMatrix; modules: string[] }[];
+  lora: ResolvedLoraSite[];
+}
+
+export interface ApplyOptions {
+  /** Seeds initial values (each parameter by its own name). */
+  seed: number;
+  /** The int64 step value of a training graph; dropout only applies when given. */
+  step?: string;
+}
+
+export interface AppliedAdapters {
+  parameters: ParameterInfo[];
+  /** Initial values, by parameter name. */
+  initial: Map<string, Float32Array>;
+}
+
+interface ParamSpec {
+  name: string;
+  rows: number;
+  cols: number;
+  module: string;
+  role: ParameterInfo['role'];
+  init: 'zero' | InitKind;
+  /** fan-in for the down projection's init. */
+  fanIn: number;
+  rank: number;
+}
+
+export function applyAdapters(model: Model, sites: AdapterSites, structure: AdapterStructure, opts: ApplyOptions): AppliedAdapters {
+  const graph = model.graph;
+  const b = new GraphBuilder(graph, 'lor2c/');
+  const specs = new Map<string, ParamSpec>();
+  const want = (p: ParamSpec) => {
+    const known = specs.get(p.name);
+    if (known && (known.rows !== p.rows || known.cols !== p.cols)) {
+      throw new UserError(`shared parameter '${p.name}' would need shape [${p.rows}, ${p.cols}] for ${p.module} but is [${known.rows}, ${known.cols}] for ${known.module}`, 'share only between modules of the same rank and width');
+    }
+    if (!known) specs.set(p.name, p);
+    return p.name;
+  };
+  let salt = 0;
+
+  // LoRA first: it changes values inside blocks, never the stream tensors LoR2C reads.
+  for (const site of structure.lora) {
+    for (const proj of loraTargets(sites, site)) {
+      const id = loraId(proj);
+      const A = want({ name: `lora.${id}.A`, rows: site.rank, cols: proj.inDim, module: id, role: 'lora.A', init: site.init, fanIn: proj.inDim, rank: site.rank });
+      const B = want({ name: `lora.${id}.B`, rows: proj.outDim, cols: site.rank, module: id, role: 'lora.B', init: 'zero', fanIn: 0, rank: site.rank });
+      addLowRankPath({ graph, b, step: opts.step }, { x: proj.input, y: proj.output, A, B, rank: site.rank, alpha: site.alpha, dropout: site.dropout, salt: ++salt });
+    }
+  }
+
+  const shared = shareNames(structure);
+  const current = [...sites.streams];
+  const d = sites.hidden;
+  for (const m of [...structure.modules].sort((x, y) => x.span[0] - y.span[0])) {
+    const [s, e] = m.span;
+    if (e + 1 >= current.length) throw new UserError(`LoR2C module ${m.id} covers blocks ${s}..${e} but the model has ${current.length - 1} blocks`);
+    const A = want({ name: shared.get(`${m.id}.A`) ?? `lor2c.${m.id}.A`, rows: m.rank, cols: d, module: m.id, role: 'lor2c.A', init: m.init, fanIn: d, rank: m.rank });
+    const B = want({ name: shared.get(`${m.id}.B`) ?? `lor2c.${m.id}.B`, rows: d, cols: m.rank, module: m.id, role: 'lor2c.B', init: 'zero', fanIn: 0, rank: m.rank });
+    current[e + 1] = addLowRankPath({ graph, b, step: opts.step }, { x: current[s]!, y: current[e + 1]!, A, B, rank: m.rank, alpha: m.alpha, dropout: m.dropout, salt: ++salt });
+  }
+
+  const parameters: ParameterInfo[] = [];
+  const initial = new Map<string, Float32Array>();
+  for (const p of specs.values()) {
+    const values = p.init === 'zero' ? new Float32Array(p.rows * p.cols) : initDown(p.init, p.rows, p.fanIn, opts.seed, p.name);
+    graph.initializers.set(p.name, makeTensor(p.name, DataType.FLOAT, [p.rows, p.cols], values));
+    initial.set(p.name, values);
+    parameters.push({ name: p.name, shape: [p.rows, p.cols], dtype: 'float32', module: p.module, role: p.role, lrScale: 1, weightDecay: true });
+  }
+  return { parameters, initial };
+}
+
+/** Parameter names of shared matrices: `<module>.A` -> `lor2c.shared<g>.A`. */
+function shareNames(structure: AdapterStructure): Map<string, string> {
+  const names = new Map<string, string>();
+  structure.share.forEach((group, g) => {
+    for (const matrix of group.share === 'both' ? ['A', 'B'] : [group.share]) {
+      for (const id of group.modules) names.set(`${id}.${matrix}`, `lor2c.shared${g}.${matrix}`);
+    }
+  });
+  return names;
+}
+
+function loraId(p: ProjectionSite): string {
+  if (p.block !== undefined && p.role) return `b${p.block}.${p.role}`;
+  return p.node.replace(/^\/+/, '').replace(/[^A-Za-z0-9_.]+/g, '.');
+}
+
+/** The projections a LoRA site targets; an unmatched target is an error naming what exists. */
+function loraTargets(sites: AdapterSites, site: ResolvedLoraSite): ProjectionSite[] {
+  const target: ProjectionTarget = site.target;
+  if (target.kind === 'role') {
+    if (site.block === undefined) throw new Error('internal error: a role target without a block');
+    const found = sites.projections(site.block).filter((p) => p.role === target.role);
+    if (found.length === 0) {
+      const roles = [...new Set(sites.projections(site.block).map((p) => p.role).filter(Boolean))].join(', ');
+      throw new UserError(`LoRA section '${site.section}': block ${site.block} has no '${target.role}' projection (found: ${roles || 'none'})`, 'target a role the block has, or name the projection by pattern');
+    }
+    return found;
+  }
+  const regex = patternRegex(target.pattern, site.block);
+  const found = sites.allProjections().filter((p) => regex.test(p.node) || regex.test(p.weight));
+  if (found.length === 0) throw new UserError(`LoRA section '${site.section}': pattern "${target.pattern}" matches no MatMul/Gemm projection or weight`, 'run `lor2c inspect MODEL` to see the projections');
+  return found;
+}
+
+/** `*` = any run of characters, `{i}` = the block index; matched against the whole name. */
+export function patternRegex(pattern: string, block?: number): RegExp {
+  const parts = pattern.split(/(\*|\{i\})/).map((part) => {
+    if (part === '*') return '.*';
+    if (part === '{i}') return block === undefined ? '\\d+' : String(block);
+    return part.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+  });
+  return new RegExp(`^${parts.join('')}$`);
+}

@@ -1,0 +1,45 @@
+/**
+ * The one computation every adapter here adds: delta = (alpha / r) * Dropout(x) A^T B^T,
+ * with A [r, in] (down) and B [out, r] (up), as LoR2C (method.md section 1, x = h_s, added to
+ * h_{e+1}) and LoRA (x = a projection's input, added to its output) both define it.
+ */
+import type { Graph } from '../graph/graph.ts';
+import type { GraphBuilder } from '../graph/builder.ts';
+import { interpose } from '../graph/interpose.ts';
+import { DataType } from '../onnx/dtype.ts';
+import { dropout } from './dropout.ts';
+
+export interface LowRankPath {
+  /** The value read (h_s for LoR2C, the projection input for LoRA). */
+  x: string;
+  /** The value the delta is added to (h_{e+1}, or the projection output). */
+  y: string;
+  /** Parameter names. */
+  A: string;
+  B: string;
+  rank: number;
+  alpha: number;
+  dropout: number;
+  /** Distinguishes this path's dropout masks from other paths'. */
+  salt: number;
+}
+
+export interface PathContext {
+  graph: Graph;
+  b: GraphBuilder;
+  /** The int64 step value, present in training graphs: dropout applies only there. */
+  step?: string;
+}
+
+/** Adds the path; returns the name now carrying y + delta. */
+export function addLowRankPath(ctx: PathContext, p: LowRankPath): string {
+  const { graph, b } = ctx;
+  return interpose(graph, b, p.y, (y) => {
+    const x = ctx.step !== undefined && p.dropout > 0 ? dropout(b, p.x, p.dropout, ctx.step, p.salt) : p.x;
+    const down = b.op('MatMul', [x, b.op('Transpose', [p.A], { perm: [1, 0] })]);
+    // Scale the r-wide intermediate rather than the d-wide result: fewer multiplications.
+    const scaled = b.op('Mul', [down, b.constant('scale', DataType.FLOAT, [], Float32Array.of(p.alpha / p.rank))]);
+    const up = b.op('MatMul', [scaled, b.op('Transpose', [p.B], { perm: [1, 0] })]);
+    return b.op('Add', [y, up]);
+  });
+}

@@ -1,0 +1,32 @@
+/**
+ * Where adapters attach, as the rewrites need it: the residual stream h_0..h_L and the
+ * projections inside each block. compiler/locate finds these in a model; the rewrites only
+ * read this interface.
+ */
+export interface ProjectionSite {
+  /** Block index, when the projection lies inside a block. */
+  block?: number;
+  /** q, k, v, o, qkv, up, gate, down; undefined when only a name pattern identifies it. */
+  role?: string;
+  /** The MatMul / Gemm node. */
+  node: string;
+  /** The weight initializer. */
+  weight: string;
+  /** The activation entering the projection (LoRA's x). */
+  input: string;
+  /** Where LoRA's delta is added: the projection's output after its bias (for a fused QKV part, that part after the split). */
+  output: string;
+  inDim: number;
+  outDim: number;
+}
+
+export interface AdapterSites {
+  /** h_0 .. h_L: h_i enters block i, h_{i+1} leaves it. */
+  streams: string[];
+  /** Width d of the residual stream. */
+  hidden: number;
+  /** Projections of one block, found by role. */
+  projections(block: number): ProjectionSite[];
+  /** Every projection in the model (for name-pattern targets). */
+  allProjections(): ProjectionSite[];
+}

@@ -1,0 +1,212 @@
+/**
+ * Checkpoints: a directory holding the trainable parameters (params.safetensors), the
+ * optimizer state (optimizer.safetensors) and state.json (step, data position, RNG seed and
+ * state, the current plan with any Merge/Inject changes, the artifacts the parameters belong
+ * to, metrics, the best result so far).
+ *
+ *     CKPT/latest             "step-00000120"   (the newest complete checkpoint)
+ *     CKPT/best               "step-00000100"   (the best evaluated one, when evaluation runs)
+ *     CKPT/step-00000120/     params.safetensors, optimizer.safetensors, state.json
+ *
+ * Crash safety: a checkpoint is written into a temporary directory in CKPT, every file and the
+ * directory are fsynced, the directory is renamed to its final name, and only then is `latest`
+ * replaced (atomically, by rename). The previous checkpoint is deleted after that. A crash at
+ * any moment leaves `latest` naming a complete checkpoint; leftovers of an interrupted write
+ * are temporary directories that the next write removes.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../compiler/errors.ts';
+import { writeFileAtomic } from '../compiler/onnx/write.ts';
+import { decodeSafetensors, encodeSafetensors, float32Entry, float32Values, type SafetensorsTensor } from './safetensors.ts';
+import type { DataPosition } from './data/batches.ts';
+import type { RngState } from './data/prng.ts';
+
+export interface Float32Tensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface BestResult {
+  step: number;
+  /** The metric that decides "best" and its value there. */
+  metric: string;
+  value: number;
+  /** All metrics of that evaluation. */
+  metrics: Record<string, number>;
+  /** The checkpoint directory name holding it (when one was written). */
+  checkpoint?: string;
+}
+
+export interface CheckpointInfo {
+  /** Optimizer updates done. */
+  step: number;
+  /** Where the next batch comes from. */
+  data: DataPosition;
+  rng: { seed: number; state?: RngState };
+  /** The current plan (dsl Plan JSON), structure changes included. */
+  plan: unknown;
+  /** The artifacts directory these parameters belong to (it changes after a recompile). */
+  artifacts: string;
+  /** Metrics of an evaluation at this step, when there was one. */
+  metrics?: Record<string, number>;
+  best?: BestResult;
+  /** Anything else the trainer wants back on resume (settings used, structural events so far). */
+  extra?: Record<string, unknown>;
+}
+
+export interface Checkpoint extends CheckpointInfo {
+  parameters: Map<string, Float32Tensor>;
+  /** Optimizer state tensors, keyed by the trainer (e.g. '<param>:<slot>'). */
+  optimizer: Map<string, Float32Tensor>;
+}
+
+interface StateFile extends CheckpointInfo {
+  format: 'lor2c-checkpoint';
+  formatVersion: 1;
+  written: string;
+}
+
+export const PARAMS_FILE = 'params.safetensors';
+export const OPTIMIZER_FILE = 'optimizer.safetensors';
+export const STATE_FILE = 'state.json';
+const TMP_PREFIX = '.tmp-';
+
+/** Points in a write where a test (or a crash) can interrupt it. */
+export type CheckpointStage = 'files-written' | 'renamed' | 'latest-written';
+
+export interface WriteCheckpointOptions {
+  /** Also point `best` at this checkpoint. */
+  best?: boolean;
+  /** Called at each stage; throwing aborts the write (the previous checkpoint stays). */
+  onStage?: (stage: CheckpointStage) => void;
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeDurable(path: string, bytes: Uint8Array | string): void {
+  const fd = openSync(path, 'w');
+  try {
+    const data = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+    let done = 0;
+    while (done < data.length) done += writeSync(fd, data, done, data.length - done);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function pointer(root: string, name: 'latest' | 'best'): string | undefined {
+  const path = join(root, name);
+  return existsSync(path) ? readFileSync(path, 'utf8').trim() : undefined;
+}
+
+function toEntries(tensors: Map<string, Float32Tensor>): Map<string, SafetensorsTensor> {
+  return new Map([...tensors].map(([k, t]) => [k, float32Entry(t.shape, t.data)]));
+}
+
+/**
+ * Writes a checkpoint into `root` atomically and returns its directory. Older checkpoints other
+ * than the one `best` names are removed once the new one is complete.
+ */
+export function writeCheckpoint(root: string, ckpt: Checkpoint, opts: WriteCheckpointOptions = {}): string {
+  mkdirSync(root, { recursive: true });
+  for (const name of readdirSync(root)) if (name.startsWith(TMP_PREFIX)) rmSync(join(root, name), { recursive: true, force: true });
+  const tmp = join(root, `${TMP_PREFIX}step-${ckpt.step}-${process.pid}`);
+  mkdirSync(tmp);
+  let finalName: string | undefined;
+  try {
+    const { parameters, optimizer, ...info } = ckpt;
+    const state: StateFile = { format: 'lor2c-checkpoint', formatVersion: 1, written: new Date().toISOString(), ...info };
+    if (opts.best && state.best) state.best = { ...state.best, checkpoint: undefined };
+    writeDurable(join(tmp, PARAMS_FILE), encodeSafetensors(toEntries(parameters)));
+    writeDurable(join(tmp, OPTIMIZER_FILE), encodeSafetensors(toEntries(optimizer)));
+    finalName = freeName(root, `step-${String(ckpt.step).padStart(8, '0')}`);
+    if (opts.best && state.best) state.best.checkpoint = finalName;
+    writeDurable(join(tmp, STATE_FILE), JSON.stringify(state, null, 1) + '\n');
+    fsyncPath(tmp);
+    opts.onStage?.('files-written');
+    rmSync(join(root, finalName), { recursive: true, force: true });
+    renameSync(tmp, join(root, finalName));
+    fsyncPath(root);
+    opts.onStage?.('renamed');
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  const previousBest = pointer(root, 'best');
+  if (opts.best) writeFileAtomic(join(root, 'best'), finalName + '\n');
+  writeFileAtomic(join(root, 'latest'), finalName + '\n');
+  fsyncPath(root);
+  opts.onStage?.('latest-written');
+  const keep = new Set([finalName, opts.best ? finalName : previousBest]);
+  for (const name of readdirSync(root)) {
+    if (name.startsWith('step-') && !keep.has(name)) rmSync(join(root, name), { recursive: true, force: true });
+  }
+  fsyncPath(root);
+  return join(root, finalName);
+}
+
+/** A directory name for a new checkpoint that does not clobber one a pointer still names. */
+function freeName(root: string, base: string): string {
+  const taken = new Set([pointer(root, 'latest'), pointer(root, 'best')]);
+  let name = base;
+  for (let k = 1; taken.has(name); k++) name = `${base}-${k}`;
+  return name;
+}
+
+/**
+ * Resolves a checkpoint path: a checkpoint root (follows `latest`, or `best` with which='best')
+ * or one checkpoint directory.
+ */
+export function resolveCheckpoint(path: string, which: 'latest' | 'best' = 'latest'): string {
+  if (!existsSync(path)) throw new UserError(`checkpoint not found: ${path}`);
+  if (existsSync(join(path, STATE_FILE))) return path;
+  const name = pointer(path, which);
+  if (name === undefined) throw new UserError(`${path} is neither a checkpoint nor a checkpoint folder with a '${which}' file`);
+  if (name.includes('/') || name.includes('\\') || name.startsWith('.')) throw new UserError(`${join(path, which)} names '${name}', which is not a checkpoint directory name`);
+  return join(path, name);
+}
+
+/** Reads and validates a checkpoint (see resolveCheckpoint for `path`). */
+export function readCheckpoint(path: string, which: 'latest' | 'best' = 'latest'): Checkpoint & { dir: string } {
+  const dir = resolveCheckpoint(path, which);
+  const fail = (what: string): never => {
+    throw new UserError(`${dir}: not a valid lor2c checkpoint: ${what}`);
+  };
+  if (!statSync(dir).isDirectory()) fail('not a directory');
+  let state: StateFile;
+  try {
+    state = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as StateFile;
+  } catch (e) {
+    return fail(`${STATE_FILE} is unreadable (${(e as Error).message})`);
+  }
+  if (state === null || typeof state !== 'object' || state.format !== 'lor2c-checkpoint') fail(`${STATE_FILE} is not a lor2c checkpoint state`);
+  if (state.formatVersion !== 1) fail(`format version ${state.formatVersion} is not supported (this lor2c reads version 1)`);
+  if (!Number.isSafeInteger(state.step) || state.step < 0) fail(`step ${JSON.stringify(state.step)} is not a non-negative integer`);
+  const d = state.data;
+  if (!d || !Number.isSafeInteger(d.epoch) || !Number.isSafeInteger(d.batch) || d.epoch < 0 || d.batch < 0) fail(`data position ${JSON.stringify(d)} is malformed`);
+  if (!state.rng || !Number.isSafeInteger(state.rng.seed)) fail(`rng ${JSON.stringify(state.rng)} is malformed`);
+  if (typeof state.artifacts !== 'string') fail('artifacts path missing');
+  const load = (file: string): Map<string, Float32Tensor> => {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(join(dir, file));
+    } catch (e) {
+      return fail(`${file} is missing (${(e as Error).message})`);
+    }
+    const contents = decodeSafetensors(bytes, join(dir, file));
+    return new Map([...contents.tensors].map(([k, t]) => [k, { shape: t.shape, data: float32Values(t, k) }]));
+  };
+  const parameters = load(PARAMS_FILE);
+  const optimizer = load(OPTIMIZER_FILE);
+  const { format: _f, formatVersion: _v, written: _w, ...info } = state;
+  return { ...info, parameters, optimizer, dir };
+}

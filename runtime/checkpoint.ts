@@ -18,7 +18,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rea
 import { join } from 'node:path';
 import { UserError } from '../compiler/errors.ts';
 import { writeFileAtomic } from '../compiler/onnx/write.ts';
-import { decodeSafetensors, encodeSafetensors, float32Entry, float32Values, type SafetensorsTensor } from './safetensors.ts';
+import { decodeSafetensors, encodeSafetensors, float32Entry, float32Values, type SafetensorsTensor } from '../compiler/emit/safetensors.ts';
 import type { DataPosition } from './data/batches.ts';
 import type { RngState } from './data/prng.ts';
 

@@ -10,8 +10,8 @@
  * and byte lengths that agree with dtype and shape.
  */
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../compiler/onnx/write.ts';
-import { UserError } from '../compiler/errors.ts';
+import { writeFileAtomic } from '../onnx/write.ts';
+import { UserError } from '../errors.ts';
 
 export type SafetensorsDtype = 'BOOL' | 'U8' | 'I8' | 'U16' | 'I16' | 'F16' | 'BF16' | 'U32' | 'I32' | 'F32' | 'U64' | 'I64' | 'F64';
 

@@ -8,3 +8,4 @@ export { eliminateCommonSubexpressions } from './cse.ts';
 export { validateGraph, assertValidGraph, type GraphProblem } from './validate.ts';
 export { liftConstants } from './lift-constants.ts';
 export { interpose } from './interpose.ts';
+export { cloneGraph, cloneModel } from './clone.ts';

@@ -1,0 +1,82 @@
+/**
+ * The training log (`--log FILE.jsonl`): one JSON object per line. Per step:
+ * `{"type":"step","step":12,"loss":0.53,"lr":0.0004,"seconds":0.081}` (plus eval metrics,
+ * `"eval":{...}`, on steps that evaluated). Per structural event (merge, inject):
+ * `{"type":"merge","step":300,...details}`. Lines are written synchronously, so a crash loses
+ * at most the line being written.
+ *
+ * Resuming from a checkpoint at step k keeps the log's records up to step k and drops later
+ * ones (they belong to the abandoned continuation), so the resumed log reads as one run.
+ */
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../compiler/onnx/write.ts';
+
+export interface StepRecord {
+  step: number;
+  loss: number;
+  lr?: number;
+  /** Wall time of the step in seconds. */
+  seconds: number;
+  /** Evaluation metrics when this step evaluated. */
+  eval?: Record<string, number>;
+  examples?: number;
+  tokens?: number;
+}
+
+export interface EventRecord {
+  type: string;
+  step: number;
+  [detail: string]: unknown;
+}
+
+export class TrainingLog {
+  private constructor(readonly path: string) {}
+
+  /** Starts a fresh log (truncating the file). */
+  static create(path: string): TrainingLog {
+    writeFileAtomic(path, '');
+    return new TrainingLog(path);
+  }
+
+  /** Continues a log for a run resumed at `step`: records after it are dropped. */
+  static resume(path: string, step: number): TrainingLog {
+    if (!existsSync(path)) return TrainingLog.create(path);
+    const kept = readFileSync(path, 'utf8').split('\n').filter((line) => {
+      if (line.trim() === '') return false;
+      try {
+        const rec = JSON.parse(line) as { step?: unknown };
+        return typeof rec.step !== 'number' || rec.step <= step;
+      } catch {
+        return false; // a half-written last line from a crash
+      }
+    });
+    writeFileAtomic(path, kept.map((l) => l + '\n').join(''));
+    return new TrainingLog(path);
+  }
+
+  step(rec: StepRecord): void {
+    this.write({ type: 'step', ...rec });
+  }
+
+  event(rec: EventRecord): void {
+    this.write(rec);
+  }
+
+  private write(obj: object): void {
+    // JSON has no NaN/Infinity; a non-finite loss is written as a string so the line stays valid.
+    appendFileSync(this.path, JSON.stringify(obj, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)) + '\n');
+  }
+}
+
+/** Reads a training log back (tests, tools). A last line cut off by a crash is ignored. */
+export function readTrainingLog(path: string): ({ type: string; step: number } & Record<string, unknown>)[] {
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  return lines.flatMap((l, i) => {
+    try {
+      return [JSON.parse(l)];
+    } catch (e) {
+      if (i === lines.length - 1) return [];
+      throw new Error(`${path}:${i + 1}: not JSON (${(e as Error).message})`);
+    }
+  });
+}

@@ -25,7 +25,7 @@ export function inferShapes(model: Model, options?: InferOptions): Map<string, V
   return inferGraphShapes(model.graph, model.opsets, undefined, options);
 }
 
-export function inferGraphShapes(graph: Graph, opsets: Map<string, number>, known?: Map<string, ValueType>, options?: InferOptions): Map<string, ValueType> {
+export function inferGraphShapes(graph: Graph, opsets: Map<string, number>, known?: Map<string, ValueType | Inferred>, options?: InferOptions): Map<string, ValueType> {
   const values = inferGraphValues(graph, opsets, known, options);
   const out = new Map<string, ValueType>();
   for (const [name, v] of values) out.set(name, v.shape ? { dtype: v.dtype, shape: v.shape } : { dtype: v.dtype });
@@ -37,10 +37,8 @@ export function inferGraphValues(graph: Graph, opsets: Map<string, number>, know
   const useDeclared = options.useDeclared ?? true;
   const env = new Map<string, Inferred>();
   if (known) for (const [k, v] of known) env.set(k, v);
-  for (const v of graph.inputs) {
-    const t = valueTypeFromInfo(v);
-    env.set(v.name, t ?? UNKNOWN);
-  }
+  // A caller's knowledge of an input (its real dims, or its contents) beats the declaration.
+  for (const v of graph.inputs) if (!known?.has(v.name)) env.set(v.name, valueTypeFromInfo(v) ?? UNKNOWN);
   for (const [name, t] of graph.initializers) env.set(name, initializerInfo(t));
 
   const declared = new Map<string, ValueType>();

@@ -15,6 +15,10 @@ import { convolutionRules } from './ops/convolution.ts';
 import { lossRules } from './ops/loss.ts';
 import { controlFlowRules } from './ops/control-flow.ts';
 import { recurrentRules } from './ops/recurrent.ts';
+import { quantizeRules } from './ops/quantize.ts';
+import { imageRules } from './ops/image.ts';
+import { signalRules } from './ops/signal.ts';
+import { textRules } from './ops/text.ts';
 
 export function buildRegistry(tables: readonly RuleTable[]): Map<string, Rule> {
   const map = new Map<string, Rule>();
@@ -31,6 +35,7 @@ export function buildRegistry(tables: readonly RuleTable[]): Map<string, Rule> {
 const REGISTRY = buildRegistry([
   elementwiseRules, matmulRules, reduceRules, layoutRules, indexingRules, generatorRules,
   normalizationRules, convolutionRules, lossRules, controlFlowRules, recurrentRules,
+  quantizeRules, imageRules, signalRules, textRules,
 ]);
 
 /** The rule for an op (domain '' is ai.onnx), or undefined for ops inference does not know. */

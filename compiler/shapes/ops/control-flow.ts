@@ -4,7 +4,8 @@
  * A body whose types cannot be worked out leaves the outputs unknown.
  */
 import { DataType } from '../../onnx/dtype.ts';
-import { getAttr } from '../../graph/attributes.ts';
+import { attrInts, getAttr } from '../../graph/attributes.ts';
+import { normalizeAxis } from '../helpers.ts';
 import { dimEquals, type Dim } from '../dim.ts';
 import type { Rule, RuleContext, RuleTable } from '../rule.ts';
 import type { ValueType } from '../types.ts';
@@ -51,7 +52,48 @@ const loop: Rule = (ctx) => {
   return results;
 };
 
+/**
+ * Scan (opset 9+): states thread through the body; each scan input is cut along its scan axis
+ * and each scan output stacks the body's per-iteration output along its own axis.
+ */
+const scan: Rule = (ctx) => {
+  const body = getAttr(ctx.node, 'body')?.g;
+  if (!body || ctx.opset < 9) return [];
+  const m = Number(getAttr(ctx.node, 'num_scan_inputs')?.i ?? 0);
+  const n = ctx.inputCount - m;
+  const inAxes = attrInts(ctx.node, 'scan_input_axes') ?? Array(m).fill(0);
+  const outAxesAttr = attrInts(ctx.node, 'scan_output_axes');
+  const bodyInputs: (ValueType | undefined)[] = [];
+  let length: Dim | undefined;
+  for (let i = 0; i < n; i++) bodyInputs.push(ctx.input(i));
+  for (let j = 0; j < m; j++) {
+    const x = ctx.input(n + j);
+    if (!x?.shape) {
+      bodyInputs.push(x && { dtype: x.dtype });
+      continue;
+    }
+    const axis = normalizeAxis(inAxes[j]!, x.shape.length);
+    length ??= x.shape[axis];
+    bodyInputs.push({ dtype: x.dtype, shape: x.shape.filter((_, i) => i !== axis) });
+  }
+  const outs = ctx.inferBody(body, bodyInputs);
+  const results: (ValueType | undefined)[] = outs.slice(0, n);
+  for (let k = n; k < outs.length; k++) {
+    const t = outs[k];
+    if (!t?.shape) {
+      results.push(t && { dtype: t.dtype });
+      continue;
+    }
+    const axis = normalizeAxis(outAxesAttr?.[k - n] ?? 0, t.shape.length + 1);
+    const shape = [...t.shape];
+    shape.splice(axis, 0, length ?? ctx.fresh('scan'));
+    results.push({ dtype: t.dtype, shape });
+  }
+  return results;
+};
+
 export const controlFlowRules: RuleTable = {
+  Scan: scan,
   If: ifRule,
   Loop: loop,
 };

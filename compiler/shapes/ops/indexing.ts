@@ -5,7 +5,7 @@
  */
 import { DataType } from '../../onnx/dtype.ts';
 import { attrInt } from '../../graph/attributes.ts';
-import { isConcrete, type Dim } from '../dim.ts';
+import { dimProduct, isConcrete, type Dim } from '../dim.ts';
 import { normalizeAxis, product, withValue } from '../helpers.ts';
 import type { Rule, RuleTable } from '../rule.ts';
 
@@ -72,18 +72,26 @@ const topK: Rule = (ctx) => {
 
 const nonZero: Rule = (ctx) => {
   const r = ctx.rank(0);
-  return [{ dtype: DataType.INT64, shape: r === undefined ? undefined : [r, ctx.fresh('nonzero')] }];
+  const v = ctx.value(0);
+  // Known contents (a constant mask) give the count; otherwise it depends on the data.
+  const count: Dim = v && v.every((x) => typeof x === 'number') ? v.filter((x) => x !== 0).length : ctx.fresh('nonzero');
+  return [{ dtype: DataType.INT64, shape: r === undefined ? undefined : [r, count] }];
 };
 
 const compress: Rule = (ctx) => {
   const x = ctx.input(0);
   if (!x) return [undefined];
   const axisAttr = ctx.node.attributes.find((a) => a.name === 'axis');
-  if (!axisAttr) return [{ dtype: x.dtype, shape: [ctx.fresh('compress')] }];
+  const cond = ctx.numbers(1);
+  const count = (limit: Dim | undefined): Dim => {
+    if (!cond || typeof limit !== 'number') return ctx.fresh('compress');
+    return cond.slice(0, limit).filter((c) => c !== 0).length;
+  };
+  if (!axisAttr) return [{ dtype: x.dtype, shape: [count(x.shape && isConcrete(x.shape) ? product(x.shape) : undefined)] }];
   if (!x.shape) return [{ dtype: x.dtype }];
   const axis = normalizeAxis(Number(axisAttr.i), x.shape.length);
   const shape = [...x.shape];
-  shape[axis] = ctx.fresh('compress');
+  shape[axis] = count(x.shape[axis]);
   return [{ dtype: x.dtype, shape }];
 };
 
@@ -100,11 +108,12 @@ const unique: Rule = (ctx) => {
       y[normalizeAxis(Number(axisAttr.i), x.shape.length)] = n;
     }
   }
-  const inverse = axisAttr ? (x.shape ? [x.shape[normalizeAxis(Number(axisAttr.i), x.shape.length)]!] : undefined) : x.shape && [product(x.shape as number[])];
+  // inverse_indices: one per element (no axis) or per slice along the axis.
+  const inverse = !x.shape ? undefined : axisAttr ? [x.shape[normalizeAxis(Number(axisAttr.i), x.shape.length)]!] : [dimProduct(x.shape)];
   return [
     { dtype: x.dtype, shape: y },
     { dtype: DataType.INT64, shape: [n] },
-    { dtype: DataType.INT64, shape: inverse && isConcrete(inverse) ? inverse : axisAttr ? inverse : undefined },
+    { dtype: DataType.INT64, shape: inverse },
     { dtype: DataType.INT64, shape: [n] },
   ];
 };

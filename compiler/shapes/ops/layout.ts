@@ -336,7 +336,10 @@ const spaceToDepth: Rule = (ctx) => {
   return [{ dtype: x.dtype, shape: [n, dimMul(c, b * b), dimFloorDiv(h, b) ?? ctx.fresh('s2d'), dimFloorDiv(w, b) ?? ctx.fresh('s2d')] }];
 };
 
+const sameShape: Rule = (ctx) => [ctx.input(0) && { dtype: ctx.dtype(0), shape: ctx.shape(0) }];
+
 export const layoutRules: RuleTable = {
+  ReverseSequence: sameShape,
   Reshape: reshape,
   Flatten: flatten,
   Transpose: transpose,

@@ -102,7 +102,14 @@ const einsum: Rule = (ctx) => {
   return [{ dtype, shape: out }];
 };
 
+/** Det: the determinant of each trailing square matrix. */
+const det: Rule = (ctx) => {
+  const x = ctx.shape(0);
+  return [{ dtype: ctx.dtype(0), shape: x && x.length >= 2 ? x.slice(0, -2) : undefined }];
+};
+
 export const matmulRules: RuleTable = {
+  Det: det,
   MatMul: matmul,
   MatMulInteger: matmulInteger,
   QLinearMatMul: qlinearMatmul,

@@ -19,7 +19,7 @@ import { readModel } from '../../../compiler/onnx/read.ts';
 import { encodeModel } from '../../../compiler/onnx/write.ts';
 import { modelFromProto, modelToProto } from '../../../compiler/graph/convert.ts';
 import type { Model } from '../../../compiler/graph/graph.ts';
-import { evaluateDim, formatShape, inferGraphShapes, valueInfoFromType, type Dim, type ValueType } from '../../../compiler/shapes/index.ts';
+import { evaluateDim, formatShape, inferGraphShapes, valueInfoFromType, type Dim, type Inferred, type ValueType } from '../../../compiler/shapes/index.ts';
 
 export const CORPUS = '/usr/share/libonnx-testdata/data';
 
@@ -117,6 +117,21 @@ function typedInputs(model: Model, bound: Map<string, TensorProto>, symbolic: bo
   return m;
 }
 
+/**
+ * Concrete mode also knows the contents of small numeric inputs (node tests feed Reshape's
+ * shape, Slice's starts, Pad's pads as inputs), so the value-propagating rules get exercised.
+ */
+function inputValues(bound: Map<string, TensorProto>): Map<string, Inferred> {
+  const known = new Map<string, Inferred>();
+  for (const [name, t] of bound) {
+    const type = { dtype: t.dataType, shape: t.dims.map(Number) };
+    const small = type.shape.reduce((a, b) => a * b, 1) <= 64;
+    const numeric = [DataType.INT64, DataType.INT32, DataType.FLOAT, DataType.DOUBLE, DataType.BOOL].includes(t.dataType);
+    known.set(name, small && numeric ? { ...type, value: Array.from(tensorArray(t) as ArrayLike<number | bigint>, Number) } : type);
+  }
+  return known;
+}
+
 /** ORT session over the model, with every node output fetched when `intermediates` (falls back to declared outputs). */
 async function session(model: Model, path: string, intermediates: boolean): Promise<{ s: ort.InferenceSession; extra: boolean }> {
   if (intermediates) {
@@ -189,7 +204,7 @@ export async function runCorpus(dirs: readonly string[], options: { intermediate
     for (const mode of ['concrete', 'symbolic'] as const) {
       const bindings = new Map<string, number>();
       const typed = typedInputs(model, bound, mode === 'symbolic', bindings);
-      const types = inferGraphShapes(typed.graph, typed.opsets, undefined, { useDeclared: false });
+      const types = inferGraphShapes(typed.graph, typed.opsets, mode === 'concrete' ? inputValues(bound) : undefined, { useDeclared: false });
       for (const [name, t] of Object.entries(results)) {
         const actualType = dataTypeFromName(t.type) ?? -1;
         const inferred = types.get(name);

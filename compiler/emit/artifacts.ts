@@ -1,0 +1,61 @@
+/**
+ * Writing an artifact directory (design.md): train.onnx, eval.onnx, infer.onnx sharing one
+ * external data file of frozen weights, manifest.json and adapter.safetensors. Everything is
+ * written into a fresh sibling directory that is renamed into place at the end, so a failed or
+ * interrupted compile never leaves a half-written DIR (and never destroys a previous one
+ * before the new one is complete).
+ */
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Model } from '../graph/graph.ts';
+import { modelToProto } from '../graph/convert.ts';
+import { ExternalDataFile, encodeModel, writeFileAtomic } from '../onnx/write.ts';
+import { encodeSafetensors, float32Entry } from './safetensors.ts';
+import type { Manifest } from './manifest.ts';
+
+/** Frozen weights of at least this many bytes go to the shared weights file. */
+const EXTERNAL_THRESHOLD = 1024;
+
+export interface ArtifactContents {
+  graphs: { train: Model; eval: Model; infer: Model };
+  manifest: Manifest;
+  /** Initial values of the trainable parameters. */
+  initial: Map<string, { shape: number[]; values: Float32Array }>;
+}
+
+export interface WrittenArtifacts {
+  dir: string;
+  bytes: Record<string, number>;
+}
+
+export function writeArtifacts(dir: string, contents: ArtifactContents): WrittenArtifacts {
+  const target = resolve(dir);
+  mkdirSync(dirname(target), { recursive: true });
+  const staging = join(dirname(target), `.${basename(target)}.${process.pid}.staging`);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging);
+  const bytes: Record<string, number> = {};
+  try {
+    const weights = new ExternalDataFile(join(staging, contents.manifest.weights));
+    for (const [kind, model] of Object.entries(contents.graphs)) {
+      const file = contents.manifest.graphs[kind as keyof ArtifactContents['graphs']].file;
+      const encoded = encodeModel(modelToProto(model), { external: weights, threshold: EXTERNAL_THRESHOLD });
+      writeFileSync(join(staging, file), encoded);
+      bytes[file] = encoded.length;
+    }
+    weights.commit();
+    const adapter = encodeSafetensors(new Map([...contents.initial].map(([name, t]) => [name, float32Entry(t.shape, t.values)])), { format: 'lor2c' });
+    writeFileSync(join(staging, contents.manifest.adapter), adapter);
+    bytes[contents.manifest.adapter] = adapter.length;
+    writeFileAtomic(join(staging, 'manifest.json'), `${JSON.stringify(contents.manifest, null, 2)}\n`);
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+  // Swap in: the old directory is moved aside first and removed only once the new one is in place.
+  const old = `${staging}.old`;
+  if (existsSync(target)) renameSync(target, old);
+  renameSync(staging, target);
+  rmSync(old, { recursive: true, force: true });
+  return { dir: target, bytes };
+}

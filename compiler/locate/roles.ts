@@ -1,0 +1,200 @@
+/**
+ * Roles of a block's projections, read off the dataflow rather than names:
+ * - attention, from each Softmax: scores = MatMul(Q', K'^T) gives q (left) and k (right),
+ *   MatMul(probs, V') gives v, and the projection fed by that context is o. When q, k and v
+ *   come from one projection through a split, it is a fused 'qkv'.
+ * - FFN, from each non-attention residual branch: down produces the branch output; gate is
+ *   the projection whose output passes an activation before an elementwise Mul with up's.
+ */
+import { attrInt, attrInts, type Node } from '../graph/index.ts';
+import type { GraphView } from './graph-view.ts';
+import type { ProjectionSite } from './projections.ts';
+import type { ResidualAdd } from './residuals.ts';
+import { findBackward, findForward, splitPoint, traceToProjections, type TraceHit } from './trace.ts';
+import type { FusedPart, ProjectionRole } from './types.ts';
+
+/** Between the scores MatMul and the Softmax: scaling, masks, soft-capping, casts. */
+const SCORE_PATH = new Set(['Add', 'Sub', 'Mul', 'Div', 'Where', 'Cast', 'Reshape', 'Identity', 'Clip', 'Tanh']);
+/** Between the Softmax and the context MatMul. */
+const PROBS_PATH = new Set(['Cast', 'Dropout', 'Identity', 'Reshape', 'Where', 'Mul']);
+/** Between the context MatMul and the output projection: merging heads. */
+const CONTEXT_PATH = new Set(['Transpose', 'Reshape', 'Cast', 'Identity', 'Flatten', 'Dropout']);
+
+/** Known dims of a value (numbers where concrete, -1 otherwise), or undefined when the rank is unknown. */
+export type ShapeLookup = (value: string) => number[] | undefined;
+
+export interface RoleAssignment {
+  roles: Map<ProjectionSite, ProjectionRole>;
+  parts: Map<ProjectionSite, { q: FusedPart; k: FusedPart; v: FusedPart }>;
+  notes: string[];
+}
+
+export function assignRoles(
+  view: GraphView,
+  label: string,
+  blockNodes: Node[],
+  sites: ProjectionSite[],
+  residuals: ResidualAdd[],
+  shapes: ShapeLookup,
+): RoleAssignment {
+  const scope = new Set(blockNodes);
+  const byValue = new Map<string, ProjectionSite>();
+  for (const s of sites) {
+    byValue.set(s.raw, s);
+    byValue.set(s.y, s);
+  }
+  const out: RoleAssignment = { roles: new Map(), parts: new Map(), notes: [] };
+  const take = (s: ProjectionSite, role: ProjectionRole) => {
+    if (!out.roles.has(s)) out.roles.set(s, role);
+  };
+
+  let attentions = 0;
+  for (const softmax of blockNodes.filter((n) => n.opType === 'Softmax')) {
+    const found = attentionAt(view, softmax, scope, byValue);
+    if (!found) {
+      out.notes.push(`${label}: Softmax '${view.nameOf(softmax)}' is not between a scores MatMul and a context MatMul; its projections keep role 'other'`);
+      continue;
+    }
+    if (attentions++ > 0) {
+      out.notes.push(`${label}: a second attention (Softmax '${view.nameOf(softmax)}', e.g. cross-attention); its projections keep role 'other'`);
+      continue;
+    }
+    const { q, k, v, o } = found;
+    if (q && k && v && q.site === k.site && k.site === v.site) {
+      take(q.site, 'qkv');
+      const p = fusedParts(view, q, k, v, shapes);
+      if (p) out.parts.set(q.site, p);
+      else out.notes.push(`${label}: fused projection '${view.nameOf(q.site.node)}' feeds q, k and v but the split points could not be told apart`);
+    } else {
+      const named: [TraceHit | undefined, 'q' | 'k' | 'v'][] = [[q, 'q'], [k, 'k'], [v, 'v']];
+      const distinct = new Set(named.map(([h]) => h?.site).filter(Boolean));
+      if (distinct.size < named.filter(([h]) => h).length) out.notes.push(`${label}: two of q, k, v come from one projection (a fused key/value?); it keeps the first role`);
+      for (const [h, role] of named) if (h) take(h.site, role);
+      for (const [h, role] of named) if (!h) out.notes.push(`${label}: no ${role} projection found (the ${role} side of the attention does not trace back to one projection)`);
+    }
+    if (o) take(o, 'o');
+    else out.notes.push(`${label}: no output projection found after the attention context`);
+  }
+
+  for (const r of residuals) {
+    if (r.attention) continue;
+    ffnRoles(view, r, sites, byValue, out, take);
+  }
+  for (const s of sites) take(s, 'other');
+  return out;
+}
+
+interface AttentionHits {
+  q?: TraceHit;
+  k?: TraceHit;
+  v?: TraceHit;
+  o?: ProjectionSite;
+}
+
+function single(hits: TraceHit[]): TraceHit | undefined {
+  return hits.length === 1 ? hits[0] : undefined;
+}
+
+function attentionAt(view: GraphView, softmax: Node, scope: Set<Node>, sites: Map<string, ProjectionSite>): AttentionHits | undefined {
+  const isAttentionMatMul = (n: Node) => n.opType === 'MatMul' && view.dynamicInputs(n).length === 2;
+  const scores = findBackward(view, softmax.inputs[0]!, scope, SCORE_PATH, isAttentionMatMul);
+  const context = findForward(view, softmax.outputs[0]!, scope, PROBS_PATH, (n, via) => isAttentionMatMul(n) && n.inputs[0] === via);
+  if (!scores || !context) return undefined;
+  const q = single(traceToProjections(view, scores.inputs[0]!, scope, sites).hits);
+  const k = single(traceToProjections(view, scores.inputs[1]!, scope, sites).hits);
+  const v = single(traceToProjections(view, context.inputs[1]!, scope, sites).hits);
+  const byNode = new Map([...sites.values()].map((s) => [s.node, s]));
+  const oNode = findForward(view, context.outputs[0]!, scope, CONTEXT_PATH, (n, via) => byNode.get(n)?.x === via);
+  return { q, k, v, o: oNode ? byNode.get(oNode) : undefined };
+}
+
+/** Where q, k and v leave the split of a fused projection, in output order. */
+function fusedParts(view: GraphView, q: TraceHit, k: TraceHit, v: TraceHit, shapes: ShapeLookup): { q: FusedPart; k: FusedPart; v: FusedPart } | undefined {
+  const hits = [q, k, v];
+  const points = hits.map(splitPoint);
+  if (points.some((p) => !p) || new Set(points.map((p) => p!.out)).size !== 3) return undefined;
+  const keys = points.map((p) => splitKey(view, p!.node, p!.out));
+  const order = [0, 1, 2].sort((a, b) => keys[a]! - keys[b]!);
+  const part = (i: number): FusedPart => ({ value: points[i]!.out, index: order.indexOf(i), lastAxis: onLastAxis(view, points[i]!.node, hits[i]!, shapes) });
+  return { q: part(0), k: part(1), v: part(2) };
+}
+
+/** Orders parts of one split: the Split output index, the Slice start, the Gather index. */
+function splitKey(view: GraphView, n: Node, out: string): number {
+  if (n.opType === 'Split') return n.outputs.indexOf(out);
+  const values = n.inputs[1] ? constInts(view, n.inputs[1]) : undefined;
+  if (values?.length) return values[0]! < 0 ? values[0]! + 1e9 : values[0]!;
+  if (n.opType === 'Slice') return attrInts(n, 'starts')?.[0] ?? 0;
+  return 0;
+}
+
+/**
+ * Whether a Split/Slice cuts the last axis of a value laid out like the projection output
+ * (only reshapes in between, same last dim), so a [.., width] delta fits the part as it is.
+ */
+function onLastAxis(view: GraphView, n: Node, hit: TraceHit, shapes: ShapeLookup): boolean {
+  if (n.opType === 'Gather') return false;
+  const before = hit.path.slice(0, hit.path.findIndex((s) => s.node === n));
+  if (before.some((s) => s.node.opType !== 'Reshape')) return false;
+  const input = shapes(n.inputs[0]!);
+  if (!input || input[input.length - 1] !== hit.site.outFeatures) return false;
+  let axis: number | undefined;
+  if (n.opType === 'Split') axis = attrInt(n, 'axis', 0);
+  else {
+    const axes = n.inputs[3] ? constInts(view, n.inputs[3]) : attrInts(n, 'axes');
+    axis = axes?.length === 1 ? axes[0] : undefined;
+  }
+  return axis !== undefined && (axis === -1 || axis === input.length - 1);
+}
+
+/** Values of a small integer constant (initializer or Constant node). */
+export function constInts(view: GraphView, value: string): number[] | undefined {
+  const init = view.graph.initializers.get(value);
+  const p = view.producer.get(value);
+  const t = init ?? (p?.opType === 'Constant' ? p.attributes.find((a) => a.name === 'value')?.t : undefined);
+  if (!t) {
+    const a = p?.opType === 'Constant' ? p.attributes[0] : undefined;
+    if (a?.name === 'value_ints') return a.ints.map(Number);
+    if (a?.name === 'value_int') return [Number(a.i)];
+    return undefined;
+  }
+  if (t.int64Data.length) return t.int64Data.map(Number);
+  if (t.int32Data.length) return [...t.int32Data];
+  const raw = t.rawData;
+  if (!raw.length) return undefined;
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (t.dataType === 7) return Array.from({ length: raw.byteLength / 8 }, (_, i) => Number(dv.getBigInt64(i * 8, true)));
+  if (t.dataType === 6) return Array.from({ length: raw.byteLength / 4 }, (_, i) => dv.getInt32(i * 4, true));
+  return undefined;
+}
+
+function ffnRoles(
+  view: GraphView,
+  r: ResidualAdd,
+  sites: ProjectionSite[],
+  byValue: Map<string, ProjectionSite>,
+  out: RoleAssignment,
+  take: (s: ProjectionSite, role: ProjectionRole) => void,
+): void {
+  const scope = new Set(r.branchNodes);
+  const inBranch = sites.filter((s) => scope.has(s.node) && !out.roles.has(s));
+  if (inBranch.length < 2) return; // one projection on a branch is not an FFN
+  const down = single(traceToProjections(view, r.branch, scope, byValue).hits)?.site;
+  if (!down || out.roles.has(down)) return;
+  take(down, 'down');
+  const rest = inBranch.filter((s) => s !== down);
+  for (const m of r.branchNodes) {
+    if (m.opType !== 'Mul' || view.dynamicInputs(m).length !== 2) continue;
+    const [a, b] = m.inputs.map((i) => traceToProjections(view, i, scope, byValue, true));
+    const sa = a!.hits.map((h) => h.site);
+    const sb = b!.hits.map((h) => h.site);
+    if (sa.length !== 1 || sb.length !== 1 || sa[0] === sb[0] || a!.activation === b!.activation) continue;
+    const [gate, up] = a!.activation ? [sa[0]!, sb[0]!] : [sb[0]!, sa[0]!];
+    if (!rest.includes(gate) || !rest.includes(up)) continue;
+    take(gate, 'gate');
+    take(up, 'up');
+    break;
+  }
+  const left = rest.filter((s) => !out.roles.has(s));
+  if (left.length === 1 && !rest.some((s) => out.roles.get(s) === 'up')) take(left[0]!, 'up');
+}

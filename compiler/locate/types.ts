@@ -1,0 +1,72 @@
+/** What block discovery reports: the residual stream h_0..h_L and each block's projections. */
+
+/** 'qkv' is a fused query/key/value projection; 'other' a projection with no recognised role. */
+export type ProjectionRole = 'q' | 'k' | 'v' | 'qkv' | 'o' | 'up' | 'gate' | 'down' | 'other';
+
+/** Where one part of a fused QKV projection leaves the split. */
+export interface FusedPart {
+  /** The value right after the Split / Slice / Gather that separates this part. */
+  value: string;
+  /** Position of the part in the fused output (0, 1, 2 in output order). */
+  index: number;
+  /** The split is a plain cut of the projection's last axis (Split/Slice on the last axis of y
+   * or of a reshape that keeps it), so a [.., width] delta can be added to `value` directly. */
+  lastAxis: boolean;
+}
+
+export interface Projection {
+  role: ProjectionRole;
+  /** Node name (or '#<index>' for an unnamed node). */
+  node: string;
+  opType: string;
+  /** The weight's source: an initializer, or the output of a Constant node (see `weightInConstantNode`). */
+  weight: string;
+  /** True when the weight is a Constant node's output rather than an initializer: run liftConstants to train through it. */
+  weightInConstantNode: boolean;
+  /** How the stored weight is laid out: [in, out] (MatMul, Gemm transB=0) or [out, in] (Gemm transB=1, Transpose of the initializer). */
+  layout: 'in,out' | 'out,in';
+  bias?: string;
+  inFeatures: number;
+  outFeatures: number;
+  /** The activation entering the projection. */
+  x: string;
+  /** Where a LoRA delta belongs: the projection's output after its bias. */
+  y: string;
+  /** For a fused 'qkv' projection: the q, k and v parts after the split. */
+  parts?: { q: FusedPart; k: FusedPart; v: FusedPart };
+}
+
+export interface BlockInfo {
+  index: number;
+  /** From the exporter's name scopes ('encoder.layer.3', 'h.2', 'layers.1') when it left them, else 'block i'. */
+  label: string;
+  /** h_i: the residual stream entering the block. */
+  input: string;
+  /** h_{i+1}: the block's output (after the final LayerNorm in post-LN models). */
+  output: string;
+  /** Names of the nodes on paths from input to output, in topological order. */
+  nodes: string[];
+  projections: Projection[];
+}
+
+export type BlockStyle = 'pre-ln' | 'post-ln' | 'other';
+
+export interface BlockMap {
+  style: BlockStyle;
+  /** Hidden size d of the residual stream (0 when it could not be told). */
+  hidden: number;
+  /** h_0 .. h_L */
+  streams: string[];
+  blocks: BlockInfo[];
+  /** What was found, assumed or inconsistent, for the user to read. */
+  notes: string[];
+}
+
+/**
+ * How the blocks are found (the .lor2c spec's top-level `blocks`, same shape as the DSL's
+ * BlockDiscovery). `pattern`: node names matching it belong to block i; `{i}` stands for the
+ * index and `*` for any run of characters, matched against the whole name
+ * ("/encoder/layer.{i}/*"); a pattern without `{i}` is a regular expression whose first
+ * capture group is the index ("layers\\.(\\d+)/"). `boundaries`: h_0 .. h_L by name.
+ */
+export type BlockOverride = { kind: 'auto' } | { kind: 'pattern'; pattern: string } | { kind: 'boundaries'; tensors: string[] };

@@ -141,7 +141,10 @@ export interface LoraSection {
 
 export type ShareMatrix = 'A' | 'B' | 'both';
 
-/** ShareLoR2C (§2): the members use one A (and/or one B); the rest of each module stays its own. */
+/**
+ * ShareLoR2C (§2): the members use one A (and/or one B); the rest of each module stays its own.
+ * A module created by a merge is a member when both of its parts were.
+ */
 export interface ShareGroup {
   share: ShareMatrix;
   members: ShareMembers;
@@ -188,7 +191,10 @@ export interface MergePlan {
 export interface MergeSchedule {
   metric: SfsMetric;
   every: Interval;
-  /** True when `every` was derived as in the GLUE script: floor(E / 4 / max) + 1 epochs (or steps). */
+  /**
+   * True when `every` was derived as in the GLUE script: floor(E / 4 / max) + 1 epochs (or
+   * steps), E being `train.length`. Recompute it if the length is overridden (CLI --epochs/--steps).
+   */
   everyDerived: boolean;
   /** At most this many merges; absent: no limit. */
   max?: number;

@@ -137,12 +137,14 @@ function checkFires(ctx: RuleContext, what: 'merge' | 'inject', s: { every: { co
   const trainingLength = plural(total.count, total.unit.slice(0, -1));
   const lengthHint = ctx.draft.wroteLength ? '' : ` (training length defaults to ${trainingLength}; set \`epochs N\` or \`steps N\` in \`train { }\`)`;
   const everyHint = s.everyDerived ? 'set `every` (here derived from `max` as floor(E / 4 / max) + 1)' : 'make `every` shorter';
+  // With the default length (none written) the CLI's --epochs/--steps may still change it: warn only.
+  const severity = ctx.draft.wroteLength ? 'error' : 'warning';
   if (first >= total.count) {
-    ctx.report('error', `${what}-never-fires`, range, `this ${what} schedule never fires: the first point is after ${plural(first, s.every.unit.slice(0, -1))}, but training lasts ${trainingLength}`, `${everyHint} or train longer${lengthHint}`);
+    ctx.report(severity, `${what}-never-fires`, range, `this ${what} schedule never fires: the first point is after ${plural(first, s.every.unit.slice(0, -1))}, but training lasts ${trainingLength}`, `${everyHint} or train longer${lengthHint}`);
     return false;
   }
   if (first > lastAllowed) {
-    ctx.report('error', `${what}-never-fires`, range, `this ${what} schedule never fires: \`until ${+(s.until * 100).toFixed(4)}%\` ends at ${+lastAllowed.toFixed(4)} of ${trainingLength}, before the first point at ${first}`, `raise \`until\` or ${everyHint.replace('set', 'set a shorter')}${lengthHint}`);
+    ctx.report(severity, `${what}-never-fires`, range, `this ${what} schedule never fires: \`until ${+(s.until * 100).toFixed(4)}%\` ends at ${+lastAllowed.toFixed(4)} of ${trainingLength}, before the first point at ${first}`, `raise \`until\` or ${everyHint.replace('set', 'set a shorter')}${lengthHint}`);
     return false;
   }
   return true;

@@ -1,0 +1,87 @@
+/** `lor2c check` and `lor2c fmt` through the CLI entry point: output and exit codes. */
+import test from 'ava';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { main } from '../../cli/main.ts';
+
+/** Runs the CLI in-process, capturing what it prints. */
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const saved = { log: console.log, error: console.error, write: process.stdout.write };
+  console.log = (...a: unknown[]) => void out.push(a.join(' ') + '\n');
+  console.error = (...a: unknown[]) => void err.push(a.join(' ') + '\n');
+  process.stdout.write = ((chunk: string) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
+  try {
+    const code = await main(argv);
+    return { code, out: out.join(''), err: err.join('') };
+  } finally {
+    console.log = saved.log;
+    console.error = saved.error;
+    process.stdout.write = saved.write;
+  }
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), 'lor2c-dsl-cli-'));
+const good = path.join(dir, 'good.lor2c');
+writeFileSync(good, 'model "m.onnx"\nlor2c {rank 8;alpha 16}  # modules\n');
+const bad = path.join(dir, 'bad.lor2c');
+writeFileSync(bad, 'lor2c {\n  alpah 16\n');
+
+// ava runs tests of a file concurrently; console capture must not interleave.
+test.serial('check: clean spec exits 0 with a summary', async (t) => {
+  const r = await run('check', good);
+  t.is(r.code, 0, r.err);
+  t.regex(r.out, /good\.lor2c: ok/);
+  t.regex(r.out, /lor2c lor2c: all blocks, span 1, rank 8, alpha 16/);
+});
+
+test.serial('check: diagnostics exit 1, rendered with position and hint', async (t) => {
+  const r = await run('check', bad);
+  t.is(r.code, 1);
+  t.regex(r.err, /bad\.lor2c:2:3: error: unknown setting `alpah` in `lor2c \{ \}`\n {4} {2}alpah 16\n {4} {2}\^~~~~\n {2}hint: did you mean `alpha`\?/);
+  t.regex(r.err, /expected `\}` but the file ended/);
+});
+
+test.serial('check: --model is accepted with a note', async (t) => {
+  const r = await run('check', good, '--model', 'x.onnx');
+  t.is(r.code, 0);
+  t.regex(r.err, /not wired/);
+});
+
+test.serial('check and fmt: usage errors exit 2; --help exits 0', async (t) => {
+  t.is((await run('check')).code, 2);
+  t.is((await run('check', good, '--bogus')).code, 2);
+  t.is((await run('fmt')).code, 2);
+  t.is((await run('fmt', good, '--write', '--check')).code, 2);
+  const help = await run('fmt', '--help');
+  t.is(help.code, 0);
+  t.regex(help.out, /Usage: lor2c fmt SPEC\.lor2c/);
+});
+
+test.serial('check: a missing file exits 1', async (t) => {
+  const r = await run('check', path.join(dir, 'nope.lor2c'));
+  t.is(r.code, 1);
+  t.regex(r.err, /cannot read/);
+});
+
+test.serial('fmt prints, --check detects, --write rewrites atomically', async (t) => {
+  const expected = 'model "m.onnx"\nlor2c {\n  rank 8\n  alpha 16\n}  # modules\n';
+  const printed = await run('fmt', good);
+  t.is(printed.code, 0);
+  t.is(printed.out, expected);
+  t.is((await run('fmt', good, '--check')).code, 1);
+  t.is((await run('fmt', good, '--write')).code, 0);
+  t.is(readFileSync(good, 'utf8'), expected);
+  t.is((await run('fmt', good, '--check')).code, 0);
+  t.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temp file left');
+});
+
+test.serial('fmt refuses a spec with syntax errors and leaves it alone', async (t) => {
+  const before = readFileSync(bad, 'utf8');
+  const r = await run('fmt', bad, '--write');
+  t.is(r.code, 1);
+  t.regex(r.err, /not formatted/);
+  t.is(readFileSync(bad, 'utf8'), before);
+});

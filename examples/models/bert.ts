@@ -56,7 +56,8 @@ export function buildBert(partial: Partial<BertConfig> = {}): BuiltModel<BertCon
 
   const pooled = net.within('pooler', () => {
     const cls = net.op('Gather', [h, net.int(0)], { axis: 1 });
-    return net.within('activation', () => net.op('Tanh', [dense(cls, d, d, 2)]));
+    const projected = dense(cls, d, d, 2);
+    return net.within('activation', () => net.op('Tanh', [projected]));
   });
   const logits = net.within('classifier', () => linear(net, pooled, { ...style, inFeatures: d, outFeatures: cfg.numLabels, rank: 2 }));
   net.output(logits, 'logits', DataType.FLOAT, ['batch', cfg.numLabels]);

@@ -73,8 +73,8 @@ export interface Gpt2Config extends CommonConfig {
 }
 
 export interface LlamaConfig extends CommonConfig {
-  /** Key/value heads (grouped-query attention when fewer than `heads`). */
-  kvHeads: number;
+  /** Key/value heads (grouped-query attention when fewer than `heads`); default: heads. */
+  kvHeads?: number;
   ropeTheta: number;
   /** 'op' is opset 23's RMSNormalization. */
   rmsNormForm: OpForm;
@@ -129,7 +129,7 @@ export const GPT2_DEFAULTS: Gpt2Config = {
 export const LLAMA_DEFAULTS: LlamaConfig = {
   ...COMMON_DEFAULTS,
   fusedQkv: false,
-  kvHeads: 4,
+  kvHeads: undefined,
   ropeTheta: 10000,
   rmsNormForm: 'decomposed',
   rmsNormEps: 1e-6,
@@ -140,8 +140,8 @@ export const LLAMA_DEFAULTS: LlamaConfig = {
 
 export const DEFAULTS = { bert: BERT_DEFAULTS, gpt2: GPT2_DEFAULTS, llama: LLAMA_DEFAULTS } as const;
 
-/** A config with every field set, the opset decided, and the sizes checked. */
-export type Resolved<C extends CommonConfig> = C & { opset: number };
+/** A config with every field set (the opset decided, kvHeads filled in), sizes checked. */
+export type Resolved<C extends CommonConfig> = C & { opset: number } & (C extends { kvHeads?: number } ? { kvHeads: number } : unknown);
 
 const MIN_OPSET = 14; // Trilu
 const MAX_OPSET = 23;
@@ -174,7 +174,8 @@ export function resolveConfig<C extends CommonConfig>(arch: Architecture, defaul
   for (const key of ['geluForm', 'layerNormForm', 'rmsNormForm']) if (key in rec) checkChoice(arch, key, rec[key], ['decomposed', 'op']);
   if ('causalMask' in rec) checkChoice(arch, 'causalMask', rec.causalMask, ['trilu', 'constant']);
   if ('kvHeads' in rec) {
-    const kvHeads = rec.kvHeads as number;
+    const kvHeads = (rec.kvHeads ??= cfg.heads) as number;
+    if (!(Number.isInteger(kvHeads) && kvHeads > 0)) throw new UserError(`${arch}: kvHeads must be a positive integer, got ${kvHeads}`);
     if (cfg.heads % kvHeads !== 0) throw new UserError(`${arch}: heads ${cfg.heads} is not a multiple of kvHeads ${kvHeads}`);
     if ((cfg.dModel / cfg.heads) % 2 !== 0) throw new UserError(`${arch}: rotary embeddings need an even head size, got ${cfg.dModel / cfg.heads}`);
   }
@@ -190,7 +191,7 @@ export function resolveConfig<C extends CommonConfig>(arch: Architecture, defaul
   for (const [op, v] of needs) {
     if (opset < v) throw new UserError(`${arch}: ${op} needs opset ${v} or later, but opset ${opset} was asked for`, `leave opset unset or choose the decomposed form`);
   }
-  return { ...cfg, opset };
+  return { ...cfg, opset } as Resolved<C>;
 }
 
 function checkChoice(arch: string, key: string, value: unknown, allowed: string[]): void {

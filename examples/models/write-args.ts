@@ -14,7 +14,7 @@ export interface WriteArgs {
 
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 /** Fields whose default is undefined but whose values are numbers. */
-const NUMERIC_OPTIONAL = new Set(['opset']);
+const NUMERIC_OPTIONAL = new Set(['opset', 'kvHeads']);
 
 export function isArchitecture(name: string | undefined): name is Architecture {
   return name !== undefined && Object.hasOwn(DEFAULTS, name);

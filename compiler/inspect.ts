@@ -1,6 +1,8 @@
 /** What `lor2c inspect` reports about a model. */
 import { dataTypeName, elementCount, type ModelProto, type TypeProto, type ValueInfoProto } from './onnx/index.ts';
-import { modelFromProto, type Graph } from './graph/index.ts';
+import { modelFromProto, type Graph, type Model } from './graph/index.ts';
+import { isUserError } from './errors.ts';
+import { locateBlocks, renderBlocks, type BlockMap } from './locate/index.ts';
 
 export interface ValueSummary {
   name: string;
@@ -20,6 +22,8 @@ export interface Inspection {
   parameterBytes: number;
   nodes: number;
   ops: Record<string, number>;
+  /** The transformer blocks found (compiler/locate), or why none were. */
+  blocks: BlockMap | { error: string; hint?: string };
 }
 
 export function describeType(t: TypeProto | undefined): { dtype: string; shape: ValueSummary['shape'] } {
@@ -58,7 +62,18 @@ export function inspectModel(proto: ModelProto): Inspection {
     parameterBytes,
     nodes: graph.nodes.length,
     ops: Object.fromEntries(Object.entries(ops).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
+    blocks: findBlocks(model),
   };
+}
+
+/** Inspect reports a model that has no findable blocks; it does not fail on it. */
+function findBlocks(model: Model): Inspection['blocks'] {
+  try {
+    return locateBlocks(model);
+  } catch (e) {
+    if (isUserError(e)) return { error: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+    return { error: `block discovery failed unexpectedly (a lor2c bug, please report it): ${(e as Error).message}` };
+  }
 }
 
 function shapeText(s: ValueSummary): string {
@@ -78,6 +93,7 @@ export function renderInspection(r: Inspection, label: string): string {
     `nodes       ${r.nodes}`,
     'ops',
     ...Object.entries(r.ops).map(([op, n]) => `  ${String(n).padStart(6)}  ${op}`),
+    ...('error' in r.blocks ? ['blocks      none found', `  note: ${r.blocks.error}`, ...(r.blocks.hint ? [`  hint: ${r.blocks.hint}`] : [])] : renderBlocks(r.blocks)),
   ];
   return lines.join('\n');
 }

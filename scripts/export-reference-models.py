@@ -380,28 +380,28 @@ ARCHS = {
         inputs=lambda: (torch.randint(0, VOCAB, (2, 8)), torch.ones(2, 8, dtype=torch.int64)),
         names=['input_ids', 'attention_mask'],
         dynamic={'input_ids': {0: 'batch', 1: 'seq'}, 'attention_mask': {0: 'batch', 1: 'seq'}},
-        expect=dict(style='post-ln', roles=['q', 'k', 'v', 'o', 'up', 'down'], labels=['encoder.layer.{}']),
+        expect=dict(style='post-ln', roles=['q', 'k', 'v', 'o', 'up', 'down'], label='layer.{}'),
     ),
     'gpt2': dict(
         make=Gpt2,
         inputs=lambda: (torch.randint(0, VOCAB, (2, 8)),),
         names=['input_ids'],
         dynamic={'input_ids': {0: 'batch', 1: 'seq'}},
-        expect=dict(style='pre-ln', roles=['qkv', 'o', 'up', 'down'], labels=['transformer.h.{}']),
+        expect=dict(style='pre-ln', roles=['qkv', 'o', 'up', 'down'], label='h.{}'),
     ),
     'llama': dict(
         make=Llama,
         inputs=lambda: (torch.randint(0, VOCAB, (2, 8)),),
         names=['input_ids'],
         dynamic={'input_ids': {0: 'batch', 1: 'seq'}},
-        expect=dict(style='pre-ln', roles=['q', 'k', 'v', 'o', 'gate', 'up', 'down'], labels=['model.layers.{}']),
+        expect=dict(style='pre-ln', roles=['q', 'k', 'v', 'o', 'gate', 'up', 'down'], label='layers.{}'),
     ),
     'vit': dict(
         make=Vit,
         inputs=lambda: (torch.randn(2, 3, 16, 16),),
         names=['pixel_values'],
         dynamic={'pixel_values': {0: 'batch'}},
-        expect=dict(style='pre-ln', roles=['qkv', 'o', 'up', 'down'], labels=['blocks.{}']),
+        expect=dict(style='pre-ln', roles=['qkv', 'o', 'up', 'down'], label='blocks.{}'),
     ),
 }
 

@@ -1,0 +1,451 @@
+/**
+ * The training loop, against the artifacts contract of compiler/emit/manifest.ts. Each step
+ * feeds a batch, every trainable parameter, its optimizer state and the 1-based step counter to
+ * the fused train graph, and takes back the updated parameters and state. Parameters and state
+ * live here as Float32Arrays between steps; frozen weights stay inside the graph.
+ *
+ * Guarantees:
+ * - Determinism: data order is a function of (seed, epoch) and the graph's own randomness
+ *   (dropout) of the step counter, so a run stopped at step k and resumed from its checkpoint
+ *   reaches bit-identical parameters at step n on CPU (same thread settings).
+ * - A NaN/Inf loss or updated value stops the run BEFORE the step is committed: the last good
+ *   parameters stay, a checkpoint of them is written (when checkpointing), the result says which
+ *   tensor went bad at which step.
+ * - stop() (and SIGINT with handleSignals) ends the run after the current step with a checkpoint.
+ * - Structural events (Merge/Inject) go through `onStructuralEvent`: after each step the hook
+ *   sees the current parameters and state and may return recompiled artifacts with the
+ *   carried-over values; the trainer switches sessions, logs the event and checkpoints.
+ */
+import * as ort from 'onnxruntime-node';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { UserError } from '../compiler/errors.ts';
+import type { IOInfo, Manifest } from '../compiler/emit/manifest.ts';
+import { readManifest, checkParameterSet, readParameterFile } from './artifacts.ts';
+import { readCheckpoint, writeCheckpoint, type BestResult, type Checkpoint, type Float32Tensor } from './checkpoint.ts';
+import { BatchPlan, type DataPosition } from './data/batches.ts';
+import { collate } from './data/collate.ts';
+import { Dataset } from './data/dataset.ts';
+import { dataSchema } from './data/schema.ts';
+import { defaultBestMetric, evaluate, higherIsBetter, paramFeeds, type Metrics } from './evaluate.ts';
+import { TrainingLog } from './log.ts';
+import { Progress, type ProgressOptions } from './progress.ts';
+import { openSession, type SessionSettings } from './session.ts';
+
+export interface StructuralContext {
+  /** Steps completed. */
+  step: number;
+  position: DataPosition;
+  manifest: Manifest;
+  artifacts: string;
+  parameters: ReadonlyMap<string, Float32Tensor>;
+  /** Optimizer state keyed '<parameter>:<slot>'. */
+  optimizer: ReadonlyMap<string, Float32Tensor>;
+}
+
+export interface StructuralChange {
+  /** Directory of the recompiled artifacts. */
+  artifacts: string;
+  /** Every trainable parameter of the new manifest (carried over or newly initialised). */
+  parameters: Map<string, Float32Tensor>;
+  /** Optimizer state for the new parameters, keyed '<parameter>:<slot>'; absent entries start at zero. */
+  optimizer: Map<string, Float32Tensor>;
+  /** What happened and why (logged as is, with the step): e.g. { type: 'merge', pair: [...], sfs: {...} }. */
+  event: { type: string; [detail: string]: unknown };
+}
+
+/** Called after every committed step; returns a change at a scheduled point, undefined otherwise. */
+export type StructuralHook = (ctx: StructuralContext) => Promise<StructuralChange | undefined> | StructuralChange | undefined;
+
+export interface TrainerOptions {
+  /** Artifacts directory (manifest.json, train.onnx, eval.onnx, adapter.safetensors). */
+  artifacts: string;
+  /** Training data (JSONL). */
+  data: string;
+  /** Evaluation data (JSONL); evaluation needs it. */
+  evalData?: string;
+  /** Total optimizer steps of the run (counting steps before a resume). */
+  steps?: number;
+  /** Alternatively, epochs over the training data. */
+  epochs?: number;
+  /** Examples per batch (default 8; a graph with a fixed batch dim decides it). */
+  batchSize?: number;
+  /** Shuffling seed (default 0). */
+  seed?: number;
+  /** Length bucketing over chunks of this many batches (0: off). */
+  bucket?: number;
+  /** Leave bad data rows out instead of refusing the file. */
+  skipInvalid?: boolean;
+  /** Pad values by input name (defaults: 0, LM labels the ignore index). */
+  padValues?: Record<string, number>;
+  /** Initial parameter values instead of the artifacts' adapter.safetensors. */
+  init?: string;
+  /** Checkpoint folder; checkpoints go there every `checkpointEvery` steps, at the end, on stop and when evaluation improves. */
+  checkpoint?: string;
+  checkpointEvery?: number;
+  /** Checkpoint (folder or directory) to continue from. */
+  resume?: string;
+  /** Evaluate every N steps (and at the end) when evalData is given. */
+  evalEvery?: number;
+  /** Metric deciding the best checkpoint (default by task: accuracy, pearson, loss). */
+  bestMetric?: string;
+  /** JSONL training log. */
+  log?: string;
+  session?: SessionSettings;
+  /** Progress display; false for none. */
+  progress?: false | Omit<ProgressOptions, 'total'>;
+  /** Install a SIGINT handler that stops after the current step (the CLI sets it). */
+  handleSignals?: boolean;
+  onStructuralEvent?: StructuralHook;
+}
+
+export type TrainStatus = 'done' | 'stopped' | 'nonfinite';
+
+export interface TrainResult {
+  status: TrainStatus;
+  /** Steps completed (committed). */
+  step: number;
+  /** Loss of the last committed step. */
+  loss: number | undefined;
+  /** For 'nonfinite': what went bad (tensor names, step). */
+  problem?: string;
+  metrics?: Metrics;
+  best?: BestResult;
+  /** The last checkpoint written. */
+  checkpoint?: string;
+}
+
+interface Sessions {
+  dir: string;
+  manifest: Manifest;
+  train: ort.InferenceSession;
+  eval?: ort.InferenceSession;
+  stateInputs: IOInfo[];
+}
+
+const DEFAULT_BATCH = 8;
+
+function zerosLike(shape: number[]): Float32Tensor {
+  return { shape: [...shape], data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
+}
+
+export class Trainer {
+  private sessions!: Sessions;
+  private params = new Map<string, Float32Tensor>();
+  private optimizer = new Map<string, Float32Tensor>();
+  private stepCount = 0;
+  private position: DataPosition = { epoch: 0, batch: 0 };
+  private best: BestResult | undefined;
+  private lastMetrics: Metrics | undefined;
+  private lastLoss: number | undefined;
+  private stopRequested = false;
+  private lastCheckpoint: string | undefined;
+  private seed: number;
+  private readonly batchSize: number;
+  private plan!: BatchPlan;
+  private trainData!: Dataset;
+  private evalData: Dataset | undefined;
+  private readonly totalSteps: number;
+  private log: TrainingLog | undefined;
+
+  private constructor(private readonly opts: TrainerOptions, sessions: Sessions, batchSize: number, seed: number, totalSteps: number) {
+    this.sessions = sessions;
+    this.batchSize = batchSize;
+    this.seed = seed;
+    this.totalSteps = totalSteps;
+  }
+
+  /** Loads artifacts, data and initial (or resumed) state. */
+  static async open(opts: TrainerOptions): Promise<Trainer> {
+    let artifacts = resolve(opts.artifacts);
+    const resumed = opts.resume ? readCheckpoint(opts.resume) : undefined;
+    if (resumed && resumed.artifacts !== artifacts && existsSync(join(resumed.artifacts, 'manifest.json'))) {
+      // After a Merge/Inject the parameters belong to recompiled artifacts, which the checkpoint names.
+      artifacts = resumed.artifacts;
+    }
+    const manifest = readManifest(artifacts);
+    const sessions = await openSessions(artifacts, manifest, opts);
+    const fixed = manifest.graphs.train.inputs.find((i) => i.role === 'batch' && typeof i.shape[0] === 'number')?.shape[0] as number | undefined;
+    if (fixed !== undefined && opts.batchSize !== undefined && opts.batchSize !== fixed) {
+      throw new UserError(`the artifacts were compiled for batch size ${fixed}, but batch size ${opts.batchSize} was asked for`, `use --batch-size ${fixed} or recompile with a symbolic batch dim`);
+    }
+    const batchSize = fixed ?? opts.batchSize ?? DEFAULT_BATCH;
+    const seed = opts.seed ?? 0;
+    const trainData = Dataset.open(opts.data, dataSchema(manifest.graphs.train, manifest.task, opts.padValues), { skipInvalid: opts.skipInvalid });
+    const plan = new BatchPlan(trainData.lengths, { batchSize, seed, bucket: opts.bucket, dropLast: fixed !== undefined });
+    let totalSteps: number;
+    if (opts.steps !== undefined) totalSteps = opts.steps;
+    else if (opts.epochs !== undefined) totalSteps = opts.epochs * plan.batchesPerEpoch;
+    else throw new UserError('say how long to train: steps or epochs');
+    if (!Number.isInteger(totalSteps) || totalSteps < 0) throw new UserError(`the number of steps must be a non-negative integer, got ${totalSteps}`);
+    const t = new Trainer(opts, sessions, batchSize, seed, totalSteps);
+    t.trainData = trainData;
+    t.plan = plan;
+    if (opts.evalData) t.evalData = Dataset.open(opts.evalData, dataSchema(manifest.graphs.eval, manifest.task, opts.padValues), { skipInvalid: opts.skipInvalid });
+    if (resumed) t.restore(resumed);
+    else t.initialise();
+    if (opts.log) t.log = resumed ? TrainingLog.resume(opts.log, resumed.step) : TrainingLog.create(opts.log);
+    return t;
+  }
+
+  get manifest(): Manifest {
+    return this.sessions.manifest;
+  }
+
+  get artifacts(): string {
+    return this.sessions.dir;
+  }
+
+  get step(): number {
+    return this.stepCount;
+  }
+
+  get dataPosition(): DataPosition {
+    return { ...this.position };
+  }
+
+  get total(): number {
+    return this.totalSteps;
+  }
+
+  /** Examples left out under skipInvalid (file:line and why). */
+  get skippedRows(): string[] {
+    return [...this.trainData.skipped.map((b) => `${this.trainData.path}:${b.line}: ${b.message}`), ...(this.evalData?.skipped.map((b) => `${this.evalData!.path}:${b.line}: ${b.message}`) ?? [])];
+  }
+
+  /** The current parameters (live arrays: copy before mutating). */
+  parameters(): ReadonlyMap<string, Float32Tensor> {
+    return this.params;
+  }
+
+  /** The optimizer state, keyed '<parameter>:<slot>'. */
+  optimizerState(): ReadonlyMap<string, Float32Tensor> {
+    return this.optimizer;
+  }
+
+  /** Asks the run to end after the current step (with a checkpoint). */
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  private initialise(): void {
+    const m = this.manifest;
+    const path = this.opts.init ?? join(this.artifacts, m.adapter);
+    if (!existsSync(path)) throw new UserError(`initial parameter values not found: ${path}`);
+    this.params = readParameterFile(m, path);
+    this.optimizer = this.freshOptimizerState(new Map());
+  }
+
+  private restore(c: Checkpoint): void {
+    checkParameterSet(this.manifest, c.parameters, `checkpoint ${this.opts.resume}`);
+    const extra = c.extra ?? {};
+    if (extra.batchSize !== undefined && extra.batchSize !== this.batchSize) {
+      throw new UserError(`the checkpoint was trained with batch size ${String(extra.batchSize)}, this run uses ${this.batchSize}; the data position would not mean the same batches`, `resume with --batch-size ${String(extra.batchSize)}`);
+    }
+    if (extra.examples !== undefined && extra.examples !== this.trainData.size) {
+      throw new UserError(`the checkpoint was trained on ${String(extra.examples)} examples, ${this.opts.data} has ${this.trainData.size}; resuming would not continue the same run`);
+    }
+    if (c.rng.seed !== this.seed && this.opts.seed !== undefined) {
+      throw new UserError(`the checkpoint was trained with seed ${c.rng.seed}, this run asks for seed ${this.seed}`, 'omit --seed when resuming');
+    }
+    this.seed = c.rng.seed;
+    this.plan = new BatchPlan(this.trainData.lengths, { ...this.plan.opts, seed: c.rng.seed });
+    this.params = new Map(this.manifest.parameters.map((p) => [p.name, c.parameters.get(p.name)!]));
+    this.optimizer = this.freshOptimizerState(c.optimizer);
+    this.stepCount = c.step;
+    this.position = { ...c.data };
+    this.best = c.best;
+    this.lastMetrics = c.metrics;
+  }
+
+  /** Optimizer state for every (parameter, slot) the train graph reads: carried over when given, zeros otherwise. */
+  private freshOptimizerState(carried: ReadonlyMap<string, Float32Tensor>): Map<string, Float32Tensor> {
+    const out = new Map<string, Float32Tensor>();
+    const problems: string[] = [];
+    for (const io of this.sessions.stateInputs) {
+      const key = `${io.of}:${io.slot}`;
+      const shape = this.params.get(io.of!)?.shape ?? io.shape.map(Number);
+      const given = carried.get(key);
+      if (given && JSON.stringify(given.shape) !== JSON.stringify(shape)) problems.push(`'${key}' has shape ${JSON.stringify(given.shape)}, expected ${JSON.stringify(shape)}`);
+      out.set(key, given ?? zerosLike(shape));
+    }
+    for (const key of carried.keys()) if (!out.has(key)) problems.push(`unexpected optimizer state '${key}'`);
+    if (problems.length) throw new UserError(`optimizer state does not match the artifacts:\n  ${problems.join('\n  ')}`);
+    return out;
+  }
+
+  private checkpointData(): Checkpoint {
+    return {
+      step: this.stepCount,
+      data: { ...this.position },
+      rng: { seed: this.seed },
+      plan: this.manifest.plan,
+      artifacts: this.artifacts,
+      metrics: this.lastMetrics,
+      best: this.best,
+      extra: { batchSize: this.batchSize, examples: this.trainData.size, bucket: this.opts.bucket ?? 0 },
+      parameters: this.params,
+      optimizer: this.optimizer,
+    };
+  }
+
+  /** Writes a checkpoint now (no-op without a checkpoint folder). */
+  saveCheckpoint(best = false): string | undefined {
+    if (!this.opts.checkpoint) return undefined;
+    this.lastCheckpoint = writeCheckpoint(this.opts.checkpoint, this.checkpointData(), { best });
+    return this.lastCheckpoint;
+  }
+
+  /** Evaluates the current parameters on the eval data. */
+  async evaluate(): Promise<Metrics> {
+    if (!this.evalData) throw new UserError('no evaluation data was given');
+    this.sessions.eval ??= (await openSession(join(this.artifacts, this.manifest.graphs.eval.file), this.opts.session)).session;
+    return evaluate(this.sessions.eval, this.manifest, this.evalData, this.params, this.batchSize);
+  }
+
+  /** Runs until the total step count, a stop request, or a non-finite value. */
+  async run(): Promise<TrainResult> {
+    const progress = this.opts.progress === false ? undefined : new Progress({ total: this.totalSteps, tokens: this.hasSequenceDim(), ...this.opts.progress });
+    const onSigint = () => {
+      if (this.stopRequested) process.exit(130);
+      this.stopRequested = true;
+      (progress ? (l: string) => progress.note(l) : (l: string) => process.stderr.write(l + '\n'))('lor2c: stopping after this step and writing a checkpoint (Ctrl-C again to quit at once)');
+    };
+    if (this.opts.handleSignals) process.on('SIGINT', onSigint);
+    try {
+      while (this.stepCount < this.totalSteps) {
+        // Let signal handlers and other events run between steps (session.run blocks the loop).
+        await new Promise((r) => setImmediate(r));
+        if (this.stopRequested) {
+          progress?.finish();
+          return this.result('stopped', this.saveCheckpoint());
+        }
+        const outcome = await this.trainStep();
+        if (outcome.problem) {
+          progress?.finish();
+          const ckpt = this.saveCheckpoint();
+          return { ...this.result('nonfinite', ckpt), problem: outcome.problem };
+        }
+        progress?.update({ step: this.stepCount, loss: outcome.loss, lr: outcome.lr, examples: outcome.examples, tokens: outcome.tokens });
+        let evalMetrics: Metrics | undefined;
+        let improved = false;
+        const every = this.opts.evalEvery;
+        if (this.evalData && ((every && this.stepCount % every === 0) || this.stepCount === this.totalSteps)) {
+          evalMetrics = await this.evaluate();
+          this.lastMetrics = evalMetrics;
+          improved = this.considerBest(evalMetrics);
+          progress?.note(`eval @ step ${this.stepCount}: ${Object.entries(evalMetrics).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join('  ')}${improved ? '  (best)' : ''}`);
+        }
+        this.log?.step({ step: this.stepCount, loss: outcome.loss, ...(outcome.lr !== undefined ? { lr: outcome.lr } : {}), seconds: outcome.seconds, examples: outcome.examples, ...(outcome.tokens ? { tokens: outcome.tokens } : {}), ...(evalMetrics ? { eval: evalMetrics } : {}) });
+        const changed = await this.structuralPoint(progress);
+        const periodic = this.opts.checkpointEvery !== undefined && this.stepCount % this.opts.checkpointEvery === 0;
+        if (improved || changed || periodic || this.stepCount === this.totalSteps) this.saveCheckpoint(improved);
+      }
+      progress?.finish();
+      return this.result('done', this.lastCheckpoint);
+    } finally {
+      if (this.opts.handleSignals) process.off('SIGINT', onSigint);
+    }
+  }
+
+  private result(status: TrainStatus, checkpoint: string | undefined): TrainResult {
+    return { status, step: this.stepCount, loss: this.lastLoss, metrics: this.lastMetrics, best: this.best, checkpoint };
+  }
+
+  private hasSequenceDim(): boolean {
+    return this.trainData.lengths.some((l) => l > 0);
+  }
+
+  private considerBest(metrics: Metrics): boolean {
+    const metric = this.opts.bestMetric ?? defaultBestMetric(this.manifest.task);
+    const value = metrics[metric];
+    if (value === undefined) throw new UserError(`best metric '${metric}' is not computed for a ${this.manifest.task.kind} task (available: ${Object.keys(metrics).join(', ')})`);
+    if (Number.isNaN(value)) return false;
+    const better = !this.best || (higherIsBetter(metric) ? value > this.best.value : value < this.best.value);
+    if (better) this.best = { step: this.stepCount, metric, value, metrics };
+    return better;
+  }
+
+  /** One step: run the graph, check every output, commit only if all are finite. */
+  private async trainStep(): Promise<{ loss: number; lr?: number; seconds: number; examples: number; tokens: number; problem?: string }> {
+    const graph = this.manifest.graphs.train;
+    const indices = this.plan.batchAt(this.position);
+    const batch = collate(indices.map((i) => this.trainData.example(i)), this.trainData.schema);
+    const nextStep = this.stepCount + 1;
+    const feeds: Record<string, ort.Tensor> = { ...batch.feeds, ...paramFeeds(graph, this.params) };
+    for (const io of graph.inputs) {
+      if (io.role === 'state') {
+        const s = this.optimizer.get(`${io.of}:${io.slot}`)!;
+        feeds[io.name] = new ort.Tensor('float32', s.data, s.shape);
+      } else if (io.role === 'step') {
+        feeds[io.name] = new ort.Tensor('int64', BigInt64Array.of(BigInt(nextStep)), []);
+      }
+    }
+    const started = performance.now();
+    const out = await this.sessions.train.run(feeds);
+    const seconds = (performance.now() - started) / 1000;
+    let loss = NaN, lr: number | undefined;
+    const nextParams = new Map<string, Float32Tensor>();
+    const nextState = new Map<string, Float32Tensor>();
+    const bad: string[] = [];
+    for (const io of graph.outputs) {
+      const t = out[io.name];
+      if (!t) throw new Error(`the train graph did not return '${io.name}'`);
+      const data = t.data as Float32Array;
+      if (io.role === 'loss') loss = Number(data[0]);
+      else if (io.role === 'metric' && io.metric === 'lr') lr = Number(data[0]);
+      else if (io.role === 'param.next') nextParams.set(io.of!, { shape: [...t.dims], data });
+      else if (io.role === 'state.next') nextState.set(`${io.of}:${io.slot}`, { shape: [...t.dims], data });
+      else continue;
+      if (io.role !== 'metric' && !allFinite(data)) bad.push(io.name);
+    }
+    if (bad.length > 0) {
+      const lines = indices.map((i) => this.trainData.refs[i]!.line).sort((a, b) => a - b).join(', ');
+      return { loss, lr, seconds, examples: batch.examples, tokens: batch.tokens, problem: `step ${nextStep}: non-finite values in ${bad.join(', ')} (loss ${loss}); the step was not applied and the parameters of step ${this.stepCount} are kept (the batch was ${this.trainData.path} lines ${lines})` };
+    }
+    for (const [k, v] of nextParams) this.params.set(k, v);
+    for (const [k, v] of nextState) this.optimizer.set(k, v);
+    this.stepCount = nextStep;
+    this.position = this.plan.next(this.position);
+    this.lastLoss = loss;
+    return { loss, lr, seconds, examples: batch.examples, tokens: batch.tokens };
+  }
+
+  /** Offers the hook a structural change; applies it when one comes back. */
+  private async structuralPoint(progress: Progress | undefined): Promise<boolean> {
+    const hook = this.opts.onStructuralEvent;
+    if (!hook) return false;
+    const change = await hook({ step: this.stepCount, position: this.dataPosition, manifest: this.manifest, artifacts: this.artifacts, parameters: this.params, optimizer: this.optimizer });
+    if (!change) return false;
+    const dir = isAbsolute(change.artifacts) ? change.artifacts : resolve(change.artifacts);
+    const manifest = readManifest(dir);
+    checkParameterSet(manifest, change.parameters, `the parameters after '${change.event.type}' at step ${this.stepCount}`);
+    const sessions = await openSessions(dir, manifest, this.opts);
+    const previous = this.sessions;
+    this.sessions = sessions;
+    this.params = new Map(manifest.parameters.map((p) => [p.name, change.parameters.get(p.name)!]));
+    try {
+      this.optimizer = this.freshOptimizerState(change.optimizer);
+    } catch (e) {
+      this.sessions = previous;
+      throw e;
+    }
+    this.log?.event({ ...change.event, step: this.stepCount });
+    progress?.note(`${change.event.type} at step ${this.stepCount}: now ${manifest.parameters.length} trainable tensors`);
+    return true;
+  }
+}
+
+async function openSessions(dir: string, manifest: Manifest, opts: TrainerOptions): Promise<Sessions> {
+  const train = (await openSession(join(dir, manifest.graphs.train.file), opts.session)).session;
+  const stateInputs = manifest.graphs.train.inputs.filter((i) => i.role === 'state');
+  for (const io of stateInputs) {
+    if (!io.of || !io.slot) throw new UserError(`${dir}/manifest.json: state input '${io.name}' lacks 'of' or 'slot'`);
+  }
+  return { dir, manifest, train, stateInputs };
+}
+
+function allFinite(a: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
+  return true;
+}

@@ -1,0 +1,199 @@
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Trainer, type TrainerOptions } from '../../runtime/trainer.ts';
+import { readCheckpoint, type Float32Tensor } from '../../runtime/checkpoint.ts';
+import { readTrainingLog } from '../../runtime/log.ts';
+import { float32Entry, writeSafetensors } from '../../compiler/emit/safetensors.ts';
+import { writeTinyArtifacts, writeTinyData } from './fixtures/tiny-artifacts.ts';
+
+function workspace() {
+  const dir = mkdtempSync(join(tmpdir(), 'lor2c-train-'));
+  const artifacts = join(dir, 'artifacts');
+  writeTinyArtifacts(artifacts);
+  const data = join(dir, 'train.jsonl');
+  writeTinyData(data, 90, { seed: 1 });
+  const evalData = join(dir, 'eval.jsonl');
+  writeTinyData(evalData, 60, { seed: 2 });
+  return { dir, artifacts, data, evalData };
+}
+
+const base = (w: ReturnType<typeof workspace>, extra: Partial<TrainerOptions> = {}): TrainerOptions => ({
+  artifacts: w.artifacts, data: w.data, batchSize: 8, seed: 3, progress: false, session: { intraOpThreads: 1 }, ...extra,
+});
+
+function snapshot(params: ReadonlyMap<string, Float32Tensor>): Record<string, number[]> {
+  return Object.fromEntries([...params].map(([k, v]) => [k, [...v.data]]));
+}
+
+test('loss decreases, evaluation runs on schedule, the log has one object a step', async (t) => {
+  const w = workspace();
+  const log = join(w.dir, 'log.jsonl');
+  const trainer = await Trainer.open(base(w, { steps: 40, evalData: w.evalData, evalEvery: 20, log, checkpoint: join(w.dir, 'ckpt') }));
+  const before = (await trainer.evaluate()).loss!;
+  const result = await trainer.run();
+  t.is(result.status, 'done');
+  t.is(result.step, 40);
+  t.true(result.metrics!.loss! < before * 0.6, `eval loss ${before} -> ${result.metrics!.loss}`);
+  t.true(result.metrics!.accuracy! > 0.8, `accuracy ${result.metrics!.accuracy}`);
+  for (const k of ['loss', 'accuracy', 'f1', 'mcc']) t.true(Number.isFinite(result.metrics![k]!), k);
+  const recs = readTrainingLog(log);
+  t.is(recs.length, 40);
+  t.deepEqual(Object.keys(recs[0]!).sort(), ['examples', 'loss', 'lr', 'seconds', 'step', 'type']);
+  t.is(recs[0]!.lr, 0.5);
+  t.true(Math.abs((recs[39]!.lr as number) - 0.5 / (1 + 0.01 * 39)) < 1e-7, 'lr comes from the graph');
+  t.truthy(recs[19]!.eval);
+  t.truthy(recs[39]!.eval);
+  t.falsy(recs[20]!.eval);
+  const firstLosses = recs.slice(0, 5).reduce((s, r) => s + (r.loss as number), 0);
+  const lastLosses = recs.slice(35).reduce((s, r) => s + (r.loss as number), 0);
+  t.true(lastLosses < firstLosses * 0.6, `train loss ${firstLosses / 5} -> ${lastLosses / 5}`);
+  t.is(result.best!.metric, 'accuracy');
+  t.is(readCheckpoint(join(w.dir, 'ckpt'), 'best').step, result.best!.step);
+  t.is(readCheckpoint(join(w.dir, 'ckpt')).step, 40);
+});
+
+test('the same seed gives bit-identical parameters; another seed does not', async (t) => {
+  const w = workspace();
+  const run = async (seed: number) => {
+    const tr = await Trainer.open(base(w, { steps: 25, seed }));
+    await tr.run();
+    return snapshot(tr.parameters());
+  };
+  const a = await run(3), b = await run(3), c = await run(4);
+  t.deepEqual(a, b);
+  t.notDeepEqual(a, c);
+});
+
+test('stop at step k, resume to n == uninterrupted run to n, bit for bit (across epoch boundaries)', async (t) => {
+  const w = workspace();
+  // 90 examples / 8 = 12 batches an epoch: 30 steps cross two epoch boundaries, k = 17 is mid-epoch.
+  const whole = await Trainer.open(base(w, { steps: 30 }));
+  await whole.run();
+  const ckpt = join(w.dir, 'ckpt');
+  const first = await Trainer.open(base(w, { steps: 17, checkpoint: ckpt }));
+  t.is((await first.run()).step, 17);
+  const resumed = await Trainer.open(base(w, { steps: 30, resume: ckpt, seed: undefined }));
+  t.is(resumed.step, 17);
+  t.deepEqual(resumed.dataPosition, { epoch: 1, batch: 5 });
+  await resumed.run();
+  t.deepEqual(snapshot(resumed.parameters()), snapshot(whole.parameters()));
+  t.deepEqual(snapshot(resumed.optimizerState()), snapshot(whole.optimizerState()));
+});
+
+test('stop() ends after the current step with a checkpoint that resumes exactly', async (t) => {
+  const w = workspace();
+  const ckpt = join(w.dir, 'ckpt');
+  const whole = await Trainer.open(base(w, { steps: 20 }));
+  await whole.run();
+  const tr = await Trainer.open(base(w, { steps: 20, checkpoint: ckpt, onStructuralEvent: (ctx) => { if (ctx.step === 6) tr.stop(); return undefined; } }));
+  const r = await tr.run();
+  t.is(r.status, 'stopped');
+  t.is(r.step, 6);
+  t.is(readCheckpoint(ckpt).step, 6);
+  const resumed = await Trainer.open(base(w, { steps: 20, resume: ckpt }));
+  await resumed.run();
+  t.deepEqual(snapshot(resumed.parameters()), snapshot(whole.parameters()));
+});
+
+test('a NaN stops the step, keeps the last good parameters and checkpoint, and says where', async (t) => {
+  const w = workspace();
+  const poisoned = join(w.dir, 'poison.jsonl');
+  // Finite inputs whose logits overflow to Inf: valid data, non-finite loss.
+  writeFileSync(poisoned, Array.from({ length: 16 }, (_, i) => JSON.stringify({ x: i === 11 ? [3e38, 3e38, 3e38, 3e38] : [0.1, -0.2, 0.3, 0.1], labels: i % 3 })).join('\n'));
+  const ckpt = join(w.dir, 'ckpt');
+  const tr = await Trainer.open(base(w, { data: poisoned, steps: 10, checkpoint: ckpt, checkpointEvery: 1, seed: 0 }));
+  const r = await tr.run();
+  t.is(r.status, 'nonfinite');
+  t.regex(r.problem!, /step \d+: non-finite values in .*loss.*the step was not applied/);
+  t.regex(r.problem!, /poison\.jsonl lines [\d, ]*\b12\b/);
+  const kept = snapshot(tr.parameters());
+  for (const v of Object.values(kept)) t.true(v.every(Number.isFinite));
+  const back = readCheckpoint(ckpt);
+  t.is(back.step, r.step);
+  t.deepEqual(Object.fromEntries([...back.parameters].map(([k, v]) => [k, [...v.data]])), kept);
+});
+
+test('--init must name exactly the artifacts parameters', async (t) => {
+  const w = workspace();
+  const init = join(w.dir, 'init.safetensors');
+  writeSafetensors(init, { W: float32Entry([4, 2], new Float32Array(8)), extra: float32Entry([1], new Float32Array(1)) });
+  const e = await t.throwsAsync(Trainer.open(base(w, { steps: 1, init })));
+  t.regex(e!.message, /init.safetensors does not match the artifacts' parameters/);
+  t.regex(e!.message, /'W' has shape \[4,2\], expected \[4,3\]/);
+  t.regex(e!.message, /missing 'b' \(\[3\]\)/);
+  t.regex(e!.message, /unexpected 'extra'/);
+  const good = join(w.dir, 'good.safetensors');
+  writeSafetensors(good, { W: float32Entry([4, 3], new Float32Array(12).fill(0.25)), b: float32Entry([3], new Float32Array(3)) });
+  const tr = await Trainer.open(base(w, { steps: 0, init: good }));
+  t.deepEqual([...tr.parameters().get('W')!.data], new Array(12).fill(0.25));
+});
+
+test('a structural event switches to recompiled artifacts, carries state, is logged and resumes', async (t) => {
+  const w = workspace();
+  // The "recompiled" artifacts: same parameters, a different learning rate baked into the graph.
+  const recompiled = join(w.dir, 'recompiled');
+  writeTinyArtifacts(recompiled, { lr: 0.05 });
+  const log = join(w.dir, 'log.jsonl');
+  const ckpt = join(w.dir, 'ckpt');
+  const hook: TrainerOptions['onStructuralEvent'] = (ctx) => {
+    if (ctx.step !== 5 || ctx.artifacts === recompiled) return undefined;
+    return { artifacts: recompiled, parameters: new Map(ctx.parameters), optimizer: new Map(ctx.optimizer), event: { type: 'merge', pair: ['m0', 'm1'], sfs: { m0: 0.1, m1: 0.2 } } };
+  };
+  const tr = await Trainer.open(base(w, { steps: 12, log, checkpoint: ckpt, onStructuralEvent: hook }));
+  await tr.run();
+  t.is(tr.artifacts, recompiled);
+  const recs = readTrainingLog(log);
+  t.deepEqual(recs.filter((r) => r.type === 'merge'), [{ type: 'merge', step: 5, pair: ['m0', 'm1'], sfs: { m0: 0.1, m1: 0.2 } }]);
+  t.true(Math.abs((recs.find((r) => r.type === 'step' && r.step === 5)!.lr as number) - 0.5 / 1.04) < 1e-7);
+  t.true(Math.abs((recs.find((r) => r.type === 'step' && r.step === 6)!.lr as number) - 0.05 / 1.05) < 1e-7, 'step 6 ran the recompiled graph');
+  const back = readCheckpoint(ckpt);
+  t.is(back.artifacts, recompiled);
+  t.deepEqual(back.plan, { tiny: true, lr: 0.05 });
+  // Resuming from the checkpoint after the event uses the recompiled artifacts it names.
+  const mid = await Trainer.open(base(w, { steps: 12, onStructuralEvent: hook }));
+  const stopAt8: TrainerOptions['onStructuralEvent'] = (ctx) => { const c = hook(ctx); if (ctx.step === 8) midStop(); return c; };
+  const ck2 = join(w.dir, 'ckpt2');
+  const first = await Trainer.open(base(w, { steps: 12, checkpoint: ck2, onStructuralEvent: stopAt8 }));
+  const midStop = () => first.stop();
+  await first.run();
+  const resumed = await Trainer.open(base(w, { steps: 12, resume: ck2, onStructuralEvent: hook }));
+  t.is(resumed.artifacts, recompiled);
+  await resumed.run();
+  await mid.run();
+  t.deepEqual(snapshot(resumed.parameters()), snapshot(mid.parameters()));
+});
+
+test('resume refuses a different batch size', async (t) => {
+  const w = workspace();
+  const ckpt = join(w.dir, 'ckpt');
+  await (await Trainer.open(base(w, { steps: 3, checkpoint: ckpt }))).run();
+  await t.throwsAsync(Trainer.open(base(w, { steps: 6, resume: ckpt, batchSize: 4 })), { message: /trained with batch size 8, this run uses 4/ });
+});
+
+test('SIGINT stops a CLI-style run after the step with a checkpoint, exit code 0', async (t) => {
+  const w = workspace();
+  const ckpt = join(w.dir, 'ckpt');
+  const script = join(w.dir, 'run.mts');
+  const mod = new URL('../../runtime/trainer.ts', import.meta.url).pathname;
+  writeFileSync(script, `import { Trainer } from '${mod}';
+const tr = await Trainer.open({ artifacts: ${JSON.stringify(w.artifacts)}, data: ${JSON.stringify(w.data)}, steps: 1000000, batchSize: 8, seed: 3,
+  checkpoint: ${JSON.stringify(ckpt)}, handleSignals: true, progress: { tty: false, plainEvery: 50 }, session: { intraOpThreads: 1 } });
+const r = await tr.run();
+console.log('status=' + r.status + ' step=' + r.step);
+`);
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: new URL('../..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '', err = '';
+  child.stdout.on('data', (d) => (out += d));
+  await new Promise<void>((resolve) => child.stderr.on('data', (d) => { err += d; if (/step +100\//.test(err)) resolve(); }));
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  t.is(code, 0, err);
+  const m = /status=stopped step=(\d+)/.exec(out);
+  t.truthy(m, out + err);
+  t.regex(err, /stopping after this step and writing a checkpoint/);
+  t.true(existsSync(ckpt));
+  t.is(readCheckpoint(ckpt).step, Number(m![1]));
+});

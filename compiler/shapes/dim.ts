@@ -202,7 +202,7 @@ export function evaluateDim(d: Dim, bindings: ReadonlyMap<string, number>): numb
     let v = c;
     if (k !== '') {
       for (const s of k.split('*')) {
-        const b = bindings.get(s);
+        const b = bindings.get(s) ?? evaluateBroadcast(s, bindings);
         if (b === undefined) return undefined;
         v *= b;
       }
@@ -210,6 +210,26 @@ export function evaluateDim(d: Dim, bindings: ReadonlyMap<string, number>): numb
     total += v;
   }
   return total;
+}
+
+/** 'max(a,b)' is what broadcasting two unrelated symbols gives: a if b is 1, b if a is 1, else both equal. */
+function evaluateBroadcast(atom: string, bindings: ReadonlyMap<string, number>): number | undefined {
+  if (!atom.startsWith('max(') || !atom.endsWith(')')) return undefined;
+  const inner = atom.slice(4, -1);
+  let depth = 0;
+  for (let i = 0; i < inner.length; i++) {
+    if (inner[i] === '(') depth++;
+    else if (inner[i] === ')') depth--;
+    else if (inner[i] === ',' && depth === 0) {
+      const a = evaluateDim(inner.slice(0, i), bindings);
+      const b = evaluateDim(inner.slice(i + 1), bindings);
+      if (a === undefined || b === undefined) return undefined;
+      if (a === 1) return b;
+      if (b === 1 || a === b) return a;
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 export function isConcrete(shape: readonly Dim[] | undefined): shape is number[] {

@@ -107,6 +107,9 @@ test('symbolic dim arithmetic has one canonical spelling', (t) => {
   t.is(dimEquals('seq+1', 'seq'), false);
   t.is(dimEquals('seq', 'batch'), undefined);
   t.is(evaluateDim('2*batch*seq+1', new Map([['batch', 3], ['seq', 4]])), 25);
+  // Broadcasting two unrelated symbols: whichever is not 1.
+  t.is(evaluateDim('max(a,b)', new Map([['a', 1], ['b', 6]])), 6);
+  t.is(evaluateDim('max(a,b)', new Map([['a', 2], ['b', 6]])), undefined);
   // A dim_param that is no expression stays one opaque symbol.
   t.is(normalizeDim('batch size'), 'batch size');
 });

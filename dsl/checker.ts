@@ -110,6 +110,23 @@ const KEY_HOMES: Record<string, string> = {
   precision: '`train { }`',
   clip: '`train { }`',
   lr: '`optimizer adamw(lr ...)` in `train { }`',
+  weight_decay: '`optimizer adamw(weight_decay ...)` in `train { }`',
+  warmup: '`schedule linear(warmup 6%)` in `train { }`',
+  max: '`merge { }` or `inject { }`',
+};
+
+/** Phrasings people reach for, with how this language says them. */
+const PHRASINGS: Record<string, string> = {
+  at: 'write `max 4` for "at most 4"',
+  from: 'choose blocks with `blocks 2..11`',
+  layers: 'write `blocks 0..11`',
+  r: 'write `rank 8`',
+  lora_alpha: 'write `alpha 16`',
+  lora_dropout: 'write `dropout 0.1`',
+  target_modules: 'write `on q, v` in `lora { }`',
+  epoch: 'write `epochs 3` in `train { }`',
+  optimiser: 'write `optimizer adamw(...)`',
+  device: 'write `target cuda` at the top level',
 };
 
 interface NumberLimits {
@@ -223,7 +240,7 @@ export class Checker {
       const name = entry.key.name;
       const spec = Object.hasOwn(schema, name) ? schema[name] : undefined;
       if (!spec) {
-        this.unknownKey(entry.key, Object.keys(schema), context);
+        this.unknownKey(entry.key, Object.keys(schema), context, entry);
         continue;
       }
       const earlier = seen.get(name);
@@ -246,10 +263,14 @@ export class Checker {
     }
   }
 
-  private unknownKey(key: Word, known: string[], context: string): void {
+  private unknownKey(key: Word, known: string[], context: string, entry?: Entry): void {
     const suggestion = didYouMean(key.name, known);
     const home = KEY_HOMES[key.name];
-    const hint = suggestion ?? (home ? `\`${key.name}\` goes in ${home}` : `${context} accepts: ${known.join(', ')}`);
+    const first = entry?.values[0];
+    const onBlocks = key.name === 'on' && first?.kind === 'word' && first.name === 'blocks' && known.includes('blocks');
+    const hint = onBlocks
+      ? 'choose blocks with `blocks 0..11` (without `on`)'
+      : (suggestion ?? (home && !known.includes(key.name) ? `\`${key.name}\` goes in ${home}` : (PHRASINGS[key.name] ?? `${context} accepts: ${known.join(', ')}`)));
     this.error('unknown-setting', key.range, `unknown setting \`${key.name}\` in ${context}`, hint);
   }
 
@@ -457,18 +478,21 @@ export class Checker {
     return this.number(raw, { what, percent: true, min: 0, above: true, max: 1 });
   }
 
-  private metric(e: Entry): SfsMetric | undefined {
+  private metric(entry: Entry, known: string[]): SfsMetric | undefined {
+    // `metric sfs mean` reads naturally and SFS is the only metric: the word is optional.
+    const sfs = entry.values[0]?.kind === 'word' && entry.values[0].name === 'sfs';
+    const e: Entry = sfs ? { ...entry, values: entry.values.slice(1) } : entry;
     const first = e.values[0] ? this.deref(e.values[0]) : undefined;
     if (first?.kind === 'call' && first.callee.name === 'topk') {
       const k = this.number(first.args[0]?.values[0], { what: 'k of topk', integer: true, min: 1 });
       if (first.args.length === 0) this.error('missing-value', first.range, '`topk` needs k: `topk 3`');
-      this.noExtra(e, 1);
+      this.noExtra(e, 1, known);
       return k === undefined ? undefined : { kind: 'topk', k };
     }
     const mode = this.choice(e.values[0], 'SFS metric', ['mean', 'topk'] as const);
     if (!e.values[0]) this.error('missing-value', e.key.range, '`metric` needs a mode: `mean` or `topk K`');
     if (mode === 'mean') {
-      this.noExtra(e, 1);
+      this.noExtra(e, 1, known);
       return { kind: 'mean' };
     }
     if (mode === 'topk') {
@@ -476,7 +500,7 @@ export class Checker {
         this.error('missing-value', e.values[0]!.range, '`topk` needs k: `topk 3` sums the 3 largest singular values');
         return undefined;
       }
-      this.noExtra(e, 2);
+      this.noExtra(e, 2, known);
       const k = this.number(e.values[1], { what: 'k of topk', integer: true, min: 1 });
       return k === undefined ? undefined : { kind: 'topk', k };
     }
@@ -714,7 +738,7 @@ export class Checker {
       metric: {
         read: (x) => {
           schedule.wrote = true;
-          assign(this.metric(x), (v) => (schedule.metric = v));
+          assign(this.metric(x, keys()), (v) => (schedule.metric = v));
         },
       },
       every: {

@@ -80,7 +80,7 @@ export class LineIndex {
   }
 }
 
-/** Errors first? No: source order, which is how people read a file; severity breaks ties. */
+/** Source order (how people read a file); at one position errors before warnings before notes. */
 export function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
   const rank: Record<Severity, number> = { error: 0, warning: 1, note: 2 };
   return [...diagnostics].sort(

@@ -24,7 +24,7 @@ function pieces(text: string): string[] {
   return text.match(/"(?:[^"\\\n]|\\.)*"|[A-Za-z_][A-Za-z0-9_]*|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?%?|\.\.|#[^\n]*|\/\/[^\n]*|\s+|./g) ?? [];
 }
 
-type Mutation = { kind: 'delete' | 'duplicate'; at: number } | { kind: 'swap'; at: number; with: number } | { kind: 'insert'; at: number; piece: string } | { kind: 'char-delete'; at: number; length: number } | { kind: 'char-insert'; at: number; char: string };
+type Mutation = { kind: 'delete'; at: number } | { kind: 'duplicate'; at: number } | { kind: 'swap'; at: number; with: number } | { kind: 'insert'; at: number; piece: string } | { kind: 'char-delete'; at: number; length: number } | { kind: 'char-insert'; at: number; char: string };
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }),

@@ -44,8 +44,17 @@ export function assignRoles(
     byValue.set(s.y, s);
   }
   const out: RoleAssignment = { roles: new Map(), parts: new Map(), notes: [] };
+  // A role names one projection per block (what LoRA on 'q' of block 3 means); a second
+  // candidate, e.g. in a block the user made of two layers, stays 'other'.
+  const used = new Set<ProjectionRole>();
   const take = (s: ProjectionSite, role: ProjectionRole) => {
-    if (!out.roles.has(s)) out.roles.set(s, role);
+    if (out.roles.has(s)) return;
+    if (role !== 'other' && used.has(role)) {
+      out.notes.push(`${label}: '${view.nameOf(s.node)}' looks like a second '${role}' projection; it keeps role 'other'`);
+      role = 'other';
+    }
+    used.add(role);
+    out.roles.set(s, role);
   };
 
   let attentions = 0;

@@ -183,7 +183,8 @@ export function sliceDim(d: Dim, start: Dim, end: Dim, step: number, fresh: () =
     return { size, indices: d <= MAX_VALUE_ELEMENTS ? indices : undefined };
   }
   if (step !== 1) {
-    if (step === -1 && typeof start === 'number' && typeof end === 'number' && start <= -1 && end <= -BIG) return { size: start === -1 || start >= BIG ? d : dimAdd(d, start + 1) };
+    // x[::-1] of a symbolic axis: the whole axis, reversed.
+    if (step === -1 && (start === -1 || (typeof start === 'number' && start >= BIG)) && typeof end === 'number' && end <= -BIG) return { size: d };
     return { size: fresh() };
   }
   // Symbolic axis size: a bound is trusted only where it cannot fall outside the axis of any

@@ -1,0 +1,63 @@
+/** Gradients of activation functions. */
+import type { GradContext } from './context.ts';
+import type { RuleTable } from './rule.ts';
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+const GELU_CUBIC = 0.044715;
+
+/** d gelu(x) / dx, exact: Phi(x) + x phi(x). */
+function geluExactDerivative(g: GradContext, x: string): string {
+  const cdf = g.mul(g.c(0.5), g.add(g.c(1), g.op('Erf', [g.mul(x, g.c(Math.SQRT1_2))])));
+  const pdf = g.mul(g.c(INV_SQRT_2PI), g.op('Exp', [g.mul(g.mul(x, x), g.c(-0.5))]));
+  return g.add(cdf, g.mul(x, pdf));
+}
+
+/** d/dx of 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3). */
+function geluTanhDerivative(g: GradContext, x: string): string {
+  const x2 = g.mul(x, x);
+  const u = g.mul(g.c(SQRT_2_OVER_PI), g.add(x, g.mul(g.c(GELU_CUBIC), g.mul(x2, x))));
+  const t = g.op('Tanh', [u]);
+  const du = g.mul(g.c(SQRT_2_OVER_PI), g.add(g.c(1), g.mul(g.c(3 * GELU_CUBIC), x2)));
+  const left = g.mul(g.c(0.5), g.add(g.c(1), t));
+  const right = g.mul(g.mul(g.c(0.5), x), g.mul(g.sub(g.c(1), g.mul(t, t)), du));
+  return g.add(left, right);
+}
+
+export const activationRules: RuleTable = {
+  Relu: { grad: (g) => [g.op('Where', [g.op('Greater', [g.x(), g.c(0)]), g.dy(), g.c(0)])] },
+  LeakyRelu: { grad: (g) => [g.op('Where', [g.op('Greater', [g.x(), g.c(0)]), g.dy(), g.mul(g.dy(), g.c(g.float('alpha', 0.01)))])] },
+  // sigmoid' = y (1 - y)
+  Sigmoid: { grad: (g) => [g.mul(g.dy(), g.mul(g.y(), g.sub(g.c(1), g.y())))] },
+  // tanh' = 1 - y^2
+  Tanh: { grad: (g) => [g.mul(g.dy(), g.sub(g.c(1), g.mul(g.y(), g.y())))] },
+  // erf' = 2/sqrt(pi) exp(-x^2)
+  Erf: { grad: (g) => [g.mul(g.dy(), g.mul(g.c(2 / Math.sqrt(Math.PI)), g.op('Exp', [g.neg(g.mul(g.x(), g.x()))])))] },
+  // softplus' = sigmoid(x)
+  Softplus: { grad: (g) => [g.mul(g.dy(), g.op('Sigmoid', [g.x()]))] },
+  // silu-style x * sigmoid(x) arrives decomposed (Mul, Sigmoid); HardSwish etc. are not covered.
+  Elu: {
+    grad: (g) => {
+      const alpha = g.float('alpha', 1);
+      // x <= 0: y = alpha (e^x - 1), so dy/dx = y + alpha
+      return [g.op('Where', [g.op('Greater', [g.x(), g.c(0)]), g.dy(), g.mul(g.dy(), g.add(g.y(), g.c(alpha)))])];
+    },
+  },
+  // opset 20 Gelu: approximate = 'none' | 'tanh'
+  Gelu: { grad: (g) => [g.mul(g.dy(), g.string('approximate', 'none') === 'tanh' ? geluTanhDerivative(g, g.x()) : geluExactDerivative(g, g.x()))] },
+  'com.microsoft:Gelu': { grad: (g) => [g.mul(g.dy(), geluExactDerivative(g, g.x()))] },
+  // FastGelu(x, bias?) = tanh-approximated gelu of x + bias
+  'com.microsoft:FastGelu': {
+    grad: (g) => {
+      const z = g.has(1) ? g.add(g.x(0), g.x(1)) : g.x(0);
+      const dz = g.like(g.mul(g.dy(), geluTanhDerivative(g, z)), g.y());
+      return [g.needs(0) && g.sumTo(dz, 0), g.has(1) && g.needs(1) && g.sumTo(dz, 1)];
+    },
+  },
+  'com.microsoft:BiasGelu': {
+    grad: (g) => {
+      const dz = g.like(g.mul(g.dy(), geluExactDerivative(g, g.add(g.x(0), g.x(1)))), g.y());
+      return [g.needs(0) && g.sumTo(dz, 0), g.needs(1) && g.sumTo(dz, 1)];
+    },
+  },
+};

@@ -1,0 +1,73 @@
+/**
+ * Undoing broadcasting: a gradient computed at the broadcast (output) shape is summed back to
+ * the shape of the input that was broadcast. Statically when both shapes are known (one
+ * ReduceSum, or nothing), otherwise in-graph from Shape() so symbolic and unknown dims work.
+ */
+import type { Dim } from '../shapes/dim.ts';
+import type { Emitter } from './emitter.ts';
+
+/** Axes of `from` to sum so it becomes `to`: [] for none, undefined when the shapes cannot tell. */
+export function staticReductionAxes(from: readonly Dim[], to: readonly Dim[]): number[] | undefined {
+  const lead = from.length - to.length;
+  if (lead < 0) return undefined;
+  const axes: number[] = [];
+  for (let i = 0; i < lead; i++) axes.push(i);
+  for (let i = 0; i < to.length; i++) {
+    const t = to[i]!;
+    const f = from[lead + i]!;
+    // Anonymous dims ('?n') are unknown: two of them are not known to be equal.
+    if (t === f && !(typeof t === 'string' && t.startsWith('?'))) continue;
+    if (t === 1) {
+      axes.push(lead + i);
+      continue;
+    }
+    // A known size other than 1 was not broadcast (it equals the output's size).
+    if (typeof t === 'number') continue;
+    // A symbolic input dim against a different output dim: it may be 1 at run time.
+    return undefined;
+  }
+  return axes;
+}
+
+/**
+ * Sums `grad` (shaped like the value `gradShapeOf`) down to the shape of `target`.
+ * Returns `grad` itself when no reduction is needed.
+ */
+export function sumToShape(e: Emitter, grad: string, gradShapeOf: string, target: string): string {
+  if (gradShapeOf === target) return grad;
+  const from = e.shape(gradShapeOf) ?? e.shape(grad);
+  const to = e.shape(target);
+  if (from && to) {
+    const axes = staticReductionAxes(from, to);
+    if (axes) {
+      if (axes.length === 0) return e.sameTypeAs(grad, target);
+      const lead = from.length - to.length;
+      const innerAxes = axes.filter((a) => a >= lead);
+      if (innerAxes.length === 0) return e.sameTypeAs(e.reduceSum(grad, axes, false), target);
+      let r = e.reduceSum(grad, axes, true);
+      if (lead > 0) r = e.squeeze(r, axes.slice(0, lead));
+      return e.sameTypeAs(r, target);
+    }
+  }
+  e.requireOpset(13, 'summing a gradient back over broadcast dimensions whose sizes are not known statically');
+  const gradShape = e.shapeOf(grad);
+  const targetShape = e.shapeOf(target);
+  let padded: string;
+  const rf = from?.length;
+  const rt = to?.length;
+  if (rf !== undefined && rt !== undefined) {
+    padded = rf === rt ? targetShape : e.op('Concat', [e.ints(new Array(rf - rt).fill(1)), targetShape], { axis: 0 });
+  } else {
+    // Right-align target's shape to grad's rank: [1]*rank(grad) ++ shape(target), keep the
+    // last rank(grad) entries. (A ConstantOfShape of the rank difference would be shorter, but
+    // ORT's shape inference mis-propagates it.)
+    const onesOfGradRank = e.op('Add', [e.op('Mul', [gradShape, e.int(0)]), e.int(1)]);
+    const start = e.op('Neg', [e.unsqueeze(e.op('Size', [gradShape]), [0])]);
+    padded = e.op('Slice', [e.op('Concat', [onesOfGradRank, targetShape], { axis: 0 }), start, e.ints([Number.MAX_SAFE_INTEGER])]);
+  }
+  const one = e.int(1);
+  const broadcastAxes = e.op('And', [e.op('Equal', [padded, one]), e.op('Not', [e.op('Equal', [gradShape, one])])]);
+  const axes = e.op('Reshape', [e.op('NonZero', [broadcastAxes]), e.ints([-1])]);
+  const summed = e.reduceSum(grad, axes, true);
+  return e.sameTypeAs(e.op('Reshape', [summed, targetShape]), target);
+}

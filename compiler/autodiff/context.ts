@@ -1,0 +1,135 @@
+/**
+ * GradContext: what a gradient rule sees. Short helpers so a rule reads like its math:
+ * `g.x(i)` forward input i, `g.y(i)` forward output i, `g.dy(i)` the gradient flowing into
+ * output i, `g.needs(i)` whether input i wants a gradient, `g.sumTo(grad, i)` to undo
+ * broadcasting, `g.c(0.5)` a constant of the forward type, and arithmetic emitters.
+ */
+import type { Attrs } from '../graph/attributes.ts';
+import { attrFloat, attrInt, attrInts, attrString } from '../graph/attributes.ts';
+import type { Node } from '../graph/graph.ts';
+import { describeNode } from '../graph/toposort.ts';
+import { UserError } from '../errors.ts';
+import type { Dim } from '../shapes/dim.ts';
+import { sumToShape } from './broadcast.ts';
+import type { Emitter } from './emitter.ts';
+
+export class GradContext {
+  constructor(
+    readonly e: Emitter,
+    readonly node: Node,
+    private readonly outputGrads: readonly (string | undefined)[],
+    private readonly wanted: readonly boolean[],
+  ) {}
+
+  get opset(): number {
+    return this.e.opset;
+  }
+
+  // ---- the forward node ---------------------------------------------------------------------
+
+  x(i = 0): string {
+    return this.node.inputs[i] ?? '';
+  }
+
+  /** Whether optional input i is present. */
+  has(i: number): boolean {
+    return (this.node.inputs[i] ?? '') !== '';
+  }
+
+  /** Forward output i; an omitted optional output is added to the forward node (reused, not recomputed). */
+  y(i = 0): string {
+    const name = this.node.outputs[i];
+    if (name) return name;
+    while (this.node.outputs.length <= i) this.node.outputs.push('');
+    const fresh = this.e.b.fresh(`${this.node.name || this.node.opType}_out${i}`);
+    this.node.outputs[i] = fresh;
+    return fresh;
+  }
+
+  /** The gradient flowing into output i. Single-output rules are only called when it exists. */
+  dy(i = 0): string {
+    const g = this.outputGrads[i];
+    if (!g) throw new Error(`internal error: no gradient for output ${i} of ${describeNode(this.node)}`);
+    return g;
+  }
+
+  hasDy(i: number): boolean {
+    return this.outputGrads[i] !== undefined;
+  }
+
+  /** The gradient into output i, or zeros shaped like that output when nothing flows into it. */
+  dyOrZeros(i: number): string {
+    return this.outputGrads[i] ?? this.e.zerosLike(this.y(i));
+  }
+
+  needs(i: number): boolean {
+    return this.wanted[i] === true;
+  }
+
+  int(name: string, fallback: number): number {
+    return attrInt(this.node, name, fallback);
+  }
+  float(name: string, fallback: number): number {
+    return attrFloat(this.node, name, fallback);
+  }
+  ints(name: string): number[] | undefined {
+    return attrInts(this.node, name);
+  }
+  string(name: string, fallback: string): string {
+    return attrString(this.node, name, fallback);
+  }
+
+  // ---- what is known about values ---------------------------------------------------------------
+
+  shape(v: string): Dim[] | undefined {
+    return this.e.shape(v);
+  }
+  rank(v: string): number | undefined {
+    return this.e.rank(v);
+  }
+  /** A constant input's integer contents (axes, shapes, starts), when it is a constant. */
+  constInts(v: string | undefined): number[] | undefined {
+    return this.e.constInts(v);
+  }
+
+  /** A rule that cannot handle this node's configuration: a user-facing compile error. */
+  unsupported(why: string): never {
+    throw new UserError(`cannot differentiate ${describeNode(this.node)}: ${why}`, 'freeze the parameters upstream of this node, or rewrite this part of the model');
+  }
+
+  // ---- emitting ---------------------------------------------------------------------------------
+
+  op(opType: string, inputs: string[], attrs?: Attrs, domain = ''): string {
+    return this.e.op(opType, inputs, attrs, domain);
+  }
+
+  /** A scalar constant with the element type of `like` (default: forward input 0). */
+  c(value: number, like = this.x(0)): string {
+    return this.e.constLike(value, like);
+  }
+
+  add(a: string, b: string): string { return this.op('Add', [a, b]); }
+  sub(a: string, b: string): string { return this.op('Sub', [a, b]); }
+  mul(a: string, b: string): string { return this.op('Mul', [a, b]); }
+  div(a: string, b: string): string { return this.op('Div', [a, b]); }
+  neg(a: string): string { return this.op('Neg', [a]); }
+
+  /** Sums `grad` (shaped like `shapedLike`, default output 0) back to the shape of input i. */
+  sumTo(grad: string, i: number, shapedLike = this.y(0)): string {
+    return sumToShape(this.e, grad, shapedLike, this.x(i));
+  }
+
+  /** v converted to the element type of `like` (nothing emitted when they already agree). */
+  castLike(v: string, like: string): string {
+    const from = this.e.dtype(v);
+    const to = this.e.dtype(like);
+    if (from !== undefined && from === to) return v;
+    if (to !== undefined) return this.op('Cast', [v], { to });
+    return this.op('CastLike', [v, like]);
+  }
+
+  /** Records that `v` has the type and shape of `like`; returns v. */
+  like(v: string, like: string): string {
+    return this.e.sameTypeAs(v, like);
+  }
+}

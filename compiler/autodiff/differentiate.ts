@@ -1,0 +1,196 @@
+/**
+ * Reverse-mode differentiation of a Graph. Appends the backward nodes to the graph and
+ * returns, for each requested tensor, the name of the value holding dLoss/dTensor.
+ *
+ * Only what is needed is emitted: a node is differentiated when one of its outputs both
+ * depends (through differentiable input slots) on a requested tensor and feeds the loss; a
+ * rule is asked only for the inputs that depend on a requested tensor. Forward values are
+ * read, never recomputed. A node on such a path without a rule is a UserError naming the
+ * op, the node, and a path from the parameter to the loss.
+ */
+import type { Graph, Node } from '../graph/graph.ts';
+import { hasSubgraphs, nodeReads } from '../graph/graph.ts';
+import { describeNode, toposort } from '../graph/toposort.ts';
+import { isFloatType } from '../onnx/dtype.ts';
+import { UserError } from '../errors.ts';
+import type { ValueType } from '../shapes/types.ts';
+import { inferGraphShapes } from '../shapes/infer.ts';
+import { GradContext } from './context.ts';
+import { Emitter } from './emitter.ts';
+import { gradientRuleFor } from './registry.ts';
+import type { GradientRule } from './rule.ts';
+
+export interface DifferentiateOptions {
+  /** The scalar value to differentiate (any shape works: its gradient seed is all ones). */
+  loss: string;
+  /** Tensors to differentiate with respect to: trainable initializers or graph inputs. */
+  wrt: readonly string[];
+  /** The graph's ai.onnx opset: decides the form of emitted nodes. */
+  opset: number;
+  /**
+   * Static types (compiler/shapes): fewer nodes where shapes are known; gradients are correct
+   * without them (broadcast reductions then happen in-graph, which needs opset 13). Default:
+   * inferred here; pass an empty map to use only what the graph declares.
+   */
+  shapes?: Map<string, ValueType>;
+  /** Other domains' opsets, for shape inference (default com.microsoft 1). */
+  opsets?: Map<string, number>;
+  /** A value holding dOutput/dLoss to start from instead of ones (e.g. a loss scale). */
+  seed?: string;
+  /** Prefix of every emitted name (default 'grad/'). */
+  prefix?: string;
+}
+
+export interface DifferentiateResult {
+  /** wrt tensor -> value holding its gradient (zeros for a tensor the loss does not depend on). */
+  gradients: Map<string, string>;
+  /** wrt tensors the loss does not depend on (their gradient is zeros). */
+  unreached: string[];
+  /** Number of nodes appended. */
+  nodesAdded: number;
+  /** The emitter used (its type knowledge covers the new values): callers may keep emitting. */
+  emitter: Emitter;
+}
+
+function differentiableSlots(node: Node, rule: GradientRule | undefined): readonly number[] {
+  if (!rule) return node.inputs.map((_, i) => i);
+  const d = rule.differentiable;
+  if (!d) return node.inputs.map((_, i) => i);
+  return typeof d === 'function' ? d(node) : d;
+}
+
+export function differentiate(graph: Graph, opts: DifferentiateOptions): DifferentiateResult {
+  toposort(graph);
+  const forward = [...graph.nodes];
+  const before = graph.nodes.length;
+  const e = new Emitter(graph, opts.opset, new Map(opts.shapes ?? inferOrNothing(graph, opts)), opts.prefix ?? 'grad/');
+  const defined = graph.definedNames();
+  for (const w of opts.wrt) if (!defined.has(w)) throw new UserError(`cannot differentiate with respect to '${w}': the graph has no such value`);
+  if (!defined.has(opts.loss)) throw new UserError(`the loss '${opts.loss}' is not a value of the graph`);
+
+  // Values that depend differentiably on a wrt tensor. An integer or boolean value never does.
+  const varied = new Set(opts.wrt);
+  const isFloat = (v: string) => {
+    const t = e.dtype(v);
+    return t === undefined || isFloatType(t);
+  };
+  for (const node of forward) {
+    const entry = gradientRuleFor(node.domain, node.opType);
+    if (entry === 'nondifferentiable') continue;
+    const reads = hasSubgraphs(node) ? nodeReads(node) : differentiableSlots(node, entry).map((i) => node.inputs[i] ?? '');
+    if (!reads.some((r) => r && varied.has(r))) continue;
+    for (const o of node.outputs) if (o && isFloat(o)) varied.add(o);
+  }
+
+  // Values the loss depends on.
+  const feedsLoss = new Set([opts.loss]);
+  for (let i = forward.length - 1; i >= 0; i--) {
+    const node = forward[i]!;
+    if (node.outputs.some((o) => o && feedsLoss.has(o))) for (const r of nodeReads(node)) feedsLoss.add(r);
+  }
+  const onPath = (v: string) => varied.has(v) && feedsLoss.has(v);
+
+  const contributions = new Map<string, string[]>();
+  const contribute = (v: string, g: string) => {
+    let list = contributions.get(v);
+    if (!list) contributions.set(v, (list = []));
+    list.push(g);
+  };
+  const total = (v: string): string | undefined => {
+    const list = contributions.get(v);
+    if (!list || list.length === 0) return undefined;
+    const g = list.length === 1 ? list[0]! : e.op('Sum', list);
+    contributions.set(v, [g]);
+    return e.sameTypeAs(g, v);
+  };
+
+  if (!isFloat(opts.loss)) throw new UserError(`the loss '${opts.loss}' is not a floating-point value`);
+  contribute(opts.loss, opts.seed ?? onesLike(e, opts.loss));
+
+  for (let i = forward.length - 1; i >= 0; i--) {
+    const node = forward[i]!;
+    if (!node.outputs.some((o) => o && onPath(o))) continue;
+    const entry = gradientRuleFor(node.domain, node.opType);
+    if (entry === 'nondifferentiable') continue;
+    if (!entry || hasSubgraphs(node)) throw missingRule(node, forward, varied, feedsLoss, opts, entry === undefined);
+    const outputGrads = node.outputs.map((o) => (o && onPath(o) ? total(o) : undefined));
+    if (outputGrads.every((g) => g === undefined)) continue;
+    const slots = new Set(differentiableSlots(node, entry));
+    const wanted = node.inputs.map((x, k) => x !== '' && slots.has(k) && varied.has(x));
+    if (!wanted.some(Boolean)) continue;
+    const ctx = new GradContext(e, node, outputGrads, wanted);
+    const grads = entry.grad(ctx);
+    node.inputs.forEach((x, k) => {
+      const g = grads[k];
+      if (wanted[k] && g) contribute(x, g);
+    });
+  }
+
+  const gradients = new Map<string, string>();
+  const unreached: string[] = [];
+  for (const w of opts.wrt) {
+    let g = total(w);
+    if (!g) {
+      unreached.push(w);
+      g = e.zerosLike(w);
+    }
+    gradients.set(w, g);
+  }
+  return { gradients, unreached, nodesAdded: graph.nodes.length - before, emitter: e };
+}
+
+function inferOrNothing(graph: Graph, opts: DifferentiateOptions): Map<string, ValueType> {
+  const opsets = new Map([['com.microsoft', 1], ...(opts.opsets ?? []), ['', opts.opset]]);
+  try {
+    return inferGraphShapes(graph, opsets);
+  } catch {
+    // Inference is an optimisation here: without it every rule still emits a correct gradient.
+    return new Map();
+  }
+}
+
+function onesLike(e: Emitter, v: string): string {
+  const s = e.shape(v);
+  if (s && s.length === 0) return e.constLike(1, v);
+  return e.sameTypeAs(e.op('Expand', [e.constLike(1, v), e.shapeOf(v)]), v);
+}
+
+/** The error for a node on a parameter-to-loss path that has no gradient rule. */
+function missingRule(node: Node, forward: Node[], varied: Set<string>, feedsLoss: Set<string>, opts: DifferentiateOptions, noRule: boolean): UserError {
+  const producer = new Map<string, Node>();
+  for (const n of forward) for (const o of n.outputs) if (o) producer.set(o, n);
+  // Walk back from the node to a wrt tensor through varied values.
+  const back: string[] = [];
+  let cur: Node | undefined = node;
+  let source = '';
+  const seen = new Set<Node>();
+  while (cur && !seen.has(cur)) {
+    seen.add(cur);
+    const input: string | undefined = nodeReads(cur).find((r) => varied.has(r));
+    if (!input) break;
+    if (opts.wrt.includes(input)) {
+      source = input;
+      break;
+    }
+    cur = producer.get(input);
+    if (cur) back.unshift(describeNode(cur));
+  }
+  // Walk forward from the node to the loss through values the loss depends on.
+  const consumers = new Map<string, Node[]>();
+  for (const n of forward) for (const r of nodeReads(n)) (consumers.get(r) ?? consumers.set(r, []).get(r)!).push(n);
+  const ahead: string[] = [];
+  let value = node.outputs.find((o) => o && feedsLoss.has(o) && varied.has(o));
+  const visited = new Set<string>();
+  while (value && value !== opts.loss && !visited.has(value)) {
+    visited.add(value);
+    const next: Node | undefined = (consumers.get(value) ?? []).find((n) => n.outputs.some((o) => o && feedsLoss.has(o)));
+    if (!next) break;
+    ahead.push(describeNode(next));
+    value = next.outputs.find((o) => o && feedsLoss.has(o));
+  }
+  const path = [`'${source || '?'}'`, ...back, `[${describeNode(node)}]`, ...ahead, `loss '${opts.loss}'`].join(' -> ');
+  const what = noRule
+    ? `no gradient rule for op ${node.domain ? `${node.domain}.` : ''}${node.opType}`
+    : `op ${node.opType} has a subgraph, which autodiff does not differentiate`;
+  return new UserError(`${what} (node '${node.name || node.outputs[0]}'), which lies between a trainable tensor and the loss: ${path}`, 'freeze the parameters upstream of this node, or replace the op with supported ones');
+}

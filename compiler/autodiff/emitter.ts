@@ -1,0 +1,220 @@
+/**
+ * Emitter: writes new nodes into a graph in the form the graph's ai.onnx opset requires
+ * (axes as an attribute before opset 13 / 18, as an input after; Slice attributes before 10),
+ * with typed constants, and with what is known of each value's type and shape. Gradient rules
+ * and the training-graph builder both emit through it, so version differences live here only.
+ */
+import type { Attrs } from '../graph/attributes.ts';
+import { attrTensor } from '../graph/attributes.ts';
+import { GraphBuilder } from '../graph/builder.ts';
+import type { Graph, Node } from '../graph/graph.ts';
+import { DataType, dataTypeName } from '../onnx/dtype.ts';
+import { makeTensor, tensorNumbers } from '../onnx/tensor.ts';
+import type { TensorProto } from '../onnx/proto.ts';
+import type { Dim } from '../shapes/dim.ts';
+import { valueTypeFromInfo, type ValueType } from '../shapes/types.ts';
+import { UserError } from '../errors.ts';
+import { inferDtypes } from './dtypes.ts';
+
+export class Emitter {
+  readonly b: GraphBuilder;
+  private readonly consts = new Map<string, string>();
+  private readonly shapeNodes = new Map<string, string>();
+  private readonly producer = new Map<string, Node>();
+  readonly dtypes: Map<string, number>;
+
+  constructor(
+    readonly graph: Graph,
+    /** The graph's ai.onnx opset: decides the form of every emitted node. */
+    readonly opset: number,
+    /** Known static types (from compiler/shapes); may be empty. */
+    readonly shapes: Map<string, ValueType> = new Map(),
+    prefix = '',
+  ) {
+    this.b = new GraphBuilder(graph, prefix);
+    // Without inference results, what the graph itself declares: initializer dims, input types.
+    for (const [name, t] of graph.initializers) if (!shapes.has(name)) shapes.set(name, { dtype: t.dataType, shape: t.dims.map(Number) });
+    for (const v of graph.inputs) {
+      const t = valueTypeFromInfo(v);
+      if (t && !shapes.has(v.name)) shapes.set(v.name, t);
+    }
+    this.dtypes = inferDtypes(graph, shapes);
+    for (const n of graph.nodes) for (const o of n.outputs) if (o) this.producer.set(o, n);
+  }
+
+  // ---- knowledge about values -------------------------------------------------------------
+
+  dtype(v: string): number | undefined {
+    return this.dtypes.get(v);
+  }
+
+  shape(v: string): Dim[] | undefined {
+    return this.shapes.get(v)?.shape;
+  }
+
+  rank(v: string): number | undefined {
+    return this.shape(v)?.length;
+  }
+
+  /** Records that `v` has the type of `like` (a gradient has its forward value's type). */
+  sameTypeAs(v: string, like: string): string {
+    const t = this.shapes.get(like);
+    if (t) this.shapes.set(v, t);
+    const d = this.dtypes.get(like);
+    if (d) this.dtypes.set(v, d);
+    return v;
+  }
+
+  setType(v: string, type: ValueType): string {
+    this.shapes.set(v, type);
+    if (type.dtype) this.dtypes.set(v, type.dtype);
+    return v;
+  }
+
+  /** The contents of a constant integer tensor (initializer or Constant node), when it is one. */
+  constInts(v: string | undefined): number[] | undefined {
+    if (!v) return undefined;
+    const t = this.constTensor(v);
+    return t ? tensorNumbers(t) : undefined;
+  }
+
+  constTensor(v: string): TensorProto | undefined {
+    const init = this.graph.initializers.get(v);
+    // An initializer that is also a graph input can be overridden at run time: not a constant.
+    if (init) return this.graph.inputs.some((i) => i.name === v) ? undefined : init;
+    const p = this.producer.get(v);
+    if (p && p.opType === 'Constant' && (p.domain === '' || p.domain === 'ai.onnx')) return attrTensor(p, 'value');
+    return undefined;
+  }
+
+  // ---- emission ---------------------------------------------------------------------------
+
+  op(opType: string, inputs: string[], attrs?: Attrs, domain = ''): string {
+    return this.b.op(opType, inputs, attrs, { domain });
+  }
+
+  opN(opType: string, inputs: string[], count: number, attrs?: Attrs): string[] {
+    return this.b.opN(opType, inputs, count, attrs);
+  }
+
+  /** A scalar constant of an explicit type. */
+  constant(value: number, dtype: number): string {
+    const key = `${dtype}:${value}`;
+    let name = this.consts.get(key);
+    if (name) return name;
+    const hint = `c_${dataTypeName(dtype)}_${String(value).replace(/[^0-9a-zA-Z]/g, '_')}`;
+    switch (dtype) {
+      case DataType.FLOAT: name = this.b.initializer(hint, makeTensor('', dtype, [], Float32Array.of(value))); break;
+      case DataType.DOUBLE: name = this.b.initializer(hint, makeTensor('', dtype, [], Float64Array.of(value))); break;
+      case DataType.INT64: name = this.b.initializer(hint, makeTensor('', dtype, [], BigInt64Array.of(BigInt(value)))); break;
+      case DataType.INT32: name = this.b.initializer(hint, makeTensor('', dtype, [], Int32Array.of(value))); break;
+      case DataType.BOOL: name = this.b.initializer(hint, makeTensor('', dtype, [], Uint8Array.of(value ? 1 : 0))); break;
+      default: name = this.op('Cast', [this.constant(value, DataType.DOUBLE)], { to: dtype });
+    }
+    this.dtypes.set(name, dtype);
+    this.shapes.set(name, { dtype, shape: [] });
+    this.consts.set(key, name);
+    return name;
+  }
+
+  /** A scalar constant of `like`'s element type (CastLike where that type is not known statically). */
+  constLike(value: number, like: string): string {
+    const dt = this.dtype(like);
+    if (dt) return this.constant(value, dt);
+    if (this.opset < 15) throw new Error(`internal error: the element type of '${like}' is unknown and opset ${this.opset} has no CastLike`);
+    return this.op('CastLike', [this.constant(value, DataType.DOUBLE), like]);
+  }
+
+  /** A 1-D int64 constant. */
+  ints(values: readonly number[]): string {
+    const key = `ints:${values.join(',')}`;
+    let name = this.consts.get(key);
+    if (!name) {
+      name = this.b.constant(`ints_${values.join('_').replace(/-/g, 'm').slice(0, 40)}`, DataType.INT64, [values.length], BigInt64Array.from(values.map(BigInt)));
+      this.dtypes.set(name, DataType.INT64);
+      this.shapes.set(name, { dtype: DataType.INT64, shape: [values.length] });
+      this.consts.set(key, name);
+    }
+    return name;
+  }
+
+  int(value: number): string {
+    return this.constant(value, DataType.INT64);
+  }
+
+  /** Shape(v), emitted once per value. */
+  shapeOf(v: string): string {
+    let s = this.shapeNodes.get(v);
+    if (!s) {
+      s = this.op('Shape', [v]);
+      this.dtypes.set(s, DataType.INT64);
+      this.shapeNodes.set(v, s);
+    }
+    return s;
+  }
+
+  /** A static shape as an int64 constant when fully known, else Shape(v). */
+  shapeTensor(v: string): string {
+    const s = this.shape(v);
+    if (s && s.every((d) => typeof d === 'number')) return this.ints(s as number[]);
+    return this.shapeOf(v);
+  }
+
+  /** Size of dimension `axis` of v as a 1-element int64 tensor. */
+  dimOf(v: string, axis: number): string {
+    const s = this.shape(v);
+    const r = s?.length;
+    const d = s && r !== undefined ? s[axis < 0 ? axis + r : axis] : undefined;
+    if (typeof d === 'number') return this.ints([d]);
+    return this.op('Gather', [this.shapeOf(v), this.ints([axis])], { axis: 0 });
+  }
+
+  /** ReduceSum over `axes` (a constant list or an int64 tensor's name; undefined = all). */
+  reduceSum(x: string, axes: readonly number[] | string | undefined, keepdims: boolean): string {
+    if (this.opset >= 13) {
+      const inputs = axes === undefined ? [x] : [x, typeof axes === 'string' ? axes : this.ints(axes)];
+      return this.op('ReduceSum', inputs, { keepdims: keepdims ? 1 : 0, ...(typeof axes === 'string' ? { noop_with_empty_axes: 1 } : {}) });
+    }
+    if (typeof axes === 'string') throw new Error('internal error: dynamic reduction axes need opset 13');
+    return this.op('ReduceSum', [x], { axes: axes as number[] | undefined, keepdims: keepdims ? 1 : 0 });
+  }
+
+  reduceMean(x: string, axes: readonly number[], keepdims: boolean): string {
+    if (this.opset >= 18) return this.op('ReduceMean', [x, this.ints(axes)], { keepdims: keepdims ? 1 : 0 });
+    return this.op('ReduceMean', [x], { axes: [...axes], keepdims: keepdims ? 1 : 0 });
+  }
+
+  unsqueeze(x: string, axes: readonly number[]): string {
+    if (this.opset >= 13) return this.op('Unsqueeze', [x, this.ints(axes)]);
+    return this.op('Unsqueeze', [x], { axes: [...axes] });
+  }
+
+  squeeze(x: string, axes: readonly number[]): string {
+    if (this.opset >= 13) return this.op('Squeeze', [x, this.ints(axes)]);
+    return this.op('Squeeze', [x], { axes: [...axes] });
+  }
+
+  /** Split along `axis` into parts of the given sizes (a constant list, or an int64 tensor from opset 13). */
+  split(x: string, sizes: readonly number[] | string, axis: number, count: number): string[] {
+    if (this.opset >= 13) return this.opN('Split', [x, typeof sizes === 'string' ? sizes : this.ints(sizes)], count, { axis });
+    if (typeof sizes === 'string') throw new Error('internal error: dynamic split sizes need opset 13');
+    return this.opN('Split', [x], count, { axis, split: [...sizes] });
+  }
+
+  /** A tensor of zeros shaped and typed like v. */
+  zerosLike(v: string): string {
+    const dt = this.dtype(v);
+    if (dt === DataType.FLOAT || dt === DataType.DOUBLE) {
+      const z = this.op('ConstantOfShape', [this.shapeTensor(v)], { value: makeTensor('value', dt, [1], dt === DataType.FLOAT ? new Float32Array(1) : new Float64Array(1)) });
+      return this.sameTypeAs(z, v);
+    }
+    const z = this.op('ConstantOfShape', [this.shapeTensor(v)]);
+    if (dt) return this.sameTypeAs(this.op('Cast', [z], { to: dt }), v);
+    return this.op('CastLike', [z, v]);
+  }
+
+  /** Raised where a rule needs a form that the graph's opset lacks. */
+  requireOpset(version: number, what: string): void {
+    if (this.opset < version) throw new UserError(`${what} needs ai.onnx opset ${version} or later; the model imports opset ${this.opset}`, 'convert the model to a newer opset (onnx.version_converter) before compiling');
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * MatMul (numpy semantics: batched, broadcast, 1-D operands promoted) and Gemm (all of
+ * transA / transB / alpha / beta / C). With ranks known, plain MatMul / Gemm; a 2-D weight
+ * under a batched activation gets its gradient as one [rows, k]^T x [rows, n] Gemm instead of
+ * a batch of products summed afterwards. With ranks unknown, Einsum with '...'.
+ */
+import type { GradContext } from './context.ts';
+import type { RuleTable } from './rule.ts';
+
+/** alpha * op(a) @ op(b) with 2-D operands; Gemm without C needs opset 11. */
+function gemm(g: GradContext, a: string, b: string, alpha: number, transA: boolean, transB: boolean): string {
+  if (g.opset >= 11) return g.op('Gemm', [a, b], { alpha, transA: transA ? 1 : 0, transB: transB ? 1 : 0 });
+  const t = (v: string, yes: boolean) => (yes ? g.op('Transpose', [v], { perm: [1, 0] }) : v);
+  const p = g.op('MatMul', [t(a, transA), t(b, transB)]);
+  return alpha === 1 ? p : g.mul(p, g.c(alpha, a));
+}
+
+/** Swaps the last two axes of a rank-r tensor. */
+function swapLast(g: GradContext, v: string, r: number): string {
+  const perm = Array.from({ length: r }, (_, i) => i);
+  [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
+  return g.op('Transpose', [v], { perm });
+}
+
+/** v reshaped to 2-D [-1, last dim]. */
+function rows(g: GradContext, v: string): string {
+  const last = g.e.dimOf(v, -1);
+  return g.op('Reshape', [v, g.op('Concat', [g.e.ints([-1]), last], { axis: 0 })]);
+}
+
+function matmulGrad(g: GradContext): (string | false)[] {
+  const [a, b] = [g.x(0), g.x(1)];
+  const dy = g.dy();
+  const ra = g.rank(a);
+  const rb = g.rank(b);
+  if (ra === undefined || rb === undefined) {
+    g.e.requireOpset(12, `the gradient of MatMul '${g.node.name}' with operands of unknown rank (Einsum)`);
+    return [
+      g.needs(0) && g.sumTo(g.op('Einsum', [dy, b], { equation: '...mn,...kn->...mk' }), 0),
+      g.needs(1) && g.sumTo(g.op('Einsum', [a, dy], { equation: '...mk,...mn->...kn' }), 1),
+    ];
+  }
+  if (ra === 1 && rb === 1) return [g.needs(0) && g.mul(dy, b), g.needs(1) && g.mul(dy, a)];
+  if (ra === 1) {
+    // y[..., n] = a[k] b[..., k, n]
+    const da = () => {
+      const col = g.op('MatMul', [b, g.e.unsqueeze(dy, [-1])]); // [..., k, 1]
+      const vec = g.e.squeeze(col, [-1]);
+      return rb === 2 ? vec : g.e.reduceSum(vec, Array.from({ length: rb - 2 }, (_, i) => i), false);
+    };
+    return [g.needs(0) && da(), g.needs(1) && g.mul(g.e.unsqueeze(a, [-1]), g.e.unsqueeze(dy, [-2]))];
+  }
+  if (rb === 1) {
+    // y[..., m] = a[..., m, k] b[k]
+    const dyCol = g.e.unsqueeze(dy, [-1]);
+    const db = () => (ra === 2 ? g.op('MatMul', [dy, a]) : g.op('MatMul', [g.op('Reshape', [dy, g.e.ints([-1])]), rows(g, a)]));
+    return [g.needs(0) && g.like(g.mul(dyCol, b), a), g.needs(1) && db()];
+  }
+  const da = () => {
+    if (rb === 2 && ra >= 2) return g.like(g.op('MatMul', [dy, g.op('Transpose', [b], { perm: [1, 0] })]), a);
+    return g.sumTo(g.op('MatMul', [dy, swapLast(g, b, rb)]), 0);
+  };
+  const db = () => {
+    if (rb === 2 && ra === 2) return gemm(g, a, dy, 1, true, false);
+    if (rb === 2) return gemm(g, rows(g, a), rows(g, dy), 1, true, false);
+    return g.sumTo(g.op('MatMul', [swapLast(g, a, ra), dy]), 1);
+  };
+  return [g.needs(0) && da(), g.needs(1) && db()];
+}
+
+export const matmulRules: RuleTable = {
+  MatMul: { grad: matmulGrad },
+  // Y = alpha op(A) op(B) + beta C
+  Gemm: {
+    grad: (g) => {
+      const alpha = g.float('alpha', 1);
+      const beta = g.float('beta', 1);
+      const transA = g.int('transA', 0) === 1;
+      const transB = g.int('transB', 0) === 1;
+      const [a, b, dy] = [g.x(0), g.x(1), g.dy()];
+      const da = () => (transA ? gemm(g, b, dy, alpha, transB, true) : gemm(g, dy, b, alpha, false, !transB));
+      const db = () => (transB ? gemm(g, dy, a, alpha, true, transA) : gemm(g, a, dy, alpha, !transA, false));
+      const dc = () => g.sumTo(beta === 1 ? dy : g.mul(dy, g.c(beta, dy)), 2);
+      return [g.needs(0) && da(), g.needs(1) && db(), g.has(2) && g.needs(2) && dc()];
+    },
+  },
+};

@@ -1,0 +1,82 @@
+/**
+ * Normalisation ops with their backward written in plain ops. Over the normalised axes,
+ * with xhat the normalised input and dxhat = dy * scale:
+ *   LayerNorm: dx = invstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat))
+ *   RMSNorm:   dx = invrms (dxhat - xhat mean(dxhat xhat))
+ *   dScale = sum(dy xhat), dBias = sum(dy) over the other axes.
+ * The decomposed forms (ReduceMean / Sub / Pow / Sqrt / Div chains) need nothing here: they
+ * differentiate through the elementwise and reduce rules.
+ */
+import { DataType } from '../onnx/dtype.ts';
+import type { GradContext } from './context.ts';
+import type { RuleTable } from './rule.ts';
+
+/** The normalised axes [axis, rank): all negative when axis is, so the rank need not be known. */
+function normalizedAxes(g: GradContext): number[] {
+  const axis = g.int('axis', -1);
+  if (axis < 0) return Array.from({ length: -axis }, (_, i) => axis + i);
+  const r = g.rank(g.x());
+  if (r === undefined) g.unsupported(`${g.node.opType} with a non-negative axis on an input of unknown rank (run shape inference first)`);
+  return Array.from({ length: r - axis }, (_, i) => axis + i);
+}
+
+function layerNormGrad(g: GradContext): (string | false)[] {
+  const x = g.x();
+  const axes = normalizedAxes(g);
+  const mean = (v: string) => g.e.reduceMean(v, axes, true);
+  let mu: string;
+  let invstd: string;
+  if (g.e.dtype(x) === DataType.FLOAT && g.int('stash_type', 1) === 1) {
+    // The forward kernel's saved statistics (added to the forward node when it did not output them).
+    mu = g.y(1);
+    invstd = g.y(2);
+  } else {
+    // Statistics stashed as float32 would cost a double (or half) input its precision: recompute.
+    mu = mean(x);
+    const centered = g.sub(x, mu);
+    invstd = g.op('Reciprocal', [g.op('Sqrt', [g.add(mean(g.mul(centered, centered)), g.c(g.float('epsilon', 1e-5)))])]);
+  }
+  const xhat = g.like(g.mul(g.sub(x, mu), invstd), x);
+  const dxhat = g.mul(g.dy(), g.x(1));
+  const dx = () => g.like(g.mul(invstd, g.sub(g.sub(dxhat, mean(dxhat)), g.mul(xhat, mean(g.mul(dxhat, xhat))))), x);
+  return [g.needs(0) && dx(), g.needs(1) && g.sumTo(g.like(g.mul(g.dy(), xhat), x), 1, x), g.has(2) && g.needs(2) && g.sumTo(g.dy(), 2)];
+}
+
+function rmsNormGrad(g: GradContext): (string | false)[] {
+  const x = g.x();
+  const axes = normalizedAxes(g);
+  const mean = (v: string) => g.e.reduceMean(v, axes, true);
+  const invrms = g.op('Reciprocal', [g.op('Sqrt', [g.add(mean(g.mul(x, x)), g.c(g.float('epsilon', 1e-5)))])]);
+  const xhat = g.like(g.mul(x, invrms), x);
+  const dxhat = g.mul(g.dy(), g.x(1));
+  const dx = () => g.like(g.mul(invrms, g.sub(dxhat, g.mul(xhat, mean(g.mul(dxhat, xhat))))), x);
+  return [g.needs(0) && dx(), g.needs(1) && g.sumTo(g.like(g.mul(g.dy(), xhat), x), 1, x)];
+}
+
+/** BatchNormalization in inference mode (running statistics as inputs): an affine map per channel. */
+function batchNormGrad(g: GradContext): (string | false)[] {
+  if (g.int('training_mode', 0) === 1 || g.node.outputs.filter(Boolean).length > 1) g.unsupported('BatchNormalization in training mode');
+  const x = g.x();
+  const r = g.rank(x);
+  if (r === undefined) g.unsupported('BatchNormalization on an input of unknown rank (run shape inference first)');
+  const perChannel = (v: string) => (r > 2 ? g.e.unsqueeze(v, Array.from({ length: r - 2 }, (_, i) => i + 1)) : v);
+  const others = [0, ...Array.from({ length: r - 2 }, (_, i) => i + 2)];
+  const [scale, mean, variance] = [g.x(1), g.x(3), g.x(4)];
+  const inv = g.op('Reciprocal', [g.op('Sqrt', [g.add(variance, g.c(g.float('epsilon', 1e-5)))])]);
+  const centered = g.sub(x, perChannel(mean));
+  const dyScaled = g.mul(g.dy(), perChannel(g.mul(scale, inv)));
+  return [
+    g.needs(0) && dyScaled,
+    g.needs(1) && g.e.reduceSum(g.mul(g.dy(), g.mul(centered, perChannel(inv))), others, false),
+    g.needs(2) && g.e.reduceSum(g.dy(), others, false),
+    g.needs(3) && g.neg(g.e.reduceSum(dyScaled, others, false)),
+    // d/dvar of (x - mean) scale (var + eps)^-1/2 = -1/2 (x - mean) scale inv^3
+    g.needs(4) && g.e.reduceSum(g.mul(g.mul(g.dy(), centered), perChannel(g.mul(g.mul(scale, g.c(-0.5)), g.mul(inv, g.mul(inv, inv))))), others, false),
+  ];
+}
+
+export const normalizationRules: RuleTable = {
+  LayerNormalization: { grad: layerNormGrad },
+  RMSNormalization: { grad: rmsNormGrad },
+  BatchNormalization: { grad: batchNormGrad },
+};

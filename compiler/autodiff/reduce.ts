@@ -1,0 +1,100 @@
+/**
+ * Reductions. Axes come from an attribute (ReduceSum before opset 13, the others before 18)
+ * or from input 1 (constant or computed). The gradient is the output gradient put back at
+ * the reduced axes (Unsqueeze when keepdims = 0) and expanded to the input's shape.
+ */
+import { isConcrete } from '../shapes/dim.ts';
+import type { GradContext } from './context.ts';
+import type { RuleTable } from './rule.ts';
+
+type Axes = { kind: 'all' } | { kind: 'none' } | { kind: 'list'; axes: number[] } | { kind: 'tensor'; axes: string };
+
+function reductionAxes(g: GradContext): Axes {
+  const inputSince = g.node.opType === 'ReduceSum' ? 13 : 18;
+  let axes: number[] | undefined;
+  let tensor: string | undefined;
+  if (g.opset >= inputSince) {
+    if (g.has(1)) {
+      axes = g.constInts(g.x(1));
+      if (!axes) tensor = g.x(1);
+    }
+  } else {
+    axes = g.ints('axes');
+  }
+  if (tensor) return { kind: 'tensor', axes: tensor };
+  if (!axes || axes.length === 0) {
+    return g.opset >= inputSince && g.int('noop_with_empty_axes', 0) === 1 ? { kind: 'none' } : { kind: 'all' };
+  }
+  return { kind: 'list', axes };
+}
+
+/** v (shaped like the reduction's output) broadcast back to the shape of input 0. */
+function expandBack(g: GradContext, v: string, axes: Axes): string {
+  if (axes.kind === 'none') return v;
+  let kept = v;
+  if (g.int('keepdims', 1) === 0 && axes.kind !== 'all') {
+    kept = axes.kind === 'list' ? g.e.unsqueeze(v, axes.axes) : g.op('Unsqueeze', [v, axes.axes]);
+  }
+  return g.like(g.op('Expand', [kept, g.e.shapeTensor(g.x())]), g.x());
+}
+
+/** Number of input elements per output element, as a scalar of the input's type. */
+function groupSize(g: GradContext): string {
+  const xs = g.shape(g.x());
+  const ys = g.shape(g.y());
+  if (isConcrete(xs) && isConcrete(ys)) {
+    const n = xs.reduce((p, d) => p * d, 1) / ys.reduce((p, d) => p * d, 1);
+    return g.c(n);
+  }
+  return g.castLike(g.div(g.op('Size', [g.x()]), g.op('Size', [g.y()])), g.x());
+}
+
+/** Gradient of ReduceMax / ReduceMin: to the elements equal to the result, shared among ties. */
+function extremumGrad(g: GradContext): string[] {
+  const axes = reductionAxes(g);
+  const hitTyped = g.castLike(g.op('Equal', [g.x(), expandBack(g, g.y(), axes)]), g.x());
+  const ties = axes.kind === 'none' ? hitTyped : sumLike(g, hitTyped, axes);
+  return [g.div(g.mul(hitTyped, expandBack(g, g.dy(), axes)), expandBack(g, ties, axes))];
+}
+
+/** The same reduction as the node (sum), applied to v shaped like x. */
+function sumLike(g: GradContext, v: string, axes: Axes): string {
+  const keep = g.int('keepdims', 1) === 1;
+  if (axes.kind === 'all') return g.e.reduceSum(v, undefined, keep);
+  if (axes.kind === 'list') return g.e.reduceSum(v, axes.axes, keep);
+  if (axes.kind === 'tensor') return g.e.reduceSum(v, axes.axes, keep);
+  return v;
+}
+
+export const reduceRules: RuleTable = {
+  ReduceSum: { differentiable: [0], grad: (g) => [expandBack(g, g.dy(), reductionAxes(g))] },
+  ReduceMean: {
+    differentiable: [0],
+    grad: (g) => {
+      const axes = reductionAxes(g);
+      return [axes.kind === 'none' ? g.dy() : g.div(expandBack(g, g.dy(), axes), groupSize(g))];
+    },
+  },
+  // y = sum x^2: dx = 2 x dy
+  ReduceSumSquare: { differentiable: [0], grad: (g) => [g.mul(g.mul(g.x(), g.c(2)), expandBack(g, g.dy(), reductionAxes(g)))] },
+  // y = sqrt(sum x^2): dx = x dy / y
+  ReduceL2: {
+    differentiable: [0],
+    grad: (g) => {
+      const axes = reductionAxes(g);
+      return [g.div(g.mul(g.x(), expandBack(g, g.dy(), axes)), expandBack(g, g.y(), axes))];
+    },
+  },
+  // y = log sum exp x: dx = exp(x - y) dy
+  ReduceLogSumExp: {
+    differentiable: [0],
+    grad: (g) => {
+      const axes = reductionAxes(g);
+      return [g.mul(g.op('Exp', [g.sub(g.x(), expandBack(g, g.y(), axes))]), expandBack(g, g.dy(), axes))];
+    },
+  },
+  // A running sum's gradient is the running sum of dy in the other direction.
+  CumSum: { differentiable: [0], grad: (g) => [g.like(g.op('CumSum', [g.dy(), g.x(1)], { exclusive: g.int('exclusive', 0), reverse: 1 - g.int('reverse', 0) }), g.x())] },
+  ReduceMax: { differentiable: [0], grad: extremumGrad },
+  ReduceMin: { differentiable: [0], grad: extremumGrad },
+};

@@ -1,0 +1,153 @@
+/**
+ * Ops that move data without arithmetic: the gradient moves it back. Reshape-like ops
+ * reshape to the input's shape; Transpose applies the inverse permutation; Concat splits
+ * and Split concatenates; Slice pads the gradient back into place; Expand and Tile sum.
+ */
+import type { GradContext } from './context.ts';
+import type { RuleTable } from './rule.ts';
+
+const reshapeBack = (g: GradContext) => [g.like(g.op('Reshape', [g.dy(), g.e.shapeTensor(g.x())]), g.x())];
+
+/** ONNX Slice index normalisation for step 1: clamp to [-dim, dim], then wrap negatives. */
+function clampIndex(i: number, dim: number): number {
+  const c = Math.min(Math.max(i, -dim), dim);
+  return c < 0 ? c + dim : c;
+}
+
+interface SliceParams { starts: string; ends: string; axes?: number[]; steps?: number[] }
+
+function sliceParams(g: GradContext): SliceParams | { starts: number[]; ends: number[]; axes?: number[]; steps?: number[] } {
+  if (g.opset < 10) return { starts: g.ints('starts') ?? [], ends: g.ints('ends') ?? [], axes: g.ints('axes') };
+  const axes = g.has(3) ? g.constInts(g.x(3)) : undefined;
+  if (g.has(3) && !axes) g.unsupported('Slice axes computed at run time');
+  const steps = g.has(4) ? g.constInts(g.x(4)) : undefined;
+  if (g.has(4) && !steps) g.unsupported('Slice steps computed at run time');
+  const starts = g.constInts(g.x(1));
+  const ends = g.constInts(g.x(2));
+  if (starts && ends) return { starts, ends, axes, steps };
+  return { starts: g.x(1), ends: g.x(2), axes, steps };
+}
+
+function sliceGrad(g: GradContext): string[] {
+  const p = sliceParams(g);
+  const count = typeof p.starts === 'string' ? undefined : p.starts.length;
+  const axesRaw = p.axes ?? (count !== undefined ? Array.from({ length: count }, (_, i) => i) : undefined);
+  if (p.steps && p.steps.some((s) => s !== 1)) g.unsupported(`Slice with steps [${p.steps.join(', ')}] (only step 1 is supported)`);
+  const x = g.x();
+  const shape = g.shape(x);
+  const rank = shape?.length;
+  const axesCount = axesRaw?.length ?? g.shape(g.x(1))?.[0];
+  if (typeof axesCount !== 'number') g.unsupported('Slice whose number of axes is not known statically');
+  const axes = axesRaw ?? Array.from({ length: axesCount }, (_, i) => i);
+  if (rank === undefined && g.opset < 18) g.unsupported('Slice on a tensor of unknown rank before opset 18 (run shape inference first)');
+  const norm = (a: number) => (a < 0 ? (rank === undefined ? a : a + rank) : a);
+
+  // Static pads: every sliced dim and every start/end known.
+  if (rank !== undefined && typeof p.starts !== 'string' && typeof p.ends !== 'string' && axes.every((a) => typeof shape![norm(a)] === 'number')) {
+    const pads = new Array(2 * rank).fill(0);
+    axes.forEach((a, i) => {
+      const dim = shape![norm(a)] as number;
+      const s = clampIndex((p.starts as number[])[i]!, dim);
+      const e = clampIndex((p.ends as number[])[i]!, dim);
+      const n = Math.max(e - s, 0);
+      pads[norm(a)] = s;
+      pads[rank + norm(a)] = dim - s - n;
+    });
+    if (g.opset < 11) return [g.like(g.op('Pad', [g.dy()], { pads }), x)];
+    return [g.like(g.op('Pad', [g.dy(), g.e.ints(pads)]), x)];
+  }
+  g.e.requireOpset(11, `the gradient of Slice '${g.node.name}' with sizes known only at run time`);
+  // Dynamic: per sliced axis, before = start', after = dim - start' - max(end' - start', 0).
+  const pick = (v: string | number[], i: number) => (typeof v === 'string' ? g.op('Gather', [v, g.e.ints([i])], { axis: 0 }) : g.e.ints([v[i]!]));
+  const zero = g.e.ints([0]);
+  const clamp = (v: string, dim: string) => {
+    const c = g.op('Min', [g.op('Max', [v, g.neg(dim)]), dim]);
+    return g.op('Where', [g.op('Less', [c, zero]), g.add(c, dim), c]);
+  };
+  const before = new Map<number, string>();
+  const after = new Map<number, string>();
+  axes.forEach((a, i) => {
+    const dim = g.e.dimOf(x, a);
+    const s = clamp(pick(p.starts, i), dim);
+    const e = clamp(pick(p.ends, i), dim);
+    const n = g.op('Max', [g.sub(e, s), zero]);
+    before.set(norm(a), s);
+    after.set(norm(a), g.sub(g.sub(dim, s), n));
+  });
+  if (rank !== undefined) {
+    const pads = [...Array.from({ length: rank }, (_, k) => before.get(k) ?? zero), ...Array.from({ length: rank }, (_, k) => after.get(k) ?? zero)];
+    return [g.like(g.op('Pad', [g.dy(), g.op('Concat', pads, { axis: 0 })]), x)];
+  }
+  const keys = [...before.keys()];
+  const pads = g.op('Concat', [...keys.map((k) => before.get(k)!), ...keys.map((k) => after.get(k)!)], { axis: 0 });
+  return [g.like(g.op('Pad', [g.dy(), pads, '', g.e.ints(keys)]), x)];
+}
+
+function concatGrad(g: GradContext): (string | false)[] {
+  const axis = g.int('axis', 0);
+  const n = g.node.inputs.length;
+  const dims = g.node.inputs.map((v) => {
+    const s = g.shape(v);
+    return s ? s[axis < 0 ? axis + s.length : axis] : undefined;
+  });
+  let sizes: number[] | string;
+  if (dims.every((d) => typeof d === 'number')) sizes = dims as number[];
+  else {
+    g.e.requireOpset(13, `the gradient of Concat '${g.node.name}' with sizes known only at run time`);
+    sizes = g.op('Concat', g.node.inputs.map((v) => g.e.dimOf(v, axis)), { axis: 0 });
+  }
+  const parts = g.e.split(g.dy(), sizes, axis, n);
+  return parts.map((p, i) => g.needs(i) && g.like(p, g.x(i)));
+}
+
+function padGrad(g: GradContext): string[] {
+  if (g.string('mode', 'constant') !== 'constant') g.unsupported(`Pad in '${g.string('mode', 'constant')}' mode`);
+  const pads = g.opset < 11 ? g.ints('pads') : g.constInts(g.x(1));
+  if (!pads) g.unsupported('Pad with pads computed at run time');
+  if (pads.some((v) => v < 0)) g.unsupported('Pad with negative pads');
+  let axes: number[] | undefined;
+  if (g.opset >= 18 && g.has(3)) {
+    axes = g.constInts(g.x(3));
+    if (!axes) g.unsupported('Pad with axes computed at run time');
+  }
+  const k = pads.length / 2;
+  const starts = pads.slice(0, k);
+  const axesList = axes ?? Array.from({ length: k }, (_, i) => i);
+  // dx = dy[start : start + dim] along each padded axis
+  const sizes = g.op('Concat', axesList.map((a) => g.e.dimOf(g.x(), a)), { axis: 0 });
+  const ends = g.add(g.e.ints(starts), sizes);
+  return [g.like(g.op('Slice', [g.dy(), g.e.ints(starts), ends, g.e.ints(axesList)]), g.x())];
+}
+
+function tileGrad(g: GradContext): string[] {
+  const repeats = g.constInts(g.x(1));
+  if (!repeats) g.unsupported('Tile with repeats computed at run time');
+  // View dy as [r0, d0, r1, d1, ...] and sum the r axes.
+  const pieces = repeats.flatMap((r, i) => [g.e.ints([r]), g.e.dimOf(g.x(), i)]);
+  const viewed = g.op('Reshape', [g.dy(), g.op('Concat', pieces, { axis: 0 })]);
+  return [g.like(g.e.reduceSum(viewed, repeats.map((_, i) => 2 * i), false), g.x())];
+}
+
+export const shapeRules: RuleTable = {
+  Reshape: { differentiable: [0], grad: reshapeBack },
+  Flatten: { differentiable: [0], grad: reshapeBack },
+  Squeeze: { differentiable: [0], grad: reshapeBack },
+  Unsqueeze: { differentiable: [0], grad: reshapeBack },
+  Transpose: {
+    grad: (g) => {
+      const perm = g.ints('perm');
+      if (!perm) return [g.op('Transpose', [g.dy()])];
+      const inverse = new Array<number>(perm.length);
+      perm.forEach((p, i) => (inverse[p] = i));
+      return [g.like(g.op('Transpose', [g.dy()], { perm: inverse }), g.x())];
+    },
+  },
+  Concat: { grad: concatGrad },
+  Split: { differentiable: [0], grad: (g) => [g.like(g.op('Concat', g.node.outputs.map((_, i) => g.dyOrZeros(i)), { axis: g.int('axis', 0) }), g.x())] },
+  Slice: { differentiable: [0], grad: sliceGrad },
+  Pad: { differentiable: [0], grad: padGrad },
+  Expand: { differentiable: [0], grad: (g) => [g.sumTo(g.dy(), 0)] },
+  Tile: { differentiable: [0], grad: tileGrad },
+  // Trilu keeps a triangle: the gradient keeps the same one.
+  Trilu: { differentiable: [0], grad: (g) => [g.like(g.op('Trilu', g.has(1) ? [g.dy(), g.x(1)] : [g.dy()], { upper: g.int('upper', 1) }), g.x())] },
+};

@@ -245,6 +245,9 @@ export class Trainer {
     if (extra.examples !== undefined && extra.examples !== this.trainData.size) {
       throw new UserError(`the checkpoint was trained on ${String(extra.examples)} examples, ${this.opts.data} has ${this.trainData.size}; resuming would not continue the same run`);
     }
+    if (extra.bucket !== undefined && extra.bucket !== (this.opts.bucket ?? 0)) {
+      throw new UserError(`the checkpoint was trained with length bucketing ${String(extra.bucket)}, this run uses ${this.opts.bucket ?? 0}; the data position would not mean the same batches`);
+    }
     if (c.rng.seed !== this.seed && this.opts.seed !== undefined) {
       throw new UserError(`the checkpoint was trained with seed ${c.rng.seed}, this run asks for seed ${this.seed}`, 'omit --seed when resuming');
     }

@@ -120,11 +120,45 @@ export interface ParsedSpec {
   index: LineIndex;
 }
 
+/**
+ * Real specs nest three or four levels; the recursive-descent parser would exhaust the stack
+ * at a few hundred. Tokens from the first one deeper than this are not parsed (and reported).
+ */
+export const MAX_NESTING = 64;
+
+function nestingCut(tokens: IToken[]): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const name = tokens[i]!.tokenType.name;
+    if (name === 'LCurly' || name === 'LParen' || name === 'LBracket') {
+      if (++depth > MAX_NESTING) return i;
+    } else if (name === 'RCurly' || name === 'RParen' || name === 'RBracket') {
+      depth = Math.max(0, depth - 1);
+    }
+  }
+  return undefined;
+}
+
 export function parseText(text: string, file: string): ParsedSpec {
   const index = new LineIndex(text, file);
   const lexed = tokenize(text);
-  const parsed = parseTokens(lexed.tokens);
   const diagnostics: Diagnostic[] = lexed.errors.map((e) => lexDiagnostic(e, index));
+  const cut = nestingCut(lexed.tokens);
+  let tokens = lexed.tokens;
+  let comments = lexed.comments;
+  if (cut !== undefined) {
+    const at = tokens[cut]!;
+    diagnostics.push({
+      severity: 'error',
+      code: 'syntax',
+      message: `brackets nested more than ${MAX_NESTING} deep`,
+      hint: 'the rest of the file is not read; a spec needs only a few levels',
+      range: index.range(at.startOffset, at.image.length),
+    });
+    tokens = tokens.slice(0, cut);
+    comments = comments.filter((c) => c.startOffset < at.startOffset);
+  }
+  const parsed = parseTokens(tokens);
   const seen = new Set<number>();
   for (const e of parsed.errors) {
     const d = syntaxDiagnostic(e, index);
@@ -133,6 +167,6 @@ export function parseText(text: string, file: string): ParsedSpec {
     seen.add(d.range.offset);
     diagnostics.push(d);
   }
-  const ast = new CstToAst(index).spec(parsed.cst, lexed.comments);
+  const ast = new CstToAst(index).spec(parsed.cst, comments);
   return { ast, diagnostics, index };
 }

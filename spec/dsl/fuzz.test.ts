@@ -144,3 +144,15 @@ test('fuzz: arbitrary strings over the language alphabet', (t) => {
   );
   t.pass();
 });
+
+test('pathological inputs: deep nesting and long files are diagnostics, not crashes', (t) => {
+  const deep = 'lor2c { override blocks 1 { '.repeat(500) + '}'.repeat(1000);
+  const r = checkSpec(deep, 'deep.lor2c');
+  assertValidPositions(deep, r.diagnostics);
+  t.true(r.diagnostics.some((d) => /nested more than/.test(d.message)));
+  t.is(formatSpec(deep), deep);
+  const lists = `x ${'['.repeat(5000)}`;
+  assertValidPositions(lists, checkSpec(lists, 'lists.lor2c').diagnostics);
+  const long = `lor2c {\n${'  rank 8\n'.repeat(3000)}}\n`;
+  t.is(checkSpec(long, 'long.lor2c').diagnostics.length, 2999);
+});

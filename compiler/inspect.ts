@@ -1,5 +1,5 @@
 /** What `lor2c inspect` reports about a model. */
-import { dataTypeName, elementCount, type ModelProto, type TypeProto, type ValueInfoProto } from './onnx/index.ts';
+import { dataTypeName, elementCount, isFloatType, tensorByteLength, type ModelProto, type TensorProto, type TypeProto, type ValueInfoProto } from './onnx/index.ts';
 import { modelFromProto, type Graph, type Model } from './graph/index.ts';
 import { isUserError } from './errors.ts';
 import { locateBlocks, renderBlocks, type BlockMap } from './locate/index.ts';
@@ -20,6 +20,10 @@ export interface Inspection {
   parameters: number;
   parameterTensors: number;
   parameterBytes: number;
+  /** Of `parameters`, how many are held in Constant nodes rather than initializers. */
+  parametersInConstantNodes: number;
+  /** Elements of non-float initializers (position ids, masks, shape constants): not parameters. */
+  buffers: number;
   nodes: number;
   ops: Record<string, number>;
   /** The transformer blocks found (compiler/locate), or why none were. */
@@ -45,11 +49,29 @@ export function inspectModel(proto: ModelProto): Inspection {
     const key = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
     ops[key] = (ops[key] ?? 0) + 1;
   }
+  // Parameters are the float weights; integer and bool initializers (position ids, masks,
+  // shape constants) are buffers. Some exporters keep weights in Constant nodes (PaddleOCR):
+  // those count too, apart from scalars, which are the arithmetic's constants.
   let parameters = 0;
   let parameterBytes = 0;
-  for (const t of graph.initializers.values()) {
+  let parameterTensors = 0;
+  let buffers = 0;
+  const count = (t: TensorProto) => {
     parameters += elementCount(t.dims);
-    parameterBytes += t.rawData.length;
+    parameterBytes += tensorByteLength(t);
+    parameterTensors++;
+  };
+  for (const t of graph.initializers.values()) {
+    if (isFloatType(t.dataType)) count(t);
+    else buffers += elementCount(t.dims);
+  }
+  let inConstantNodes = 0;
+  for (const n of graph.nodes) {
+    const t = n.opType === 'Constant' ? n.attributes.find((a) => a.name === 'value')?.t : undefined;
+    if (t && isFloatType(t.dataType) && elementCount(t.dims) > 1) {
+      count(t);
+      inConstantNodes += elementCount(t.dims);
+    }
   }
   return {
     irVersion: Number(proto.irVersion),
@@ -58,8 +80,10 @@ export function inspectModel(proto: ModelProto): Inspection {
     inputs: graph.feedInputs().map(summarize),
     outputs: graph.outputs.map(summarize),
     parameters,
-    parameterTensors: graph.initializers.size,
+    parameterTensors,
     parameterBytes,
+    parametersInConstantNodes: inConstantNodes,
+    buffers,
     nodes: graph.nodes.length,
     ops: Object.fromEntries(Object.entries(ops).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
     blocks: findBlocks(model),
@@ -89,7 +113,9 @@ export function renderInspection(r: Inspection, label: string): string {
     ...r.inputs.map((v) => `  ${v.name}: ${shapeText(v)}`),
     'outputs',
     ...r.outputs.map((v) => `  ${v.name}: ${shapeText(v)}`),
-    `parameters  ${r.parameters.toLocaleString('en-US')} in ${r.parameterTensors} tensors (${(r.parameterBytes / 2 ** 20).toFixed(2)} MiB)`,
+    `parameters  ${r.parameters.toLocaleString('en-US')} in ${r.parameterTensors} tensors (${(r.parameterBytes / 2 ** 20).toFixed(2)} MiB)` +
+      (r.parametersInConstantNodes ? `, ${r.parametersInConstantNodes.toLocaleString('en-US')} of them in Constant nodes` : '') +
+      (r.buffers ? `; buffers ${r.buffers.toLocaleString('en-US')}` : ''),
     `nodes       ${r.nodes}`,
     'ops',
     ...Object.entries(r.ops).map(([op, n]) => `  ${String(n).padStart(6)}  ${op}`),

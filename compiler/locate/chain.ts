@@ -6,7 +6,7 @@
  */
 import { UserError } from '../errors.ts';
 import type { GraphView } from './graph-view.ts';
-import { normConsumingOnly, type NormRegion } from './norm-region.ts';
+import { feedsNorm, normConsumingOnly, type NormRegion } from './norm-region.ts';
 import { SPEC_HINT } from './overrides.ts';
 import type { ResidualAdd } from './residuals.ts';
 import type { BlockStyle } from './types.ts';
@@ -94,6 +94,10 @@ export function blocksFromResiduals(view: GraphView, residuals: ResidualAdd[]): 
   const decisive = chain.length > 1 ? chain.slice(0, -1) : chain;
   const postCount = decisive.filter((r) => post.get(r)).length;
   let style: BlockStyle = postCount === decisive.length ? 'post-ln' : postCount === 0 ? 'pre-ln' : 'other';
+  if (style === 'pre-ln' && !chain.some((r) => feedsNorm(view, r.skip))) {
+    style = 'other';
+    notes.push('no residual branch starts with a norm: neither pre-LN nor post-LN');
+  }
   if (chain.length === 1 && style === 'post-ln') notes.push('a single residual Add read only by a norm: taken as post-LN');
   if (style === 'other') notes.push(`${postCount} of ${decisive.length} residual Adds are read only by a norm: neither pre-LN nor post-LN; block outputs are taken where the next block reads them`);
 

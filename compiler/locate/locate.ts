@@ -40,7 +40,8 @@ export function locateBlocks(model: Model, override: BlockOverride = { kind: 'au
     nodeLists.push(nodes);
   }
   const sitesPerBlock = nodeLists.map((nodes) => nodes.map((n) => projectionAt(view, n)).filter((s): s is ProjectionSite => s !== undefined));
-  const names = nodeLists.map((nodes, i) => [...nodes.map((n) => n.name), ...sitesPerBlock[i]!.map((s) => s.weight.name)].filter(Boolean));
+  // Node names, and the names of the parameters the block reads (older exporters name only those).
+  const names = nodeLists.map((nodes) => [...nodes.map((n) => n.name), ...nodes.flatMap((n) => n.inputs.filter((i) => model.graph.initializers.has(i)))].filter(Boolean));
   const labels = blockLabels(names, new Set(view.nodes.map((n) => n.opType))) ?? nodeLists.map((_, i) => `block ${i}`);
 
   const blocks: BlockInfo[] = nodeLists.map((nodes, i) => {

@@ -8,6 +8,7 @@
  */
 import type { Node } from '../graph/index.ts';
 import type { GraphView } from './graph-view.ts';
+import { findBackward } from './trace.ts';
 
 export interface ResidualAdd {
   node: Node;
@@ -18,7 +19,8 @@ export interface ResidualAdd {
   output: string;
   /** Nodes on paths from skip to branch, in topological order. */
   branchNodes: Node[];
-  /** The branch holds a Softmax: an attention sublayer. */
+  /** The branch holds a self-attention (a Softmax whose scores are computed from the stream
+   * on both sides); a cross-attention, whose keys come from elsewhere, does not start a block. */
   attention: boolean;
 }
 
@@ -37,7 +39,7 @@ export function findResidualAdds(view: GraphView): ResidualAdd[] {
     // long-range input reused by every layer (a mask, rotary tables), not this Add's skip.
     if (branchNodes?.some((m) => view.isWeighted(m)) && !branchNodes.some((m) => residualNodes.has(m))) {
       residualNodes.add(n);
-      found.push({ node: n, skip, branch, output: n.outputs[0]!, branchNodes, attention: branchNodes.some((m) => m.opType === 'Softmax') });
+      found.push({ node: n, skip, branch, output: n.outputs[0]!, branchNodes, attention: holdsSelfAttention(view, branchNodes) });
       continue;
     }
     const parallel = parallelBranch(view, found, n);
@@ -61,9 +63,22 @@ function parallelBranch(view: GraphView, found: ResidualAdd[], n: Node): Residua
     const branch = n.inputs[other]!;
     const branchNodes = nodesBetween(view, prior.skip, branch);
     if (!branchNodes?.some((m) => view.isWeighted(m))) continue;
-    return { node: n, skip: prior.output, branch, output: n.outputs[0]!, branchNodes, attention: branchNodes.some((m) => m.opType === 'Softmax') };
+    return { node: n, skip: prior.output, branch, output: n.outputs[0]!, branchNodes, attention: holdsSelfAttention(view, branchNodes) };
   }
   return undefined;
+}
+
+/** Ops between an attention's scores MatMul and its Softmax. */
+export const SCORE_PATH = new Set(['Add', 'Sub', 'Mul', 'Div', 'Where', 'Cast', 'Reshape', 'Identity', 'Clip', 'Tanh']);
+
+function holdsSelfAttention(view: GraphView, branchNodes: Node[]): boolean {
+  const scope = new Set(branchNodes);
+  return branchNodes.some((m) => {
+    if (m.opType !== 'Softmax') return false;
+    const scores = findBackward(view, m.inputs[0]!, scope, SCORE_PATH, (n) => n.opType === 'MatMul' && view.dynamicInputs(n).length === 2);
+    // Without a recognisable scores MatMul, still count it as attention.
+    return !scores || scores.inputs.every((i) => scope.has(view.producer.get(i)!));
+  });
 }
 
 export function isDefaultDomain(n: Node): boolean {

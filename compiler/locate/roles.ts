@@ -9,12 +9,10 @@
 import { attrInt, attrInts, type Node } from '../graph/index.ts';
 import type { GraphView } from './graph-view.ts';
 import type { ProjectionSite } from './projections.ts';
-import type { ResidualAdd } from './residuals.ts';
+import { SCORE_PATH, type ResidualAdd } from './residuals.ts';
 import { findBackward, findForward, splitPoint, traceToProjections, type TraceHit } from './trace.ts';
 import type { FusedPart, ProjectionRole } from './types.ts';
 
-/** Between the scores MatMul and the Softmax: scaling, masks, soft-capping, casts. */
-const SCORE_PATH = new Set(['Add', 'Sub', 'Mul', 'Div', 'Where', 'Cast', 'Reshape', 'Identity', 'Clip', 'Tanh']);
 /** Between the Softmax and the context MatMul. */
 const PROBS_PATH = new Set(['Cast', 'Dropout', 'Identity', 'Reshape', 'Where', 'Mul']);
 /** Between the context MatMul and the output projection: merging heads. */
@@ -185,6 +183,7 @@ function ffnRoles(
   out: RoleAssignment,
   take: (s: ProjectionSite, role: ProjectionRole) => void,
 ): void {
+  if (r.branchNodes.some((n) => n.opType === 'Softmax')) return; // a cross-attention branch
   const scope = new Set(r.branchNodes);
   const inBranch = sites.filter((s) => scope.has(s.node) && !out.roles.has(s));
   if (inBranch.length < 2) return; // one projection on a branch is not an FFN

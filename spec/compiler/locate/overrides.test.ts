@@ -107,10 +107,11 @@ class Tiny {
     return this.b.op('LayerNormalization', [x, scale, bias], { axis: -1 });
   }
 
-  attention(x: string): string {
+  /** Self-attention, or cross-attention when keys and values come from `memory`. */
+  attention(x: string, memory = x): string {
     const q = this.linear(x, D, D);
-    const k = this.linear(x, D, D);
-    const v = this.linear(x, D, D);
+    const k = this.linear(memory, D, D);
+    const v = this.linear(memory, D, D);
     const scores = this.b.op('MatMul', [q, this.b.op('Transpose', [k], { perm: [0, 2, 1] })]);
     const probs = this.b.op('Softmax', [this.b.op('Div', [scores, this.b.scalar(Math.sqrt(D))])], { axis: -1 });
     return this.linear(this.b.op('MatMul', [probs, v]), D, D);
@@ -188,4 +189,32 @@ test('post-LN hand-built blocks: outputs are the norm exits', (t) => {
   const map = locateBlocks(tiny.model(h));
   t.is(map.style, 'post-ln');
   t.deepEqual(map.streams, outs);
+});
+
+test('an encoder-decoder: the decoder stack (longer) is chosen, cross-attention stays inside its layer', (t) => {
+  const tiny = new Tiny();
+  const b = tiny.b;
+  let enc = 'x';
+  for (let i = 0; i < 2; i++) {
+    enc = b.op('Add', [enc, tiny.attention(tiny.norm(enc))]);
+    enc = b.op('Add', [enc, tiny.mlp(tiny.norm(enc))]);
+  }
+  const memory = tiny.norm(enc);
+  tiny.g.inputs.push(makeValueInfo('y', DataType.FLOAT, ['batch', 'seq', D]));
+  let dec = 'y';
+  const streams = [dec];
+  for (let i = 0; i < 2; i++) {
+    dec = b.op('Add', [dec, tiny.attention(tiny.norm(dec))]);
+    dec = b.op('Add', [dec, tiny.attention(tiny.norm(dec), memory)]);
+    dec = b.op('Add', [dec, tiny.mlp(tiny.norm(dec))]);
+    streams.push(dec);
+  }
+  const map = locateBlocks(tiny.model(dec));
+  t.deepEqual(map.streams, streams);
+  t.deepEqual(rolesPerBlock(map), [
+    ['q', 'k', 'v', 'o', 'other', 'other', 'up', 'down'],
+    ['q', 'k', 'v', 'o', 'other', 'other', 'up', 'down'],
+  ]);
+  t.true(map.notes.some((n) => n.includes('2 separate residual streams')));
+  t.true(map.notes.some((n) => n.includes('second attention')));
 });

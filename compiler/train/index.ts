@@ -1,0 +1,9 @@
+/** Loss heads, optimizers, schedules, clipping, and the fused train / eval / infer graphs. */
+export { buildTrainingGraphs, type TrainingSpec, type TrainingGraphs, type ParameterInfo, type ParamGroup } from './build.ts';
+export { classificationLoss, lmLoss, mseLoss, type LossSpec, type LossHead } from './losses.ts';
+export { emitUpdate, stateSlots, type OptimizerSpec, type UpdateInputs, type UpdateOutputs } from './optimizers.ts';
+export { emitScheduleFactor, scheduleFactor, type ScheduleSpec } from './schedules.ts';
+export { clipByGlobalNorm, globalNorm } from './clipping.ts';
+export { enableTrainingDropout, dropoutSeed } from './dropout.ts';
+export { writeTrainingArtifacts, type ArtifactPaths } from './save.ts';
+export { cloneModel, cloneGraph } from './clone.ts';

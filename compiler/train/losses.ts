@@ -1,0 +1,78 @@
+/**
+ * Loss heads, built from plain ops (LogSoftmax, GatherElements or OneHot, reductions) so the
+ * autodiff rules differentiate them like any other part of the graph.
+ *   classification: mean over the batch of -log softmax(logits)[label]     (torch CrossEntropyLoss)
+ *   lm:            token-level cross-entropy of logits[:, :-1] against labels[:, 1:] (the shift
+ *                  Hugging Face's causal-LM heads do), tokens labelled `ignoreIndex` excluded,
+ *                  mean over the remaining tokens (a batch with none gives 0, not NaN)
+ *   mse:           mean of (prediction - target)^2                          (torch MSELoss)
+ */
+import { DataType } from '../onnx/dtype.ts';
+import type { Emitter } from '../autodiff/emitter.ts';
+
+export type LossSpec =
+  | { kind: 'classification'; logits: string; labels?: string }
+  | { kind: 'lm'; logits: string; labels?: string; ignoreIndex?: number; shift?: boolean }
+  | { kind: 'mse'; prediction: string; target?: string };
+
+export interface LossHead {
+  /** Scalar loss value. */
+  loss: string;
+  /** Metric values by name (e.g. correct: int64 count of right argmax predictions). */
+  metrics: Record<string, string>;
+  /** The label / target graph input this head reads. */
+  labels: string;
+}
+
+/** log p[label] along the last axis of logp, for int64 labels shaped like logp without its last axis. */
+function pickLabel(e: Emitter, logp: string, labels: string): string {
+  if (e.opset >= 16) return e.squeeze(e.op('GatherElements', [logp, e.unsqueeze(labels, [-1])], { axis: -1 }), [-1]);
+  // Before opset 16 the GatherElements gradient (an accumulating scatter) is unavailable: one-hot select.
+  const depth = e.op('Reshape', [e.dimOf(logp, -1), e.ints([])]);
+  const oneHot = e.op('OneHot', [labels, depth, e.op('Cast', [e.ints([0, 1])], { to: floatType(e, logp) })], { axis: -1 });
+  return e.reduceSum(e.op('Mul', [logp, oneHot]), [-1], false);
+}
+
+function floatType(e: Emitter, v: string): number {
+  return e.dtype(v) ?? DataType.FLOAT;
+}
+
+function logSoftmax(e: Emitter, logits: string): string {
+  return e.sameTypeAs(e.op('LogSoftmax', [logits], { axis: -1 }), logits);
+}
+
+export function classificationLoss(e: Emitter, logits: string, labels: string): LossHead {
+  const logp = logSoftmax(e, logits);
+  const nll = e.op('Neg', [pickLabel(e, logp, labels)]);
+  const loss = e.op('ReduceMean', [nll], { keepdims: 0 });
+  const predicted = e.op('ArgMax', [logits], { axis: -1, keepdims: 0 });
+  const correct = e.reduceSum(e.op('Cast', [e.op('Equal', [predicted, labels])], { to: DataType.INT64 }), undefined, false);
+  return { loss, metrics: { correct, count: e.op('Size', [labels]) }, labels };
+}
+
+export function lmLoss(e: Emitter, logits: string, labels: string, ignoreIndex = -100, shift = true): LossHead {
+  let lg = logits;
+  let lb = labels;
+  if (shift) {
+    // logits [..., seq, vocab] drop the last position; labels [..., seq] drop the first
+    lg = e.op('Slice', [logits, e.ints([0]), e.ints([-1]), e.ints([-2])]);
+    lb = e.op('Slice', [labels, e.ints([1]), e.ints([Number.MAX_SAFE_INTEGER]), e.ints([-1])]);
+  }
+  const valid = e.op('Not', [e.op('Equal', [lb, e.int(ignoreIndex)])]);
+  const safe = e.op('Where', [valid, lb, e.int(0)]);
+  const nll = e.op('Neg', [pickLabel(e, logSoftmax(e, lg), safe)]);
+  const weight = e.op('Cast', [valid], { to: floatType(e, logits) });
+  const total = e.reduceSum(e.op('Mul', [nll, weight]), undefined, false);
+  const tokens = e.reduceSum(weight, undefined, false);
+  const loss = e.op('Div', [total, e.op('Max', [tokens, e.constant(1, floatType(e, logits))])]);
+  const predicted = e.op('ArgMax', [lg], { axis: -1, keepdims: 0 });
+  const hits = e.op('And', [e.op('Equal', [predicted, lb]), valid]);
+  const correct = e.reduceSum(e.op('Cast', [hits], { to: DataType.INT64 }), undefined, false);
+  const count = e.reduceSum(e.op('Cast', [valid], { to: DataType.INT64 }), undefined, false);
+  return { loss, metrics: { correct, count }, labels };
+}
+
+export function mseLoss(e: Emitter, prediction: string, target: string): LossHead {
+  const diff = e.op('Sub', [prediction, target]);
+  return { loss: e.op('ReduceMean', [e.op('Mul', [diff, diff])], { keepdims: 0 }), metrics: {}, labels: target };
+}

@@ -122,8 +122,29 @@ function fusedParts(view: GraphView, q: TraceHit, k: TraceHit, v: TraceHit, shap
   if (points.some((p) => !p) || new Set(points.map((p) => p!.out)).size !== 3) return undefined;
   const keys = points.map((p) => splitKey(view, p!.node, p!.out));
   const order = [0, 1, 2].sort((a, b) => keys[a]! - keys[b]!);
-  const part = (i: number): FusedPart => ({ value: points[i]!.out, index: order.indexOf(i), lastAxis: onLastAxis(view, points[i]!.node, hits[i]!, shapes) });
+  const part = (i: number): FusedPart => {
+    const hit = hits[i]!;
+    const point = points[i]!;
+    const reshapes = hit.path.slice(0, hit.path.findIndex((s) => s.node === point.node)).length;
+    // Reshaped back from a flattened projection: the delta must come from the unflattened input.
+    const flattened = view.producer.get(hit.site.x);
+    const x = reshapes === 0 ? hit.site.x : flattened && (flattened.opType === 'Reshape' || flattened.opType === 'Flatten') ? flattened.inputs[0]! : undefined;
+    const lastAxis = x !== undefined && onLastAxis(view, point.node, hit, shapes);
+    const width = lastAxis ? partWidth(view, point.node, point.out, shapes) : 0;
+    return { value: point.out, index: order.indexOf(i), lastAxis: lastAxis && width > 0, width: lastAxis ? width : 0, x: x ?? hit.site.x };
+  };
   return { q: part(0), k: part(1), v: part(2) };
+}
+
+/** Width of one output of a last-axis Split (its `split` sizes, else equal parts) or Slice (from the shapes). */
+function partWidth(view: GraphView, n: Node, out: string, shapes: ShapeLookup): number {
+  const known = shapes(out)?.at(-1);
+  if (known !== undefined && known > 0) return known;
+  if (n.opType === 'Split') {
+    const sizes = n.inputs[1] ? constInts(view, n.inputs[1]) : attrInts(n, 'split');
+    if (sizes) return sizes[n.outputs.indexOf(out)] ?? 0;
+  }
+  return 0;
 }
 
 /** Orders parts of one split: the Split output index, the Slice start, the Gather index. */

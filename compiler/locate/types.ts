@@ -10,8 +10,14 @@ export interface FusedPart {
   /** Position of the part in the fused output (0, 1, 2 in output order). */
   index: number;
   /** The split is a plain cut of the projection's last axis (Split/Slice on the last axis of y
-   * or of a reshape that keeps it), so a [.., width] delta can be added to `value` directly. */
+   * or of a reshape that keeps it), so a delta computed from `x` can be added to `value` directly. */
   lastAxis: boolean;
+  /** Width of the part along the last axis (0 when not a last-axis cut or not known). */
+  width: number;
+  /** The activation whose leading axes match `value`'s: the projection's x, or, where the
+   * projection ran on a flattened [N, in] copy (torch's addmm) and was reshaped back before
+   * the split, the input before flattening. */
+  x: string;
 }
 
 export interface Projection {

@@ -125,6 +125,21 @@ test('fused parts of a GPT-2 c_attn are the Split outputs, in q, k, v order, on 
     [qkv.parts!.q, qkv.parts!.k, qkv.parts!.v].map((p) => [p.value, p.index, p.lastAxis]),
     [['/h.0/attn/Split_output_0', 0, true], ['/h.0/attn/Split_output_1', 1, true], ['/h.0/attn/Split_output_2', 2, true]],
   );
+  t.deepEqual([qkv.parts!.q.width, qkv.parts!.k.width, qkv.parts!.v.width], [32, 32, 32]);
+  t.is(qkv.parts!.q.x, qkv.x);
+});
+
+test('fused parts under Gemm on a flattened input take their x from before the flatten; GQA parts have their own widths', (t) => {
+  const { model, map } = locate('llama', { fusedQkv: true, projection: 'gemm', kvHeads: 2 }, false);
+  const qkv = map.blocks[1]!.projections.find((p) => p.role === 'qkv')!;
+  t.is(qkv.opType, 'Gemm');
+  t.deepEqual([qkv.parts!.q.width, qkv.parts!.k.width, qkv.parts!.v.width], [32, 16, 16]);
+  const flatten = model.graph.nodes.find((n) => n.outputs.includes(qkv.x))!;
+  t.is(flatten.opType, 'Reshape');
+  for (const part of [qkv.parts!.q, qkv.parts!.k, qkv.parts!.v]) {
+    t.true(part.lastAxis);
+    t.is(part.x, flatten.inputs[0]);
+  }
 });
 
 test('a BERT-base-sized graph (12 blocks) is located well under a second', (t) => {

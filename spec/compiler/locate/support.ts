@@ -43,7 +43,17 @@ export function checkInvariants(t: ExecutionContext, model: Model, map: BlockMap
         const parts = [p.parts!.q, p.parts!.k, p.parts!.v];
         t.deepEqual(parts.map((x) => x.index).sort(), [0, 1, 2], `${where}: parts indexed 0..2`);
         t.is(new Set(parts.map((x) => x.value)).size, 3);
-        if (parts.every((x) => x.lastAxis)) t.is(parts.reduce((s, x) => s + (lastDim(x.value) as number), 0), p.outFeatures, `${where}: last-axis parts add up to the fused width`);
+        if (parts.every((x) => x.lastAxis)) {
+          t.is(parts.reduce((s, x) => s + x.width, 0), p.outFeatures, `${where}: last-axis parts add up to the fused width`);
+          for (const part of parts) {
+            t.is(lastDim(part.value), part.width, `${where}: part '${part.value}' is [.., width]`);
+            // A delta computed from part.x lines up with the part: same leading axes, x is [.., in].
+            const xs = types.get(part.x)?.shape;
+            const vs = types.get(part.value)?.shape;
+            t.is(xs?.at(-1), p.inFeatures);
+            t.deepEqual(xs?.slice(0, -1), vs?.slice(0, -1), `${where}: '${part.x}' and '${part.value}' share leading axes`);
+          }
+        }
       }
     }
   }

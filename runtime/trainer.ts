@@ -381,7 +381,7 @@ export class Trainer {
         const s = this.optimizer.get(`${io.of}:${io.slot}`)!;
         feeds[io.name] = new ort.Tensor('float32', s.data, s.shape);
       } else if (io.role === 'step') {
-        feeds[io.name] = new ort.Tensor('int64', BigInt64Array.of(BigInt(nextStep)), []);
+        feeds[io.name] = new ort.Tensor('int64', BigInt64Array.of(BigInt(this.stepCount)), []); // updates already applied
       }
     }
     const started = performance.now();

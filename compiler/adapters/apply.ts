@@ -25,8 +25,6 @@ export interface AdapterStructure {
 export interface ApplyOptions {
   /** Seeds initial values (each parameter by its own name). */
   seed: number;
-  /** The int64 step value of a training graph; dropout only applies when given. */
-  step?: string;
 }
 
 export interface AppliedAdapters {
@@ -59,7 +57,7 @@ export function applyAdapters(model: Model, sites: AdapterSites, structure: Adap
     if (!known) specs.set(p.name, p);
     return p.name;
   };
-  let salt = 0;
+  const opset = model.opset('') ?? 17;
 
   // LoRA first: it changes values inside blocks, never the stream tensors LoR2C reads.
   for (const site of structure.lora) {
@@ -67,7 +65,7 @@ export function applyAdapters(model: Model, sites: AdapterSites, structure: Adap
       const id = loraId(proj);
       const A = want({ name: `lora.${id}.A`, rows: site.rank, cols: proj.inDim, module: id, role: 'lora.A', init: site.init, fanIn: proj.inDim, rank: site.rank });
       const B = want({ name: `lora.${id}.B`, rows: proj.outDim, cols: site.rank, module: id, role: 'lora.B', init: 'zero', fanIn: 0, rank: site.rank });
-      addLowRankPath({ graph, b, step: opts.step }, { x: proj.input, y: proj.output, A, B, rank: site.rank, alpha: site.alpha, dropout: site.dropout, salt: ++salt });
+      addLowRankPath({ graph, b, opset }, { x: proj.input, y: proj.output, A, B, rank: site.rank, alpha: site.alpha, dropout: site.dropout });
     }
   }
 
@@ -79,7 +77,7 @@ export function applyAdapters(model: Model, sites: AdapterSites, structure: Adap
     if (e + 1 >= current.length) throw new UserError(`LoR2C module ${m.id} covers blocks ${s}..${e} but the model has ${current.length - 1} blocks`);
     const A = want({ name: shared.get(`${m.id}.A`) ?? `lor2c.${m.id}.A`, rows: m.rank, cols: d, module: m.id, role: 'lor2c.A', init: m.init, fanIn: d, rank: m.rank });
     const B = want({ name: shared.get(`${m.id}.B`) ?? `lor2c.${m.id}.B`, rows: d, cols: m.rank, module: m.id, role: 'lor2c.B', init: 'zero', fanIn: 0, rank: m.rank });
-    current[e + 1] = addLowRankPath({ graph, b, step: opts.step }, { x: current[s]!, y: current[e + 1]!, A, B, rank: m.rank, alpha: m.alpha, dropout: m.dropout, salt: ++salt });
+    current[e + 1] = addLowRankPath({ graph, b, opset }, { x: current[s]!, y: current[e + 1]!, A, B, rank: m.rank, alpha: m.alpha, dropout: m.dropout });
   }
 
   const parameters: ParameterInfo[] = [];

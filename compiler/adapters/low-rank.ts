@@ -7,7 +7,6 @@ import type { Graph } from '../graph/graph.ts';
 import type { GraphBuilder } from '../graph/builder.ts';
 import { interpose } from '../graph/interpose.ts';
 import { DataType } from '../onnx/dtype.ts';
-import { dropout } from './dropout.ts';
 
 export interface LowRankPath {
   /** The value read (h_s for LoR2C, the projection input for LoRA). */
@@ -20,22 +19,22 @@ export interface LowRankPath {
   rank: number;
   alpha: number;
   dropout: number;
-  /** Distinguishes this path's dropout masks from other paths'. */
-  salt: number;
 }
 
 export interface PathContext {
   graph: Graph;
   b: GraphBuilder;
-  /** The int64 step value, present in training graphs: dropout applies only there. */
-  step?: string;
+  /** The model's ai.onnx opset: Dropout takes its ratio as an input from 12 on, an attribute before. */
+  opset: number;
 }
 
 /** Adds the path; returns the name now carrying y + delta. */
 export function addLowRankPath(ctx: PathContext, p: LowRankPath): string {
   const { graph, b } = ctx;
   return interpose(graph, b, p.y, (y) => {
-    const x = ctx.step !== undefined && p.dropout > 0 ? dropout(b, p.x, p.dropout, ctx.step, p.salt) : p.x;
+    // A plain Dropout node: identity in eval and inference graphs; the train graph builder
+    // switches every Dropout to training mode with reproducible masks.
+    const x = p.dropout <= 0 ? p.x : ctx.opset >= 12 ? b.op('Dropout', [p.x, b.constant('dropout_ratio', DataType.FLOAT, [], Float32Array.of(p.dropout))]) : b.op('Dropout', [p.x], { ratio: p.dropout });
     const down = b.op('MatMul', [x, b.op('Transpose', [p.A], { perm: [1, 0] })]);
     // Scale the r-wide intermediate rather than the d-wide result: fewer multiplications.
     const scaled = b.op('Mul', [down, b.constant('scale', DataType.FLOAT, [], Float32Array.of(p.alpha / p.rank))]);

@@ -32,7 +32,7 @@ export type IORole =
   | 'batch'        // a data tensor from the JSONL file (model input or label)
   | 'param'        // current value of a trainable parameter (`of` names it)
   | 'state'        // optimizer state of a parameter (`of` names it, `slot` says which: 'm', 'v', 'momentum', 'accum')
-  | 'step'         // the optimizer step counter (int64 scalar, 1-based at the first update)
+  | 'step'         // optimizer updates already applied (int64 scalar: 0 at the first update, as HF schedules count)
   | 'param.next'   // updated parameter
   | 'state.next'   // updated optimizer state
   | 'loss'         // scalar mean loss of the batch

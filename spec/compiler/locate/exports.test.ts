@@ -22,6 +22,8 @@ interface Expected {
   roles: string[];
   /** 'layer.{}' */
   label: string;
+  /** Layout every projection weight must have, where the file pins it down. */
+  layout?: 'in,out' | 'out,in';
 }
 const manifest = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { d: number; layers: number; files: Record<string, Expected> };
 
@@ -63,6 +65,7 @@ for (const [file, expected] of Object.entries(manifest.files)) {
     t.deepEqual(rolesPerBlock(map), Array.from({ length: manifest.layers }, () => expected.roles));
     t.deepEqual(map.blocks.map((b) => b.label), map.blocks.map((_, i) => expected.label.replace('{}', String(i))));
     checkInvariants(t, model, map);
+    if (expected.layout) for (const p of map.blocks.flatMap((b) => b.projections)) t.is(p.layout, expected.layout, p.node);
     const producer = new Map(model.graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n.name] as const)));
     const scopes = SCOPES[expected.arch];
     map.streams.slice(1).forEach((h, i) => t.regex(producer.get(h)!, scopes.output(i), `h_${i + 1}`));

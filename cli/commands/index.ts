@@ -2,6 +2,7 @@ import type { Command } from '../command.ts';
 import { inspectCommand } from './inspect.ts';
 import { checkCommand } from './check.ts';
 import { fmtCommand } from './fmt.ts';
+import { compileCommand } from './compile.ts';
 
 /** Every `lor2c` sub-command, in the order `lor2c --help` lists them. */
-export const commands: readonly Command[] = [inspectCommand, checkCommand, fmtCommand];
+export const commands: readonly Command[] = [inspectCommand, checkCommand, fmtCommand, compileCommand];

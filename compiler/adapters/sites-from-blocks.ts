@@ -11,7 +11,7 @@ function sitesOf(p: Projection, block: number | undefined): ProjectionSite[] {
   for (const role of ['q', 'k', 'v'] as const) {
     const part = p.parts[role];
     if (!part.lastAxis) continue;
-    parts.push({ ...whole, role, output: part.value, outDim: p.outFeatures / 3 });
+    parts.push({ ...whole, role, input: part.x, output: part.value, outDim: part.width });
   }
   return [whole, ...parts];
 }

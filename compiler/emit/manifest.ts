@@ -63,6 +63,15 @@ export interface Manifest {
   base: { path: string; sha256: string };
   /** The checked plan the artifacts were compiled from (dsl Plan, JSON). */
   plan: unknown;
+  /**
+   * The adapter structure compiled: LoR2C modules, share groups and LoRA sites (an
+   * AdapterStructure). It starts as the plan's and changes with Merge / Inject.
+   */
+  structure: unknown;
+  /** The residual stream found in the base model: h_0..h_L and its width d. */
+  blocks: { streams: string[]; hidden: number; style: string; labels: string[] };
+  /** Training-loop settings from the plan that the runtime applies. */
+  training: { batch: number; accumulate: number; length: { count: number; unit: 'steps' | 'epochs' }; evalEvery?: { count: number; unit: 'steps' | 'epochs' }; seed: number };
   task: { kind: 'classify' | 'lm' | 'regress'; labelKey: string; logits: string; ignoreIndex?: number };
   optimizer: { kind: 'adamw' | 'sgd'; settings: Record<string, number | boolean | string> };
   parameters: ParameterInfo[];

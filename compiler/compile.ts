@@ -1,0 +1,253 @@
+/**
+ * The compiler's front door: a checked Plan plus a base model in, artifacts out.
+ *
+ * Compilation has two halves. `prepareBase` does the work that depends only on the base
+ * model (reading it, lifting Constant-node weights, finding the blocks); `compileStructure`
+ * turns one adapter structure into the train / eval / infer graphs. The runtime keeps a
+ * prepared base and calls `compileStructure` again at every Merge / Inject, so a recompile
+ * never re-reads or re-analyses the model.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { checkSpec, hasErrors, renderDiagnostics, resolvePlan, type Diagnostic, type Plan } from '../dsl/index.ts';
+import { UserError } from './errors.ts';
+import { modelFromProto, liftConstants, cloneModel, type Model } from './graph/index.ts';
+import { readModel, dataTypeName, elementCount, isFloatType, tensorArray } from './onnx/index.ts';
+import { locateBlocks, type BlockMap } from './locate/index.ts';
+import { applyAdapters, patternRegex, type AdapterStructure } from './adapters/apply.ts';
+import { sitesFromBlocks } from './adapters/sites-from-blocks.ts';
+import type { AdapterSites } from './adapters/sites.ts';
+import { buildTrainingGraphs, type TrainingGraphs, type LossSpec, type OptimizerSpec, type ScheduleSpec } from './train/index.ts';
+import { writeArtifacts, type WrittenArtifacts } from './emit/artifacts.ts';
+import type { GraphInfo, IOInfo, Manifest, ParameterInfo } from './emit/manifest.ts';
+import { describeType } from './inspect.ts';
+import type { ValueInfoProto } from './onnx/proto.ts';
+import { parameterReport, type ParameterReport } from './report.ts';
+
+export const LOR2C_VERSION = '0.1.0';
+const ORT_VERSION = '1.30.0';
+
+export interface PreparedBase {
+  modelPath: string;
+  sha256: string;
+  /** The base model with Constant-node weights lifted to initializers. */
+  model: Model;
+  blocks: BlockMap;
+  sites: AdapterSites;
+  /** Float parameters of the base model (for "percent of the base"). */
+  baseParameters: number;
+}
+
+/** Reads the base model and finds its blocks, as the plan's `blocks` setting says. */
+export function prepareBase(plan: Plan, modelPath: string): PreparedBase {
+  const path = resolve(modelPath);
+  const proto = readModel(path);
+  const model = modelFromProto(proto);
+  // Weights some exporters keep in Constant nodes become initializers, so they can be found
+  // by locate and made trainable; small constants (shapes, scalars) stay where they are.
+  liftConstants(model.graph, 2);
+  const blocks = locateBlocks(model, plan.blocks);
+  let baseParameters = 0;
+  for (const t of model.graph.initializers.values()) if (isFloatType(t.dataType)) baseParameters += elementCount(t.dims);
+  return { modelPath: path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex'), model, blocks, sites: sitesFromBlocks(blocks), baseParameters };
+}
+
+/** The plan's adapter structure on this model's block count. */
+export function initialStructure(plan: Plan, base: PreparedBase): AdapterStructure {
+  const { resolved, problems } = resolvePlan(plan, base.blocks.blocks.length);
+  if (problems.length) throw new UserError(`the spec does not fit the model (${base.blocks.blocks.length} blocks):\n  ${problems.join('\n  ')}`);
+  return { modules: resolved.modules, share: resolved.share, lora: resolved.lora };
+}
+
+export interface Compiled {
+  graphs: TrainingGraphs;
+  manifest: Manifest;
+  initial: Map<string, { shape: number[]; values: Float32Array }>;
+  report: ParameterReport;
+}
+
+export interface CompileOptions {
+  target?: 'cpu' | 'cuda';
+  /** Optimizer updates over the whole run (decaying LR schedules need it). */
+  totalSteps?: number;
+}
+
+/** Builds the three graphs and the manifest for one adapter structure. */
+export function compileStructure(base: PreparedBase, plan: Plan, structure: AdapterStructure, opts: CompileOptions = {}): Compiled {
+  const model = cloneModel(base.model);
+  const applied = applyAdapters(model, base.sites, structure, { seed: plan.train.seed });
+  const extras = extraTrainables(model, plan);
+  const trainable = [...applied.parameters.map((p) => p.name), ...extras.map((e) => e.name)];
+  const graphs = buildTrainingGraphs(model, {
+    trainable,
+    loss: lossSpec(plan),
+    optimizer: optimizerSpec(plan),
+    schedule: scheduleSpec(plan, opts.totalSteps),
+    maxGradNorm: plan.train.clipNorm,
+    accumulationSteps: plan.train.accumulate,
+    groups: [
+      ...extras.map((e) => ({ params: [e.name], lrScale: e.lrScale, weightDecay: e.weightDecay ? undefined : 0 })),
+    ],
+    dropoutSeed: plan.train.seed,
+  });
+  const parameters: ParameterInfo[] = [
+    ...applied.parameters,
+    ...extras.map((e): ParameterInfo => ({ name: e.name, shape: e.shape, dtype: 'float32', module: e.name, role: 'extra', lrScale: e.lrScale, weightDecay: e.weightDecay })),
+  ];
+  const initial = new Map<string, { shape: number[]; values: Float32Array }>();
+  for (const p of applied.parameters) initial.set(p.name, { shape: p.shape, values: applied.initial.get(p.name)! });
+  for (const e of extras) initial.set(e.name, { shape: e.shape, values: e.values });
+  const manifest = buildManifest(base, plan, structure, graphs, parameters, opts);
+  return { graphs, manifest, initial, report: parameterReport(parameters, structure, base.baseParameters) };
+}
+
+interface ExtraTrainable { name: string; shape: number[]; values: Float32Array; lrScale: number; weightDecay: boolean }
+
+/** Base-model weights the spec makes trainable by name pattern (a task head: PEFT's modules_to_save). */
+function extraTrainables(model: Model, plan: Plan): ExtraTrainable[] {
+  const out: ExtraTrainable[] = [];
+  for (const { pattern, lrScale } of plan.train.trainable) {
+    const regex = patternRegex(pattern);
+    const matched = [...model.graph.initializers.values()].filter((t) => regex.test(t.name) && isFloatType(t.dataType));
+    if (matched.length === 0) {
+      const names = [...model.graph.initializers.keys()].filter((n) => !n.startsWith('lor2c.') && !n.startsWith('lora.'));
+      throw new UserError(`trainable "${pattern}" matches no weight of the model`, `weights include ${names.slice(-6).map((n) => `'${n}'`).join(', ')}${names.length > 6 ? ', ...' : ''}`);
+    }
+    for (const t of matched) {
+      if (out.some((e) => e.name === t.name)) continue;
+      if (t.dataType !== 1) throw new UserError(`trainable weight '${t.name}' is ${dataTypeName(t.dataType)}; lor2c trains float32 weights`);
+      const shape = t.dims.map(Number);
+      // Biases and norm scales (1-D) are not decayed, as Hugging Face's Trainer does.
+      out.push({ name: t.name, shape, values: Float32Array.from(tensorArray(t) as Float32Array), lrScale, weightDecay: shape.length > 1 });
+    }
+  }
+  return out;
+}
+
+function lossSpec(plan: Plan): LossSpec {
+  const task = plan.train.task;
+  if (task.kind === 'classify') return { kind: 'classification', logits: task.logits, labels: task.labels };
+  if (task.kind === 'lm') return { kind: 'lm', logits: task.logits, labels: task.labels, ignoreIndex: task.ignoreIndex, shift: task.shift };
+  return { kind: 'mse', prediction: task.output, target: task.target };
+}
+
+function optimizerSpec(plan: Plan): OptimizerSpec {
+  const o = plan.train.optimizer;
+  if (o.kind === 'adamw') return { kind: 'adamw', lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weightDecay };
+  return { kind: 'sgd', lr: o.lr, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay };
+}
+
+function scheduleSpec(plan: Plan, totalSteps: number | undefined): ScheduleSpec {
+  const s = plan.train.schedule;
+  const total = totalSteps ?? (plan.train.length.unit === 'steps' ? plan.train.length.count : undefined);
+  const warmup = s.warmup.unit === 'steps' ? s.warmup.count : total === undefined ? 0 : Math.ceil(s.warmup.fraction * total);
+  if (s.kind === 'constant') return warmup > 0 ? { kind: 'constant_with_warmup', warmupSteps: warmup } : { kind: 'constant' };
+  if (total === undefined) {
+    throw new UserError(`a ${s.kind} LR schedule needs the number of training steps`, 'give `steps N` in the spec, or compile with --total-steps N (lor2c train passes it from the data size)');
+  }
+  return s.kind === 'linear' ? { kind: 'linear', warmupSteps: warmup, totalSteps: total } : { kind: 'cosine', warmupSteps: warmup, totalSteps: total };
+}
+
+function io(v: ValueInfoProto, role: IOInfo['role'], extra: Partial<IOInfo> = {}): IOInfo {
+  const { dtype, shape } = describeType(v.type);
+  return { name: v.name, dtype, shape: (shape ?? []).map((d, i) => d ?? `dim${i}`), role, ...extra };
+}
+
+/** Says what every input and output of a graph is, from the names buildTrainingGraphs uses. */
+function graphInfo(file: string, model: Model, graphs: TrainingGraphs): GraphInfo {
+  const params = new Map(graphs.parameters.map((p) => [p.name, p]));
+  const stateIn = new Map(graphs.parameters.flatMap((p) => p.state.map((s) => [s.input, { of: p.name, slot: s.slot }] as const)));
+  const stateOut = new Map(graphs.parameters.flatMap((p) => p.state.map((s) => [s.next, { of: p.name, slot: s.slot }] as const)));
+  const nextOf = new Map(graphs.parameters.map((p) => [p.next, p.name]));
+  const inputs = model.graph.feedInputs().map((v) => {
+    if (params.has(v.name)) return io(v, 'param', { of: v.name });
+    const s = stateIn.get(v.name);
+    if (s) return io(v, 'state', s);
+    if (v.name === graphs.step) return io(v, 'step');
+    return io(v, 'batch');
+  });
+  const outputs = model.graph.outputs.map((v) => {
+    if (v.name === 'loss') return io(v, 'loss');
+    if (v.name === 'lr') return io(v, 'metric', { metric: 'lr' });
+    if (v.name === 'grad_norm') return io(v, 'metric', { metric: 'grad_norm' });
+    if (v.name.startsWith('metric.')) return io(v, 'metric', { metric: v.name.slice('metric.'.length) });
+    const of = nextOf.get(v.name);
+    if (of) return io(v, 'param.next', { of });
+    const s = stateOut.get(v.name);
+    if (s) return io(v, 'state.next', s);
+    return io(v, 'output');
+  });
+  return { file, inputs, outputs };
+}
+
+function buildManifest(base: PreparedBase, plan: Plan, structure: AdapterStructure, graphs: TrainingGraphs, parameters: ParameterInfo[], opts: CompileOptions): Manifest {
+  const task = plan.train.task;
+  const o = plan.train.optimizer;
+  return {
+    format: 'lor2c-artifacts',
+    formatVersion: 1,
+    versions: { lor2c: LOR2C_VERSION, onnxruntime: ORT_VERSION },
+    base: { path: base.modelPath, sha256: base.sha256 },
+    plan,
+    structure,
+    blocks: { streams: base.blocks.streams, hidden: base.blocks.hidden, style: base.blocks.style, labels: base.blocks.blocks.map((b) => b.label) },
+    training: { batch: plan.train.batch, accumulate: plan.train.accumulate, length: plan.train.length, evalEvery: plan.train.evalEvery, seed: plan.train.seed },
+    task: task.kind === 'regress'
+      ? { kind: 'regress', labelKey: task.target, logits: task.output }
+      : task.kind === 'lm'
+        ? { kind: 'lm', labelKey: task.labels, logits: task.logits, ignoreIndex: task.ignoreIndex }
+        : { kind: 'classify', labelKey: task.labels, logits: task.logits },
+    optimizer: { kind: o.kind, settings: { ...o, betas: o.kind === 'adamw' ? o.betas.join(',') : '' } as Record<string, number | boolean | string> },
+    parameters,
+    graphs: {
+      train: graphInfo('train.onnx', graphs.train, graphs),
+      eval: graphInfo('eval.onnx', graphs.eval, graphs),
+      infer: graphInfo('infer.onnx', graphs.infer, graphs),
+    },
+    weights: 'weights.bin',
+    adapter: 'adapter.safetensors',
+    target: opts.target ?? plan.target.device,
+  };
+}
+
+export interface SpecCompileResult {
+  written: WrittenArtifacts;
+  compiled: Compiled;
+  base: PreparedBase;
+  diagnostics: Diagnostic[];
+  seconds: { prepare: number; compile: number; write: number };
+}
+
+/** Checks a spec file, reads its model, compiles and writes DIR. Spec errors become one UserError with rendered diagnostics. */
+export function compileSpecFile(specPath: string, opts: CompileOptions & { model?: string; out: string }): SpecCompileResult {
+  const plan = checkedPlan(specPath);
+  const modelPath = opts.model ?? plan.plan.model;
+  if (!modelPath) throw new UserError(`${specPath} names no model`, 'add `model "path/to/model.onnx"` to the spec or pass --model');
+  let t0 = performance.now();
+  const base = prepareBase(plan.plan, modelPath);
+  const prepare = (performance.now() - t0) / 1000;
+  // Check again with what the model says (block count, width), for positioned diagnostics.
+  const withFacts = checkedPlan(specPath, { blockCount: base.blocks.blocks.length, hidden: [base.blocks.hidden], projections: [...new Set(base.blocks.blocks.flatMap((b) => b.projections.map((p) => p.role)))] });
+  t0 = performance.now();
+  const compiled = compileStructure(base, withFacts.plan, initialStructure(withFacts.plan, base), opts);
+  const compile = (performance.now() - t0) / 1000;
+  t0 = performance.now();
+  const { train, eval: evalModel, infer } = compiled.graphs;
+  const written = writeArtifacts(opts.out, { graphs: { train, eval: evalModel, infer }, manifest: compiled.manifest, initial: compiled.initial });
+  return { written, compiled, base, diagnostics: withFacts.diagnostics, seconds: { prepare, compile, write: (performance.now() - t0) / 1000 } };
+}
+
+function checkedPlan(specPath: string, facts?: Parameters<typeof checkSpec>[2]): { plan: Plan; diagnostics: Diagnostic[] } {
+  let text: string;
+  try {
+    text = readFileSync(specPath, 'utf8');
+  } catch (e) {
+    throw new UserError(`cannot read spec '${specPath}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const result = checkSpec(text, specPath, facts);
+  if (hasErrors(result.diagnostics) || !result.plan) {
+    throw new UserError(`${specPath} has errors:\n${renderDiagnostics(result.diagnostics, text)}`, 'fix them, then compile again (`lor2c check` shows the same)');
+  }
+  return { plan: result.plan, diagnostics: result.diagnostics };
+}

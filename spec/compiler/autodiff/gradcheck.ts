@@ -81,7 +81,7 @@ interface Built {
  * The graph of one op case: y = op(inputs), loss = sum_i sum(y_i cos(y_i)), so dLoss/dy varies
  * from element to element without knowing the output shapes in advance.
  */
-function buildForward(c: OpCase, dtype: 'float64' | 'float32', seed: number, withLoss: boolean): Built {
+export function buildForward(c: OpCase, dtype: 'float64' | 'float32', seed: number, withLoss: boolean): Built {
   const rand = rng(seed);
   const graph = new Graph();
   graph.name = c.name;

@@ -14,6 +14,28 @@ function clampIndex(i: number, dim: number): number {
   return c < 0 ? c + dim : c;
 }
 
+function numericPads(start: number, end: number, dim: number): [number, number] {
+  const s = clampIndex(start, dim);
+  const n = Math.max(clampIndex(end, dim) - s, 0);
+  return [s, dim - s - n];
+}
+
+/** Ends at or beyond this are "to the end" (torch exports INT64_MAX, some exporters INT32_MAX). */
+const TO_THE_END = 2 ** 31 - 1;
+
+/**
+ * Pads for a slice of a dim of unknown size, where they do not depend on it: x[s:] and
+ * x[s:-k] with s >= 0 (the LM shift slices). Exact whenever the dim is at least s + k; for a
+ * shorter dim the padded gradient has the wrong length and ORT stops with a shape error (it
+ * never yields a wrong value). Other forms: undefined, and the pads are computed in-graph.
+ */
+function symbolicPads(start: number, end: number): [number, number] | undefined {
+  if (start < 0) return undefined;
+  if (end >= TO_THE_END) return [start, 0];
+  if (end < 0) return [start, -end];
+  return undefined;
+}
+
 interface SliceParams { starts: string; ends: string; axes?: number[]; steps?: number[] }
 
 function sliceParams(g: GradContext): SliceParams | { starts: number[]; ends: number[]; axes?: number[]; steps?: number[] } {
@@ -42,16 +64,15 @@ function sliceGrad(g: GradContext): string[] {
   if (rank === undefined && g.opset < 18) g.unsupported('Slice on a tensor of unknown rank before opset 18 (run shape inference first)');
   const norm = (a: number) => (a < 0 ? (rank === undefined ? a : a + rank) : a);
 
-  // Static pads: every sliced dim and every start/end known.
-  if (rank !== undefined && typeof p.starts !== 'string' && typeof p.ends !== 'string' && axes.every((a) => typeof shape![norm(a)] === 'number')) {
+  // Static pads: starts/ends constant, and each sliced dim either known or irrelevant.
+  const statically = (starts: number[], ends: number[]) => axes.every((a, i) => typeof shape![norm(a)] === 'number' || symbolicPads(starts[i]!, ends[i]!) !== undefined);
+  if (rank !== undefined && typeof p.starts !== 'string' && typeof p.ends !== 'string' && statically(p.starts, p.ends)) {
     const pads = new Array(2 * rank).fill(0);
     axes.forEach((a, i) => {
-      const dim = shape![norm(a)] as number;
-      const s = clampIndex((p.starts as number[])[i]!, dim);
-      const e = clampIndex((p.ends as number[])[i]!, dim);
-      const n = Math.max(e - s, 0);
-      pads[norm(a)] = s;
-      pads[rank + norm(a)] = dim - s - n;
+      const dim = shape![norm(a)];
+      const [before, after] = typeof dim === 'number' ? numericPads((p.starts as number[])[i]!, (p.ends as number[])[i]!, dim) : symbolicPads((p.starts as number[])[i]!, (p.ends as number[])[i]!)!;
+      pads[norm(a)] = before;
+      pads[rank + norm(a)] = after;
     });
     if (g.opset < 11) return [g.like(g.op('Pad', [g.dy()], { pads }), x)];
     return [g.like(g.op('Pad', [g.dy(), g.e.ints(pads)]), x)];

@@ -208,6 +208,11 @@ export class Trainer {
     return this.totalSteps;
   }
 
+  /** Optimizer steps in one pass over the training data. */
+  get stepsPerEpoch(): number {
+    return this.plan.batchesPerEpoch;
+  }
+
   /** Examples left out under skipInvalid (file:line and why). */
   get skippedRows(): string[] {
     return [...this.trainData.skipped.map((b) => `${this.trainData.path}:${b.line}: ${b.message}`), ...(this.evalData?.skipped.map((b) => `${this.evalData!.path}:${b.line}: ${b.message}`) ?? [])];

@@ -3,6 +3,7 @@ import { inspectCommand } from './inspect.ts';
 import { checkCommand } from './check.ts';
 import { fmtCommand } from './fmt.ts';
 import { compileCommand } from './compile.ts';
+import { trainCommand } from './train.ts';
 
 /** Every `lor2c` sub-command, in the order `lor2c --help` lists them. */
-export const commands: readonly Command[] = [inspectCommand, checkCommand, fmtCommand, compileCommand];
+export const commands: readonly Command[] = [inspectCommand, checkCommand, fmtCommand, compileCommand, trainCommand];

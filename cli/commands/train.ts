@@ -1,0 +1,92 @@
+import { join } from 'node:path';
+import type { Command } from '../command.ts';
+import { parseCommandArgs, positiveInt } from '../args.ts';
+import { UsageError } from '../command.ts';
+import { Trainer } from '../../runtime/trainer.ts';
+import { dynamicAdapters } from '../../runtime/dynamic.ts';
+import { readManifest } from '../../runtime/artifacts.ts';
+import { prepareBase } from '../../compiler/compile.ts';
+import type { Plan } from '../../dsl/plan.ts';
+import type { StructuralHook } from '../../runtime/trainer.ts';
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'train compiled artifacts on a JSONL data file (with scheduled Merge / Inject)',
+  help: `Usage: lor2c train DIR --data FILE [--eval-data FILE] [--steps N | --epochs N]
+                   [--init ADAPTER.safetensors] [--log FILE.jsonl] [--checkpoint CKPT_DIR]
+                   [--resume CKPT_DIR] [--seed N] [--batch N] [--eval-every N]
+                   [--checkpoint-every N] [--target cpu|cuda] [--threads N] [--skip-invalid]
+
+Runs the fused training step of DIR (from \`lor2c compile\`) over the data: one JSON object a
+line whose keys are the model's input names and the label key. Length, batch size, seed and
+evaluation interval default to the spec's. When the spec schedules MergeLoR2C / InjectLoR2C,
+the structure changes at those steps: SFS of every module, the decision (logged with the SFS
+values behind it), a recompile into DIR/structure/step-N, and the parameters carried over.
+Ctrl-C stops after the current step and writes a checkpoint; --resume continues bit-identically.
+
+Options:
+  --data FILE              training data (JSONL)
+  --eval-data FILE         evaluation data; metrics by task (accuracy, F1, MCC, ...)
+  --steps N | --epochs N   training length (default: the spec's)
+  --init FILE              initial trainable values (safetensors, the manifest's names)
+  --log FILE.jsonl         one JSON object a step, and one per structural event
+  --checkpoint DIR         where checkpoints go (the best one is kept)
+  --resume DIR             continue from a checkpoint
+  --seed N                 data order seed (default: the spec's)
+  --batch N                examples per step (default: the spec's)
+  --eval-every N           evaluate every N steps (default: the spec's)
+  --checkpoint-every N     also checkpoint every N steps
+  --target cpu|cuda        execution provider (cuda falls back to cpu with a message)
+  --threads N              intra-op threads
+  --skip-invalid           leave bad data rows out (listed) instead of refusing the file`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(args, {
+      data: { type: 'string' }, 'eval-data': { type: 'string' }, steps: { type: 'string' }, epochs: { type: 'string' },
+      init: { type: 'string' }, log: { type: 'string' }, checkpoint: { type: 'string' }, resume: { type: 'string' },
+      seed: { type: 'string' }, batch: { type: 'string' }, 'eval-every': { type: 'string' }, 'checkpoint-every': { type: 'string' },
+      target: { type: 'string' }, threads: { type: 'string' }, 'skip-invalid': { type: 'boolean' },
+    });
+    if (positionals.length !== 1) throw new UsageError('expected exactly one artifacts DIR');
+    if (!values.data) throw new UsageError('--data FILE is required');
+    if (values.steps && values.epochs) throw new UsageError('give --steps or --epochs, not both');
+    if (values.target !== undefined && values.target !== 'cpu' && values.target !== 'cuda') throw new UsageError(`--target must be cpu or cuda, got '${values.target}'`);
+    const dir = positionals[0]!;
+    const manifest = readManifest(dir);
+    const training = manifest.training;
+    const plan = manifest.plan as Plan;
+    const steps = positiveInt('steps', values.steps);
+    const epochs = positiveInt('epochs', values.epochs);
+    const length = steps || epochs ? { steps, epochs } : training.length.unit === 'steps' ? { steps: training.length.count } : { epochs: training.length.count };
+    let hook: StructuralHook | undefined;
+    const trainer = await Trainer.open({
+      artifacts: dir,
+      data: values.data,
+      evalData: values['eval-data'],
+      ...length,
+      batchSize: positiveInt('batch', values.batch) ?? training.batch,
+      seed: values.seed !== undefined ? Number(values.seed) : training.seed,
+      init: values.init,
+      log: values.log,
+      checkpoint: values.checkpoint,
+      checkpointEvery: positiveInt('checkpoint-every', values['checkpoint-every']),
+      resume: values.resume,
+      evalEvery: positiveInt('eval-every', values['eval-every']) ?? (training.evalEvery?.unit === 'steps' ? training.evalEvery.count : undefined),
+      skipInvalid: values['skip-invalid'],
+      session: { target: (values.target as 'cpu' | 'cuda' | undefined) ?? manifest.target, intraOpThreads: positiveInt('threads', values.threads) },
+      handleSignals: true,
+      onStructuralEvent: (ctx) => hook?.(ctx),
+    });
+    if (plan.merge?.schedule || plan.inject) {
+      hook = dynamicAdapters({ base: prepareBase(plan, manifest.base.path), plan, totalSteps: trainer.total, stepsPerEpoch: trainer.stepsPerEpoch, root: join(dir, 'structure') });
+    }
+    for (const line of trainer.skippedRows) console.error(`skipped ${line}`);
+    const result = await trainer.run();
+    const metrics = result.metrics ? ' ' + Object.entries(result.metrics).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(4) : v}`).join(', ') : '';
+    console.log(`${result.status} at step ${result.step}: loss ${result.loss?.toFixed(4) ?? '-'}${metrics}${result.checkpoint ? `; checkpoint ${result.checkpoint}` : ''}`);
+    if (result.status === 'nonfinite') {
+      console.error(`lor2c train: ${result.problem}`);
+      return 1;
+    }
+    return 0;
+  },
+};

@@ -701,6 +701,8 @@ def run_scenario(sc, models, onnx_files, data, out):
                            'init_rule': 'A: initDown(kaiming, rank, d, seed, name) of compiler/adapters/init.ts; B: zero', 'seed': SEED,
                            'init': {k: tensor_json(v) for k, v in adapted.named_parameters().items() if k in added and k.endswith('.A')}})
         adapted.install()
+        # Each merge removes 2 d r parameters; an injection of rank r/2 on q and v (d x d) is neutral.
+        assert adapted.adapter_count() == counts[-1] - (2 * D * sc['lor2c']['rank'] if due_merge else 0), (name, step, adapted.adapter_count(), counts)
         counts.append(adapted.adapter_count())
 
     final = {k: v.detach().clone() for k, v in adapted.named_parameters().items()}

@@ -4,6 +4,9 @@ import { checkCommand } from './check.ts';
 import { fmtCommand } from './fmt.ts';
 import { compileCommand } from './compile.ts';
 import { trainCommand } from './train.ts';
+import { evalCommand } from './eval.ts';
+import { inferCommand } from './infer.ts';
+import { exportCommand } from './export.ts';
 
 /** Every `lor2c` sub-command, in the order `lor2c --help` lists them. */
-export const commands: readonly Command[] = [inspectCommand, checkCommand, fmtCommand, compileCommand, trainCommand];
+export const commands: readonly Command[] = [inspectCommand, checkCommand, fmtCommand, compileCommand, trainCommand, evalCommand, inferCommand, exportCommand];

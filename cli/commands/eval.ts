@@ -1,0 +1,56 @@
+import { join } from 'node:path';
+import type { Command } from '../command.ts';
+import { parseCommandArgs } from '../args.ts';
+import { UsageError } from '../command.ts';
+import { readManifest } from '../../runtime/artifacts.ts';
+import { sourceParameters } from '../../runtime/adapter.ts';
+import { Dataset } from '../../runtime/data/dataset.ts';
+import { dataSchema } from '../../runtime/data/schema.ts';
+import { evaluate } from '../../runtime/evaluate.ts';
+import { openSession } from '../../runtime/session.ts';
+import { oneDir, RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags } from './runtime-flags.ts';
+
+export const evalCommand: Command = {
+  name: 'eval',
+  summary: "evaluate artifacts on a labelled JSONL file: loss and the task's metrics",
+  help: `Usage: lor2c eval DIR --data FILE.jsonl [--checkpoint CKPT [--best] | --adapter FILE.safetensors]
+                  [--batch N] [--target cpu|cuda] [--threads N] [--json]
+
+Runs DIR/eval.onnx over every row of FILE (model inputs plus the label key) in file order and
+prints the task's metrics:
+  classify   loss, accuracy, f1 (positive class 1 with two classes, else macro), mcc
+  regress    loss, pearson, spearman
+  lm         loss (per token), perplexity
+The values evaluated are the checkpoint's, the --adapter file's, or DIR's adapter.safetensors.
+
+Options:
+  --data FILE          labelled rows (required)
+  --json               print one JSON object: {"examples": N, "metrics": {...}, "source": ...}
+${RUNTIME_HELP}`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(args, { ...RUNTIME_OPTIONS, data: { type: 'string' }, json: { type: 'boolean' } });
+    const dir = oneDir(positionals);
+    if (!values.data) throw new UsageError('--data FILE is required');
+    const flags = runtimeFlags(values);
+    const manifest = readManifest(dir);
+    const params = sourceParameters(dir, manifest, flags.source);
+    const data = Dataset.open(values.data, dataSchema(manifest.graphs.eval, manifest.task), { skipInvalid: values['skip-invalid'] });
+    for (const bad of data.skipped) console.error(`lor2c eval: skipped ${values.data}:${bad.line}: ${bad.message}`);
+    const { session } = await openSession(join(dir, manifest.graphs.eval.file), { target: flags.target, intraOpThreads: flags.threads });
+    let metrics;
+    try {
+      metrics = await evaluate(session, manifest, data, params.values, flags.batch ?? 16);
+    } finally {
+      data.close();
+      await session.release();
+    }
+    if (values.json) {
+      console.log(JSON.stringify({ examples: data.size, metrics, source: params.source }));
+    } else {
+      const width = Math.max(...Object.keys(metrics).map((k) => k.length));
+      console.log(`${data.size} examples, values from ${params.source.kind === 'checkpoint' ? `checkpoint ${params.source.path} (step ${params.source.step})` : params.source.path}`);
+      for (const [k, v] of Object.entries(metrics)) console.log(`  ${k.padEnd(width)}  ${Number.isFinite(v) ? v.toFixed(6) : String(v)}`);
+    }
+    return 0;
+  },
+};

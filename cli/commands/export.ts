@@ -1,0 +1,61 @@
+import type { Command } from '../command.ts';
+import { parseCommandArgs } from '../args.ts';
+import { UsageError } from '../command.ts';
+import { readManifest } from '../../runtime/artifacts.ts';
+import { sourceParameters } from '../../runtime/adapter.ts';
+import { exportAdapter, exportMerged } from '../../runtime/export.ts';
+import { oneDir } from './runtime-flags.ts';
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: 'export an adapter (safetensors + config) or one merged standalone ONNX model',
+  help: `Usage: lor2c export DIR (--adapter FILE.safetensors | --merged FILE.onnx) [--checkpoint CKPT [--best]] [--fold-lora]
+
+Exports the trainable values of artifacts DIR: a checkpoint's (its latest, or its best with
+--best) when --checkpoint is given, otherwise DIR's own adapter.safetensors.
+
+  --adapter FILE.safetensors   the values, plus a JSON config beside them (PEFT-like):
+                               method, LoR2C modules with spans / rank / alpha / dropout, share
+                               groups, LoRA targets, the base model's path and sha256, the plan.
+                               The config is FILE's stem + .config.json (adapter_config.json
+                               for adapter_model.safetensors, PEFT's layout). Use the file with
+                               \`lor2c infer --adapter\` or Pipeline.useAdapter.
+  --merged FILE.onnx           one standalone inference model with the adapter inside (the
+                               parameters become initializers); frozen weights go to
+                               FILE.onnx.data beside it. Runs without lor2c or the artifacts.
+  Both may be given at once.
+
+Options:
+  --checkpoint CKPT    a checkpoint folder (its latest checkpoint) or one checkpoint directory
+  --best               with --checkpoint: its best checkpoint
+  --fold-lora          with --merged: fold LoRA into the weights it adapts where the projection
+                       is a plain MatMul with its own weight (LoR2C paths skip blocks and stay
+                       as graph paths); the model then runs LoRA at no extra cost`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(args, {
+      adapter: { type: 'string' }, merged: { type: 'string' }, checkpoint: { type: 'string' }, best: { type: 'boolean' }, 'fold-lora': { type: 'boolean' },
+    });
+    const dir = oneDir(positionals);
+    if (!values.adapter && !values.merged) throw new UsageError('say what to export: --adapter FILE.safetensors and/or --merged FILE.onnx');
+    if (values.best && values.checkpoint === undefined) throw new UsageError('--best needs --checkpoint');
+    if (values['fold-lora'] && !values.merged) throw new UsageError('--fold-lora applies to --merged');
+    if (values.adapter && !values.adapter.endsWith('.safetensors')) throw new UsageError(`--adapter names the file to write and must end in .safetensors, got '${values.adapter}'`);
+    if (values.merged && !values.merged.endsWith('.onnx')) throw new UsageError(`--merged names the model to write and must end in .onnx, got '${values.merged}'`);
+    const manifest = readManifest(dir);
+    const params = sourceParameters(dir, manifest, { checkpoint: values.checkpoint, best: values.best });
+    const from = params.source.kind === 'checkpoint' ? `checkpoint ${params.source.path} (step ${params.source.step})` : params.source.path;
+    if (values.adapter) {
+      const done = exportAdapter(dir, params.values, values.adapter, { source: params.source });
+      console.log(`wrote ${done.file} and ${done.configFile} (${manifest.parameters.length} tensors from ${from})`);
+    }
+    if (values.merged) {
+      const done = exportMerged(dir, params.values, values.merged, { source: params.source, foldLora: values['fold-lora'] });
+      console.log(`wrote ${done.file}${done.dataFile ? ` and ${done.dataFile}` : ''} (adapter from ${from})`);
+      if (done.fold) {
+        for (const f of done.fold.folded) console.log(`  folded LoRA ${f.module} into ${f.weight}`);
+        for (const k of done.fold.kept) console.log(`  kept LoRA ${k.module} as a graph path: ${k.reason}`);
+      }
+    }
+    return 0;
+  },
+};

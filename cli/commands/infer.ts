@@ -1,0 +1,124 @@
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Command } from '../command.ts';
+import { parseCommandArgs } from '../args.ts';
+import { UsageError } from '../command.ts';
+import { UserError } from '../../compiler/errors.ts';
+import { readManifest } from '../../runtime/artifacts.ts';
+import { sourceParameters } from '../../runtime/adapter.ts';
+import { Dataset } from '../../runtime/data/dataset.ts';
+import { argmaxRows } from '../../runtime/metrics.ts';
+import { Pipeline, type RowOutputs, type RowTensor } from '../../runtime/pipeline.ts';
+import { oneDir, RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags } from './runtime-flags.ts';
+
+export const inferCommand: Command = {
+  name: 'infer',
+  summary: 'run the inference graph on a JSONL file, with an adapter or a checkpoint',
+  help: `Usage: lor2c infer DIR --data FILE.jsonl [--adapter FILE.safetensors | --checkpoint CKPT [--best]]
+                   [--out FILE.jsonl] [--batch N] [--target cpu|cuda] [--threads N]
+
+Runs DIR/infer.onnx on every row of FILE (JSON objects keyed by the model's input names; other
+keys, such as the label, are ignored) and prints one JSON object per row, in file order:
+  classify   {"line": 3, "label": 1, "probabilities": [...], "logits": [...]}
+  lm         {"line": 3, "next_token": 42, "logits": [[...], ...]}   (one row per position)
+  regress    {"line": 3, "prediction": 0.73, "logits": [...]}
+plus any other model output by name. Rows are padded to the longest in their batch; outputs are
+cut back to each row's own length. The adapter values are, in order of preference: the
+checkpoint's, the --adapter file's, or the artifacts' own adapter.safetensors.
+
+Options:
+  --data FILE          the rows to run (required)
+  --out FILE           write the results there (atomically) instead of printing them
+${RUNTIME_HELP}`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(args, { ...RUNTIME_OPTIONS, data: { type: 'string' }, out: { type: 'string' } });
+    const dir = oneDir(positionals);
+    if (!values.data) throw new UsageError('--data FILE is required');
+    const flags = runtimeFlags(values);
+    const manifest = readManifest(dir);
+    const params = sourceParameters(dir, manifest, flags.source);
+    const pipeline = await Pipeline.load(dir, { target: flags.target, threads: flags.threads, batchSize: flags.batch, adapter: params.values });
+    const sink = values.out ? fileSink(values.out) : { write: (s: string) => void process.stdout.write(s), commit() {}, abort() {} };
+    try {
+      const data = Dataset.open(values.data, pipeline.schema, { skipInvalid: values['skip-invalid'] });
+      for (const bad of data.skipped) console.error(`lor2c infer: skipped ${values.data}:${bad.line}: ${bad.message}`);
+      try {
+        for (let start = 0; start < data.size; start += pipeline.batchSize) {
+          const indices = Array.from({ length: Math.min(pipeline.batchSize, data.size - start) }, (_, k) => start + k);
+          const outputs = await pipeline.runExamples(indices.map((i) => data.example(i)));
+          sink.write(outputs.map((o, k) => JSON.stringify(rowRecord(pipeline, data.refs[indices[k]!]!.line, o)) + '\n').join(''));
+        }
+      } finally {
+        data.close();
+      }
+      sink.commit();
+      if (values.out) console.error(`lor2c infer: wrote ${data.size} results to ${values.out}`);
+    } catch (e) {
+      sink.abort();
+      throw e;
+    } finally {
+      await pipeline.release();
+    }
+    return 0;
+  },
+};
+
+function rowRecord(pipeline: Pipeline, line: number, outputs: RowOutputs): Record<string, unknown> {
+  const task = pipeline.manifest.task;
+  const logits = pipeline.logitsOf(outputs);
+  const record: Record<string, unknown> = { line };
+  if (task.kind === 'classify' && logits.shape.length === 1) {
+    const values = Array.from(logits.data);
+    const max = Math.max(...values);
+    const exps = values.map((v) => Math.exp(v - max));
+    const sum = exps.reduce((a, b) => a + b, 0);
+    record.label = argmaxRows(values, values.length)[0];
+    record.probabilities = exps.map((e) => e / sum);
+  } else if (task.kind === 'lm' && logits.shape.length === 2 && logits.shape[0]! > 0) {
+    const vocab = logits.shape[1]!;
+    record.next_token = argmaxRows(logits.data.subarray(logits.data.length - vocab), vocab)[0];
+  } else if (task.kind === 'regress') {
+    record.prediction = logits.data.length === 1 ? logits.data[0] : Array.from(logits.data);
+  }
+  for (const [name, t] of Object.entries(outputs)) record[name] = nested(t);
+  return record;
+}
+
+/** A row's tensor as nested arrays of its shape. */
+function nested(t: RowTensor): unknown {
+  const build = (depth: number, offset: number): unknown => {
+    if (depth === t.shape.length) return t.data[offset];
+    const stride = t.shape.slice(depth + 1).reduce((a, b) => a * b, 1);
+    return Array.from({ length: t.shape[depth]! }, (_, i) => build(depth + 1, offset + i * stride));
+  };
+  return build(0, 0);
+}
+
+/** Results streamed into a temporary file that replaces `path` only when every row is done. */
+function fileSink(path: string) {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'w');
+  } catch (e) {
+    throw new UserError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let open = true;
+  return {
+    write(s: string) {
+      const bytes = Buffer.from(s);
+      let done = 0;
+      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+    },
+    commit() {
+      closeSync(fd);
+      open = false;
+      renameSync(tmp, path);
+    },
+    abort() {
+      if (open) closeSync(fd);
+      open = false;
+      rmSync(tmp, { force: true });
+    },
+  };
+}

@@ -1,0 +1,41 @@
+/** Flags shared by the commands that run artifacts (infer, eval): target, threads, batch, value source. */
+import { positiveInt } from '../args.ts';
+import { UsageError } from '../command.ts';
+import type { Target } from '../../runtime/session.ts';
+import type { ParameterSourceOptions } from '../../runtime/adapter.ts';
+
+export const RUNTIME_OPTIONS = {
+  target: { type: 'string' },
+  threads: { type: 'string' },
+  batch: { type: 'string' },
+  checkpoint: { type: 'string' },
+  best: { type: 'boolean' },
+  adapter: { type: 'string' },
+  'skip-invalid': { type: 'boolean' },
+} as const;
+
+export const RUNTIME_HELP = `  --adapter FILE       adapter values (safetensors with the artifacts' parameter names)
+  --checkpoint CKPT    a checkpoint folder (its latest checkpoint) or one checkpoint directory
+  --best               with --checkpoint: its best checkpoint instead of the latest
+  --batch N            rows per batch (default 16; a graph with a fixed batch size decides)
+  --target cpu|cuda    execution provider (cuda falls back to cpu with a notice when absent)
+  --threads N          threads inside one op (default: onnxruntime's choice)
+  --skip-invalid       leave bad data rows out (reported) instead of refusing the file`;
+
+export function parseTarget(value: string | undefined): Target | undefined {
+  if (value === undefined || value === 'cpu' || value === 'cuda') return value;
+  throw new UsageError(`--target must be cpu or cuda, got '${value}'`);
+}
+
+/** Positional DIR, exactly one. */
+export function oneDir(positionals: string[], what = 'DIR'): string {
+  if (positionals.length !== 1) throw new UsageError(`expected exactly one artifacts ${what}${positionals.length > 1 ? `, got ${positionals.length} arguments` : ''}`);
+  return positionals[0]!;
+}
+
+export function runtimeFlags(values: { target?: string; threads?: string; batch?: string; checkpoint?: string; best?: boolean; adapter?: string }) {
+  if (values.checkpoint !== undefined && values.adapter !== undefined) throw new UsageError('give --checkpoint or --adapter, not both');
+  if (values.best && values.checkpoint === undefined) throw new UsageError('--best needs --checkpoint');
+  const source: ParameterSourceOptions = { checkpoint: values.checkpoint, best: values.best, adapter: values.adapter };
+  return { target: parseTarget(values.target), threads: positiveInt('threads', values.threads), batch: positiveInt('batch', values.batch), source };
+}

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { checkSpec, hasErrors, renderDiagnostics, resolvePlan, type Diagnostic, type Plan } from '../dsl/index.ts';
+import { checkSpec, hasErrors, renderDiagnostics, resolvePlan, type Diagnostic, type ModelFacts, type Plan } from '../dsl/index.ts';
 import { UserError } from './errors.ts';
 import { modelFromProto, liftConstants, cloneModel, type Model } from './graph/index.ts';
 import { readModel, dataTypeName, elementCount, isFloatType, tensorArray } from './onnx/index.ts';
@@ -51,6 +51,27 @@ export function prepareBase(plan: Plan, modelPath: string): PreparedBase {
   let baseParameters = 0;
   for (const t of model.graph.initializers.values()) if (isFloatType(t.dataType)) baseParameters += elementCount(t.dims);
   return { modelPath: path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex'), model, blocks, sites: sitesFromBlocks(blocks), baseParameters };
+}
+
+/** What the DSL checker can verify once the model is known. */
+export function modelFacts(base: PreparedBase): ModelFacts {
+  return {
+    blockCount: base.blocks.blocks.length,
+    hidden: [base.blocks.hidden],
+    projections: [...new Set(base.blocks.blocks.flatMap((b) => b.projections.map((p) => p.role)))],
+  };
+}
+
+export function describeBase(base: PreparedBase): string {
+  return `blocks      ${base.blocks.blocks.length} (${base.blocks.style}, hidden ${base.blocks.hidden}) in ${base.modelPath}`;
+}
+
+/** The parameter report of the plan's initial structure, without building the training graphs. */
+export function adapterReport(base: PreparedBase, plan: Plan): ParameterReport {
+  const structure = initialStructure(plan, base);
+  const applied = applyAdapters(cloneModel(base.model), base.sites, structure, { seed: plan.train.seed });
+  const extras = extraTrainables(base.model, plan).map((e): ParameterInfo => ({ name: e.name, shape: e.shape, dtype: 'float32', module: e.name, role: 'extra', lrScale: e.lrScale, weightDecay: e.weightDecay }));
+  return parameterReport([...applied.parameters, ...extras], structure, base.baseParameters);
 }
 
 /** The plan's adapter structure on this model's block count. */
@@ -228,7 +249,7 @@ export function compileSpecFile(specPath: string, opts: CompileOptions & { model
   const base = prepareBase(plan.plan, modelPath);
   const prepare = (performance.now() - t0) / 1000;
   // Check again with what the model says (block count, width), for positioned diagnostics.
-  const withFacts = checkedPlan(specPath, { blockCount: base.blocks.blocks.length, hidden: [base.blocks.hidden], projections: [...new Set(base.blocks.blocks.flatMap((b) => b.projections.map((p) => p.role)))] });
+  const withFacts = checkedPlan(specPath, modelFacts(base));
   t0 = performance.now();
   const compiled = compileStructure(base, withFacts.plan, initialStructure(withFacts.plan, base), opts);
   const compile = (performance.now() - t0) / 1000;

@@ -20,7 +20,10 @@ export function parameterReport(parameters: ParameterInfo[], structure: AdapterS
     const entry = modules.get(p.module) ?? { module: p.module, kind, parameters: 0, detail: '' };
     entry.parameters += count;
     const m = spans.get(p.module);
-    if (m) entry.detail = `blocks ${m.span[0]}..${m.span[1]}, rank ${m.rank}, alpha ${m.alpha}${p.name.includes('.shared') ? ', shared' : ''}`;
+    if (m) {
+      const shared = structure.share.filter((g) => g.modules.includes(m.id)).map((g) => (g.share === 'both' ? 'A and B' : g.share));
+      entry.detail = `blocks ${m.span[0]}..${m.span[1]}, rank ${m.rank}, alpha ${m.alpha}${shared.length ? `, ${shared.join(', ')} shared` : ''}`;
+    }
     else if (kind === 'lora') entry.detail = `rank ${p.role === 'lora.A' ? p.shape[0] : p.shape[1]}`;
     else if (kind === 'extra') entry.detail = `[${p.shape.join(', ')}]`;
     modules.set(p.module, entry);

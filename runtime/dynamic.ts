@@ -127,6 +127,7 @@ function restructure(opts: DynamicOptions, ctx: StructuralContext, merge: boolea
         structure.lora.push({ section: 'inject', block: victim.span[0], target, rank, alpha: p.alpha ?? victim.alpha, dropout: p.dropout ?? victim.dropout, init: victim.init });
       }
       Object.assign(event, { injected: victim.id, block: victim.span[0], rank, targets: p.targets.map((t) => (t.kind === 'role' ? t.role : t.pattern)) });
+      if (injectScores !== scores) event.injectSfs = Object.fromEntries(injectScores);
     } else {
       Object.assign(event, { injected: null, reason: 'every module has been merged' });
     }

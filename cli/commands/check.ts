@@ -2,7 +2,10 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from '../command.ts';
 import { UsageError } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
+import { existsSync } from 'node:fs';
 import { checkSpec, hasErrors, isConcrete, renderDiagnostics, type BlockSelection, type Plan } from '../../dsl/index.ts';
+import { adapterReport, describeBase, modelFacts, prepareBase } from '../../compiler/compile.ts';
+import { renderReport } from '../../compiler/report.ts';
 
 function describeBlocks(s: BlockSelection): string {
   const which = s.ranges === undefined ? 'all blocks' : `blocks ${s.ranges.map((r) => (r.from === r.to ? `${r.from}` : `${r.from}..${r.to}`)).join(', ')}`;
@@ -37,12 +40,6 @@ export function summarizePlan(plan: Plan): string {
   const t = plan.train;
   lines.push(`train: ${t.task.kind}, ${t.optimizer.kind} lr ${t.optimizer.lr}, ${t.schedule.kind} schedule, batch ${t.batch}, ${t.length.count} ${t.length.unit}`);
   lines.push(`target: ${plan.target.device}${plan.target.fallback ? ` (fallback ${plan.target.fallback})` : ''}`);
-  const moduleCount = plan.modules?.length;
-  lines.push(
-    moduleCount !== undefined
-      ? `parameters: unknown without the model's width d (each LoR2C module has 2*d*r)`
-      : `modules and parameters: known once the model's block count is (each LoR2C module has 2*d*r)`,
-  );
   return lines.join('\n');
 }
 
@@ -56,8 +53,9 @@ as FILE:LINE:COL with the source line underlined and a hint. On success prints a
 of the plan (modules, adapters, schedules, training settings).
 
 Options:
-  --model MODEL.onnx   the base model, for checks that need it (block count, widths,
-                       projections). Accepted; model facts are not wired into check yet.
+  --model MODEL.onnx   the base model, for the checks that need it (block count, widths,
+                       projections) and the parameter report. Default: the spec's
+                       \`model\` when that file exists.
 
 Exit status: 0 no errors (warnings may be printed), 1 errors, 2 usage error.
 The language is described in spec/language.md.`,
@@ -72,11 +70,15 @@ The language is described in spec/language.md.`,
       console.error(`lor2c check: error: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       return 1;
     }
-    if (values.model !== undefined) {
-      // Reading the model's blocks needs compiler/locate; until that is wired, check the spec alone.
-      console.error(`note: --model ${values.model} accepted, but model checks (block count, widths, projections) are not wired into check yet`);
+    let result = checkSpec(text, file);
+    const modelPath = values.model ?? (result.plan?.model && existsSync(result.plan.model) ? result.plan.model : undefined);
+    let report: string | undefined;
+    if (result.plan && modelPath !== undefined) {
+      // The model's facts (block count, width, projections) enable the model-dependent checks.
+      const base = prepareBase(result.plan, modelPath);
+      result = checkSpec(text, file, modelFacts(base));
+      if (result.plan) report = `${describeBase(base)}\n${renderReport(adapterReport(base, result.plan))}`;
     }
-    const result = checkSpec(text, file);
     if (result.diagnostics.length > 0) console.error(renderDiagnostics(result.diagnostics, text));
     if (hasErrors(result.diagnostics) || !result.plan) {
       const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
@@ -85,6 +87,7 @@ The language is described in spec/language.md.`,
     }
     console.log(`${file}: ok`);
     console.log(summarizePlan(result.plan));
+    if (report) console.log(report);
     return 0;
   },
 };

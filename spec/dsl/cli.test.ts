@@ -4,6 +4,8 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../cli/main.ts';
+import { buildBert } from '../../examples/models/index.ts';
+import { writeModel } from '../../compiler/onnx/index.ts';
 
 /** Runs the CLI in-process, capturing what it prints. */
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -44,10 +46,21 @@ test.serial('check: diagnostics exit 1, rendered with position and hint', async 
   t.regex(r.err, /expected `\}` but the file ended/);
 });
 
-test.serial('check: --model is accepted with a note', async (t) => {
-  const r = await run('check', good, '--model', 'x.onnx');
-  t.is(r.code, 0);
-  t.regex(r.err, /not wired/);
+test.serial('check --model: the model decides block ranges and the parameter report', async (t) => {
+  const model = path.join(dir, 'bert.onnx');
+  writeModel(buildBert({ layers: 3, dModel: 32, heads: 2, ffn: 64 }).model, model);
+  const ok = await run('check', good, '--model', model);
+  t.is(ok.code, 0, ok.err);
+  t.regex(ok.out, /blocks {6}3 \(post-ln, hidden 32\)/);
+  t.regex(ok.out, /total +1,536 /); // 3 modules x 2 x d 32 x r 8
+  const tooFar = path.join(dir, 'far.lor2c');
+  writeFileSync(tooFar, 'lor2c {\n  blocks 0..5\n}\n');
+  const far = await run('check', tooFar, '--model', model);
+  t.is(far.code, 1);
+  t.regex(far.err, /far\.lor2c:2:3: error: blocks 0\.\.5 but the model has 3 blocks/);
+  const missing = await run('check', good, '--model', path.join(dir, 'absent.onnx'));
+  t.is(missing.code, 1);
+  t.regex(missing.err, /cannot read model .*absent\.onnx/);
 });
 
 test.serial('check and fmt: usage errors exit 2; --help exits 0', async (t) => {

@@ -11,7 +11,7 @@
  *   into the weights it adapts (fold-lora.ts); LoR2C paths stay graph paths.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../compiler/errors.ts';
 import type { Manifest } from '../compiler/emit/manifest.ts';
@@ -97,6 +97,7 @@ export function exportAdapter(dir: string, params: AdapterSource, outFile: strin
     source: opts.source ?? (typeof params === 'string' ? { kind: 'adapter', path: params } : { kind: 'values' }),
   });
   const configFile = adapterConfigPath(outFile);
+  makeFolderFor(outFile);
   writeFileAtomic(outFile, bytes);
   writeFileAtomic(configFile, `${JSON.stringify(config, null, 2)}\n`);
   return { file: outFile, configFile, config };
@@ -238,6 +239,7 @@ export function exportMerged(dir: string, params: AdapterSource, outFile: string
     create(StringStringEntryProtoSchema, { key: 'lor2c.merged', value: JSON.stringify(about) }),
   ];
 
+  makeFolderFor(outFile);
   const dataPath = `${outFile}.data`;
   const external = new ExternalDataFile(dataPath);
   let bytes: Uint8Array;
@@ -253,4 +255,13 @@ export function exportMerged(dir: string, params: AdapterSource, outFile: string
   writeFileAtomic(outFile, bytes);
   if (!usesData && existsSync(dataPath)) rmSync(dataPath, { force: true });
   return { file: outFile, dataFile: usesData ? dataPath : undefined, bytes: bytes.length, fold };
+}
+
+/** Creates the folder a file goes into (as compile does for --out); a failure names the file. */
+function makeFolderFor(file: string): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+  } catch (e) {
+    throw new UserError(`cannot create the folder for ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }

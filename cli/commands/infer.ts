@@ -1,4 +1,4 @@
-import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
@@ -99,6 +99,7 @@ function fileSink(path: string) {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   let fd: number;
   try {
+    mkdirSync(dirname(path), { recursive: true });
     fd = openSync(tmp, 'w');
   } catch (e) {
     throw new UserError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);

@@ -69,5 +69,5 @@ export function sumToShape(e: Emitter, grad: string, gradShapeOf: string, target
   const broadcastAxes = e.op('And', [e.op('Equal', [padded, one]), e.op('Not', [e.op('Equal', [gradShape, one])])]);
   const axes = e.op('Reshape', [e.op('NonZero', [broadcastAxes]), e.ints([-1])]);
   const summed = e.reduceSum(grad, axes, true);
-  return e.sameTypeAs(e.op('Reshape', [summed, targetShape]), target);
+  return e.reshapeLike(summed, target);
 }

@@ -20,6 +20,9 @@ import { Emitter } from './emitter.ts';
 import { gradientRuleFor } from './registry.ts';
 import type { GradientRule } from './rule.ts';
 
+/** Gradients use Expand (opset 8), Where and ConstantOfShape (opset 9). */
+export const MIN_OPSET = 9;
+
 export interface DifferentiateOptions {
   /** The scalar value to differentiate (any shape works: its gradient seed is all ones). */
   loss: string;
@@ -60,6 +63,7 @@ function differentiableSlots(node: Node, rule: GradientRule | undefined): readon
 }
 
 export function differentiate(graph: Graph, opts: DifferentiateOptions): DifferentiateResult {
+  if (opts.opset < MIN_OPSET) throw new UserError(`autodiff needs ai.onnx opset ${MIN_OPSET} or later (Expand, Where, ConstantOfShape); the model imports opset ${opts.opset}`, 'convert the model to a newer opset (onnx.version_converter) first');
   toposort(graph);
   const forward = [...graph.nodes];
   const before = graph.nodes.length;

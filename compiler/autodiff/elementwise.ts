@@ -54,25 +54,33 @@ export const elementwiseRules: RuleTable = {
       return [undefined, g.needs(1) && g.sumTo(g.op('Where', [g.x(0), g.dy(), zero]), 1), g.needs(2) && g.sumTo(g.op('Where', [g.x(0), zero, g.dy()]), 2)];
     },
   },
-  // y = clip(x, lo, hi): the gradient passes where lo <= x <= hi.
+  // y = clip(x, lo, hi): dx = dy where lo <= x <= hi; dlo = sum(dy where x < lo); dhi = sum(dy where x > hi).
   Clip: {
-    differentiable: [0],
     grad: (g) => {
-      // x >= lo and x <= hi, spelled with Less / Greater (GreaterOrEqual is opset 12).
-      let pass: string | undefined;
-      const within = (cmp: 'Less' | 'Greater', bound: string) => {
-        const ok = g.op('Not', [g.op(cmp, [g.x(), bound])]);
-        pass = pass ? g.op('And', [pass, ok]) : ok;
-      };
+      const zero = g.c(0, g.y());
+      let lo: string | undefined;
+      let hi: string | undefined;
       if (g.opset >= 11) {
-        if (g.has(1)) within('Less', g.castLike(g.x(1), g.x()));
-        if (g.has(2)) within('Greater', g.castLike(g.x(2), g.x()));
+        if (g.has(1)) lo = g.castLike(g.x(1), g.x());
+        if (g.has(2)) hi = g.castLike(g.x(2), g.x());
       } else {
-        const lo = g.float('min', -Infinity), hi = g.float('max', Infinity);
-        if (lo > -Infinity) within('Less', g.c(lo));
-        if (hi < Infinity) within('Greater', g.c(hi));
+        const min = g.float('min', -Infinity), max = g.float('max', Infinity);
+        if (min > -Infinity) lo = g.c(min);
+        if (max < Infinity) hi = g.c(max);
       }
-      return [pass ? g.op('Where', [pass, g.dy(), g.c(0)]) : g.dy()];
+      // Less / Greater (GreaterOrEqual is opset 12). Where lo > hi ONNX gives hi: x's gradient is 0 there.
+      const below = lo ? g.op('Less', [g.x(), lo]) : undefined;
+      const above = hi ? g.op('Greater', [g.x(), hi]) : undefined;
+      let pass = g.dy();
+      if (below) pass = g.op('Where', [below, zero, pass]);
+      if (above) pass = g.op('Where', [above, zero, pass]);
+      const boundGrad = (i: number, mask: string | undefined) => {
+        if (!mask || !g.needs(i)) return false;
+        let m = mask;
+        if (i === 1 && above) m = g.op('And', [mask, g.op('Not', [above])]);
+        return g.sumTo(g.like(g.op('Where', [m, g.dy(), zero]), g.y()), i);
+      };
+      return [g.needs(0) && pass, boundGrad(1, below), boundGrad(2, above)];
     },
   },
   // Cast between floating types: cast the gradient back. Casts to integers carry none.

@@ -160,6 +160,14 @@ export class Emitter {
     return this.shapeOf(v);
   }
 
+  /**
+   * v reshaped to the exact shape of `like`. From opset 14 with allowzero, so a zero-size dim
+   * in the target is a zero, not "copy the input's dim".
+   */
+  reshapeLike(v: string, like: string): string {
+    return this.sameTypeAs(this.op('Reshape', [v, this.shapeTensor(like)], this.opset >= 14 ? { allowzero: 1 } : undefined), like);
+  }
+
   /** Size of dimension `axis` of v as a 1-element int64 tensor. */
   dimOf(v: string, axis: number): string {
     const s = this.shape(v);

@@ -6,7 +6,7 @@
 import type { GradContext } from './context.ts';
 import type { RuleTable } from './rule.ts';
 
-const reshapeBack = (g: GradContext) => [g.like(g.op('Reshape', [g.dy(), g.e.shapeTensor(g.x())]), g.x())];
+const reshapeBack = (g: GradContext) => [g.e.reshapeLike(g.dy(), g.x())];
 
 /** ONNX Slice index normalisation for step 1: clamp to [-dim, dim], then wrap negatives. */
 function clampIndex(i: number, dim: number): number {

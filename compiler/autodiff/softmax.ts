@@ -12,7 +12,7 @@ function inSoftmaxLayout(g: GradContext, body: (y: string, dy: string, axis: num
   const axis = g.int('axis', 1);
   const y2 = g.op('Flatten', [g.y()], { axis });
   const dy2 = g.op('Flatten', [g.dy()], { axis });
-  return g.like(g.op('Reshape', [body(y2, dy2, 1), g.e.shapeTensor(g.x())]), g.x());
+  return g.e.reshapeLike(body(y2, dy2, 1), g.x());
 }
 
 export const softmaxRules: RuleTable = {

@@ -94,7 +94,14 @@ export const elementwiseRules: RuleTable = {
 
 // Where both inputs are equal the gradient goes to the first (ONNX has no tie rule; torch splits it evenly for max/min of two tensors).
 function selectGrad(g: GradContext, losing: 'Less' | 'Greater') {
-  if (g.node.inputs.length !== 2) g.unsupported(`${g.node.opType} of ${g.node.inputs.length} inputs (only two are supported)`);
+  const n = g.node.inputs.length;
+  if (n === 1) return [g.dy()];
+  if (n > 2) {
+    // The inputs equal to the result share dy (ties split evenly, like ReduceMax).
+    const hits = g.node.inputs.map((x) => g.castLike(g.op('Equal', [x, g.y()]), g.y()));
+    const count = g.op('Sum', hits);
+    return g.node.inputs.map((_, i) => g.needs(i) && g.sumTo(g.like(g.div(g.mul(g.dy(), hits[i]!), count), g.y()), i));
+  }
   const first = g.op('Not', [g.op(losing, [g.x(0), g.x(1)])]);
   const zero = g.c(0, g.y());
   const toFirst = g.op('Where', [first, g.dy(), zero]);

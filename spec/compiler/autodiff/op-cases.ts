@@ -34,6 +34,8 @@ export const OP_CASES: OpCase[] = [
   { name: 'Mean of two', op: 'Mean', inputs: [f(2, 3), f(3)] },
   { name: 'Max', op: 'Max', inputs: [f(2, 3), f(3)] },
   { name: 'Min', op: 'Min', inputs: [f(2, 3), f(2, 3)] },
+  { name: 'Max of three', op: 'Max', inputs: [f(2, 3), f(3), f(1, 3)] },
+  { name: 'Min of one', op: 'Min', inputs: [f(2, 3)] },
   { name: 'Where', op: 'Where', inputs: [{ shape: [2, 3], kind: 'bool', values: [1, 0, 1, 0, 0, 1] }, f(2, 3), f(3)] },
   { name: 'Clip (inputs)', op: 'Clip', inputs: [f(3, 4), { shape: [], kind: 'const-float', values: [-0.5] }, { shape: [], kind: 'const-float', values: [0.6] }] },
   { name: 'Clip (attrs, opset 9)', op: 'Clip', opset: 9, attrs: { min: -0.5, max: 0.5 }, inputs: [f(3, 4)] },

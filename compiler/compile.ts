@@ -98,7 +98,7 @@ export interface CompileOptions {
 export function compileStructure(base: PreparedBase, plan: Plan, structure: AdapterStructure, opts: CompileOptions = {}): Compiled {
   const model = cloneModel(base.model);
   const applied = applyAdapters(model, base.sites, structure, { seed: plan.train.seed });
-  const extras = extraTrainables(model, plan);
+  const extras = extraTrainables(base.model, plan); // the base model's own weights, not the adapters'
   const trainable = [...applied.parameters.map((p) => p.name), ...extras.map((e) => e.name)];
   const graphs = buildTrainingGraphs(model, {
     trainable,

@@ -74,6 +74,8 @@ export interface TrainerOptions {
   seed?: number;
   /** Length bucketing over chunks of this many batches (0: off). */
   bucket?: number;
+  /** false: batches in file order every epoch (for comparisons with a reference run). Default true. */
+  shuffle?: boolean;
   /** Leave bad data rows out instead of refusing the file. */
   skipInvalid?: boolean;
   /** Pad values by input name (defaults: 0, LM labels the ignore index). */
@@ -172,7 +174,7 @@ export class Trainer {
     const batchSize = fixed ?? opts.batchSize ?? DEFAULT_BATCH;
     const seed = opts.seed ?? 0;
     const trainData = Dataset.open(opts.data, dataSchema(manifest.graphs.train, manifest.task, opts.padValues), { skipInvalid: opts.skipInvalid });
-    const plan = new BatchPlan(trainData.lengths, { batchSize, seed, bucket: opts.bucket, dropLast: fixed !== undefined });
+    const plan = new BatchPlan(trainData.lengths, { batchSize, seed, bucket: opts.bucket, shuffle: opts.shuffle, dropLast: fixed !== undefined });
     let totalSteps: number;
     if (opts.steps !== undefined) totalSteps = opts.steps;
     else if (opts.epochs !== undefined) totalSteps = opts.epochs * plan.batchesPerEpoch;
@@ -250,6 +252,9 @@ export class Trainer {
     if (extra.examples !== undefined && extra.examples !== this.trainData.size) {
       throw new UserError(`the checkpoint was trained on ${String(extra.examples)} examples, ${this.opts.data} has ${this.trainData.size}; resuming would not continue the same run`);
     }
+    if (extra.shuffle !== undefined && extra.shuffle !== (this.opts.shuffle ?? true)) {
+      throw new UserError(`the checkpoint was trained with shuffling ${extra.shuffle ? 'on' : 'off'}, this run has it ${extra.shuffle ? 'off' : 'on'}; the data position would not mean the same batches`);
+    }
     if (extra.bucket !== undefined && extra.bucket !== (this.opts.bucket ?? 0)) {
       throw new UserError(`the checkpoint was trained with length bucketing ${String(extra.bucket)}, this run uses ${this.opts.bucket ?? 0}; the data position would not mean the same batches`);
     }
@@ -291,7 +296,7 @@ export class Trainer {
       artifacts: this.artifacts,
       metrics: this.lastMetrics,
       best: this.best,
-      extra: { batchSize: this.batchSize, examples: this.trainData.size, bucket: this.opts.bucket ?? 0 },
+      extra: { batchSize: this.batchSize, examples: this.trainData.size, bucket: this.opts.bucket ?? 0, shuffle: this.opts.shuffle ?? true },
       parameters: this.params,
       optimizer: this.optimizer,
     };

@@ -16,6 +16,7 @@ export const trainCommand: Command = {
                    [--init ADAPTER.safetensors] [--log FILE.jsonl] [--checkpoint CKPT_DIR]
                    [--resume CKPT_DIR] [--seed N] [--batch N] [--eval-every N]
                    [--checkpoint-every N] [--target cpu|cuda] [--threads N] [--skip-invalid]
+                   [--no-shuffle]
 
 Runs the fused training step of DIR (from \`lor2c compile\`) over the data: one JSON object a
 line whose keys are the model's input names and the label key. Length, batch size, seed and
@@ -38,13 +39,14 @@ Options:
   --checkpoint-every N     also checkpoint every N steps
   --target cpu|cuda        execution provider (cuda falls back to cpu with a message)
   --threads N              intra-op threads
-  --skip-invalid           leave bad data rows out (listed) instead of refusing the file`,
+  --skip-invalid           leave bad data rows out (listed) instead of refusing the file
+  --no-shuffle             batches in file order every epoch (to compare with a reference run)
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, {
       data: { type: 'string' }, 'eval-data': { type: 'string' }, steps: { type: 'string' }, epochs: { type: 'string' },
       init: { type: 'string' }, log: { type: 'string' }, checkpoint: { type: 'string' }, resume: { type: 'string' },
       seed: { type: 'string' }, batch: { type: 'string' }, 'eval-every': { type: 'string' }, 'checkpoint-every': { type: 'string' },
-      target: { type: 'string' }, threads: { type: 'string' }, 'skip-invalid': { type: 'boolean' },
+      target: { type: 'string' }, threads: { type: 'string' }, 'skip-invalid': { type: 'boolean' }, 'no-shuffle': { type: 'boolean' },
     });
     if (positionals.length !== 1) throw new UsageError('expected exactly one artifacts DIR');
     if (!values.data) throw new UsageError('--data FILE is required');
@@ -72,6 +74,7 @@ Options:
       resume: values.resume,
       evalEvery: positiveInt('eval-every', values['eval-every']) ?? (training.evalEvery?.unit === 'steps' ? training.evalEvery.count : undefined),
       skipInvalid: values['skip-invalid'],
+      shuffle: !values['no-shuffle'],
       session: { target: (values.target as 'cpu' | 'cuda' | undefined) ?? manifest.target, intraOpThreads: positiveInt('threads', values.threads) },
       handleSignals: true,
       onStructuralEvent: (ctx) => hook?.(ctx),

@@ -11,7 +11,7 @@
  *   into the weights it adapts (fold-lora.ts); LoR2C paths stay graph paths.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../compiler/errors.ts';
 import type { Manifest } from '../compiler/emit/manifest.ts';
@@ -69,6 +69,26 @@ export function adapterConfigPath(file: string): string {
   const name = basename(file);
   if (name === 'adapter_model.safetensors') return join(dirname(file), 'adapter_config.json');
   return join(dirname(file), `${name.replace(/\.safetensors$/, '')}.config.json`);
+}
+
+/**
+ * A warning when the config beside an adapter file says it was trained on another base model
+ * (a different sha256) than these artifacts were compiled from: names and shapes can match for
+ * two checkpoints of one architecture while the values make no sense on the other. Undefined
+ * when they agree, or when there is no readable config to tell.
+ */
+export function adapterBaseWarning(manifest: Manifest, adapterFile: string): string | undefined {
+  const path = adapterConfigPath(adapterFile);
+  if (!existsSync(path)) return undefined;
+  let config: Partial<AdapterConfig>;
+  try {
+    config = JSON.parse(readFileSync(path, 'utf8')) as Partial<AdapterConfig>;
+  } catch {
+    return `${path} is not valid JSON; cannot tell which base model ${basename(adapterFile)} was trained on`;
+  }
+  const theirs = config.base_model_sha256;
+  if (!theirs || !manifest.base.sha256 || theirs === manifest.base.sha256) return undefined;
+  return `${basename(adapterFile)} was trained on base model ${config.base_model_name_or_path ?? '?'} (sha256 ${theirs.slice(0, 12)}...), but these artifacts were compiled from ${manifest.base.path} (sha256 ${manifest.base.sha256.slice(0, 12)}...)`;
 }
 
 export interface ExportOptions {

@@ -6,6 +6,7 @@ import { UsageError } from '../command.ts';
 import { UserError } from '../../compiler/errors.ts';
 import { readManifest } from '../../runtime/artifacts.ts';
 import { sourceParameters } from '../../runtime/adapter.ts';
+import { adapterBaseWarning } from '../../runtime/export.ts';
 import { Dataset } from '../../runtime/data/dataset.ts';
 import { argmaxRows } from '../../runtime/metrics.ts';
 import { Pipeline, type RowOutputs, type RowTensor } from '../../runtime/pipeline.ts';
@@ -37,6 +38,8 @@ ${RUNTIME_HELP}`,
     const flags = runtimeFlags(values);
     const manifest = readManifest(dir);
     const params = sourceParameters(dir, manifest, flags.source);
+    const warning = flags.source.adapter === undefined ? undefined : adapterBaseWarning(manifest, flags.source.adapter);
+    if (warning) console.error(`lor2c infer: warning: ${warning}`);
     const pipeline = await Pipeline.load(dir, { target: flags.target, threads: flags.threads, batchSize: flags.batch, adapter: params.values });
     const sink = values.out ? fileSink(values.out) : { write: (s: string) => void process.stdout.write(s), commit() {}, abort() {} };
     try {

@@ -156,6 +156,19 @@ test.serial('user mistakes: usage errors exit 2, bad inputs exit 1, never a stac
   t.regex(unwritable.err, /cannot create the folder for .*a-file\/x\.safetensors: (ENOTDIR|EEXIST)/);
 });
 
+test.serial('infer warns when the adapter config says it was trained on another base model', async (t) => {
+  const file = join(root, 'foreign', 'adapter_model.safetensors');
+  t.is((await run('export', dir, '--adapter', file)).code, 0);
+  const configFile = join(root, 'foreign', 'adapter_config.json');
+  const config = JSON.parse(readFileSync(configFile, 'utf8'));
+  const quiet = await run('infer', dir, '--data', dataFile, '--adapter', file);
+  t.notRegex(quiet.err, /warning/);
+  writeFileSync(configFile, JSON.stringify({ ...config, base_model_name_or_path: 'other.onnx', base_model_sha256: 'a'.repeat(64) }));
+  const r = await run('infer', dir, '--data', dataFile, '--adapter', file);
+  t.is(r.code, 0);
+  t.regex(r.err, /warning: adapter_model\.safetensors was trained on base model other\.onnx \(sha256 aaaaaaaaaaaa\.\.\.\), but these artifacts were compiled from hand-built-mlp\.onnx/);
+});
+
 test.serial('--help for each command exits 0 with its usage', async (t) => {
   for (const name of ['infer', 'export', 'eval']) {
     const r = await run(name, '--help');

@@ -40,7 +40,7 @@ Options:
   --target cpu|cuda        execution provider (cuda falls back to cpu with a message)
   --threads N              intra-op threads
   --skip-invalid           leave bad data rows out (listed) instead of refusing the file
-  --no-shuffle             batches in file order every epoch (to compare with a reference run)
+  --no-shuffle             batches in file order every epoch (to compare with a reference run)`,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, {
       data: { type: 'string' }, 'eval-data': { type: 'string' }, steps: { type: 'string' }, epochs: { type: 'string' },

@@ -8,6 +8,7 @@ import { main } from '../../cli/main.ts';
 import { float32Entry, writeSafetensors } from '../../compiler/emit/safetensors.ts';
 import { writeCheckpoint } from '../../runtime/checkpoint.ts';
 import { accuracy } from '../../runtime/metrics.ts';
+import { readParameterFile } from '../../runtime/artifacts.ts';
 import { randomAdapter, randomRows, referenceLogits, writeAdapterArtifacts } from '../runtime/fixtures/adapter-artifacts.ts';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -167,6 +168,24 @@ test.serial('infer warns when the adapter config says it was trained on another 
   const r = await run('infer', dir, '--data', dataFile, '--adapter', file);
   t.is(r.code, 0);
   t.regex(r.err, /warning: adapter_model\.safetensors was trained on base model other\.onnx \(sha256 aaaaaaaaaaaa\.\.\.\), but these artifacts were compiled from hand-built-mlp\.onnx/);
+});
+
+test.serial('infer on an LM: next token and per-position logits cut to each row', async (t) => {
+  const lm = writeAdapterArtifacts(join(root, 'lm'), { task: 'lm', outputs: 6 });
+  const lmRows = randomRows(lm.D, [4, 2, 3], 33);
+  const file = join(root, 'lm.jsonl');
+  writeFileSync(file, lmRows.map((r) => JSON.stringify(r)).join('\n'));
+  const r = await run('infer', lm.dir, '--data', file, '--batch', '2');
+  t.is(r.code, 0, r.err);
+  const out = parseLines(r.out);
+  const initial = new Map([...readParameterFile(lm.manifest, join(lm.dir, 'adapter.safetensors'))].map(([k, v]) => [k, v.data]));
+  out.forEach((o, i) => {
+    const want = referenceLogits(lm, initial, lmRows[i]!.x) as number[][];
+    t.is(o.logits.length, lmRows[i]!.x.length);
+    const last = want.at(-1)!;
+    t.is(o.next_token, last.indexOf(Math.max(...last)));
+    t.true(o.logits.flat().every((v: number, k: number) => Math.abs(v - want.flat()[k]!) < 1e-4));
+  });
 });
 
 test.serial('--help for each command exits 0 with its usage', async (t) => {

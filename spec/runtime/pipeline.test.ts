@@ -11,6 +11,7 @@ import { Pipeline } from '../../runtime/pipeline.ts';
 import { exportMerged } from '../../runtime/export.ts';
 import { randomAdapter, randomRows, referenceLogits, writeAdapterArtifacts } from './fixtures/adapter-artifacts.ts';
 import { float32Entry, writeSafetensors } from '../../compiler/emit/safetensors.ts';
+import { writeTinyArtifacts } from './fixtures/tiny-artifacts.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'lor2c-pipeline-'));
 const fixture = writeAdapterArtifacts(join(root, 'classify'));
@@ -129,5 +130,21 @@ test('the default adapter is the artifacts adapter.safetensors', async (t) => {
   const p = await Pipeline.load(fixture.dir);
   t.deepEqual([...p.adapter.keys()], fixture.manifest.parameters.map((q) => q.name));
   t.true(p.adapter.get('lor2c.b0.B')!.data.some((v) => v !== 0));
+  await p.release();
+});
+
+test('a graph with a fixed batch size gets full batches; the filler rows are dropped', async (t) => {
+  const dir = join(root, 'fixed');
+  writeTinyArtifacts(dir, { fixedBatch: 4, features: 4, classes: 3 });
+  const p = await Pipeline.load(dir, { batchSize: 16 });
+  t.is(p.batchSize, 4);
+  const rows = Array.from({ length: 5 }, (_, i) => ({ x: [i, -i, 0.5 * i, 1] }));
+  const out = await p.runRows(rows);
+  t.is(out.length, 5);
+  const W = p.adapter.get('W')!.data, b = p.adapter.get('b')!.data;
+  rows.forEach((r, i) => {
+    const want = [0, 1, 2].map((c) => r.x.reduce((s, v, f) => s + v * W[f * 3 + c]!, 0) + b[c]!);
+    t.true(maxDiff(out[i]!.logits!.data, want) < 1e-5, `row ${i}`);
+  });
   await p.release();
 });

@@ -18,7 +18,7 @@ import { locateBlocks, type BlockMap } from './locate/index.ts';
 import { applyAdapters, patternRegex, type AdapterStructure } from './adapters/apply.ts';
 import { sitesFromBlocks } from './adapters/sites-from-blocks.ts';
 import type { AdapterSites } from './adapters/sites.ts';
-import { buildTrainingGraphs, type TrainingGraphs, type LossSpec, type OptimizerSpec, type ScheduleSpec } from './train/index.ts';
+import { buildTrainingGraphs, warmupSteps, type TrainingGraphs, type LossSpec, type OptimizerSpec, type ScheduleSpec } from './train/index.ts';
 import { writeArtifacts, type WrittenArtifacts } from './emit/artifacts.ts';
 import type { GraphInfo, IOInfo, Manifest, ParameterInfo } from './emit/manifest.ts';
 import { describeType } from './inspect.ts';
@@ -159,16 +159,20 @@ function optimizerSpec(plan: Plan): OptimizerSpec {
   return { kind: 'sgd', lr: o.lr, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay };
 }
 
+/**
+ * The LR schedule. Its warmup and total step counts are inputs of the train graph, fed by the
+ * runtime from the run's real length (data size x epochs, or --steps); the numbers here are
+ * only the defaults recorded for callers that know no better.
+ */
 function scheduleSpec(plan: Plan, totalSteps: number | undefined): ScheduleSpec {
   const s = plan.train.schedule;
-  const total = totalSteps ?? (plan.train.length.unit === 'steps' ? plan.train.length.count : undefined);
-  const warmup = s.warmup.unit === 'steps' ? s.warmup.count : total === undefined ? 0 : Math.ceil(s.warmup.fraction * total);
-  if (s.kind === 'constant') return warmup > 0 ? { kind: 'constant_with_warmup', warmupSteps: warmup } : { kind: 'constant' };
-  if (total === undefined) {
-    throw new UserError(`a ${s.kind} LR schedule needs the number of training steps`, 'give `steps N` in the spec, or compile with --total-steps N (lor2c train passes it from the data size)');
-  }
+  const total = totalSteps ?? (plan.train.length.unit === 'steps' ? plan.train.length.count : 0);
+  const warmup = warmupSteps(s.warmup, total);
+  const hasWarmup = s.warmup.unit === 'steps' ? s.warmup.count > 0 : s.warmup.fraction > 0;
+  if (s.kind === 'constant') return hasWarmup ? { kind: 'constant_with_warmup', warmupSteps: warmup } : { kind: 'constant' };
   return s.kind === 'linear' ? { kind: 'linear', warmupSteps: warmup, totalSteps: total } : { kind: 'cosine', warmupSteps: warmup, totalSteps: total };
 }
+
 
 function io(v: ValueInfoProto, role: IOInfo['role'], extra: Partial<IOInfo> = {}): IOInfo {
   const { dtype, shape } = describeType(v.type);
@@ -186,6 +190,8 @@ function graphInfo(file: string, model: Model, graphs: TrainingGraphs): GraphInf
     const s = stateIn.get(v.name);
     if (s) return io(v, 'state', s);
     if (v.name === graphs.step) return io(v, 'step');
+    if (v.name === graphs.schedule?.warmupInput) return io(v, 'schedule', { slot: 'warmup_steps' });
+    if (v.name === graphs.schedule?.totalInput) return io(v, 'schedule', { slot: 'total_steps' });
     return io(v, 'batch');
   });
   const outputs = model.graph.outputs.map((v) => {
@@ -213,7 +219,7 @@ function buildManifest(base: PreparedBase, plan: Plan, structure: AdapterStructu
     plan,
     structure,
     blocks: { streams: base.blocks.streams, hidden: base.blocks.hidden, style: base.blocks.style, labels: base.blocks.blocks.map((b) => b.label) },
-    training: { batch: plan.train.batch, accumulate: plan.train.accumulate, length: plan.train.length, evalEvery: plan.train.evalEvery, seed: plan.train.seed },
+    training: { batch: plan.train.batch, accumulate: plan.train.accumulate, length: plan.train.length, evalEvery: plan.train.evalEvery, seed: plan.train.seed, warmup: plan.train.schedule.warmup },
     task: task.kind === 'regress'
       ? { kind: 'regress', labelKey: task.target, logits: task.output }
       : task.kind === 'lm'

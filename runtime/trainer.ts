@@ -20,6 +20,7 @@ import * as ort from 'onnxruntime-node';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../compiler/errors.ts';
+import { warmupSteps } from '../compiler/train/schedules.ts';
 import type { IOInfo, Manifest } from '../compiler/emit/manifest.ts';
 import { readManifest, checkParameterSet, readParameterFile } from './artifacts.ts';
 import { readCheckpoint, writeCheckpoint, type BestResult, type Checkpoint, type Float32Tensor } from './checkpoint.ts';
@@ -277,7 +278,8 @@ export class Trainer {
     const problems: string[] = [];
     for (const io of this.sessions.stateInputs) {
       const key = `${io.of}:${io.slot}`;
-      const shape = this.params.get(io.of!)?.shape ?? io.shape.map(Number);
+      // The manifest gives each slot's shape (an update count is a scalar); symbolic dims fall back to the parameter's.
+      const shape = io.shape.every((d) => typeof d === 'number') ? (io.shape as number[]) : this.params.get(io.of!)!.shape;
       const given = carried.get(key);
       if (given && JSON.stringify(given.shape) !== JSON.stringify(shape)) problems.push(`'${key}' has shape ${JSON.stringify(given.shape)}, expected ${JSON.stringify(shape)}`);
       out.set(key, given ?? zerosLike(shape));
@@ -390,6 +392,9 @@ export class Trainer {
       if (io.role === 'state') {
         const s = this.optimizer.get(`${io.of}:${io.slot}`)!;
         feeds[io.name] = new ort.Tensor('float32', s.data, s.shape);
+      } else if (io.role === 'schedule') {
+        const value = io.slot === 'total_steps' ? this.totalSteps : warmupSteps(this.manifest.training.warmup, this.totalSteps);
+        feeds[io.name] = new ort.Tensor('int64', BigInt64Array.of(BigInt(value)), []);
       } else if (io.role === 'step') {
         feeds[io.name] = new ort.Tensor('int64', BigInt64Array.of(BigInt(this.stepCount)), []); // updates already applied
       }

@@ -1,5 +1,5 @@
 import type { Command } from '../command.ts';
-import { parseCommandArgs, positiveInt } from '../args.ts';
+import { parseCommandArgs } from '../args.ts';
 import { UsageError } from '../command.ts';
 import { compileSpecFile } from '../../compiler/compile.ts';
 import { renderReport } from '../../compiler/report.ts';
@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 export const compileCommand: Command = {
   name: 'compile',
   summary: 'compile a .lor2c spec and a base model into train / eval / infer artifacts',
-  help: `Usage: lor2c compile SPEC.lor2c [--model MODEL.onnx] --out DIR [--target cpu|cuda] [--total-steps N]
+  help: `Usage: lor2c compile SPEC.lor2c [--model MODEL.onnx] --out DIR [--target cpu|cuda]
 
 Checks the spec, finds the blocks of the base model, applies the adapters (LoR2C, ShareLoR2C,
 static merges, LoRA), differentiates, and writes DIR:
@@ -23,17 +23,18 @@ Options:
   --model MODEL.onnx   the base model (default: the spec's \`model\`)
   --out DIR            where to write the artifacts (required)
   --target cpu|cuda    recorded in the manifest (default: the spec's \`target\`)
-  --total-steps N      optimizer updates of the run, for decaying LR schedules when the spec
-                       gives epochs (lor2c train recompiles with the real count)`,
+
+The LR schedule's warmup and total step counts are inputs of train.onnx: \`lor2c train\` feeds
+them from the run's real length, so one compile serves any --steps or --epochs.`,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, {
-      model: { type: 'string' }, out: { type: 'string' }, target: { type: 'string' }, 'total-steps': { type: 'string' },
+      model: { type: 'string' }, out: { type: 'string' }, target: { type: 'string' },
     });
     if (positionals.length !== 1) throw new UsageError('expected exactly one SPEC.lor2c');
     if (!values.out) throw new UsageError('--out DIR is required');
     if (values.target !== undefined && values.target !== 'cpu' && values.target !== 'cuda') throw new UsageError(`--target must be cpu or cuda, got '${values.target}'`);
     const spec = positionals[0]!;
-    const result = compileSpecFile(spec, { model: values.model, out: values.out, target: values.target as 'cpu' | 'cuda' | undefined, totalSteps: positiveInt('total-steps', values['total-steps']) });
+    const result = compileSpecFile(spec, { model: values.model, out: values.out, target: values.target as 'cpu' | 'cuda' | undefined });
     if (result.diagnostics.length) console.error(renderDiagnostics(result.diagnostics, readFileSync(spec, 'utf8')));
     const { blocks } = result.base;
     const stats = result.compiled.graphs.stats;

@@ -33,6 +33,7 @@ export type IORole =
   | 'param'        // current value of a trainable parameter (`of` names it)
   | 'state'        // optimizer state of a parameter (`of` names it, `slot` says which: 'm', 'v', 'momentum', 'accum')
   | 'step'         // optimizer updates already applied (int64 scalar: 0 at the first update, as HF schedules count)
+  | 'schedule'     // an LR-schedule length (int64 scalar): `slot` 'warmup_steps' or 'total_steps' of the run
   | 'param.next'   // updated parameter
   | 'state.next'   // updated optimizer state
   | 'loss'         // scalar mean loss of the batch
@@ -71,7 +72,15 @@ export interface Manifest {
   /** The residual stream found in the base model: h_0..h_L and its width d. */
   blocks: { streams: string[]; hidden: number; style: string; labels: string[] };
   /** Training-loop settings from the plan that the runtime applies. */
-  training: { batch: number; accumulate: number; length: { count: number; unit: 'steps' | 'epochs' }; evalEvery?: { count: number; unit: 'steps' | 'epochs' }; seed: number };
+  training: {
+    batch: number;
+    accumulate: number;
+    length: { count: number; unit: 'steps' | 'epochs' };
+    evalEvery?: { count: number; unit: 'steps' | 'epochs' };
+    seed: number;
+    /** LR warmup: a step count, or a fraction of the run's total steps (rounded up). */
+    warmup: { unit: 'steps'; count: number } | { unit: 'fraction'; fraction: number };
+  };
   task: { kind: 'classify' | 'lm' | 'regress'; labelKey: string; logits: string; ignoreIndex?: number };
   optimizer: { kind: 'adamw' | 'sgd'; settings: Record<string, number | boolean | string> };
   parameters: ParameterInfo[];

@@ -34,7 +34,7 @@ import { clipByGlobalNorm } from './clipping.ts';
 import { cloneModel } from './clone.ts';
 import { enableTrainingDropout } from './dropout.ts';
 import { classificationLoss, lmLoss, mseLoss, type LossHead, type LossSpec } from './losses.ts';
-import { emitUpdate, stateSlots, type OptimizerSpec } from './optimizers.ts';
+import { emitUpdate, slotDims, stateSlots, type OptimizerSpec } from './optimizers.ts';
 import { emitScheduleFactor, type ScheduleSpec } from './schedules.ts';
 
 export interface ParamGroup {
@@ -69,8 +69,8 @@ export interface ParameterInfo {
   weightDecay: number;
   /** Train-graph output holding the updated value. */
   next: string;
-  /** Optimizer state: input name and output name per slot; every slot starts at zeros of the parameter's shape. */
-  state: { slot: string; input: string; next: string }[];
+  /** Optimizer state: input name, output name and shape per slot; every slot starts at zeros. */
+  state: { slot: string; input: string; next: string; dims: number[] }[];
 }
 
 export interface TrainingGraphs {
@@ -84,6 +84,12 @@ export interface TrainingGraphs {
   step: string;
   /** Present with gradient accumulation. */
   applyUpdate?: string;
+  /**
+   * With a warmup or decaying LR schedule: the int64 scalar inputs holding the warmup and
+   * total step counts (fed by the runtime from the run's real length), and the values the
+   * spec implied, for callers without a better figure.
+   */
+  schedule?: { warmupInput: string; totalInput: string; warmupSteps: number; totalSteps: number };
   trainOutputs: { loss: string; metrics: Record<string, string>; lr: string; gradNorm?: string };
   evalOutputs: { loss: string; metrics: Record<string, string>; predictions: string[] };
   inferOutputs: string[];
@@ -91,6 +97,8 @@ export interface TrainingGraphs {
 }
 
 const STEP = 'step';
+const WARMUP = 'warmup_steps';
+const TOTAL = 'total_steps';
 const APPLY = 'apply_update';
 
 export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingGraphs {
@@ -163,7 +171,16 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
   const stepD = e.op('Cast', [step], { to: DataType.DOUBLE });
   const t = e.op('Add', [stepD, e.constant(1, DataType.DOUBLE)]);
   const first = e.op('Equal', [step, e.int(0)]);
-  const factor = emitScheduleFactor(e, spec.schedule ?? { kind: 'constant' }, stepD);
+  const schedule = spec.schedule ?? { kind: 'constant' };
+  let scheduleInputs: TrainingGraphs['schedule'];
+  let lengths: { warmup: string; total: string } | undefined;
+  if (schedule.kind !== 'constant') {
+    const warmupInput = addInput(WARMUP, { dtype: DataType.INT64, shape: [] });
+    const totalInput = addInput(TOTAL, { dtype: DataType.INT64, shape: [] });
+    scheduleInputs = { warmupInput, totalInput, warmupSteps: schedule.warmupSteps, totalSteps: schedule.kind === 'constant_with_warmup' ? 0 : schedule.totalSteps };
+    lengths = { warmup: e.op('Cast', [warmupInput], { to: DataType.DOUBLE }), total: e.op('Cast', [totalInput], { to: DataType.DOUBLE }) };
+  }
+  const factor = emitScheduleFactor(e, schedule, stepD, lengths);
   const lrFor = new Map<number, string>();
   const lrOf = (scale: number) => {
     let v = lrFor.get(scale);
@@ -174,7 +191,7 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
 
   params.forEach((p, i) => {
     const state: Record<string, string> = {};
-    for (const s of p.state) state[s.slot] = addInput(s.input, { dtype: p.dtype, shape: p.dims });
+    for (const s of p.state) state[s.slot] = addInput(s.input, { dtype: p.dtype, shape: s.dims });
     const updated = emitUpdate(e, spec.optimizer, { param: p.name, grad: grads[i]!, state, dtype: p.dtype, lr: lrOf(p.lrScale), t, first, weightDecay: p.weightDecay });
     const gate = (next: string, old: string) => (apply ? e.op('Where', [apply, next, old]) : next);
     rename(gate(updated.param, p.name), p.next);
@@ -190,7 +207,7 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
   finish(infer);
   const ms = performance.now() - started;
   return {
-    train, eval: evalModel, infer, parameters: params, batchInputs: feeds, labels: head.labels, step: STEP, applyUpdate: apply,
+    train, eval: evalModel, infer, parameters: params, batchInputs: feeds, labels: head.labels, step: STEP, applyUpdate: apply, schedule: scheduleInputs,
     trainOutputs: { loss: 'loss', metrics, lr, gradNorm },
     evalOutputs: { loss: 'loss', metrics: evalHead.metrics, predictions: originalOutputs },
     inferOutputs: originalOutputs,
@@ -216,7 +233,7 @@ function describeParameters(model: Model, spec: TrainingSpec): ParameterInfo[] {
       lrScale: group?.lrScale ?? 1,
       weightDecay: group?.weightDecay ?? spec.optimizer.weightDecay ?? (spec.optimizer.kind === 'adamw' ? 0.01 : 0),
       next: `${name}.next`,
-      state: stateSlots(spec.optimizer).map((slot) => ({ slot, input: `${name}.${slot}`, next: `${name}.${slot}.next` })),
+      state: stateSlots(spec.optimizer).map((slot) => ({ slot, input: `${name}.${slot}`, next: `${name}.${slot}.next`, dims: slotDims(slot, t.dims.map(Number)) })),
     };
   });
 }

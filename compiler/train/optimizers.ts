@@ -19,10 +19,19 @@ export type OptimizerSpec =
   | { kind: 'adamw'; lr: number; betas?: [number, number]; eps?: number; weightDecay?: number }
   | { kind: 'sgd'; lr: number; momentum?: number; dampening?: number; nesterov?: boolean; weightDecay?: number };
 
-/** Optimizer state slots per parameter, by suffix (`<param>.adam_m`). All start at zero. */
+/**
+ * Optimizer state slots per parameter, by suffix (`<param>.adam_m`). All start at zero.
+ * `adam_t` is the parameter's own update count (a scalar): a tensor created mid-run by Merge or
+ * Inject starts its bias correction at t = 1, as a fresh torch.optim state does.
+ */
 export function stateSlots(spec: OptimizerSpec): string[] {
-  if (spec.kind === 'adamw') return ['adam_m', 'adam_v'];
+  if (spec.kind === 'adamw') return ['adam_m', 'adam_v', 'adam_t'];
   return (spec.momentum ?? 0) !== 0 ? ['momentum'] : [];
+}
+
+/** Shape of a state slot: the parameter's, or a scalar for the update count. */
+export function slotDims(slot: string, paramDims: number[]): number[] {
+  return slot === 'adam_t' ? [] : paramDims;
 }
 
 export interface UpdateInputs {
@@ -34,7 +43,7 @@ export interface UpdateInputs {
   dtype: number;
   /** float64 scalar: the learning rate of this parameter's group at this step. */
   lr: string;
-  /** float64 scalar: step + 1. */
+  /** float64 scalar: step + 1 (used when the parameter has no update count of its own). */
   t: string;
   /** bool scalar: step == 0 (SGD's first momentum step). */
   first: string;
@@ -56,12 +65,15 @@ export function emitUpdate(e: Emitter, spec: OptimizerSpec, u: UpdateInputs): Up
     const decayed = u.weightDecay !== 0 ? e.op('Mul', [u.param, typed(e.op('Sub', [d(1), e.op('Mul', [u.lr, d(u.weightDecay)])]))]) : u.param;
     const m = e.op('Add', [e.op('Mul', [u.state.adam_m!, c(b1)]), e.op('Mul', [u.grad, c(1 - b1)])]);
     const v = e.op('Add', [e.op('Mul', [u.state.adam_v!, c(b2)]), e.op('Mul', [e.op('Mul', [u.grad, u.grad]), c(1 - b2)])]);
-    const bc1 = e.op('Sub', [d(1), e.op('Pow', [d(b1), u.t])]);
-    const bc2 = e.op('Sub', [d(1), e.op('Pow', [d(b2), u.t])]);
+    // t counts this parameter's updates, this one included.
+    const count = u.state.adam_t;
+    const t = count ? e.op('Add', [e.op('Cast', [count], { to: DataType.DOUBLE }), d(1)]) : u.t;
+    const bc1 = e.op('Sub', [d(1), e.op('Pow', [d(b1), t])]);
+    const bc2 = e.op('Sub', [d(1), e.op('Pow', [d(b2), t])]);
     const stepSize = typed(e.op('Div', [u.lr, bc1]));
     const denom = e.op('Add', [e.op('Div', [e.op('Sqrt', [v]), typed(e.op('Sqrt', [bc2]))]), c(eps)]);
     const param = e.op('Sub', [decayed, e.op('Mul', [stepSize, e.op('Div', [m, denom])])]);
-    return { param, state: { adam_m: m, adam_v: v } };
+    return { param, state: count ? { adam_m: m, adam_v: v, adam_t: e.op('Add', [count, c(1)]) } : { adam_m: m, adam_v: v } };
   }
   const momentum = spec.momentum ?? 0;
   const dampening = spec.dampening ?? 0;

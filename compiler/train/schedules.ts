@@ -30,23 +30,33 @@ export function scheduleFactor(spec: ScheduleSpec, step: number): number {
   return Math.max(0, 0.5 * (1 + Math.cos(Math.PI * (spec.cycles ?? 0.5) * 2 * progress)));
 }
 
-/** The multiplier as a float64 scalar value, from a float64 scalar step. */
-export function emitScheduleFactor(e: Emitter, spec: ScheduleSpec, step: string): string {
+/**
+ * The multiplier as a float64 scalar value, from a float64 scalar step. `lengths` gives the
+ * warmup and total step counts as float64 scalar VALUES (graph inputs), so one compiled graph
+ * serves any run length; without it the spec's numbers are baked in as constants.
+ */
+export function emitScheduleFactor(e: Emitter, spec: ScheduleSpec, step: string, lengths?: { warmup: string; total: string }): string {
   const d = (v: number) => e.constant(v, DataType.DOUBLE);
   if (spec.kind === 'constant') return d(1);
-  const w = spec.warmupSteps;
-  const warm = e.op('Div', [step, d(Math.max(1, w))]);
+  const w = lengths?.warmup ?? d(spec.warmupSteps);
+  const warm = e.op('Div', [step, e.op('Max', [w, d(1)])]);
   let after: string;
   if (spec.kind === 'constant_with_warmup') after = d(1);
   else {
-    const span = d(Math.max(1, spec.totalSteps - w));
-    if (spec.kind === 'linear') after = e.op('Max', [d(0), e.op('Div', [e.op('Sub', [d(spec.totalSteps), step]), span])]);
+    const total = lengths?.total ?? d(spec.totalSteps);
+    const span = e.op('Max', [e.op('Sub', [total, w]), d(1)]);
+    if (spec.kind === 'linear') after = e.op('Max', [d(0), e.op('Div', [e.op('Sub', [total, step]), span])]);
     else {
-      const progress = e.op('Div', [e.op('Sub', [step, d(w)]), span]);
+      const progress = e.op('Div', [e.op('Sub', [step, w]), span]);
       const angle = e.op('Mul', [d(Math.PI * (spec.cycles ?? 0.5) * 2), progress]);
       after = e.op('Max', [d(0), e.op('Mul', [d(0.5), e.op('Add', [d(1), e.op('Cos', [angle])])])]);
     }
   }
-  if (w <= 0) return after;
-  return e.op('Where', [e.op('Less', [step, d(w)]), warm, after]);
+  if (!lengths && spec.warmupSteps <= 0) return after;
+  return e.op('Where', [e.op('Less', [step, w]), warm, after]);
+}
+
+/** Warmup steps of a run of `total` optimizer steps: a count, or a fraction rounded up (HF's warmup_ratio). */
+export function warmupSteps(warmup: { unit: 'steps'; count: number } | { unit: 'fraction'; fraction: number }, total: number): number {
+  return warmup.unit === 'steps' ? warmup.count : Math.ceil(warmup.fraction * total);
 }

@@ -23,7 +23,7 @@ export class Stepper {
       const t = initial.get(p.name)!;
       const data = tensorArray(t) as Float32Array;
       this.values.set(p.name, floatTensor(p.dtype, data.slice(), p.dims));
-      for (const s of p.state) this.values.set(s.input, floatTensor(p.dtype, new (data.constructor as Float32ArrayConstructor)(data.length), p.dims));
+      for (const s of p.state) this.values.set(s.input, floatTensor(p.dtype, new (data.constructor as Float32ArrayConstructor)(s.dims.reduce((a, b) => a * b, 1)), s.dims));
       if (graphs.applyUpdate) this.values.set(`${p.name}.grad_accum`, floatTensor(p.dtype, new Float32Array(data.length), p.dims));
     }
   }
@@ -36,6 +36,11 @@ export class Stepper {
   async run(batch: Record<string, ort.Tensor>, apply = true): Promise<Record<string, ort.Tensor>> {
     const feeds: Record<string, ort.Tensor> = { ...batch, [this.graphs.step]: new ort.Tensor('int64', BigInt64Array.of(BigInt(this.step)), []) };
     if (this.graphs.applyUpdate) feeds[this.graphs.applyUpdate] = new ort.Tensor('bool', Uint8Array.of(apply ? 1 : 0), []);
+    const schedule = this.graphs.schedule;
+    if (schedule) {
+      feeds[schedule.warmupInput] = new ort.Tensor('int64', BigInt64Array.of(BigInt(schedule.warmupSteps)), []);
+      feeds[schedule.totalInput] = new ort.Tensor('int64', BigInt64Array.of(BigInt(schedule.totalSteps)), []);
+    }
     for (const [k, v] of this.values) feeds[k] = v;
     const out = await this.session.run(feeds);
     for (const p of this.graphs.parameters) {

@@ -4,6 +4,7 @@ export { classificationLoss, lmLoss, mseLoss, type LossSpec, type LossHead } fro
 export { emitUpdate, stateSlots, type OptimizerSpec, type UpdateInputs, type UpdateOutputs } from './optimizers.ts';
 export { emitScheduleFactor, scheduleFactor, warmupSteps, type ScheduleSpec } from './schedules.ts';
 export { clipByGlobalNorm, globalNorm } from './clipping.ts';
-export { enableTrainingDropout, dropoutSeed } from './dropout.ts';
+export { enableTrainingDropout, dropoutSeed, DEFAULT_STEP_INPUT } from './dropout.ts';
+export { dropout as hashedDropout, hashedKeepMask, hashedUniform24, type DropoutRatio } from './hashed-dropout.ts';
 export { writeTrainingArtifacts, type ArtifactPaths } from './save.ts';
 export { cloneModel, cloneGraph } from './clone.ts';

@@ -2,10 +2,10 @@
  * Dropout. Inference-mode dropout is the identity. In training mode the forward node's mask
  * output is reused (added to the node when absent), never redrawn: dx = dy * mask / (1 - ratio).
  *
- * Randomness strategy: training-mode Dropout nodes draw their mask inside ORT's kernel. The
- * training-graph builder gives each one a `seed` attribute derived from the run seed and the
- * node name (compiler/train/dropout.ts), so a run is reproducible: ORT seeds a per-node
- * generator once per session, and the mask sequence over steps is the same on every run.
+ * Randomness: lor2c's train graphs contain no training-mode Dropout node; the train-graph
+ * builder replaces each one with x * mask / (1 - p), the mask hashed in-graph from the step
+ * counter (compiler/train/dropout.ts), so resumed runs match uninterrupted ones. This rule
+ * serves graphs that keep ORT's Dropout (a user's own training-mode export).
  */
 import type { GradContext } from './context.ts';
 import type { RuleTable } from './rule.ts';

@@ -84,7 +84,7 @@ Options:
     }
     for (const line of trainer.skippedRows) console.error(`skipped ${line}`);
     const result = await trainer.run();
-    const metrics = result.metrics ? ' ' + Object.entries(result.metrics).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(4) : v}`).join(', ') : '';
+    const metrics = result.metrics ? '; eval ' + Object.entries(result.metrics).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(4) : v}`).join(', ') : '';
     console.log(`${result.status} at step ${result.step}: loss ${result.loss?.toFixed(4) ?? '-'}${metrics}${result.checkpoint ? `; checkpoint ${result.checkpoint}` : ''}`);
     if (result.status === 'nonfinite') {
       console.error(`lor2c train: ${result.problem}`);

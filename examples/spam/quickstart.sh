@@ -21,7 +21,7 @@ lor2c train "$OUT/base-artifacts" --data "$OUT/data/base.jsonl" --checkpoint "$O
 lor2c export "$OUT/base-artifacts" --checkpoint "$OUT/base-checkpoints" --merged "$OUT/base.onnx"
 
 step "4. Look at it: blocks, projections, parameters"
-lor2c inspect "$OUT/base.onnx" | head -n 30
+lor2c inspect "$OUT/base.onnx" | sed -n "1,30p"
 
 step "5. Compile the LoR2C spec against the base model"
 lor2c check examples/spam/spam.lor2c --model "$OUT/base.onnx"
@@ -41,6 +41,6 @@ step "9. Ship it: the adapter alone (PEFT-like), and one standalone ONNX model w
 lor2c export "$OUT/lor2c" --checkpoint "$OUT/checkpoints" --best --adapter "$OUT/adapter/adapter_model.safetensors"
 lor2c export "$OUT/lor2c" --checkpoint "$OUT/checkpoints" --best --merged "$OUT/spam-classifier.onnx"
 head -n 3 "$OUT/data/eval.jsonl" > "$OUT/three-emails.jsonl"
-lor2c infer "$OUT/lor2c" --data "$OUT/three-emails.jsonl" --adapter "$OUT/adapter/adapter_model.safetensors" | cut -c1-160
+lor2c infer "$OUT/lor2c" --data "$OUT/three-emails.jsonl" --adapter "$OUT/adapter/adapter_model.safetensors" | cut -c1-160  # cut reads everything: no broken pipe
 echo
 echo "done: artifacts, checkpoints, training log and exported models are in $OUT/"

@@ -370,7 +370,10 @@ class Optimizer:
 
     def add(self, name, p, lr_scale):
         p.requires_grad_(True)
-        group = {'params': [p], 'lr': self.s['lr'] * lr_scale, 'lr_scale': lr_scale, 'name': name}
+        # Hugging Face Trainer's rule, which lor2c follows (compiler/compile.ts): tensors of one
+        # dimension (biases, norm scales) are not decayed; matrices are.
+        group = {'params': [p], 'lr': self.s['lr'] * lr_scale, 'lr_scale': lr_scale, 'name': name,
+                 'weight_decay': self.s['weight_decay'] if p.dim() > 1 else 0.0}
         if self.opt is None:
             self.opt = torch.optim.AdamW([group], lr=self.s['lr'], betas=tuple(self.s['betas']), eps=self.s['eps'],
                                          weight_decay=self.s['weight_decay'], foreach=False)
@@ -528,6 +531,10 @@ SCENARIOS = [
     dict(name='f-lora', arch='bert', opset=17, steps=20, warmup=2,
          lora=dict(rank=4, alpha=8, roles=['q', 'v']), head=[('classifier.*', 1.0)],
          about='LoRA r=4 alpha=8 on q and v of every block (the baseline); classifier trainable at lr'),
+    dict(name='g-share-merge', arch='bert', opset=14, steps=20, warmup=2,
+         lor2c=dict(rank=4, alpha=8, blocks=[0, 1, 2]), share='A', head=[('classifier.*', 1.0)],
+         merge=dict(every=5, max=2, metric={'kind': 'mean'}),
+         about='ShareLoR2C with MergeLoR2C: merged modules keep the shared A (and its optimizer state), get a fresh copy of the first B'),
 ]
 
 
@@ -663,19 +670,24 @@ def run_scenario(sc, models, onnx_files, data, out):
             m1, m2, score = choose_merge(adapted.modules, scores)
             gap = margin([scores[a.id] + scores[b.id] for a, b in adjacent_pairs(adapted.modules)], score, higher=False)
             assert gap is None or gap > 1e-3, f'{name}: merge at step {step} decided by a relative margin of {gap:.2e}; pick other settings'
+            # ShareLoR2C: the merged module stays in the share group: it uses the group's A itself
+            # (the same tensor, its optimizer state untouched); only its B is new (a copy of m1's).
+            shared = adapted.shared_A is not None
             merged = Lor2cModule((m1.span[0], m2.span[1]), m1.rank, m1.alpha, m1.dropout,
-                                 nn.Parameter(m1.A.detach().clone()), nn.Parameter(m1.B.detach().clone()), merged=True)
+                                 m1.A if shared else nn.Parameter(m1.A.detach().clone()), nn.Parameter(m1.B.detach().clone()), merged=True)
             for m in (m1, m2):
-                opt.remove(f'lor2c.{m.id}.A')
+                if not shared:
+                    opt.remove(f'lor2c.{m.id}.A')
                 opt.remove(f'lor2c.{m.id}.B')
                 adapted.modules.remove(m)
             adapted.modules.append(merged)
-            opt.add(f'lor2c.{merged.id}.A', merged.A, 1.0)
+            if not shared:
+                opt.add(f'lor2c.{merged.id}.A', merged.A, 1.0)
             opt.add(f'lor2c.{merged.id}.B', merged.B, 1.0)
             merges += 1
             events.append({'step': step, 'type': 'merge', 'pair': [m1.id, m2.id], 'merged': merged.id, 'span': list(merged.span),
                            'score': score, 'relative_margin': gap, 'metric': sc['merge']['metric'], 'sfs': scores,
-                           'init_rule': 'first', 'init_from': [f'lor2c.{m1.id}.A', f'lor2c.{m1.id}.B']})
+                           'init_rule': 'first', 'init_from': [adapted.shared_A if shared else f'lor2c.{m1.id}.A', f'lor2c.{m1.id}.B']})
         if due_inject:
             scores = snap['inject']  # the same snapshot: modules merged a moment ago are gone or marked merged
             m = choose_inject(adapted.modules, scores)
@@ -701,8 +713,9 @@ def run_scenario(sc, models, onnx_files, data, out):
                            'init_rule': 'A: initDown(kaiming, rank, d, seed, name) of compiler/adapters/init.ts; B: zero', 'seed': SEED,
                            'init': {k: tensor_json(v) for k, v in adapted.named_parameters().items() if k in added and k.endswith('.A')}})
         adapted.install()
-        # Each merge removes 2 d r parameters; an injection of rank r/2 on q and v (d x d) is neutral.
-        assert adapted.adapter_count() == counts[-1] - (2 * D * sc['lor2c']['rank'] if due_merge else 0), (name, step, adapted.adapter_count(), counts)
+        # Each merge removes 2 d r parameters (d r under ShareLoR2C: one B); an injection of rank r/2 on q and v (d x d) is neutral.
+        saved = (1 if adapted.shared_A else 2) * D * sc['lor2c']['rank']
+        assert adapted.adapter_count() == counts[-1] - (saved if due_merge else 0), (name, step, adapted.adapter_count(), counts)
         counts.append(adapted.adapter_count())
 
     final = {k: v.detach().clone() for k, v in adapted.named_parameters().items()}
@@ -741,7 +754,7 @@ def run_scenario(sc, models, onnx_files, data, out):
             'batch_size': BATCH, 'shuffle': False, 'drop_last': True,
             'batches': 'step k uses examples [(k-1) mod %d * %d, +%d) of the data file, in file order' % (n_batches, BATCH, BATCH),
             'steps': sc['steps'], 'seed': SEED, 'dropout': 0,
-            'weight_decay_applies_to': 'every trainable tensor (biases and the head included), scaled by its own lr',
+            'weight_decay_applies_to': 'every trainable tensor of 2 or more dimensions (adapters, head matrices), scaled by its own lr; 1-D tensors (biases) are not decayed',
         },
         'adapters': initial_structure(sc),
         'trainable': [{'name': k, 'shape': list(v.shape), 'lr_scale': lr_scale_of(k, patterns) if k in adapted.extra else 1.0,

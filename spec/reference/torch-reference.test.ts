@@ -99,8 +99,8 @@ function relErr(a: number, b: number): number {
   return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-30);
 }
 
-test('six scenarios are recorded, every file they name exists, losses are float32 values', (t) => {
-  t.deepEqual(scenarios.map((s) => s.scenario), ['a-lor2c', 'b-share', 'c-gpt2-lm', 'd-merge', 'e-imlor2c', 'f-lora']);
+test('seven scenarios are recorded, every file they name exists, losses are float32 values', (t) => {
+  t.deepEqual(scenarios.map((s) => s.scenario), ['a-lor2c', 'b-share', 'c-gpt2-lm', 'd-merge', 'e-imlor2c', 'f-lora', 'g-share-merge']);
   const files = new Set(readdirSync(DIR));
   for (const s of scenarios) {
     for (const f of [s.model, s.data, s.init, s.results.final, s.results.points].filter((x): x is string => x !== undefined)) t.true(files.has(f), `${s.scenario}: ${f}`);
@@ -167,7 +167,7 @@ for (const s of scenarios.filter((x) => x.results.events.length > 0)) {
       const lor2cScores = new Map<string, number>();
       const candidates = e.type === 'merge' ? modules : modules.filter((m) => e.sfs[m.id] !== undefined);
       for (const m of candidates) {
-        const A = points.get(`step${e.step}:lor2c.${m.id}.A`)!;
+        const A = points.get(`step${e.step}:${s.adapters.share?.name ?? `lor2c.${m.id}.A`}`)!;
         const B = points.get(`step${e.step}:lor2c.${m.id}.B`)!;
         t.truthy(A && B, `step ${e.step}: ${m.id}'s values are recorded`);
         const got = sfs(A, B, m.rank, D, e.metric);

@@ -190,6 +190,9 @@ function graphInfo(file: string, model: Model, graphs: TrainingGraphs): GraphInf
     const s = stateIn.get(v.name);
     if (s) return io(v, 'state', s);
     if (v.name === graphs.step) return io(v, 'step');
+    if (v.name === graphs.applyUpdate) return io(v, 'apply');
+    // The gradient accumulator is optimizer state of its parameter.
+    if (v.name.endsWith('.grad_accum') && params.has(v.name.slice(0, -'.grad_accum'.length))) return io(v, 'state', { of: v.name.slice(0, -'.grad_accum'.length), slot: 'grad_accum' });
     if (v.name === graphs.schedule?.warmupInput) return io(v, 'schedule', { slot: 'warmup_steps' });
     if (v.name === graphs.schedule?.totalInput) return io(v, 'schedule', { slot: 'total_steps' });
     return io(v, 'batch');
@@ -203,6 +206,7 @@ function graphInfo(file: string, model: Model, graphs: TrainingGraphs): GraphInf
     if (of) return io(v, 'param.next', { of });
     const s = stateOut.get(v.name);
     if (s) return io(v, 'state.next', s);
+    if (v.name.endsWith('.grad_accum.next')) return io(v, 'state.next', { of: v.name.slice(0, -'.grad_accum.next'.length), slot: 'grad_accum' });
     return io(v, 'output');
   });
   return { file, inputs, outputs };

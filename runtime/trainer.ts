@@ -1,6 +1,6 @@
 /**
  * The training loop, against the artifacts contract of compiler/emit/manifest.ts. Each step
- * feeds a batch, every trainable parameter, its optimizer state and the 1-based step counter to
+ * feeds a batch, every trainable parameter, its optimizer state and the step counter (updates already applied) to
  * the fused train graph, and takes back the updated parameters and state. Parameters and state
  * live here as Float32Arrays between steps; frozen weights stay inside the graph.
  *
@@ -178,7 +178,7 @@ export class Trainer {
     const plan = new BatchPlan(trainData.lengths, { batchSize, seed, bucket: opts.bucket, shuffle: opts.shuffle, dropLast: fixed !== undefined });
     let totalSteps: number;
     if (opts.steps !== undefined) totalSteps = opts.steps;
-    else if (opts.epochs !== undefined) totalSteps = opts.epochs * plan.batchesPerEpoch;
+    else if (opts.epochs !== undefined) totalSteps = Math.floor((opts.epochs * plan.batchesPerEpoch) / accumulateOf(manifest));
     else throw new UserError('say how long to train: steps or epochs');
     if (!Number.isInteger(totalSteps) || totalSteps < 0) throw new UserError(`the number of steps must be a non-negative integer, got ${totalSteps}`);
     const t = new Trainer(opts, sessions, batchSize, seed, totalSteps);
@@ -213,7 +213,12 @@ export class Trainer {
 
   /** Optimizer steps in one pass over the training data. */
   get stepsPerEpoch(): number {
-    return this.plan.batchesPerEpoch;
+    return Math.max(1, Math.floor(this.plan.batchesPerEpoch / this.accumulate));
+  }
+
+  /** Micro-batches per optimizer step. */
+  private get accumulate(): number {
+    return accumulateOf(this.manifest);
   }
 
   /** Examples left out under skipInvalid (file:line and why). */
@@ -382,51 +387,67 @@ export class Trainer {
   }
 
   /** One step: run the graph, check every output, commit only if all are finite. */
+  /**
+   * One optimizer step: `accumulate` micro-batches through the train graph (gradient
+   * accumulation: the graph sums gradients into its `grad_accum` state and applies the update on
+   * the micro-batch flagged `apply`). Every output is checked; the step is committed only when
+   * all of them are finite.
+   */
   private async trainStep(): Promise<{ loss: number; lr?: number; seconds: number; examples: number; tokens: number; problem?: string }> {
     const graph = this.manifest.graphs.train;
-    const indices = this.plan.batchAt(this.position);
-    const batch = collate(indices.map((i) => this.trainData.example(i)), this.trainData.schema);
+    const micro = this.accumulate;
+    const params = new Map(this.params);
+    const state = new Map(this.optimizer);
+    let position = this.position;
+    let lossSum = 0, lr: number | undefined, seconds = 0, examples = 0, tokens = 0;
     const nextStep = this.stepCount + 1;
-    const feeds: Record<string, ort.Tensor> = { ...batch.feeds, ...paramFeeds(graph, this.params) };
-    for (const io of graph.inputs) {
-      if (io.role === 'state') {
-        const s = this.optimizer.get(`${io.of}:${io.slot}`)!;
-        feeds[io.name] = new ort.Tensor('float32', s.data, s.shape);
-      } else if (io.role === 'schedule') {
-        const value = io.slot === 'total_steps' ? this.totalSteps : warmupSteps(this.manifest.training.warmup, this.totalSteps);
-        feeds[io.name] = new ort.Tensor('int64', BigInt64Array.of(BigInt(value)), []);
-      } else if (io.role === 'step') {
-        feeds[io.name] = new ort.Tensor('int64', BigInt64Array.of(BigInt(this.stepCount)), []); // updates already applied
+    for (let k = 0; k < micro; k++) {
+      const indices = this.plan.batchAt(position);
+      const batch = collate(indices.map((i) => this.trainData.example(i)), this.trainData.schema);
+      const feeds: Record<string, ort.Tensor> = { ...batch.feeds, ...paramFeeds(graph, params) };
+      for (const io of graph.inputs) {
+        if (io.role === 'state') {
+          const s = state.get(`${io.of}:${io.slot}`)!;
+          feeds[io.name] = new ort.Tensor('float32', s.data, s.shape);
+        } else if (io.role === 'schedule') {
+          const value = io.slot === 'total_steps' ? this.totalSteps : warmupSteps(this.manifest.training.warmup, this.totalSteps);
+          feeds[io.name] = new ort.Tensor('int64', BigInt64Array.of(BigInt(value)), []);
+        } else if (io.role === 'step') {
+          feeds[io.name] = new ort.Tensor('int64', BigInt64Array.of(BigInt(this.stepCount)), []); // updates already applied
+        } else if (io.role === 'apply') {
+          feeds[io.name] = new ort.Tensor('bool', Uint8Array.of(k === micro - 1 ? 1 : 0), []);
+        }
       }
+      const started = performance.now();
+      const out = await this.sessions.train.run(feeds);
+      seconds += (performance.now() - started) / 1000;
+      examples += batch.examples;
+      tokens += batch.tokens;
+      const bad: string[] = [];
+      for (const io of graph.outputs) {
+        const t = out[io.name];
+        if (!t) throw new Error(`the train graph did not return '${io.name}'`);
+        const data = t.data as Float32Array;
+        if (io.role === 'loss') lossSum += Number(data[0]);
+        else if (io.role === 'metric' && io.metric === 'lr') lr = Number(data[0]);
+        else if (io.role === 'param.next') params.set(io.of!, { shape: [...t.dims], data });
+        else if (io.role === 'state.next') state.set(`${io.of}:${io.slot}`, { shape: [...t.dims], data });
+        else continue;
+        if (io.role !== 'metric' && !allFinite(data)) bad.push(io.name);
+      }
+      if (bad.length > 0) {
+        const lines = indices.map((i) => this.trainData.refs[i]!.line).sort((a, b) => a - b).join(', ');
+        const loss = lossSum / (k + 1);
+        return { loss, lr, seconds, examples, tokens, problem: `step ${nextStep}: non-finite values in ${bad.join(', ')} (loss ${loss}); the step was not applied and the parameters of step ${this.stepCount} are kept (the batch was ${this.trainData.path} lines ${lines})` };
+      }
+      position = this.plan.next(position);
     }
-    const started = performance.now();
-    const out = await this.sessions.train.run(feeds);
-    const seconds = (performance.now() - started) / 1000;
-    let loss = NaN, lr: number | undefined;
-    const nextParams = new Map<string, Float32Tensor>();
-    const nextState = new Map<string, Float32Tensor>();
-    const bad: string[] = [];
-    for (const io of graph.outputs) {
-      const t = out[io.name];
-      if (!t) throw new Error(`the train graph did not return '${io.name}'`);
-      const data = t.data as Float32Array;
-      if (io.role === 'loss') loss = Number(data[0]);
-      else if (io.role === 'metric' && io.metric === 'lr') lr = Number(data[0]);
-      else if (io.role === 'param.next') nextParams.set(io.of!, { shape: [...t.dims], data });
-      else if (io.role === 'state.next') nextState.set(`${io.of}:${io.slot}`, { shape: [...t.dims], data });
-      else continue;
-      if (io.role !== 'metric' && !allFinite(data)) bad.push(io.name);
-    }
-    if (bad.length > 0) {
-      const lines = indices.map((i) => this.trainData.refs[i]!.line).sort((a, b) => a - b).join(', ');
-      return { loss, lr, seconds, examples: batch.examples, tokens: batch.tokens, problem: `step ${nextStep}: non-finite values in ${bad.join(', ')} (loss ${loss}); the step was not applied and the parameters of step ${this.stepCount} are kept (the batch was ${this.trainData.path} lines ${lines})` };
-    }
-    for (const [k, v] of nextParams) this.params.set(k, v);
-    for (const [k, v] of nextState) this.optimizer.set(k, v);
+    this.params = params;
+    this.optimizer = state;
     this.stepCount = nextStep;
-    this.position = this.plan.next(this.position);
-    this.lastLoss = loss;
-    return { loss, lr, seconds, examples: batch.examples, tokens: batch.tokens };
+    this.position = position;
+    this.lastLoss = lossSum / micro;
+    return { loss: this.lastLoss, lr, seconds, examples, tokens };
   }
 
   /** Offers the hook a structural change; applies it when one comes back. */
@@ -461,6 +482,11 @@ async function openSessions(dir: string, manifest: Manifest, opts: TrainerOption
     if (!io.of || !io.slot) throw new UserError(`${dir}/manifest.json: state input '${io.name}' lacks 'of' or 'slot'`);
   }
   return { dir, manifest, train, stateInputs };
+}
+
+/** Micro-batches per optimizer step: the train graph takes an `apply` flag only when accumulating. */
+function accumulateOf(manifest: Manifest): number {
+  return manifest.graphs.train.inputs.some((i) => i.role === 'apply') ? Math.max(1, manifest.training.accumulate) : 1;
 }
 
 function allFinite(a: Float32Array): boolean {

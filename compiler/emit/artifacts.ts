@@ -28,6 +28,28 @@ export interface WrittenArtifacts {
   bytes: Record<string, number>;
 }
 
+/**
+ * Writes train.onnx, eval.onnx and infer.onnx into `dir` with ONE external data file: the
+ * frozen weights are the same TensorProto objects in the three graphs, and ExternalDataFile
+ * places identical bytes once, so each frozen weight is on disk once. Returns bytes per file.
+ */
+export function writeGraphs(dir: string, graphs: ArtifactContents['graphs'], weightsFile: string, threshold = EXTERNAL_THRESHOLD): Record<string, number> {
+  const weights = new ExternalDataFile(join(dir, weightsFile));
+  const bytes: Record<string, number> = {};
+  try {
+    for (const kind of ['train', 'eval', 'infer'] as const) {
+      const encoded = encodeModel(modelToProto(graphs[kind]), { external: weights, threshold });
+      writeFileAtomic(join(dir, `${kind}.onnx`), encoded);
+      bytes[`${kind}.onnx`] = encoded.length;
+    }
+    weights.commit();
+  } catch (e) {
+    weights.abort();
+    throw e;
+  }
+  return bytes;
+}
+
 export function writeArtifacts(dir: string, contents: ArtifactContents): WrittenArtifacts {
   const target = resolve(dir);
   mkdirSync(dirname(target), { recursive: true });
@@ -36,14 +58,7 @@ export function writeArtifacts(dir: string, contents: ArtifactContents): Written
   mkdirSync(staging);
   const bytes: Record<string, number> = {};
   try {
-    const weights = new ExternalDataFile(join(staging, contents.manifest.weights));
-    for (const [kind, model] of Object.entries(contents.graphs)) {
-      const file = contents.manifest.graphs[kind as keyof ArtifactContents['graphs']].file;
-      const encoded = encodeModel(modelToProto(model), { external: weights, threshold: EXTERNAL_THRESHOLD });
-      writeFileSync(join(staging, file), encoded);
-      bytes[file] = encoded.length;
-    }
-    weights.commit();
+    Object.assign(bytes, writeGraphs(staging, contents.graphs, contents.manifest.weights));
     const adapter = encodeSafetensors(new Map([...contents.initial].map(([name, t]) => [name, float32Entry(t.shape, t.values)])), { format: 'lor2c' });
     writeFileSync(join(staging, contents.manifest.adapter), adapter);
     bytes[contents.manifest.adapter] = adapter.length;

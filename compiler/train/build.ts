@@ -31,7 +31,7 @@ import { Emitter } from '../autodiff/emitter.ts';
 import { inferDtypes } from '../autodiff/dtypes.ts';
 import { create, ValueInfoProtoSchema } from '../onnx/proto.ts';
 import { clipByGlobalNorm } from './clipping.ts';
-import { cloneModel } from './clone.ts';
+import { cloneModel } from '../graph/clone.ts';
 import { enableTrainingDropout } from './dropout.ts';
 import { classificationLoss, lmLoss, mseLoss, type LossHead, type LossSpec } from './losses.ts';
 import { emitUpdate, slotDims, stateSlots, type OptimizerSpec } from './optimizers.ts';

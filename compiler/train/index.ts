@@ -6,5 +6,3 @@ export { emitScheduleFactor, scheduleFactor, warmupSteps, type ScheduleSpec } fr
 export { clipByGlobalNorm, globalNorm } from './clipping.ts';
 export { enableTrainingDropout, dropoutSeed, DEFAULT_STEP_INPUT } from './dropout.ts';
 export { dropout as hashedDropout, hashedKeepMask, hashedUniform24, type DropoutRatio } from './hashed-dropout.ts';
-export { writeTrainingArtifacts, type ArtifactPaths } from './save.ts';
-export { cloneModel, cloneGraph } from './clone.ts';

@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../cli/main.ts';
+import { runCli } from '../support/cli.ts';
 import { buildBert } from '../../examples/models/index.ts';
 import { writeModel } from '../../compiler/onnx/index.ts';
 import { readManifest } from '../../runtime/artifacts.ts';
@@ -19,21 +19,7 @@ import { Pipeline } from '../../runtime/pipeline.ts';
 import { Rng } from '../../runtime/data/prng.ts';
 import { randomAdapter } from '../runtime/fixtures/adapter-artifacts.ts';
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const saved = { log: console.log, error: console.error, write: process.stdout.write };
-  console.log = (...a: unknown[]) => void out.push(a.join(' ') + '\n');
-  console.error = (...a: unknown[]) => void err.push(a.join(' ') + '\n');
-  process.stdout.write = ((chunk: string) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
-  try {
-    return { code: await main(argv), out: out.join(''), err: err.join('') };
-  } finally {
-    console.log = saved.log;
-    console.error = saved.error;
-    process.stdout.write = saved.write;
-  }
-}
+const run = runCli;
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let worst = a.length === b.length ? 0 : Infinity;

@@ -4,31 +4,14 @@ import * as ort from 'onnxruntime-node';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../cli/main.ts';
+import { runCli } from '../support/cli.ts';
 import { float32Entry, writeSafetensors } from '../../compiler/emit/safetensors.ts';
 import { writeCheckpoint } from '../../runtime/checkpoint.ts';
 import { accuracy } from '../../runtime/metrics.ts';
 import { readParameterFile } from '../../runtime/artifacts.ts';
 import { randomAdapter, randomRows, referenceLogits, writeAdapterArtifacts } from '../runtime/fixtures/adapter-artifacts.ts';
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const saved = { log: console.log, error: console.error, write: process.stdout.write, ewrite: process.stderr.write };
-  console.log = (...a: unknown[]) => void out.push(a.join(' ') + '\n');
-  console.error = (...a: unknown[]) => void err.push(a.join(' ') + '\n');
-  process.stdout.write = ((chunk: string) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => (err.push(String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(argv);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    console.log = saved.log;
-    console.error = saved.error;
-    process.stdout.write = saved.write;
-    process.stderr.write = saved.ewrite;
-  }
-}
+const run = runCli;
 
 const root = mkdtempSync(join(tmpdir(), 'lor2c-cli-serve-'));
 const fixture = writeAdapterArtifacts(join(root, 'artifacts'));

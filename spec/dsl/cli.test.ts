@@ -3,27 +3,11 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { main } from '../../cli/main.ts';
+import { runCli } from '../support/cli.ts';
 import { buildBert } from '../../examples/models/index.ts';
 import { writeModel } from '../../compiler/onnx/index.ts';
 
-/** Runs the CLI in-process, capturing what it prints. */
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const saved = { log: console.log, error: console.error, write: process.stdout.write };
-  console.log = (...a: unknown[]) => void out.push(a.join(' ') + '\n');
-  console.error = (...a: unknown[]) => void err.push(a.join(' ') + '\n');
-  process.stdout.write = ((chunk: string) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
-  try {
-    const code = await main(argv);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    console.log = saved.log;
-    console.error = saved.error;
-    process.stdout.write = saved.write;
-  }
-}
+const run = runCli;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'lor2c-dsl-cli-'));
 const good = path.join(dir, 'good.lor2c');

@@ -15,7 +15,7 @@ import { DataType, encodeModel, fromBinary, makeTensor, readModel, tensorArray, 
 import { differentiate, gradientRuleFor } from '../../../compiler/autodiff/index.ts';
 import { isUserError } from '../../../compiler/errors.ts';
 import { valueInfoFromType } from '../../../compiler/shapes/types.ts';
-import { cloneModel } from '../../../compiler/train/clone.ts';
+import { cloneModel } from '../../../compiler/graph/clone.ts';
 import { rng } from './gradcheck.ts';
 
 const ROOT = '/usr/share/libonnx-testdata/data';

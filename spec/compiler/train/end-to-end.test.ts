@@ -13,7 +13,8 @@ import { buildBert, buildGpt2 } from '../../../examples/models/index.ts';
 import { GraphBuilder, modelFromProto, type Model } from '../../../compiler/graph/index.ts';
 import { DataType, makeTensor, type TensorProto } from '../../../compiler/onnx/index.ts';
 import { inferShapes } from '../../../compiler/shapes/infer.ts';
-import { buildTrainingGraphs, writeTrainingArtifacts, type TrainingSpec } from '../../../compiler/train/index.ts';
+import { buildTrainingGraphs, type TrainingSpec } from '../../../compiler/train/index.ts';
+import { writeGraphs } from '../../../compiler/emit/artifacts.ts';
 import { rng } from '../autodiff/gradcheck.ts';
 import { Stepper, scalar, int64, sessionOf } from './stepper.ts';
 
@@ -108,7 +109,8 @@ test('frozen weights are never differentiated, and are stored once for the three
   t.false(graphs.train.graph.nodes.some((n) => n.opType === 'ScatterND'), 'no embedding gradient with a frozen embedding');
   const dir = mkdtempSync(join(tmpdir(), 'lor2c-train-'));
   try {
-    const paths = writeTrainingArtifacts(dir, graphs, { threshold: 1024 });
+    writeGraphs(dir, graphs, 'weights.bin', 1024);
+    const paths = { data: join(dir, 'weights.bin'), train: join(dir, 'train.onnx'), eval: join(dir, 'eval.onnx'), infer: join(dir, 'infer.onnx') };
     // Each large frozen weight once, page-aligned (4 KiB) as ExternalDataFile places them.
     const large = frozen.map((k) => model.graph.initializers.get(k)!.rawData.length).filter((n) => n >= 1024);
     const once = large.reduce((s, n) => s + Math.ceil(n / 4096) * 4096, 0);

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { checkSpec, hasErrors, renderDiagnostics, resolvePlan, type Diagnostic, type ModelFacts, type Plan } from '../dsl/index.ts';
+import { checkSpec, editDistance, hasErrors, renderDiagnostics, resolvePlan, type Diagnostic, type ModelFacts, type Plan } from '../dsl/index.ts';
 import { UserError } from './errors.ts';
 import { modelFromProto, liftConstants, cloneModel, type Model } from './graph/index.ts';
 import { readModel, dataTypeName, elementCount, isFloatType, tensorArray } from './onnx/index.ts';
@@ -132,8 +132,11 @@ function extraTrainables(model: Model, plan: Plan): ExtraTrainable[] {
     const regex = patternRegex(pattern);
     const matched = [...model.graph.initializers.values()].filter((t) => regex.test(t.name) && isFloatType(t.dataType));
     if (matched.length === 0) {
-      const names = [...model.graph.initializers.keys()].filter((n) => !n.startsWith('lor2c.') && !n.startsWith('lora.'));
-      throw new UserError(`trainable "${pattern}" matches no weight of the model`, `weights include ${names.slice(-6).map((n) => `'${n}'`).join(', ')}${names.length > 6 ? ', ...' : ''}`);
+      // Suggest the weights whose names are nearest to the pattern's literal text.
+      const literal = pattern.replace(/\*|\{i\}/g, '');
+      const weights = [...model.graph.initializers.values()].filter((t) => isFloatType(t.dataType) && t.dims.length > 0).map((t) => t.name);
+      const nearest = weights.map((n) => ({ n, d: editDistance(literal, n.slice(0, literal.length + 2)) })).sort((a, b) => a.d - b.d).slice(0, 5).map((x) => `'${x.n}'`);
+      throw new UserError(`trainable "${pattern}" matches no weight of the model`, `nearest weight names: ${nearest.join(', ')} (\`lor2c inspect\` lists the model)`);
     }
     for (const t of matched) {
       if (out.some((e) => e.name === t.name)) continue;

@@ -22,6 +22,7 @@ export type { Diagnostic, Severity, SourceRange } from './diagnostics.ts';
 export { renderDiagnostic, renderDiagnostics, hasErrors, sortDiagnostics } from './diagnostics.ts';
 export { resolveBlocks, resolvePlan, outOfRange, isConcrete, layoutModules, moduleId, ALL_BLOCKS } from './resolve.ts';
 export { DEFAULTS } from './checker.ts';
+export { editDistance } from './suggest.ts';
 
 function internalError(e: unknown, file: string): Diagnostic {
   return {

@@ -1,0 +1,85 @@
+/**
+ * `compileSpecFile`, the compiler's front door: artifacts and manifest for a good spec, and a
+ * clear UserError (never a half-written DIR) for each kind of user mistake.
+ */
+import test from 'ava';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildBert } from '../../examples/models/index.ts';
+import { writeModel } from '../../compiler/onnx/index.ts';
+import { compileSpecFile } from '../../compiler/compile.ts';
+import { isUserError } from '../../compiler/errors.ts';
+import type { Manifest } from '../../compiler/emit/manifest.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'lor2c-compile-'));
+writeModel(buildBert({ layers: 3, dModel: 32, heads: 2, ffn: 64, vocabSize: 50 }).model, join(dir, 'bert.onnx'));
+
+function spec(name: string, body: string): string {
+  const path = join(dir, `${name}.lor2c`);
+  writeFileSync(path, `model "bert.onnx"\n${body}`);
+  return path;
+}
+
+const TRAIN = `train {
+  task classify(logits "logits", labels "label")
+  trainable "classifier.*" lr_scale 0.5
+  optimizer adamw(lr 1e-3)
+  schedule linear(warmup 10%)
+  batch 4
+  steps 10
+}
+`;
+
+test('a good spec: three graphs sharing one weights file, a manifest saying what every input and output is', (t) => {
+  const out = join(dir, 'good');
+  const result = compileSpecFile(spec('good', `lor2c {\n  rank 4\n  alpha 8\n}\nshare A across all\n${TRAIN}`), { out });
+  t.deepEqual(readdirSync(out).sort(), ['adapter.safetensors', 'eval.onnx', 'infer.onnx', 'manifest.json', 'train.onnx', 'weights.bin']);
+  const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as Manifest;
+  t.deepEqual(m.parameters.map((p) => p.name).sort(), ['classifier.bias', 'classifier.weight', 'lor2c.b0.B', 'lor2c.b1.B', 'lor2c.b2.B', 'lor2c.shared0.A']);
+  t.is(m.parameters.find((p) => p.name === 'classifier.weight')!.lrScale, 0.5);
+  t.false(m.parameters.find((p) => p.name === 'classifier.bias')!.weightDecay, 'biases are not decayed');
+  const roles = (g: Manifest['graphs']['train']) => new Set([...g.inputs, ...g.outputs].map((io) => io.role));
+  t.deepEqual([...roles(m.graphs.train)].sort(), ['batch', 'loss', 'metric', 'param', 'param.next', 'schedule', 'state', 'state.next', 'step']);
+  t.deepEqual([...roles(m.graphs.infer)].sort(), ['batch', 'output', 'param'], 'adapters are inputs of the inference graph: hot-swappable');
+  t.is(result.compiled.report.trainable, 32 * 4 + 3 * 32 * 4 + 32 * 2 + 2);
+  t.deepEqual(m.blocks.labels.length, 3);
+});
+
+function expectError(t: import('ava').ExecutionContext, path: string, out: string, pattern: RegExp) {
+  const e = t.throws(() => compileSpecFile(path, { out }));
+  t.true(isUserError(e), String(e?.stack));
+  t.regex(e!.message + ((e as { hint?: string }).hint ?? ''), pattern);
+  t.false(existsSync(out), 'nothing is written');
+  t.deepEqual(readdirSync(dir).filter((f) => f.includes('staging')), [], 'no staging directory left behind');
+}
+
+test('spec errors come back rendered with their position', (t) => {
+  expectError(t, spec('typo', `lor2c {\n  rnak 4\n}\n${TRAIN}`), join(dir, 'typo-out'), /typo\.lor2c:3:3: error: unknown setting `rnak`[\s\S]*did you mean `rank`/);
+});
+
+test('model-dependent spec errors: blocks beyond the model', (t) => {
+  expectError(t, spec('far', `lor2c {\n  blocks 0..7\n}\n${TRAIN}`), join(dir, 'far-out'), /blocks 0\.\.7 but the model has 3 blocks/);
+});
+
+test('a loss over a value the model does not have', (t) => {
+  expectError(t, spec('logits', `lor2c {\n  rank 4\n}\n${TRAIN.replace('"logits"', '"logitz"')}`), join(dir, 'logits-out'), /the loss reads 'logitz'[\s\S]*outputs are logits/);
+});
+
+test('a trainable pattern matching nothing suggests the nearest weights', (t) => {
+  expectError(t, spec('head', `lor2c {\n  rank 4\n}\n${TRAIN.replace('"classifier.*"', '"clasifier.*"')}`), join(dir, 'head-out'), /matches no weight[\s\S]*'classifier\.weight'/);
+});
+
+test('a missing model file', (t) => {
+  const path = join(dir, 'noblocks.lor2c');
+  writeFileSync(path, `model "nowhere.onnx"\nlor2c {\n  rank 4\n}\n${TRAIN}`);
+  expectError(t, path, join(dir, 'missing-out'), /cannot read model .*nowhere\.onnx/);
+});
+
+test('a failed recompile leaves the previous artifacts in place', (t) => {
+  const out = join(dir, 'keep');
+  compileSpecFile(spec('keep', `lor2c {\n  rank 4\n}\n${TRAIN}`), { out });
+  const before = readFileSync(join(out, 'manifest.json'), 'utf8');
+  t.throws(() => compileSpecFile(spec('keep-bad', `lor2c {\n  rank 4\n}\n${TRAIN.replace('"classifier.*"', '"nothing.*"')}`), { out }));
+  t.is(readFileSync(join(out, 'manifest.json'), 'utf8'), before);
+});

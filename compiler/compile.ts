@@ -22,6 +22,7 @@ import { buildTrainingGraphs, warmupSteps, type TrainingGraphs, type LossSpec, t
 import { writeArtifacts, type WrittenArtifacts } from './emit/artifacts.ts';
 import type { GraphInfo, IOInfo, Manifest, ParameterInfo } from './emit/manifest.ts';
 import { describeType } from './inspect.ts';
+import { checkOpCoverage, formatCoverageProblems } from './passes/op-coverage.ts';
 import type { ValueInfoProto } from './onnx/proto.ts';
 import { parameterReport, type ParameterReport } from './report.ts';
 
@@ -83,6 +84,8 @@ export function initialStructure(plan: Plan, base: PreparedBase): AdapterStructu
 
 export interface Compiled {
   graphs: TrainingGraphs;
+  /** Ops of the train graph without a kernel on both ORT's CPU and CUDA providers (they run on CPU under --target cuda). */
+  unportable: string;
   manifest: Manifest;
   initial: Map<string, { shape: number[]; values: Float32Array }>;
   report: ParameterReport;
@@ -120,7 +123,7 @@ export function compileStructure(base: PreparedBase, plan: Plan, structure: Adap
   for (const p of applied.parameters) initial.set(p.name, { shape: p.shape, values: applied.initial.get(p.name)! });
   for (const e of extras) initial.set(e.name, { shape: e.shape, values: e.values });
   const manifest = buildManifest(base, plan, structure, graphs, parameters, opts);
-  return { graphs, manifest, initial, report: parameterReport(parameters, structure, base.baseParameters) };
+  return { graphs, manifest, initial, report: parameterReport(parameters, structure, base.baseParameters), unportable: formatCoverageProblems(checkOpCoverage(graphs.train.graph)) };
 }
 
 interface ExtraTrainable { name: string; shape: number[]; values: Float32Array; lrScale: number; weightDecay: boolean }

@@ -43,6 +43,10 @@ them from the run's real length, so one compile serves any --steps or --epochs.`
     console.log(renderReport(result.compiled.report));
     console.log(`graphs      train ${stats.trainNodes} nodes (forward ${stats.forwardNodes}, backward ${stats.backwardNodes}), eval ${stats.evalNodes}, infer ${stats.inferNodes}`);
     console.log(`time        prepare ${result.seconds.prepare.toFixed(2)} s, compile ${result.seconds.compile.toFixed(2)} s, write ${result.seconds.write.toFixed(2)} s`);
+    if (result.compiled.unportable) {
+      const where = result.compiled.manifest.target === 'cuda' ? 'ORT runs them on the CPU, copying tensors across' : 'fine on CPU';
+      console.log(`note        ops without a CUDA kernel in ORT: ${result.compiled.unportable} (${where})`);
+    }
     console.log(`wrote       ${result.written.dir}`);
     return 0;
   },

@@ -258,12 +258,17 @@ function attachLoss(m: Model, opset: number, spec: LossSpec): LossHead {
   const srcType = typeOf(source);
   const labelShape = (drop: number): Dim[] | undefined => srcType?.shape?.slice(0, srcType.shape.length - drop);
   const labelsName = spec.kind === 'mse' ? spec.target ?? 'target' : spec.labels ?? 'labels';
-  e.b.claim(labelsName);
-  const labelType: ValueType = spec.kind === 'mse'
-    ? { dtype: srcType?.dtype || DataType.FLOAT, shape: srcType?.shape }
-    : { dtype: DataType.INT64, shape: labelShape(1) };
-  m.graph.inputs.push(valueInfoFromType(labelsName, labelType));
-  e.setType(labelsName, labelType);
+  if (m.graph.feedInputs().some((v) => v.name === labelsName)) {
+    // The labels are one of the model's own inputs (a language model predicting its input_ids).
+    if (spec.kind === 'lm' && !(spec.shift ?? true)) throw new UserError(`the LM loss reads its labels from the model input '${labelsName}' without shifting: every token would predict itself`, 'use shift, or give the labels under their own key');
+  } else {
+    e.b.claim(labelsName);
+    const labelType: ValueType = spec.kind === 'mse'
+      ? { dtype: srcType?.dtype || DataType.FLOAT, shape: srcType?.shape }
+      : { dtype: DataType.INT64, shape: labelShape(1) };
+    m.graph.inputs.push(valueInfoFromType(labelsName, labelType));
+    e.setType(labelsName, labelType);
+  }
   let head: LossHead;
   if (spec.kind === 'classification') head = classificationLoss(e, spec.logits, labelsName);
   else if (spec.kind === 'lm') head = lmLoss(e, spec.logits, labelsName, spec.ignoreIndex ?? -100, spec.shift ?? true);

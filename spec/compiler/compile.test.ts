@@ -83,3 +83,20 @@ test('a failed recompile leaves the previous artifacts in place', (t) => {
   t.throws(() => compileSpecFile(spec('keep-bad', `lor2c {\n  rank 4\n}\n${TRAIN.replace('"classifier.*"', '"nothing.*"')}`), { out }));
   t.is(readFileSync(join(out, 'manifest.json'), 'utf8'), before);
 });
+
+test('a language model trained on its own input ids (labels "input_ids", shifted)', async (t) => {
+  const { buildGpt2 } = await import('../../examples/models/index.ts');
+  const { Trainer } = await import('../../runtime/trainer.ts');
+  writeModel(buildGpt2({ layers: 2, dModel: 32, heads: 2, ffn: 64, vocabSize: 40 }).model, join(dir, 'gpt2.onnx'));
+  const path = join(dir, 'lm.lor2c');
+  writeFileSync(path, `model "gpt2.onnx"\nlor2c {\n  rank 4\n}\ntrain {\n  task lm(logits "logits", labels "input_ids")\n  optimizer adamw(lr 1e-2)\n  batch 2\n  steps 4\n}\n`);
+  const out = join(dir, 'lm-out');
+  compileSpecFile(path, { out });
+  const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as Manifest;
+  t.is(m.graphs.train.inputs.filter((io) => io.name === 'input_ids').length, 1, 'the labels are the model input, not a second input');
+  const data = join(dir, 'lm.jsonl');
+  writeFileSync(data, Array.from({ length: 8 }, (_, i) => JSON.stringify({ input_ids: Array.from({ length: 6 }, (_, j) => (i + j) % 40) })).join('\n'));
+  const result = await (await Trainer.open({ artifacts: out, data, steps: 4, batchSize: 2, progress: false })).run();
+  t.is(result.status, 'done');
+  t.true(Number.isFinite(result.loss!));
+});

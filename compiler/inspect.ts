@@ -1,7 +1,9 @@
 /** What `lor2c inspect` reports about a model. */
-import { dataTypeName, elementCount, isFloatType, tensorByteLength, type ModelProto, type TensorProto, type TypeProto, type ValueInfoProto } from './onnx/index.ts';
+import { dataTypeName, type ModelProto, type TypeProto, type ValueInfoProto } from './onnx/index.ts';
 import { modelFromProto, type Graph, type Model } from './graph/index.ts';
 import { isUserError } from './errors.ts';
+import { inferShapes, type ValueType } from './shapes/index.ts';
+import { countParameters, type ExcludedTensor } from './inspect-parameters.ts';
 import { locateBlocks, renderBlocks, type BlockMap } from './locate/index.ts';
 
 export interface ValueSummary {
@@ -17,12 +19,21 @@ export interface Inspection {
   opsets: Record<string, number>;
   inputs: ValueSummary[];
   outputs: ValueSummary[];
+  /**
+   * The learned parameters: float tensors, less folded copies and recognised float buffers
+   * (the rules are in inspect-parameters.ts). Equals torch's `sum(p.numel() for p in
+   * model.parameters())` for what torch.onnx.export writes.
+   */
   parameters: number;
   parameterTensors: number;
   parameterBytes: number;
   /** Of `parameters`, how many are held in Constant nodes rather than initializers. */
   parametersInConstantNodes: number;
-  /** Elements of non-float initializers (position ids, masks, shape constants): not parameters. */
+  /** Every float element that could be a parameter, before copies and float buffers are taken out. */
+  floatElements: number;
+  /** The float tensors not counted, and why: copies of a counted one, masks, sinusoid tables, rotary frequencies. */
+  notParameters: ExcludedTensor[];
+  /** Elements of non-float initializers (position ids, masks, shape constants) and of the float buffers. */
   buffers: number;
   nodes: number;
   ops: Record<string, number>;
@@ -41,6 +52,30 @@ function summarize(v: ValueInfoProto): ValueSummary {
   return { name: v.name, ...describeType(v.type) };
 }
 
+/**
+ * An output's shape: the declared one, where inference (compiler/shapes) knows better filled
+ * in. A declared number stays; so does a declared name that an input also uses (batch, seq),
+ * which ties the two. A name seen on no input is an exporter's placeholder (torch writes
+ * `MatMullogits_dim_0`), and a missing dim or shape is unknown: there inference's dim is shown,
+ * a number or the input's symbol it derives from.
+ */
+function withInferredShape(declared: ValueSummary, inferred: ValueType | undefined, inputDims: Set<string>): ValueSummary {
+  const shape = inferred?.shape;
+  const dtype = declared.dtype === dataTypeName(0) && inferred?.dtype ? dataTypeName(inferred.dtype) : declared.dtype;
+  if (!shape) return { ...declared, dtype };
+  const known = (d: number | string) => typeof d === 'number' || !/^(\?|unk__|max\()/.test(d);
+  if (declared.shape === null || declared.shape.length !== shape.length) return { ...declared, dtype, shape: shape.map((d) => (known(d) ? d : null)) };
+  return {
+    ...declared,
+    dtype,
+    shape: declared.shape.map((d, i) => {
+      const mine = shape[i]!;
+      if (typeof d === 'number' || (typeof d === 'string' && inputDims.has(d)) || !known(mine)) return d;
+      return mine;
+    }),
+  };
+}
+
 export function inspectModel(proto: ModelProto): Inspection {
   const model = modelFromProto(proto);
   const graph: Graph = model.graph;
@@ -49,41 +84,22 @@ export function inspectModel(proto: ModelProto): Inspection {
     const key = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
     ops[key] = (ops[key] ?? 0) + 1;
   }
-  // Parameters are the float weights; integer and bool initializers (position ids, masks,
-  // shape constants) are buffers. Some exporters keep weights in Constant nodes (PaddleOCR):
-  // those count too, apart from scalars, which are the arithmetic's constants.
-  let parameters = 0;
-  let parameterBytes = 0;
-  let parameterTensors = 0;
-  let buffers = 0;
-  const count = (t: TensorProto) => {
-    parameters += elementCount(t.dims);
-    parameterBytes += tensorByteLength(t);
-    parameterTensors++;
-  };
-  for (const t of graph.initializers.values()) {
-    if (isFloatType(t.dataType)) count(t);
-    else buffers += elementCount(t.dims);
-  }
-  let inConstantNodes = 0;
-  for (const n of graph.nodes) {
-    const t = n.opType === 'Constant' ? n.attributes.find((a) => a.name === 'value')?.t : undefined;
-    if (t && isFloatType(t.dataType) && elementCount(t.dims) > 1) {
-      count(t);
-      inConstantNodes += elementCount(t.dims);
-    }
-  }
+  const counted = countParameters(graph, proto.producerName);
+  const outputTypes = inferShapes(model);
+  const declaredInputDims = new Set(graph.feedInputs().flatMap((v) => describeType(v.type).shape ?? []).filter((d): d is string => typeof d === 'string'));
   return {
     irVersion: Number(proto.irVersion),
     producer: [proto.producerName, proto.producerVersion].filter(Boolean).join(' '),
     opsets: Object.fromEntries([...model.opsets].map(([d, v]) => [d || 'ai.onnx', v])),
     inputs: graph.feedInputs().map(summarize),
-    outputs: graph.outputs.map(summarize),
-    parameters,
-    parameterTensors,
-    parameterBytes,
-    parametersInConstantNodes: inConstantNodes,
-    buffers,
+    outputs: graph.outputs.map((v) => withInferredShape(summarize(v), outputTypes.get(v.name), declaredInputDims)),
+    parameters: counted.parameters,
+    parameterTensors: counted.parameterTensors,
+    parameterBytes: counted.parameterBytes,
+    parametersInConstantNodes: counted.parametersInConstantNodes,
+    floatElements: counted.floatElements,
+    notParameters: counted.excluded,
+    buffers: counted.buffers,
     nodes: graph.nodes.length,
     ops: Object.fromEntries(Object.entries(ops).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
     blocks: findBlocks(model),
@@ -104,6 +120,27 @@ function shapeText(s: ValueSummary): string {
   return `${s.dtype}[${s.shape === null ? '?' : s.shape.map((d) => d ?? '?').join(', ')}]`;
 }
 
+const NOT_PARAMETER_WHY: Record<ExcludedTensor['kind'], string> = {
+  copy: 'copy',
+  mask: 'additive mask (float buffer)',
+  sinusoids: 'sinusoid table of the position (float buffer)',
+  frequencies: 'rotary frequencies (float buffer)',
+};
+
+function notParameterLines(r: Inspection): string[] {
+  if (!r.notParameters.length) return [];
+  const shown = r.notParameters.slice(0, 8).map((e) => {
+    const why = e.kind === 'copy' ? `${e.transposed ? 'transposed ' : ''}copy of '${e.of}'` : NOT_PARAMETER_WHY[e.kind];
+    return `  not counted: '${e.name}' (${e.elements.toLocaleString('en-US')}): ${why}`;
+  });
+  const more = r.notParameters.length - shown.length;
+  return [
+    `  float tensors hold ${r.floatElements.toLocaleString('en-US')} elements; parameters exclude:`,
+    ...shown,
+    ...(more > 0 ? [`  ... and ${more} more (--json lists them)`] : []),
+  ];
+}
+
 export function renderInspection(r: Inspection, label: string): string {
   const lines = [
     `model       ${label}`,
@@ -116,6 +153,7 @@ export function renderInspection(r: Inspection, label: string): string {
     `parameters  ${r.parameters.toLocaleString('en-US')} in ${r.parameterTensors} tensors (${(r.parameterBytes / 2 ** 20).toFixed(2)} MiB)` +
       (r.parametersInConstantNodes ? `, ${r.parametersInConstantNodes.toLocaleString('en-US')} of them in Constant nodes` : '') +
       (r.buffers ? `; buffers ${r.buffers.toLocaleString('en-US')}` : ''),
+    ...notParameterLines(r),
     `nodes       ${r.nodes}`,
     'ops',
     ...Object.entries(r.ops).map(([op, n]) => `  ${String(n).padStart(6)}  ${op}`),

@@ -17,17 +17,20 @@
  *     beside the embedding that is also used as is) and counts once. Tensors whose elements are
  *     all equal are never taken for copies: untrained norm scales are equal by construction.
  *  3. Float buffers are recognised by contents no learned weight has:
- *     - additive masks and masked-fill values: every element 0 or <= -1e4 (-inf, finfo.min,
+ *     - additive masks and masked-fill values: every element 0 or <= -5e3 (-1e4, -inf, finfo.min,
  *       HF's `masked_bias`), at least one of them negative;
  *     - sinusoid tables of the position (rotary cos/sin caches, fixed sinusoidal position
  *       embeddings): a [positions, n] table (unit dims aside) whose every column starts at 1
  *       (cosine) or 0 (sine) and follows x[p+1] + x[p-1] = 2 cos(t) x[p], not all constant;
- *     - rotary frequencies (`inv_freq`): a vector starting at 1 that falls geometrically.
+ *     - rotary frequencies (`inv_freq`): a vector starting at 1 that falls geometrically;
+ *     and by use: running statistics, the tensors used only as BatchNormalization's mean and
+ *     variance (inputs 3 and 4), which training estimates, not learns.
  *  What the rules miss: a float buffer of other contents (counted as a parameter), and a
  *  parameter whose values happen to match a rule (a frozen, never-trained sinusoid table
- *  declared as nn.Parameter is excluded). torch's exporter itself stores parameters with equal
- *  values once, which no reader of the file can undo: a count of an untrained model whose norm
- *  scales are all ones comes out low.
+ *  declared as nn.Parameter is excluded). Two things torch's exporter does cannot be undone by
+ *  any reader of the file: it stores parameters with equal values once (an untrained model
+ *  whose norm scales are all ones counts low), and in eval mode it fuses a BatchNorm that
+ *  follows a Conv into the conv (BatchNorm's 2C parameters become the conv's C-element bias).
  */
 import { DataType, elementCount, isFloatType, tensorArray, tensorByteLength, type TensorProto } from './onnx/index.ts';
 import type { Graph } from './graph/index.ts';
@@ -36,7 +39,7 @@ export interface ExcludedTensor {
   name: string;
   elements: number;
   /** 'copy' of another tensor (not counted at all), or a float buffer kind (counted as buffer). */
-  kind: 'copy' | 'mask' | 'sinusoids' | 'frequencies';
+  kind: 'copy' | 'mask' | 'sinusoids' | 'frequencies' | 'statistics';
   /** For copies: the tensor it copies, and whether transposed. */
   of?: string;
   transposed?: boolean;
@@ -76,9 +79,10 @@ export function countParameters(graph: Graph, producerName: string): ParameterCo
     }
   }
 
+  const statistics = runningStatistics(graph);
   const excluded = new Map<string, ExcludedTensor>();
   for (const c of candidates) {
-    const kind = bufferKind(c.tensor);
+    const kind = statistics.has(c.name) ? 'statistics' : bufferKind(c.tensor);
     if (kind) excluded.set(c.name, { name: c.name, elements: elementCount(c.tensor.dims), kind });
   }
   for (const copy of findCopies(candidates.filter((c) => !excluded.has(c.name)))) excluded.set(copy.name, copy);
@@ -100,6 +104,22 @@ export function countParameters(graph: Graph, producerName: string): ParameterCo
   return result;
 }
 
+/** Values used only as BatchNormalization's running mean or variance (inputs 3 and 4). */
+function runningStatistics(graph: Graph): Set<string> {
+  const asStatistic = new Set<string>();
+  const otherwise = new Set<string>();
+  for (const n of graph.nodes) {
+    n.inputs.forEach((name, i) => {
+      if (!name) return;
+      if (n.opType === 'BatchNormalization' && (n.domain === '' || n.domain === 'ai.onnx') && (i === 3 || i === 4)) asStatistic.add(name);
+      else otherwise.add(name);
+    });
+  }
+  for (const v of graph.outputs) otherwise.add(v.name);
+  for (const name of otherwise) asStatistic.delete(name);
+  return asStatistic;
+}
+
 /** The float-buffer kind a tensor's contents show (rule 3), or undefined for a parameter. */
 function bufferKind(t: TensorProto): ExcludedTensor['kind'] | undefined {
   const count = elementCount(t.dims);
@@ -109,11 +129,12 @@ function bufferKind(t: TensorProto): ExcludedTensor['kind'] | undefined {
   if (isAdditiveMask(values)) return 'mask';
   const dims = t.dims.map(Number).filter((d) => d !== 1);
   if (dims.length === 2 && isSinusoidTable(values, dims[0]!, dims[1]!, t.dataType)) return 'sinusoids';
-  if (dims.length === 1 && isGeometricFromOne(values)) return 'frequencies';
+  if (dims.length === 1 && isGeometricFromOne(values, t.dataType)) return 'frequencies';
   return undefined;
 }
 
-const MASK_LIMIT = -1e4;
+// HF's -1e4 stored in bfloat16 is -9984: the limit sits below any learned weight, above that.
+const MASK_LIMIT = -5e3;
 
 function isAdditiveMask(v: ArrayLike<number>): boolean {
   let masked = false;
@@ -151,12 +172,14 @@ function isSinusoidTable(v: ArrayLike<number>, positions: number, n: number, dty
 }
 
 /** 1, r, r^2, ... with 0 < r < 1: rotary inverse frequencies base^(-2i/d). */
-function isGeometricFromOne(v: ArrayLike<number>): boolean {
-  if (v.length < 2 || Math.abs(v[0]! - 1) > 1e-6) return false;
+function isGeometricFromOne(v: ArrayLike<number>, dtype: number): boolean {
+  // Relative precision of the stored ratios: 8 bits of mantissa in bfloat16, 11 in float16.
+  const tol = dtype === DataType.BFLOAT16 ? 2e-2 : dtype === DataType.FLOAT16 ? 4e-3 : 1e-3;
+  if (v.length < 2 || v[0] !== 1) return false;
   const r = v[1]! / v[0]!;
   if (!(r > 0 && r < 1)) return false;
   for (let i = 1; i + 1 < v.length; i++) {
-    if (!(v[i]! > 0) || Math.abs(v[i + 1]! / v[i]! - r) > 1e-3 * r) return false;
+    if (!(v[i]! > 0) || Math.abs(v[i + 1]! / v[i]! - r) > tol * r) return false;
   }
   return true;
 }

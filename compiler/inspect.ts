@@ -31,7 +31,7 @@ export interface Inspection {
   parametersInConstantNodes: number;
   /** Every float element that could be a parameter, before copies and float buffers are taken out. */
   floatElements: number;
-  /** The float tensors not counted, and why: copies of a counted one, masks, sinusoid tables, rotary frequencies. */
+  /** The float tensors not counted, and why: copies of a counted one, masks, sinusoid tables, rotary frequencies, running statistics. */
   notParameters: ExcludedTensor[];
   /** Elements of non-float initializers (position ids, masks, shape constants) and of the float buffers. */
   buffers: number;
@@ -125,6 +125,7 @@ const NOT_PARAMETER_WHY: Record<ExcludedTensor['kind'], string> = {
   mask: 'additive mask (float buffer)',
   sinusoids: 'sinusoid table of the position (float buffer)',
   frequencies: 'rotary frequencies (float buffer)',
+  statistics: 'BatchNormalization running statistics (buffer)',
 };
 
 function notParameterLines(r: Inspection): string[] {

@@ -10,7 +10,9 @@ export const inspectCommand: Command = {
   help: `Usage: lor2c inspect MODEL.onnx [--json]
 
 Reads an ONNX model (external data included) and prints its opset imports, graph inputs and
-outputs with their shapes, the parameter count (elements of all initializers), a histogram of
+outputs with their shapes (inferred where the file leaves them unknown), the parameter count
+(float tensors, less folded copies and recognised float buffers: masks, rotary and sinusoid
+tables, BatchNorm statistics; each one not counted is listed), a histogram of
 op types, and the transformer blocks lor2c finds.
 
 Options:

@@ -15,6 +15,12 @@ ONNX file makes hard to count:
                  (Gemm) and on 3-D input (MatMul, weight transposed by folding), a Linear
                  applied twice (shared)
   plain_norm     LayerNorm without affine parameters
+  sinusoid_pe    fixed sinusoidal position embeddings, a float buffer
+  conv_bn        Conv2d + BatchNorm2d, conv with and without bias: torch's eval export fuses the
+                 BatchNorm into the conv (its weight and bias vanish into the conv's), which no
+                 reader of the file can undo; recorded with `parametersInFile`, what the file
+                 can show: torch's count less BatchNorm's 2C and the conv bias, plus the fused C
+  bn_conv        BatchNorm2d before a Conv2d (not fused): running mean / var are buffers
 
 at opsets 11, 14 and 17 with do_constant_folding True and False (export_params True) into a
 temporary folder, and records for each export: torch's parameter count, buffer count and the
@@ -158,12 +164,48 @@ class PlainNorm(nn.Module):
         return self.norm(self.proj(x))
 
 
+class SinusoidPositions(nn.Module):
+    """Fixed sinusoidal position embeddings (Attention Is All You Need) as a float buffer."""
+
+    def __init__(self):
+        super().__init__()
+        pos = torch.arange(MAX_POS).float()[:, None]
+        div = torch.exp(torch.arange(0, D, 2).float() * (-torch.log(torch.tensor(10000.0)) / D))
+        pe = torch.zeros(MAX_POS, D)
+        pe[:, 0::2] = torch.sin(pos * div)
+        pe[:, 1::2] = torch.cos(pos * div)
+        self.register_buffer('pe', pe)
+        self.proj = nn.Linear(D, D)
+
+    def forward(self, x):
+        return self.proj(x + self.pe[: x.shape[1]])
+
+
+class ConvBn(nn.Module):
+    """Conv2d + BatchNorm2d: running statistics are buffers; eval export may fuse them into the conv."""
+
+    def __init__(self, conv_bias, bn_first=False):
+        super().__init__()
+        self.bn_first = bn_first
+        self.conv = nn.Conv2d(3, 8, 3, padding=1, bias=conv_bias)
+        self.bn = nn.BatchNorm2d(3 if bn_first else 8)
+        self.head = nn.Linear(8, 10)
+
+    def forward(self, x):
+        h = self.conv(self.bn(x)) if self.bn_first else self.bn(self.conv(x))
+        return self.head(F.relu(h).mean((2, 3)))
+
+
 MODULES = {
     **{arch: spec for arch, spec in ref.ARCHS.items()},
     'gpt2_tied_hf': dict(ref.ARCHS['gpt2'], make=Gpt2TiedHf),
     'bert_hf': dict(ref.ARCHS['bert'], make=BertHf),
     'llama_rope': dict(ref.ARCHS['llama'], make=LlamaRope),
     'misc': dict(inputs=lambda: (torch.randn(2, 8, D),), names=['x'], dynamic={'x': {0: 'batch', 1: 'seq'}}, make=Misc),
+    'sinusoid_pe': dict(inputs=lambda: (torch.randn(2, 8, D),), names=['x'], dynamic={'x': {0: 'batch', 1: 'seq'}}, make=SinusoidPositions),
+    'conv_bn': dict(ref.ARCHS['vit'], make=lambda: ConvBn(conv_bias=True)),
+    'conv_bn_nobias': dict(ref.ARCHS['vit'], make=lambda: ConvBn(conv_bias=False)),
+    'bn_conv': dict(ref.ARCHS['vit'], make=lambda: ConvBn(conv_bias=True, bn_first=True)),
     'plain_norm': dict(inputs=lambda: (torch.randn(2, 8, D),), names=['x'], dynamic={'x': {0: 'batch', 1: 'seq'}}, make=PlainNorm),
 }
 
@@ -182,7 +224,8 @@ KEEP = [
     'bert_hf-opset11-folded.onnx', 'bert_hf-opset17-unfolded.onnx',
     'llama_rope-opset14-folded.onnx', 'llama-opset17-unfolded.onnx',
     'misc-opset11-folded.onnx', 'misc-opset17-folded.onnx', 'misc-opset14-unfolded.onnx', 'plain_norm-opset14-folded.onnx',
-    'nn_encoder-opset14-unfolded.onnx', 'vit-opset14-unfolded.onnx',
+    'nn_encoder-opset14-unfolded.onnx', 'vit-opset14-unfolded.onnx', 'sinusoid_pe-opset14-folded.onnx',
+    'conv_bn-opset17-folded.onnx', 'conv_bn_nobias-opset11-unfolded.onnx', 'bn_conv-opset14-folded.onnx',
 ]
 
 
@@ -209,6 +252,9 @@ def main():
             model = spec['make']().eval()
             ref.randomize(model)
             params = sum(p.numel() for p in model.parameters())
+            in_file = params
+            if arch.startswith('conv_bn'):
+                in_file += - 2 * model.bn.num_features - (model.conv.bias.numel() if model.conv.bias is not None else 0) + model.conv.out_channels
             buffers = sum(b.numel() for b in model.buffers())
             with torch.no_grad():
                 dims = output_dims(model, spec)
@@ -224,6 +270,7 @@ def main():
                         print(f'{name}: not exported ({type(e).__name__}: {str(e).splitlines()[0][:120]})')
                         continue
                     records[name] = dict(arch=arch, opset=opset, constantFolding=folding, parameters=params, buffers=buffers,
+                                         **({'parametersInFile': in_file} if in_file != params else {}),
                                          outputs=[dict(name='logits', shape=dims)], committed=name in KEEP)
                     print(f'{name}: {os.path.getsize(path)} bytes, parameters {params}, buffers {buffers}, logits {dims}')
                     if len(sys.argv) > 1:

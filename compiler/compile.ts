@@ -59,7 +59,8 @@ export function modelFacts(base: PreparedBase): ModelFacts {
   return {
     blockCount: base.blocks.blocks.length,
     hidden: [base.blocks.hidden],
-    projections: [...new Set(base.blocks.blocks.flatMap((b) => b.projections.map((p) => p.role)))],
+    // Roles LoRA can target: a fused QKV projection offers q, k and v after its split.
+    projections: [...new Set(base.sites.allProjections().map((p) => p.role).filter((r): r is string => r !== undefined))],
   };
 }
 

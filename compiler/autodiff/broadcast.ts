@@ -49,7 +49,8 @@ export function sumToShape(e: Emitter, grad: string, gradShapeOf: string, target
       return e.sameTypeAs(r, target);
     }
   }
-  e.requireOpset(13, 'summing a gradient back over broadcast dimensions whose sizes are not known statically');
+  if (e.opset < 13 && from && to) return sumToShapeAxisByAxis(e, grad, from, to, target);
+  e.requireOpset(13, 'summing a gradient back over broadcast dimensions whose ranks are not known statically');
   const gradShape = e.shapeOf(grad);
   const targetShape = e.shapeOf(target);
   let padded: string;
@@ -70,4 +71,35 @@ export function sumToShape(e: Emitter, grad: string, gradShapeOf: string, target
   const axes = e.op('Reshape', [e.op('NonZero', [broadcastAxes]), e.ints([-1])]);
   const summed = e.reduceSum(grad, axes, true);
   return e.reshapeLike(summed, target);
+}
+
+/**
+ * Before opset 13 ReduceSum takes its axes as an attribute, so the axes cannot be computed in
+ * the graph. With both ranks known, every axis is decided statically except those where a
+ * symbolic input dim meets a different output dim (the input dim may be 1 at run time). For
+ * each such axis k: r = Where(dim_k(target) == 1, Expand(ReduceSum_k(g), Shape(g)), g), then
+ * Slice(r, 0, dim_k(target)) on axis k keeps one copy of the sum when the dim was 1 and all of
+ * g when it was not. Needs Slice with input bounds (opset 10).
+ */
+function sumToShapeAxisByAxis(e: Emitter, grad: string, from: readonly Dim[], to: readonly Dim[], target: string): string {
+  e.requireOpset(10, 'summing a gradient back over broadcast dimensions whose sizes are not known statically');
+  const lead = from.length - to.length;
+  if (lead < 0) throw new Error(`internal error: gradient of rank ${from.length} summed to rank ${to.length}`);
+  const fixed: number[] = [];
+  const ambiguous: number[] = [];
+  to.forEach((t, i) => {
+    const f = from[lead + i]!;
+    if (t === f && !(typeof t === 'string' && t.startsWith('?'))) return;
+    if (t === 1) fixed.push(i);
+    else if (typeof t !== 'number') ambiguous.push(i);
+  });
+  let g = lead > 0 ? e.reduceSum(grad, [...Array(lead).keys()], false) : grad;
+  if (fixed.length) g = e.reduceSum(g, fixed, true);
+  for (const k of ambiguous) {
+    const size = e.dimOf(target, k);
+    const summed = e.op('Expand', [e.reduceSum(g, [k], true), e.shapeOf(g)]);
+    const chosen = e.op('Where', [e.op('Equal', [size, e.ints([1])]), summed, g]);
+    g = e.op('Slice', [chosen, e.ints([0]), size, e.ints([k])]);
+  }
+  return e.sameTypeAs(g, target);
 }

@@ -3,7 +3,8 @@
  * float64 (relative error < 1e-6) where ORT has double kernels, float32 (< 1e-2) where not.
  * Each case runs twice: with shapes inferred (static reductions) and with only what the graph
  * declares (in-graph broadcast reductions, symbolic dims). Graphs before opset 13 have no
- * dynamic ReduceSum axes, so they are checked with inferred shapes only.
+ * dynamic ReduceSum axes, so they are checked with inferred shapes only (symbolic dims that may
+ * be 1 at run time are then summed axis by axis, see compiler/autodiff/broadcast.ts).
  */
 import test from 'ava';
 import { GRADIENT_RULES } from '../../../compiler/autodiff/index.ts';

@@ -65,7 +65,7 @@ export function applyAdapters(model: Model, sites: AdapterSites, structure: Adap
       const id = loraId(proj);
       const A = want({ name: `lora.${id}.A`, rows: site.rank, cols: proj.inDim, module: id, role: 'lora.A', init: site.init, fanIn: proj.inDim, rank: site.rank });
       const B = want({ name: `lora.${id}.B`, rows: proj.outDim, cols: site.rank, module: id, role: 'lora.B', init: 'zero', fanIn: 0, rank: site.rank });
-      addLowRankPath({ graph, b, opset }, { x: proj.input, y: proj.output, A, B, rank: site.rank, alpha: site.alpha, dropout: site.dropout });
+      addLowRankPath({ graph, b, opset }, { x: proj.input, y: proj.output, A, B, rank: site.rank, alpha: site.alpha, dropout: site.dropout, columns: proj.columns });
     }
   }
 

@@ -19,6 +19,8 @@ export interface LowRankPath {
   rank: number;
   alpha: number;
   dropout: number;
+  /** Place the delta into column block `index` of y (a part of a fused projection), zeros elsewhere. */
+  columns?: { index: number; blocks: number };
 }
 
 export interface PathContext {
@@ -39,6 +41,12 @@ export function addLowRankPath(ctx: PathContext, p: LowRankPath): string {
     // Scale the r-wide intermediate rather than the d-wide result: fewer multiplications.
     const scaled = b.op('Mul', [down, b.constant('scale', DataType.FLOAT, [], Float32Array.of(p.alpha / p.rank))]);
     const up = b.op('MatMul', [scaled, b.op('Transpose', [p.B], { perm: [1, 0] })]);
-    return b.op('Add', [y, up]);
+    return b.op('Add', [y, p.columns ? intoColumns(b, up, p.columns.index, p.columns.blocks) : up]);
   });
+}
+
+/** [.., w] -> [.., blocks * w]: the delta in column block `index`, zero blocks around it. */
+function intoColumns(b: GraphBuilder, delta: string, index: number, blocks: number): string {
+  const zeros = b.op('Mul', [delta, b.constant('zero', DataType.FLOAT, [], Float32Array.of(0))]);
+  return b.op('Concat', Array.from({ length: blocks }, (_, k) => (k === index ? delta : zeros)), { axis: -1 });
 }

@@ -5,13 +5,16 @@ import type { AdapterSites, ProjectionSite } from './sites.ts';
 function sitesOf(p: Projection, block: number | undefined): ProjectionSite[] {
   const whole: ProjectionSite = { block, role: p.role === 'other' ? undefined : p.role, node: p.node, weight: p.weight, input: p.x, output: p.y, inDim: p.inFeatures, outDim: p.outFeatures };
   if (p.role !== 'qkv' || !p.parts) return [whole];
-  // A fused QKV projection: q, k and v can each take their own delta after the split, when
-  // the split cuts the last axis (so a [.., width] delta lines up with the part).
+  // A fused QKV projection: q, k and v each take their own delta. Where the split cuts the
+  // last axis, the delta goes right after the split; otherwise into the part's columns of the
+  // fused output (q, k, v are consecutive column blocks of equal width there).
   const parts: ProjectionSite[] = [];
   for (const role of ['q', 'k', 'v'] as const) {
     const part = p.parts[role];
-    if (!part.lastAxis) continue;
-    parts.push({ ...whole, role, input: part.x, output: part.value, outDim: part.width });
+    if (part.lastAxis) parts.push({ ...whole, role, input: part.x, output: part.value, outDim: part.width });
+    else if (p.outFeatures % 3 === 0) {
+      parts.push({ ...whole, role, outDim: p.outFeatures / 3, columns: { index: part.index, blocks: 3 } });
+    }
   }
   return [whole, ...parts];
 }

@@ -18,6 +18,12 @@ export interface ProjectionSite {
   output: string;
   inDim: number;
   outDim: number;
+  /**
+   * For a part of a fused QKV projection whose split does not cut the last axis (a reshape to
+   * [.., 3, heads, head_dim] and a Gather): the delta is added to the fused output, into
+   * column block `index` of `blocks` equal blocks (each outDim wide), zeros elsewhere.
+   */
+  columns?: { index: number; blocks: number };
 }
 
 export interface AdapterSites {

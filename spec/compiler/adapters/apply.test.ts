@@ -105,3 +105,30 @@ test('RoBERTa-base-sized counts (d 768, 12 blocks, r 8): LoR2C 147,456, ShareLoR
   const lora = [...Array(12).keys()].flatMap((block) => (['q', 'v'] as const).map((role) => ({ section: 'lora', block, target: { kind: 'role' as const, role }, rank: 8, alpha: 16, dropout: 0, init: 'kaiming' as const })));
   t.is(count(applyAdapters(cloneModel(base), sites, { modules: [], share: [], lora }, { seed: 0 }).parameters), 294_912);
 });
+
+test('LoRA on q and v of a fused QKV split by Gather (timm ViT export): delta in their column blocks == folding it into the weight', async (t) => {
+  const { readModel } = await import('../../../compiler/onnx/index.ts');
+  const base = modelFromProto(readModel('spec/fixtures/torch/vit-opset14.onnx'));
+  const map = locateBlocks(base);
+  const qkv = map.blocks[0]!.projections.find((p) => p.role === 'qkv')!;
+  t.false(qkv.parts!.q.lastAxis, 'this export splits q, k, v with a Gather, not on the last axis');
+  const adapted = cloneModel(base);
+  const lora = (['q', 'v'] as const).map((role) => ({ section: 'lora', block: 0, target: { kind: 'role' as const, role }, rank: 2, alpha: 4, dropout: 0, init: 'kaiming' as const }));
+  applyAdapters(adapted, sitesFromBlocks(map), { modules: [], share: [], lora }, { seed: 3 });
+  const d = qkv.inFeatures, w = qkv.outFeatures / 3, scale = 4 / 2;
+  const W = Float32Array.from(tensorArray(base.graph.initializers.get(qkv.weight)!) as Float32Array); // [in, out]
+  const folded = cloneModel(base);
+  for (const [role, index] of [['q', 0], ['v', 2]] as const) {
+    const B = Float32Array.from({ length: w * 2 }, (_, i) => Math.cos(i + index) * 0.2);
+    adapted.graph.initializers.set(`lora.b0.${role}.B`, makeTensor(`lora.b0.${role}.B`, DataType.FLOAT, [w, 2], B));
+    const A = tensorArray(adapted.graph.initializers.get(`lora.b0.${role}.A`)!) as Float32Array; // [2, in]
+    for (let i = 0; i < d; i++) for (let o = 0; o < w; o++) W[i * 3 * w + index * w + o]! += scale * (A[i]! * B[o * 2]! + A[d + i]! * B[o * 2 + 1]!);
+  }
+  folded.graph.initializers.set(qkv.weight, makeTensor(qkv.weight, DataType.FLOAT, [d, 3 * w], W));
+  const pixels = new ort.Tensor('float32', Float32Array.from({ length: 2 * 3 * 16 * 16 }, (_, i) => Math.sin(i * 0.37)), [2, 3, 16, 16]);
+  const outputs = async (m: Model) => (await (await ort.InferenceSession.create(encodeModel(modelToProto(m)))).run({ pixel_values: pixels })).logits!.data as Float32Array;
+  const [a, b, base0] = [await outputs(adapted), await outputs(folded), await outputs(base)];
+  const worst = Math.max(...a.map((x, i) => Math.abs(x - b[i]!)));
+  t.true(worst < 1e-5, `max difference ${worst}`);
+  t.true(Math.max(...a.map((x, i) => Math.abs(x - base0[i]!))) > 1e-3, 'the delta changes the output');
+});

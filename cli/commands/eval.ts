@@ -2,14 +2,11 @@ import { join } from 'node:path';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { readManifest } from '../../runtime/artifacts.ts';
-import { sourceParameters } from '../../runtime/adapter.ts';
-import { adapterBaseWarning } from '../../runtime/export.ts';
 import { Dataset } from '../../runtime/data/dataset.ts';
 import { dataSchema } from '../../runtime/data/schema.ts';
 import { evaluate } from '../../runtime/evaluate.ts';
 import { openSession } from '../../runtime/session.ts';
-import { oneDir, RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags } from './runtime-flags.ts';
+import { manifestAndParameters, oneDir, RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags } from './runtime-flags.ts';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -33,10 +30,7 @@ ${RUNTIME_HELP}`,
     const dir = oneDir(positionals);
     if (!values.data) throw new UsageError('--data FILE is required');
     const flags = runtimeFlags(values);
-    const manifest = readManifest(dir);
-    const params = sourceParameters(dir, manifest, flags.source);
-    const warning = flags.source.adapter === undefined ? undefined : adapterBaseWarning(manifest, flags.source.adapter);
-    if (warning) console.error(`lor2c eval: warning: ${warning}`);
+    const { manifest, params } = manifestAndParameters('eval', dir, flags.source);
     const data = Dataset.open(values.data, dataSchema(manifest.graphs.eval, manifest.task), { skipInvalid: values['skip-invalid'] });
     for (const bad of data.skipped) console.error(`lor2c eval: skipped ${values.data}:${bad.line}: ${bad.message}`);
     const { session } = await openSession(join(dir, manifest.graphs.eval.file), { target: flags.target, intraOpThreads: flags.threads });

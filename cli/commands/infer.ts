@@ -4,13 +4,10 @@ import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError } from '../command.ts';
 import { UserError } from '../../compiler/errors.ts';
-import { readManifest } from '../../runtime/artifacts.ts';
-import { sourceParameters } from '../../runtime/adapter.ts';
-import { adapterBaseWarning } from '../../runtime/export.ts';
 import { Dataset } from '../../runtime/data/dataset.ts';
 import { argmaxRows } from '../../runtime/metrics.ts';
 import { Pipeline, type RowOutputs, type RowTensor } from '../../runtime/pipeline.ts';
-import { oneDir, RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags } from './runtime-flags.ts';
+import { manifestAndParameters, oneDir, RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags } from './runtime-flags.ts';
 
 export const inferCommand: Command = {
   name: 'infer',
@@ -36,10 +33,7 @@ ${RUNTIME_HELP}`,
     const dir = oneDir(positionals);
     if (!values.data) throw new UsageError('--data FILE is required');
     const flags = runtimeFlags(values);
-    const manifest = readManifest(dir);
-    const params = sourceParameters(dir, manifest, flags.source);
-    const warning = flags.source.adapter === undefined ? undefined : adapterBaseWarning(manifest, flags.source.adapter);
-    if (warning) console.error(`lor2c infer: warning: ${warning}`);
+    const { manifest, params } = manifestAndParameters('infer', dir, flags.source);
     const pipeline = await Pipeline.load(dir, { target: flags.target, threads: flags.threads, batchSize: flags.batch, adapter: params.values });
     const sink = values.out ? fileSink(values.out) : { write: (s: string) => void process.stdout.write(s), commit() {}, abort() {} };
     try {

@@ -2,7 +2,9 @@
 import { positiveInt } from '../args.ts';
 import { UsageError } from '../command.ts';
 import type { Target } from '../../runtime/session.ts';
-import type { ParameterSourceOptions } from '../../runtime/adapter.ts';
+import { sourceParameters, type ParameterSourceOptions } from '../../runtime/adapter.ts';
+import { adapterBaseWarning } from '../../runtime/export.ts';
+import { readManifest } from '../../runtime/artifacts.ts';
 
 export const RUNTIME_OPTIONS = {
   target: { type: 'string' },
@@ -38,4 +40,16 @@ export function runtimeFlags(values: { target?: string; threads?: string; batch?
   if (values.best && values.checkpoint === undefined) throw new UsageError('--best needs --checkpoint');
   const source: ParameterSourceOptions = { checkpoint: values.checkpoint, best: values.best, adapter: values.adapter };
   return { target: parseTarget(values.target), threads: positiveInt('threads', values.threads), batch: positiveInt('batch', values.batch), source };
+}
+
+/**
+ * What `eval` and `infer` both start with: the manifest of DIR and the parameter values to run
+ * with (checkpoint, --adapter file or DIR's own), warning when an adapter names another base.
+ */
+export function manifestAndParameters(command: string, dir: string, source: ParameterSourceOptions) {
+  const manifest = readManifest(dir);
+  const params = sourceParameters(dir, manifest, source);
+  const warning = source.adapter === undefined ? undefined : adapterBaseWarning(manifest, source.adapter);
+  if (warning) console.error(`lor2c ${command}: warning: ${warning}`);
+  return { manifest, params };
 }

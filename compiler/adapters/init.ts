@@ -12,9 +12,14 @@ function streamSeed(seed: number, name: string): number {
   return h >>> 0;
 }
 
-/** mulberry32: small, fast, well-distributed 32-bit generator; returns floats in [0, 1). */
+/** The stream of parameter `name` under the training seed: floats in [0, 1). */
 export function seededUniform(seed: number, name: string): () => number {
-  let a = streamSeed(seed, name);
+  return mulberry32(streamSeed(seed, name));
+}
+
+/** mulberry32: small, fast, well-distributed 32-bit generator; returns floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;

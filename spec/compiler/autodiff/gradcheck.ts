@@ -10,18 +10,10 @@ import { differentiate } from '../../../compiler/autodiff/index.ts';
 import { valueInfoFromType, type ValueType } from '../../../compiler/shapes/types.ts';
 import type { Attrs } from '../../../compiler/graph/attributes.ts';
 import { GraphBuilder } from '../../../compiler/graph/builder.ts';
+import { mulberry32 } from '../../../compiler/adapters/init.ts';
 
-/** Deterministic uniform numbers (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic uniform numbers. */
+export const rng = mulberry32;
 
 export interface InputSpec {
   shape: number[];

@@ -16,7 +16,7 @@ export const trainCommand: Command = {
                    [--init ADAPTER.safetensors] [--log FILE.jsonl] [--checkpoint CKPT_DIR]
                    [--resume CKPT_DIR] [--seed N] [--batch N] [--eval-every N]
                    [--checkpoint-every N] [--target cpu|cuda] [--threads N] [--skip-invalid]
-                   [--no-shuffle]
+                   [--no-shuffle] [--bucket N]
 
 Runs the fused training step of DIR (from \`lor2c compile\`) over the data: one JSON object a
 line whose keys are the model's input names and the label key. Length, batch size, seed and
@@ -40,13 +40,15 @@ Options:
   --target cpu|cuda        execution provider (cuda falls back to cpu with a message)
   --threads N              intra-op threads
   --skip-invalid           leave bad data rows out (listed) instead of refusing the file
-  --no-shuffle             batches in file order every epoch (to compare with a reference run)`,
+  --no-shuffle             batches in file order every epoch (to compare with a reference run)
+  --bucket N               group examples of similar length, within chunks of N batches, so
+                           batches pad less (order stays seeded and resumable)`,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, {
       data: { type: 'string' }, 'eval-data': { type: 'string' }, steps: { type: 'string' }, epochs: { type: 'string' },
       init: { type: 'string' }, log: { type: 'string' }, checkpoint: { type: 'string' }, resume: { type: 'string' },
       seed: { type: 'string' }, batch: { type: 'string' }, 'eval-every': { type: 'string' }, 'checkpoint-every': { type: 'string' },
-      target: { type: 'string' }, threads: { type: 'string' }, 'skip-invalid': { type: 'boolean' }, 'no-shuffle': { type: 'boolean' },
+      target: { type: 'string' }, threads: { type: 'string' }, 'skip-invalid': { type: 'boolean' }, 'no-shuffle': { type: 'boolean' }, bucket: { type: 'string' },
     });
     if (positionals.length !== 1) throw new UsageError('expected exactly one artifacts DIR');
     if (!values.data) throw new UsageError('--data FILE is required');
@@ -75,6 +77,7 @@ Options:
       evalEvery: positiveInt('eval-every', values['eval-every']) ?? (training.evalEvery?.unit === 'steps' ? training.evalEvery.count : undefined),
       skipInvalid: values['skip-invalid'],
       shuffle: !values['no-shuffle'],
+      bucket: positiveInt('bucket', values.bucket),
       session: { target: (values.target as 'cpu' | 'cuda' | undefined) ?? manifest.target, intraOpThreads: positiveInt('threads', values.threads) },
       handleSignals: true,
       onStructuralEvent: (ctx) => hook?.(ctx),

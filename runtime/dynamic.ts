@@ -38,11 +38,23 @@ export function schedulePoints(every: Interval, until: number, max: number | und
   return points;
 }
 
+/**
+ * The GLUE script's interval, floor(E / 4 / M) + 1 (in the schedule's unit), recomputed from
+ * this run's real length E, since --steps / --epochs may differ from the spec's.
+ */
+export function derivedInterval(every: Interval, max: number | undefined, totalSteps: number, stepsPerEpoch: number): Interval {
+  if (max === undefined || max <= 0) return every;
+  const length = every.unit === 'epochs' ? Math.floor(totalSteps / Math.max(1, stepsPerEpoch)) : totalSteps;
+  return { unit: every.unit, count: Math.floor(length / 4 / max) + 1 };
+}
+
 /** The hook, or undefined when the plan schedules neither merges nor injections. */
 export function dynamicAdapters(opts: DynamicOptions): StructuralHook | undefined {
   const { plan } = opts;
-  const mergeAt = plan.merge?.schedule ? new Set(schedulePoints(plan.merge.schedule.every, plan.merge.schedule.until, plan.merge.schedule.max, opts.totalSteps, opts.stepsPerEpoch)) : new Set<number>();
-  const injectAt = plan.inject ? new Set(schedulePoints(plan.inject.every, plan.inject.until, plan.inject.max, opts.totalSteps, opts.stepsPerEpoch)) : new Set<number>();
+  const points = (s: { every: Interval; everyDerived: boolean; until: number; max?: number }) =>
+    new Set(schedulePoints(s.everyDerived ? derivedInterval(s.every, s.max, opts.totalSteps, opts.stepsPerEpoch) : s.every, s.until, s.max, opts.totalSteps, opts.stepsPerEpoch));
+  const mergeAt = plan.merge?.schedule ? points(plan.merge.schedule) : new Set<number>();
+  const injectAt = plan.inject ? points(plan.inject) : new Set<number>();
   if (mergeAt.size === 0 && injectAt.size === 0) return undefined;
   return (ctx) => {
     const merge = mergeAt.has(ctx.step);

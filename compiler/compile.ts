@@ -9,22 +9,24 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { checkSpec, editDistance, hasErrors, renderDiagnostics, resolvePlan, type Diagnostic, type ModelFacts, type Plan } from '../dsl/index.ts';
 import { UserError } from './errors.ts';
 import { modelFromProto, liftConstants, cloneModel, type Model } from './graph/index.ts';
-import { readModel, dataTypeName, elementCount, isFloatType, tensorArray } from './onnx/index.ts';
+import { readModel, dataTypeName, elementCount, isFloatType, tensorArray, writeFileAtomic } from './onnx/index.ts';
 import { locateBlocks, type BlockMap } from './locate/index.ts';
 import { applyAdapters, patternRegex, type AdapterStructure } from './adapters/apply.ts';
 import { sitesFromBlocks } from './adapters/sites-from-blocks.ts';
 import type { AdapterSites } from './adapters/sites.ts';
 import { buildTrainingGraphs, warmupSteps, type TrainingGraphs, type LossSpec, type OptimizerSpec, type ScheduleSpec } from './train/index.ts';
 import { writeArtifacts, type WrittenArtifacts } from './emit/artifacts.ts';
+import { emitBindings } from './emit/bindings.ts';
 import type { GraphInfo, IOInfo, Manifest, ParameterInfo } from './emit/manifest.ts';
 import { describeType } from './inspect.ts';
 import { checkOpCoverage, formatCoverageProblems } from './passes/op-coverage.ts';
 import type { ValueInfoProto } from './onnx/proto.ts';
 import { parameterReport, type ParameterReport } from './report.ts';
+import { countParameters } from './inspect-parameters.ts';
 
 export const LOR2C_VERSION = '0.1.0';
 const ORT_VERSION = '1.30.0';
@@ -132,9 +134,16 @@ interface ExtraTrainable { name: string; shape: number[]; values: Float32Array; 
 /** Base-model weights the spec makes trainable by name pattern (a task head: PEFT's modules_to_save). */
 function extraTrainables(model: Model, plan: Plan): ExtraTrainable[] {
   const out: ExtraTrainable[] = [];
+  // A wildcard means the model's weights, as torch's `model.parameters()` does: float buffers
+  // (causal masks, rotary cos/sin tables, BatchNorm statistics: inspect's rules) are stored as
+  // initializers too, but training them would change what the model computes. Named exactly,
+  // a buffer is trained as asked.
+  let buffers: Set<string> | undefined;
+  const isBuffer = (name: string) => (buffers ??= new Set(countParameters(model.graph, model.origin?.producerName ?? '').excluded.filter((x) => x.kind !== 'copy').map((x) => x.name))).has(name);
   for (const { pattern, lrScale } of plan.train.trainable) {
     const regex = patternRegex(pattern);
-    const matched = [...model.graph.initializers.values()].filter((t) => regex.test(t.name) && isFloatType(t.dataType));
+    const wildcard = /\*|\{i\}/.test(pattern);
+    const matched = [...model.graph.initializers.values()].filter((t) => regex.test(t.name) && isFloatType(t.dataType) && !(wildcard && isBuffer(t.name)));
     if (matched.length === 0) {
       // Suggest the weights whose names are nearest to the pattern's literal text.
       const literal = pattern.replace(/\*|\{i\}/g, '');
@@ -198,6 +207,7 @@ function graphInfo(file: string, model: Model, graphs: TrainingGraphs): GraphInf
     if (s) return io(v, 'state', s);
     if (v.name === graphs.step) return io(v, 'step');
     if (v.name === graphs.applyUpdate) return io(v, 'apply');
+    if (v.name === graphs.microStep) return io(v, 'micro');
     // The gradient accumulator is optimizer state of its parameter.
     if (v.name.endsWith('.grad_accum') && params.has(v.name.slice(0, -'.grad_accum'.length))) return io(v, 'state', { of: v.name.slice(0, -'.grad_accum'.length), slot: 'grad_accum' });
     if (v.name === graphs.schedule?.warmupInput) return io(v, 'schedule', { slot: 'warmup_steps' });
@@ -258,7 +268,7 @@ export interface SpecCompileResult {
 }
 
 /** Checks a spec file, reads its model, compiles and writes DIR. Spec errors become one UserError with rendered diagnostics. */
-export function compileSpecFile(specPath: string, opts: CompileOptions & { model?: string; out: string }): SpecCompileResult {
+export function compileSpecFile(specPath: string, opts: CompileOptions & { model?: string; out: string; emitTs?: boolean }): SpecCompileResult {
   const plan = checkedPlan(specPath);
   const modelPath = opts.model ?? plan.plan.model;
   if (!modelPath) throw new UserError(`${specPath} names no model`, 'add `model "path/to/model.onnx"` to the spec or pass --model');
@@ -272,7 +282,10 @@ export function compileSpecFile(specPath: string, opts: CompileOptions & { model
   const compile = (performance.now() - t0) / 1000;
   t0 = performance.now();
   const { train, eval: evalModel, infer } = compiled.graphs;
+  // Bindings are generated before anything is written, so a failure leaves DIR as it was.
+  const bindings = opts.emitTs ? emitBindings(compiled.manifest, { artifactsDir: resolve(opts.out) }) : undefined;
   const written = writeArtifacts(opts.out, { graphs: { train, eval: evalModel, infer }, manifest: compiled.manifest, initial: compiled.initial });
+  if (bindings !== undefined) writeFileAtomic(join(written.dir, 'bindings.ts'), bindings);
   return { written, compiled, base, diagnostics: withFacts.diagnostics, seconds: { prepare, compile, write: (performance.now() - t0) / 1000 } };
 }
 

@@ -356,7 +356,7 @@ export class Trainer {
           improved = this.considerBest(evalMetrics);
           progress?.note(`eval @ step ${this.stepCount}: ${Object.entries(evalMetrics).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join('  ')}${improved ? '  (best)' : ''}`);
         }
-        this.log?.step({ step: this.stepCount, loss: outcome.loss, ...(outcome.lr !== undefined ? { lr: outcome.lr } : {}), seconds: outcome.seconds, examples: outcome.examples, ...(outcome.tokens ? { tokens: outcome.tokens } : {}), ...(evalMetrics ? { eval: evalMetrics } : {}) });
+        this.log?.step({ step: this.stepCount, loss: outcome.loss, ...(outcome.lr !== undefined ? { lr: outcome.lr } : {}), ...(outcome.gradNorm !== undefined ? { grad_norm: outcome.gradNorm } : {}), seconds: outcome.seconds, examples: outcome.examples, ...(outcome.tokens ? { tokens: outcome.tokens } : {}), ...(evalMetrics ? { eval: evalMetrics } : {}) });
         const changed = await this.structuralPoint(progress);
         const periodic = this.opts.checkpointEvery !== undefined && this.stepCount % this.opts.checkpointEvery === 0;
         if (improved || changed || periodic || this.stepCount === this.totalSteps) this.saveCheckpoint(improved);
@@ -393,13 +393,13 @@ export class Trainer {
    * the micro-batch flagged `apply`). Every output is checked; the step is committed only when
    * all of them are finite.
    */
-  private async trainStep(): Promise<{ loss: number; lr?: number; seconds: number; examples: number; tokens: number; problem?: string }> {
+  private async trainStep(): Promise<{ loss: number; lr?: number; gradNorm?: number; seconds: number; examples: number; tokens: number; problem?: string }> {
     const graph = this.manifest.graphs.train;
     const micro = this.accumulate;
     const params = new Map(this.params);
     const state = new Map(this.optimizer);
     let position = this.position;
-    let lossSum = 0, lr: number | undefined, seconds = 0, examples = 0, tokens = 0;
+    let lossSum = 0, lr: number | undefined, gradNorm: number | undefined, seconds = 0, examples = 0, tokens = 0;
     const nextStep = this.stepCount + 1;
     for (let k = 0; k < micro; k++) {
       const indices = this.plan.batchAt(position);
@@ -416,6 +416,8 @@ export class Trainer {
           feeds[io.name] = new ort.Tensor('int64', BigInt64Array.of(BigInt(this.stepCount)), []); // updates already applied
         } else if (io.role === 'apply') {
           feeds[io.name] = new ort.Tensor('bool', Uint8Array.of(k === micro - 1 ? 1 : 0), []);
+        } else if (io.role === 'micro') {
+          feeds[io.name] = new ort.Tensor('int64', BigInt64Array.of(BigInt(k)), []);
         }
       }
       const started = performance.now();
@@ -430,6 +432,8 @@ export class Trainer {
         const data = t.data as Float32Array;
         if (io.role === 'loss') lossSum += Number(data[0]);
         else if (io.role === 'metric' && io.metric === 'lr') lr = Number(data[0]);
+        // The pre-clip global norm; with accumulation, the last micro-batch's is the applied update's.
+        else if (io.role === 'metric' && io.metric === 'grad_norm') gradNorm = Number(data[0]);
         else if (io.role === 'param.next') params.set(io.of!, { shape: [...t.dims], data });
         else if (io.role === 'state.next') state.set(`${io.of}:${io.slot}`, { shape: [...t.dims], data });
         else continue;
@@ -447,7 +451,7 @@ export class Trainer {
     this.stepCount = nextStep;
     this.position = position;
     this.lastLoss = lossSum / micro;
-    return { loss: this.lastLoss, lr, seconds, examples, tokens };
+    return { loss: this.lastLoss, lr, gradNorm, seconds, examples, tokens };
   }
 
   /** Offers the hook a structural change; applies it when one comes back. */

@@ -35,6 +35,7 @@ export type IORole =
   | 'step'         // optimizer updates already applied (int64 scalar: 0 at the first update, as HF schedules count)
   | 'schedule'     // an LR-schedule length (int64 scalar): `slot` 'warmup_steps' or 'total_steps' of the run
   | 'apply'        // gradient accumulation: bool scalar, true on the last micro-batch of an optimizer step
+  | 'micro'        // gradient accumulation: int64 scalar, the micro-batch's index within its step
   | 'param.next'   // updated parameter
   | 'state.next'   // updated optimizer state
   | 'loss'         // scalar mean loss of the batch

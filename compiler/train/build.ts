@@ -84,6 +84,8 @@ export interface TrainingGraphs {
   step: string;
   /** Present with gradient accumulation. */
   applyUpdate?: string;
+  /** With gradient accumulation: int64 scalar, the micro-batch's index within its update (0..N-1). */
+  microStep?: string;
   /**
    * With a warmup or decaying LR schedule: the int64 scalar inputs holding the warmup and
    * total step counts (fed by the runtime from the run's real length), and the values the
@@ -100,6 +102,8 @@ const STEP = 'step';
 const WARMUP = 'warmup_steps';
 const TOTAL = 'total_steps';
 const APPLY = 'apply_update';
+const MICRO = 'micro_step';
+const DROPOUT_KEY = 'dropout_key';
 
 export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingGraphs {
   const started = performance.now();
@@ -126,7 +130,12 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
   const head = attachLoss(train, opset, spec.loss);
   const g = train.graph;
   const forwardNodes = g.nodes.length;
-  if (spec.dropoutSeed !== undefined) enableTrainingDropout(g, new Emitter(g, opset, new Map(), 'dropout/'), spec.dropoutSeed);
+  const accumulation = spec.accumulationSteps ?? 1;
+  if (!Number.isInteger(accumulation) || accumulation < 1) throw new UserError(`accumulationSteps must be a positive integer, not ${accumulation}`);
+  // Dropout masks are keyed by the step; with accumulation by step * N + micro-step, so the
+  // micro-batches of one update draw different masks.
+  const dropoutKey = accumulation > 1 ? DROPOUT_KEY : STEP;
+  if (spec.dropoutSeed !== undefined) enableTrainingDropout(g, new Emitter(g, opset, new Map(), 'dropout/'), spec.dropoutSeed, dropoutKey);
   const diff = differentiate(g, { loss: 'loss', wrt: params.map((p) => p.name), opset, opsets: train.opsets });
   const backwardNodes = diff.nodesAdded;
   const e = new Emitter(g, opset, diff.emitter.shapes, 'step/');
@@ -137,9 +146,9 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
     return name;
   };
   const step = addInput(STEP, { dtype: DataType.INT64, shape: [] });
-  const accumulation = spec.accumulationSteps ?? 1;
-  if (!Number.isInteger(accumulation) || accumulation < 1) throw new UserError(`accumulationSteps must be a positive integer, not ${accumulation}`);
   const apply = accumulation > 1 ? addInput(APPLY, { dtype: DataType.BOOL, shape: [] }) : undefined;
+  const micro = accumulation > 1 ? addInput(MICRO, { dtype: DataType.INT64, shape: [] }) : undefined;
+  if (micro) e.b.op('Add', [e.op('Mul', [step, e.int(accumulation)]), micro], undefined, { outputs: [e.b.claim(DROPOUT_KEY)] });
 
   const outputs: string[] = ['loss'];
   const rename = (value: string, name: string) => {
@@ -207,7 +216,7 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
   finish(infer);
   const ms = performance.now() - started;
   return {
-    train, eval: evalModel, infer, parameters: params, batchInputs: feeds, labels: head.labels, step: STEP, applyUpdate: apply, schedule: scheduleInputs,
+    train, eval: evalModel, infer, parameters: params, batchInputs: feeds, labels: head.labels, step: STEP, applyUpdate: apply, microStep: micro, schedule: scheduleInputs,
     trainOutputs: { loss: 'loss', metrics, lr, gradNorm },
     evalOutputs: { loss: 'loss', metrics: evalHead.metrics, predictions: originalOutputs },
     inferOutputs: originalOutputs,

@@ -56,3 +56,24 @@ test('accumulate 2 x batch 4 == batch 8, and counts optimizer steps, not micro-b
   t.true(worst < 1e-5, `max difference ${worst}`);
   t.true(Math.abs(whole.result.loss! - split.result.loss!) < 1e-5);
 });
+
+test('with dropout, the micro-batches of one update draw different masks (keyed by step * N + micro-step)', async (t) => {
+  const { readModel } = await import('../../compiler/onnx/index.ts');
+  const { modelFromProto } = await import('../../compiler/graph/index.ts');
+  const spec = join(root, 'dropout.lor2c');
+  writeFileSync(spec, `model "bert.onnx"\nlor2c { rank 4; alpha 8; dropout 0.5 }\ntrain {\n  task classify(logits "logits", labels "label")\n  batch 4\n  accumulate 2\n  steps 2\n}\n`);
+  const out = join(root, 'artifacts-dropout');
+  writeModel(buildBert({ layers: 2, dModel: 32, heads: 2, ffn: 64, vocabSize: 50, seed: 5 }).model, join(root, 'bert.onnx'));
+  compileSpecFile(spec, { out });
+  const train = modelFromProto(readModel(join(out, 'train.onnx')));
+  const key = train.graph.nodes.find((n) => n.outputs.includes('dropout_key'));
+  t.truthy(key, 'the mask key is computed in the graph');
+  t.true(train.graph.inputNames().includes('micro_step'));
+  const manifest = JSON.parse((await import('node:fs')).readFileSync(join(out, 'manifest.json'), 'utf8')) as { graphs: { train: { inputs: { name: string; role: string }[] } } };
+  t.is(manifest.graphs.train.inputs.find((i) => i.name === 'micro_step')?.role, 'micro');
+  const rows = Array.from({ length: 16 }, (_, i) => ({ input_ids: [1, 2, 3, (i * 7) % 50], attention_mask: [1, 1, 1, 1], label: i % 2 }));
+  const data = join(root, 'dropout.jsonl');
+  writeFileSync(data, rows.map((r) => JSON.stringify(r)).join('\n'));
+  const result = await (await Trainer.open({ artifacts: out, data, steps: 2, batchSize: 4, progress: false })).run();
+  t.is(result.status, 'done');
+});

@@ -18,6 +18,8 @@ function floatTensor(dtype: number, data: Float32Array | Float64Array, dims: num
 export class Stepper {
   readonly values = new Map<string, ort.Tensor>();
   step = 0;
+  /** Micro-batches fed since the last update (gradient accumulation). */
+  micro = 0;
   constructor(readonly graphs: TrainingGraphs, readonly session: ort.InferenceSession, initial: Map<string, TensorProto>) {
     for (const p of graphs.parameters) {
       const t = initial.get(p.name)!;
@@ -36,6 +38,8 @@ export class Stepper {
   async run(batch: Record<string, ort.Tensor>, apply = true): Promise<Record<string, ort.Tensor>> {
     const feeds: Record<string, ort.Tensor> = { ...batch, [this.graphs.step]: new ort.Tensor('int64', BigInt64Array.of(BigInt(this.step)), []) };
     if (this.graphs.applyUpdate) feeds[this.graphs.applyUpdate] = new ort.Tensor('bool', Uint8Array.of(apply ? 1 : 0), []);
+    if (this.graphs.microStep) feeds[this.graphs.microStep] = new ort.Tensor('int64', BigInt64Array.of(BigInt(this.micro++)), []);
+    if (apply) this.micro = 0;
     const schedule = this.graphs.schedule;
     if (schedule) {
       feeds[schedule.warmupInput] = new ort.Tensor('int64', BigInt64Array.of(BigInt(schedule.warmupSteps)), []);

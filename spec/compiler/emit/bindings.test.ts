@@ -72,7 +72,7 @@ function manifestOf(dir: string): Manifest {
 
 function randomRows(seed: number, count: number, withMask: boolean, sameLength = false): Record<string, number[]>[] {
   const rng = new Rng(seed);
-  return Array.from({ length: count }, (_, i) => {
+  return Array.from({ length: count }, (_, i): Record<string, number[]> => {
     const len = sameLength ? 6 : 3 + ((i * 5) % 7); // different lengths: the rows are padded into batches
     const ids = Array.from({ length: len }, () => Math.floor(rng.nextFloat() * VOCAB));
     return withMask ? { input_ids: ids, attention_mask: ids.map(() => 1) } : { input_ids: ids };

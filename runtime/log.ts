@@ -1,6 +1,7 @@
 /**
  * The training log (`--log FILE.jsonl`): one JSON object per line. Per step:
- * `{"type":"step","step":12,"loss":0.53,"lr":0.0004,"seconds":0.081}` (plus eval metrics,
+ * `{"type":"step","step":12,"loss":0.53,"lr":0.0004,"seconds":0.081}` (plus `grad_norm`, the
+ * pre-clip gradient norm, when the spec clips, and eval metrics,
  * `"eval":{...}`, on steps that evaluated). Per structural event (merge, inject):
  * `{"type":"merge","step":300,...details}`. Lines are written synchronously, so a crash loses
  * at most the line being written.
@@ -15,6 +16,8 @@ export interface StepRecord {
   step: number;
   loss: number;
   lr?: number;
+  /** The global gradient L2 norm before clipping (train graphs that clip: `clip` in the spec). */
+  grad_norm?: number;
   /** Wall time of the step in seconds. */
   seconds: number;
   /** Evaluation metrics when this step evaluated. */

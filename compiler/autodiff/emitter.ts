@@ -5,7 +5,7 @@
  * and the training-graph builder both emit through it, so version differences live here only.
  */
 import type { Attrs } from '../graph/attributes.ts';
-import { attrTensor } from '../graph/attributes.ts';
+import { attrInt, attrTensor } from '../graph/attributes.ts';
 import { GraphBuilder } from '../graph/builder.ts';
 import type { Graph, Node } from '../graph/graph.ts';
 import { DataType, dataTypeName } from '../onnx/dtype.ts';
@@ -71,11 +71,43 @@ export class Emitter {
     return v;
   }
 
-  /** The contents of a constant integer tensor (initializer or Constant node), when it is one. */
-  constInts(v: string | undefined): number[] | undefined {
+  /**
+   * The contents of a constant integer tensor, when it is one: an initializer, a Constant node,
+   * or one of those passed through ops that only re-shape or join it. torch.onnx.export without
+   * constant folding writes index lists that way (a Slice's axes as Unsqueeze(Constant 3)), and
+   * gradient rules need them as numbers. Values in row-major order; shapes are not returned.
+   */
+  constInts(v: string | undefined, depth = 0): number[] | undefined {
     if (!v) return undefined;
     const t = this.constTensor(v);
-    return t ? tensorNumbers(t) : undefined;
+    if (t) return tensorNumbers(t);
+    const p = this.producer.get(v);
+    if (!p || depth > 16 || (p.domain !== '' && p.domain !== 'ai.onnx')) return undefined;
+    switch (p.opType) {
+      // Row-major order is what these keep: the flat contents are the input's.
+      case 'Identity': case 'Unsqueeze': case 'Squeeze': case 'Reshape': case 'Flatten':
+        return this.constInts(p.inputs[0], depth + 1);
+      case 'Cast': {
+        const to = attrInt(p, 'to');
+        const inner = this.constInts(p.inputs[0], depth + 1);
+        if (!inner || (to !== DataType.INT64 && to !== DataType.INT32)) return undefined;
+        return inner.map(Math.trunc);
+      }
+      case 'Concat': {
+        // Joining along the first axis (or 1-D parts) concatenates the flat contents.
+        const parts = p.inputs.map((i) => ({ values: this.constInts(i, depth + 1), rank: this.constRank(i) }));
+        const axis = attrInt(p, 'axis');
+        if (parts.some((x) => !x.values) || !(axis === 0 || (axis === -1 && parts.every((x) => x.rank === 1)))) return undefined;
+        return parts.flatMap((x) => x.values!);
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** The rank of a constant tensor read by constInts (undefined when not a plain constant). */
+  private constRank(v: string): number | undefined {
+    return this.constTensor(v)?.dims.length ?? this.shapes.get(v)?.shape?.length;
   }
 
   constTensor(v: string): TensorProto | undefined {

@@ -81,8 +81,11 @@ function sliceGrad(g: GradContext): string[] {
   // Dynamic: per sliced axis, before = start', after = dim - start' - max(end' - start', 0).
   const pick = (v: string | number[], i: number) => (typeof v === 'string' ? g.op('Gather', [v, g.e.ints([i])], { axis: 0 }) : g.e.ints([v[i]!]));
   const zero = g.e.ints([0]);
+  // Min and Max take int64 only from opset 12: Where + Less/Greater do the same at every opset.
+  const max = (a: string, b: string) => g.op('Where', [g.op('Greater', [a, b]), a, b]);
+  const min = (a: string, b: string) => g.op('Where', [g.op('Less', [a, b]), a, b]);
   const clamp = (v: string, dim: string) => {
-    const c = g.op('Min', [g.op('Max', [v, g.neg(dim)]), dim]);
+    const c = min(max(v, g.neg(dim)), dim);
     return g.op('Where', [g.op('Less', [c, zero]), g.add(c, dim), c]);
   };
   const before = new Map<number, string>();
@@ -91,7 +94,7 @@ function sliceGrad(g: GradContext): string[] {
     const dim = g.e.dimOf(x, a);
     const s = clamp(pick(p.starts, i), dim);
     const e = clamp(pick(p.ends, i), dim);
-    const n = g.op('Max', [g.sub(e, s), zero]);
+    const n = max(g.sub(e, s), zero);
     before.set(norm(a), s);
     after.set(norm(a), g.sub(g.sub(dim, s), n));
   });

@@ -23,10 +23,10 @@ import { writeArtifacts, type WrittenArtifacts } from './emit/artifacts.ts';
 import { emitBindings } from './emit/bindings.ts';
 import type { GraphInfo, IOInfo, Manifest, ParameterInfo } from './emit/manifest.ts';
 import { describeType } from './inspect.ts';
+import { countParameters } from './inspect-parameters.ts';
 import { checkOpCoverage, formatCoverageProblems } from './passes/op-coverage.ts';
 import type { ValueInfoProto } from './onnx/proto.ts';
 import { parameterReport, type ParameterReport } from './report.ts';
-import { countParameters } from './inspect-parameters.ts';
 
 export const LOR2C_VERSION = '0.1.0';
 const ORT_VERSION = '1.30.0';
@@ -51,8 +51,8 @@ export function prepareBase(plan: Plan, modelPath: string): PreparedBase {
   // by locate and made trainable; small constants (shapes, scalars) stay where they are.
   liftConstants(model.graph, 2);
   const blocks = locateBlocks(model, plan.blocks);
-  let baseParameters = 0;
-  for (const t of model.graph.initializers.values()) if (isFloatType(t.dataType)) baseParameters += elementCount(t.dims);
+  // The base model's parameters as `lor2c inspect` counts them (buffers and folded copies excluded).
+  const baseParameters = countParameters(model.graph, proto.producerName).parameters;
   return { modelPath: path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex'), model, blocks, sites: sitesFromBlocks(blocks), baseParameters };
 }
 
@@ -212,6 +212,7 @@ function graphInfo(file: string, model: Model, graphs: TrainingGraphs): GraphInf
     if (v.name.endsWith('.grad_accum') && params.has(v.name.slice(0, -'.grad_accum'.length))) return io(v, 'state', { of: v.name.slice(0, -'.grad_accum'.length), slot: 'grad_accum' });
     if (v.name === graphs.schedule?.warmupInput) return io(v, 'schedule', { slot: 'warmup_steps' });
     if (v.name === graphs.schedule?.totalInput) return io(v, 'schedule', { slot: 'total_steps' });
+    if (v.name === graphs.labels) return io(v, 'batch', { label: true, ...(graphs.labelKey !== v.name ? { key: graphs.labelKey } : {}) });
     return io(v, 'batch');
   });
   const outputs = model.graph.outputs.map((v) => {

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import type { Plan, SfsMetric, Lor2cModule, Interval } from '../dsl/plan.ts';
 import { compileStructure, type PreparedBase } from '../compiler/compile.ts';
-import { writeArtifacts } from '../compiler/emit/artifacts.ts';
+import { writeArtifacts, type WeightsCache } from '../compiler/emit/artifacts.ts';
 import type { Manifest } from '../compiler/emit/manifest.ts';
 import type { AdapterStructure } from '../compiler/adapters/apply.ts';
 import { sfs } from '../compiler/adapters/sfs.ts';
@@ -54,13 +54,15 @@ export function dynamicAdapters(opts: DynamicOptions): StructuralHook | undefine
   const points = (s: { every: Interval; everyDerived: boolean; until: number; max?: number }) =>
     new Set(schedulePoints(s.everyDerived ? derivedInterval(s.every, s.max, opts.totalSteps, opts.stepsPerEpoch) : s.every, s.until, s.max, opts.totalSteps, opts.stepsPerEpoch));
   const mergeAt = plan.merge?.schedule ? points(plan.merge.schedule) : new Set<number>();
+  // Every recompile holds the same frozen weights: the first writes them, the rest link that file.
+  const weights: WeightsCache = {};
   const injectAt = plan.inject ? points(plan.inject) : new Set<number>();
   if (mergeAt.size === 0 && injectAt.size === 0) return undefined;
   return (ctx) => {
     const merge = mergeAt.has(ctx.step);
     const inject = injectAt.has(ctx.step);
     if (!merge && !inject) return undefined;
-    return restructure(opts, ctx, merge, inject);
+    return restructure(opts, ctx, merge, inject, weights);
   };
 }
 
@@ -85,7 +87,7 @@ function scoresOf(values: Map<string, ModuleValues>, modules: Lor2cModule[], d: 
   return new Map(modules.map((m) => [m.id, sfs(values.get(m.id)!.A, values.get(m.id)!.B, m.rank, d, metric)]));
 }
 
-function restructure(opts: DynamicOptions, ctx: StructuralContext, merge: boolean, inject: boolean): StructuralChange | undefined {
+function restructure(opts: DynamicOptions, ctx: StructuralContext, merge: boolean, inject: boolean, weights: WeightsCache): StructuralChange | undefined {
   const { plan, base } = opts;
   const d = base.blocks.hidden;
   const before = ctx.manifest.structure as AdapterStructure & { merged?: string[] };
@@ -150,7 +152,7 @@ function restructure(opts: DynamicOptions, ctx: StructuralContext, merge: boolea
   const compiled = compileStructure(base, plan, structure, { totalSteps: opts.totalSteps, target: ctx.manifest.target });
   const dir = join(opts.root, `step-${String(ctx.step).padStart(8, '0')}`);
   const { train, eval: evalModel, infer } = compiled.graphs;
-  writeArtifacts(dir, { graphs: { train, eval: evalModel, infer }, manifest: compiled.manifest, initial: compiled.initial });
+  writeArtifacts(dir, { graphs: { train, eval: evalModel, infer }, manifest: compiled.manifest, initial: compiled.initial }, weights);
   event.recompileSeconds = Number(((performance.now() - started) / 1000).toFixed(3));
 
   const parameters = new Map<string, Float32Tensor>();

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Model } from '../graph/graph.ts';
 import { modelToProto } from '../graph/convert.ts';
-import { ExternalDataFile, encodeModel, writeFileAtomic } from '../onnx/write.ts';
+import { ExternalDataFile, encodeModel, writeFileAtomic, type WeightsOnDisk } from '../onnx/write.ts';
 import { encodeSafetensors, float32Entry } from './safetensors.ts';
 import type { Manifest } from './manifest.ts';
 
@@ -33,8 +33,8 @@ export interface WrittenArtifacts {
  * frozen weights are the same TensorProto objects in the three graphs, and ExternalDataFile
  * places identical bytes once, so each frozen weight is on disk once. Returns bytes per file.
  */
-export function writeGraphs(dir: string, graphs: ArtifactContents['graphs'], weightsFile: string, threshold = EXTERNAL_THRESHOLD): Record<string, number> {
-  const weights = new ExternalDataFile(join(dir, weightsFile));
+export function writeGraphs(dir: string, graphs: ArtifactContents['graphs'], weightsFile: string, threshold = EXTERNAL_THRESHOLD, reuse?: WeightsCache): Record<string, number> {
+  const weights = new ExternalDataFile(join(dir, weightsFile), reuse?.onDisk);
   const bytes: Record<string, number> = {};
   try {
     for (const kind of ['train', 'eval', 'infer'] as const) {
@@ -47,10 +47,21 @@ export function writeGraphs(dir: string, graphs: ArtifactContents['graphs'], wei
     weights.abort();
     throw e;
   }
+  if (reuse) reuse.onDisk = { ...weights.onDisk(), path: join(reuse.finalDir?.(dir) ?? dir, weightsFile) };
   return bytes;
 }
 
-export function writeArtifacts(dir: string, contents: ArtifactContents): WrittenArtifacts {
+/**
+ * Remembers the last weights file written, so the next write of the same frozen weights (a
+ * recompile at Merge / Inject) links it instead of writing it again. `finalDir` maps a staging
+ * directory to where it ends up.
+ */
+export interface WeightsCache {
+  onDisk?: WeightsOnDisk;
+  finalDir?: (staging: string) => string;
+}
+
+export function writeArtifacts(dir: string, contents: ArtifactContents, weightsCache?: WeightsCache): WrittenArtifacts {
   const target = resolve(dir);
   mkdirSync(dirname(target), { recursive: true });
   const staging = join(dirname(target), `.${basename(target)}.${process.pid}.staging`);
@@ -58,7 +69,8 @@ export function writeArtifacts(dir: string, contents: ArtifactContents): Written
   mkdirSync(staging);
   const bytes: Record<string, number> = {};
   try {
-    Object.assign(bytes, writeGraphs(staging, contents.graphs, contents.manifest.weights));
+    if (weightsCache) weightsCache.finalDir = (d) => (d === staging ? target : d);
+    Object.assign(bytes, writeGraphs(staging, contents.graphs, contents.manifest.weights, EXTERNAL_THRESHOLD, weightsCache));
     const adapter = encodeSafetensors(new Map([...contents.initial].map(([name, t]) => [name, float32Entry(t.shape, t.values)])), { format: 'lor2c' });
     writeFileSync(join(staging, contents.manifest.adapter), adapter);
     bytes[contents.manifest.adapter] = adapter.length;

@@ -50,6 +50,10 @@ export interface IOInfo {
   of?: string;
   slot?: string;
   metric?: string;
+  /** For 'batch': the data key it reads, when that is not its name (LM labels read from input_ids). */
+  key?: string;
+  /** For 'batch': this input holds the labels (padded with the task's ignore index for LM). */
+  label?: boolean;
 }
 
 export interface GraphInfo {

@@ -4,7 +4,7 @@
  * weights). Files are written to a temporary name and renamed, so a crash never leaves a
  * half-written model behind.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { DataLocation, ModelProtoSchema, StringStringEntryProtoSchema, create, toBinary, type ModelProto, type TensorProto } from './proto.ts';
 import { tensorByteLength, tensorRawBytes } from './tensor.ts';
@@ -18,9 +18,21 @@ const MAX_PROTO_BYTES = 2 ** 31 - 1;
 /** Large tensors start on a page boundary so ORT can memory-map them. */
 const PAGE = 4096;
 
+/** A weights file already on disk and where each tensor's bytes sit in it. */
+export interface WeightsOnDisk {
+  path: string;
+  placed: ReadonlyMap<Uint8Array, number>;
+  size: number;
+}
+
 /**
  * One external data file, written once and shared by any number of models. A tensor whose
  * bytes (the same Uint8Array) were already placed is not written twice.
+ *
+ * Given `prior` (a file this process wrote from the same tensors), nothing is written while
+ * every tensor lands where it landed there; at commit the prior file is hard-linked into place.
+ * A recompile after Merge / Inject keeps the same frozen weights in the same order, so it
+ * costs no weight I/O. At the first difference the skipped tensors are written after all.
  */
 export class ExternalDataFile {
   readonly location: string;
@@ -28,30 +40,64 @@ export class ExternalDataFile {
   private fd: number | undefined;
   private size = 0;
   private readonly placed = new Map<Uint8Array, number>();
+  private reusing: boolean;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    private readonly prior?: WeightsOnDisk,
+  ) {
     this.location = basename(path);
     this.tmp = join(dirname(path), `.${this.location}.${process.pid}.tmp`);
+    this.reusing = prior !== undefined;
   }
 
   place(bytes: Uint8Array): number {
     const known = this.placed.get(bytes);
     if (known !== undefined) return known;
-    this.fd ??= openSync(this.tmp, 'w');
     const offset = Math.ceil(this.size / PAGE) * PAGE;
-    let done = 0;
-    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done, offset + done);
     this.size = offset + bytes.length;
     this.placed.set(bytes, offset);
+    if (this.reusing && this.prior!.placed.get(bytes) === offset) return offset;
+    if (this.reusing) {
+      // Diverged from the prior layout: write what was skipped so far, then carry on writing.
+      this.reusing = false;
+      for (const [earlier, at] of this.placed) if (earlier !== bytes) this.write(earlier, at);
+    }
+    this.write(bytes, offset);
     return offset;
   }
 
-  get used(): boolean {
-    return this.fd !== undefined;
+  private write(bytes: Uint8Array, offset: number): void {
+    this.fd ??= openSync(this.tmp, 'w');
+    let done = 0;
+    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done, offset + done);
   }
 
-  /** Flushes and moves the file into place. */
+  get used(): boolean {
+    return this.placed.size > 0;
+  }
+
+  /** What was placed where, for a later ExternalDataFile to reuse. */
+  onDisk(): WeightsOnDisk {
+    return { path: this.path, placed: new Map(this.placed), size: this.size };
+  }
+
+  /** Flushes and moves the file into place (or links the prior file when nothing differed). */
   commit(): void {
+    if (this.reusing && this.placed.size > 0) {
+      if (this.placed.size !== this.prior!.placed.size || this.size !== this.prior!.size) {
+        this.reusing = false;
+        for (const [bytes, at] of this.placed) this.write(bytes, at);
+      } else {
+        rmSync(this.path, { force: true });
+        try {
+          linkSync(this.prior!.path, this.path);
+        } catch {
+          copyFileSync(this.prior!.path, this.path); // another file system: copy instead
+        }
+        return;
+      }
+    }
     if (this.fd === undefined) return;
     fsyncSync(this.fd);
     closeSync(this.fd);

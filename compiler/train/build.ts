@@ -24,7 +24,7 @@ import { eliminateDeadCode } from '../graph/dce.ts';
 import { toposort } from '../graph/toposort.ts';
 import { DataType, isFloatType } from '../onnx/dtype.ts';
 import { inferShapes } from '../shapes/infer.ts';
-import { valueInfoFromType, type ValueType } from '../shapes/types.ts';
+import { valueInfoFromType, valueTypeFromInfo, type ValueType } from '../shapes/types.ts';
 import type { Dim } from '../shapes/dim.ts';
 import { differentiate } from '../autodiff/differentiate.ts';
 import { Emitter } from '../autodiff/emitter.ts';
@@ -80,7 +80,10 @@ export interface TrainingGraphs {
   parameters: ParameterInfo[];
   /** The model's own inputs (what the data provides, besides labels). */
   batchInputs: string[];
+  /** The labels input of the train and eval graphs. */
   labels: string;
+  /** The data key the labels come from (the input's own name, or a model input it shares). */
+  labelKey: string;
   step: string;
   /** Present with gradient accumulation. */
   applyUpdate?: string;
@@ -216,7 +219,7 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
   finish(infer);
   const ms = performance.now() - started;
   return {
-    train, eval: evalModel, infer, parameters: params, batchInputs: feeds, labels: head.labels, step: STEP, applyUpdate: apply, microStep: micro, schedule: scheduleInputs,
+    train, eval: evalModel, infer, parameters: params, batchInputs: feeds, labels: head.labels, labelKey: head.labelKey ?? head.labels, step: STEP, applyUpdate: apply, microStep: micro, schedule: scheduleInputs,
     trainOutputs: { loss: 'loss', metrics, lr, gradNorm },
     evalOutputs: { loss: 'loss', metrics: evalHead.metrics, predictions: originalOutputs },
     inferOutputs: originalOutputs,
@@ -266,24 +269,26 @@ function attachLoss(m: Model, opset: number, spec: LossSpec): LossHead {
   if (!m.graph.definedNames().has(source)) throw new UserError(`the loss reads '${source}', which is not a value of the model`, `the model's outputs are ${m.graph.outputNames().join(', ')}`);
   const srcType = typeOf(source);
   const labelShape = (drop: number): Dim[] | undefined => srcType?.shape?.slice(0, srcType.shape.length - drop);
-  const labelsName = spec.kind === 'mse' ? spec.target ?? 'target' : spec.labels ?? 'labels';
-  if (m.graph.feedInputs().some((v) => v.name === labelsName)) {
-    // The labels are one of the model's own inputs (a language model predicting its input_ids).
-    if (spec.kind === 'lm' && !(spec.shift ?? true)) throw new UserError(`the LM loss reads its labels from the model input '${labelsName}' without shifting: every token would predict itself`, 'use shift, or give the labels under their own key');
-  } else {
-    e.b.claim(labelsName);
-    const labelType: ValueType = spec.kind === 'mse'
+  const labelKey = spec.kind === 'mse' ? spec.target ?? 'target' : spec.labels ?? 'labels';
+  // The labels may be one of the model's own inputs (a language model predicting its
+  // input_ids). They still get an input of their own, read from the same data key: the model
+  // input is padded with 0, the labels with the ignore index, so padding adds no loss.
+  const shared = m.graph.feedInputs().find((v) => v.name === labelKey);
+  if (shared && spec.kind === 'lm' && !(spec.shift ?? true)) throw new UserError(`the LM loss reads its labels from the model input '${labelKey}' without shifting: every token would predict itself`, 'use shift, or give the labels under their own key');
+  const labelsName = shared ? e.b.fresh('labels') : e.b.claim(labelKey);
+  const labelType: ValueType = shared
+    ? valueTypeFromInfo(shared) ?? { dtype: DataType.INT64, shape: labelShape(1) }
+    : spec.kind === 'mse'
       ? { dtype: srcType?.dtype || DataType.FLOAT, shape: srcType?.shape }
       : { dtype: DataType.INT64, shape: labelShape(1) };
-    m.graph.inputs.push(valueInfoFromType(labelsName, labelType));
-    e.setType(labelsName, labelType);
-  }
+  m.graph.inputs.push(valueInfoFromType(labelsName, labelType));
+  e.setType(labelsName, labelType);
   let head: LossHead;
   if (spec.kind === 'classification') head = classificationLoss(e, spec.logits, labelsName);
   else if (spec.kind === 'lm') head = lmLoss(e, spec.logits, labelsName, spec.ignoreIndex ?? -100, spec.shift ?? true);
   else head = mseLoss(e, spec.prediction, labelsName);
   e.b.op('Identity', [head.loss], undefined, { outputs: [e.b.claim('loss')] });
-  return { ...head, loss: 'loss' };
+  return { ...head, loss: 'loss', labels: labelsName, labelKey };
 }
 
 function safeInfer(m: Model): Map<string, ValueType> {

@@ -22,6 +22,8 @@ export interface LossHead {
   metrics: Record<string, string>;
   /** The label / target graph input this head reads. */
   labels: string;
+  /** The data key of the labels, when it is not the input's name (set by the train graph builder). */
+  labelKey?: string;
 }
 
 /** log p[label] along the last axis of logp, for int64 labels shaped like logp without its last axis. */

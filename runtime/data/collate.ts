@@ -38,18 +38,18 @@ function tensorFor(spec: InputSpec, examples: readonly CheckedExample[], sizes: 
   switch (spec.dtype) {
     case 'int64': {
       const data = new BigInt64Array(total).fill(BigInt(spec.pad));
-      examples.forEach((ex, i) => fill(ex.values[spec.name], 0, i * perExample, strides, (at, v) => (data[at] = BigInt(v as number))));
+      examples.forEach((ex, i) => fill(ex.values[spec.key], 0, i * perExample, strides, (at, v) => (data[at] = BigInt(v as number))));
       return new ort.Tensor('int64', data, shape);
     }
     case 'bool': {
       const data = new Uint8Array(total).fill(spec.pad ? 1 : 0);
-      examples.forEach((ex, i) => fill(ex.values[spec.name], 0, i * perExample, strides, (at, v) => (data[at] = v ? 1 : 0)));
+      examples.forEach((ex, i) => fill(ex.values[spec.key], 0, i * perExample, strides, (at, v) => (data[at] = v ? 1 : 0)));
       return new ort.Tensor('bool', data, shape);
     }
     default: {
       const Cls = spec.dtype === 'float32' ? Float32Array : spec.dtype === 'float64' ? Float64Array : Int32Array;
       const data = new Cls(total).fill(spec.pad);
-      examples.forEach((ex, i) => fill(ex.values[spec.name], 0, i * perExample, strides, (at, v) => (data[at] = v as number)));
+      examples.forEach((ex, i) => fill(ex.values[spec.key], 0, i * perExample, strides, (at, v) => (data[at] = v as number)));
       return new ort.Tensor(spec.dtype, data, shape);
     }
   }

@@ -10,7 +10,10 @@ import type { Dim, GraphInfo, Manifest } from '../../compiler/emit/manifest.ts';
 export type DataDtype = 'float32' | 'float64' | 'int64' | 'int32' | 'bool';
 
 export interface InputSpec {
+  /** The graph input fed. */
   name: string;
+  /** The data key it reads (usually its name; LM labels may read the model's input_ids). */
+  key: string;
   dtype: DataDtype;
   /** Per-example dims: numbers are fixed, strings are symbolic (padded to the longest in the batch). */
   dims: Dim[];
@@ -36,14 +39,17 @@ const DATA_DTYPES: readonly string[] = ['float32', 'float64', 'int64', 'int32', 
  */
 export function dataSchema(graph: GraphInfo, task: Manifest['task'], padOverrides: Record<string, number> = {}): DataSchema {
   const inputs: InputSpec[] = [];
+  const flagged = graph.inputs.some((io) => io.label);
   for (const io of graph.inputs) {
     if (io.role !== 'batch') continue;
     if (!DATA_DTYPES.includes(io.dtype)) throw new Error(`graph input '${io.name}' has dtype ${io.dtype}, which data files cannot feed`);
     if (io.shape.length === 0) throw new Error(`graph input '${io.name}' is a scalar; a batch input needs a leading batch dim`);
     let pad = 0;
-    if (io.name === task.labelKey && task.kind === 'lm') pad = task.ignoreIndex ?? DEFAULT_IGNORE_INDEX;
+    // Artifacts from before the `label` flag mark the labels only by name.
+    const isLabel = flagged ? io.label === true : io.name === task.labelKey;
+    if (isLabel && task.kind === 'lm') pad = task.ignoreIndex ?? DEFAULT_IGNORE_INDEX;
     if (Object.hasOwn(padOverrides, io.name)) pad = padOverrides[io.name]!;
-    inputs.push({ name: io.name, dtype: io.dtype as DataDtype, dims: io.shape.slice(1), pad, batchDim: io.shape[0]! });
+    inputs.push({ name: io.name, key: io.key ?? io.name, dtype: io.dtype as DataDtype, dims: io.shape.slice(1), pad, batchDim: io.shape[0]! });
   }
   return { inputs };
 }
@@ -78,11 +84,11 @@ export function checkExample(row: unknown, schema: DataSchema): CheckedExample |
   const sizes: Record<string, number> = {};
   const sizeSource: Record<string, string> = {};
   for (const spec of schema.inputs) {
-    if (!Object.hasOwn(obj, spec.name)) {
+    if (!Object.hasOwn(obj, spec.key)) {
       const keys = Object.keys(obj);
-      return `missing key '${spec.name}' (the row has ${keys.length ? keys.map((k) => `'${k}'`).join(', ') : 'no keys'}; needed: ${schema.inputs.map((s) => `'${s.name}'`).join(', ')})`;
+      return `missing key '${spec.key}' (the row has ${keys.length ? keys.map((k) => `'${k}'`).join(', ') : 'no keys'}; needed: ${[...new Set(schema.inputs.map((s) => `'${s.key}'`))].join(', ')})`;
     }
-    const problem = checkValue(obj[spec.name], spec, 0, spec.name, sizes, sizeSource);
+    const problem = checkValue(obj[spec.key], spec, 0, spec.key, sizes, sizeSource);
     if (problem) return problem;
   }
   const length = Object.values(sizes).reduce((a, b) => Math.max(a, b), 0);

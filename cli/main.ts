@@ -15,6 +15,18 @@ function overview(): string {
   ].join('\n');
 }
 
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EISDIR: 'it is a directory, a file was expected',
+  ENOTDIR: 'a part of the path is not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EEXIST: 'it already exists',
+  ENAMETOOLONG: 'the name is too long',
+};
+
 /** Runs one CLI invocation; returns the exit code. Never throws for a user mistake. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -45,6 +57,13 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (isUserError(e)) {
       console.error(`lor2c ${name}: error: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`);
+      return 1;
+    }
+    // A file the user named that cannot be read or written is their situation to fix, not a
+    // lor2c bug: say which file and why, without a stack trace.
+    const fsError = e as NodeJS.ErrnoException;
+    if (fsError?.code && FILE_ERRORS[fsError.code] && fsError.path) {
+      console.error(`lor2c ${name}: error: cannot ${fsError.syscall === 'open' || fsError.syscall === 'read' || fsError.syscall === 'scandir' ? 'use' : fsError.syscall ?? 'use'} '${fsError.path}': ${FILE_ERRORS[fsError.code]} (${fsError.code})`);
       return 1;
     }
     throw e;

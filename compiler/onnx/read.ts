@@ -27,8 +27,11 @@ const MAX_PROTO_BYTES = 2 ** 31 - 1;
 export function readModel(path: string, limits: ReadLimits = DEFAULT_LIMITS): ModelProto {
   let size: number;
   try {
-    size = statSync(path).size;
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new UserError(`cannot read model '${path}': not a file`, 'give the path of an .onnx file');
+    size = stat.size;
   } catch (e) {
+    if (e instanceof UserError) throw e;
     throw new UserError(`cannot read model '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'check the path');
   }
   if (size > MAX_PROTO_BYTES) {

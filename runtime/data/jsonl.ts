@@ -42,6 +42,7 @@ export function scanLines(path: string, visit: (text: string, ref: LineRef) => v
   }
   try {
     const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new UserError(`cannot read data file ${path}: not a file`, 'give the path of a .jsonl file');
     const chunk = Buffer.allocUnsafe(CHUNK);
     let pending: Buffer[] = [];
     let pendingBytes = 0;

@@ -185,12 +185,40 @@ export function dimProduct(dims: readonly Dim[]): Dim {
   return p;
 }
 
-/** true / false where the two sizes are provably equal / different, undefined where unknown. */
+/**
+ * The least and greatest values a dim can take, from the fact that every symbol stands for a
+ * size (a non-negative integer), as are products of symbols: 'seq+1' is at least 1, '-batch'
+ * at most 0, 'seq-1' has no bound inference can use (seq may be 0). An unbounded side is undefined.
+ */
+export function dimBounds(d: Dim): { min?: number; max?: number } {
+  if (typeof d === 'number') return { min: d, max: d };
+  const p = toPoly(d);
+  const constant = p.get('') ?? 0;
+  let anyPositive = false, anyNegative = false;
+  for (const [k, c] of p) {
+    if (k === '') continue;
+    if (c > 0) anyPositive = true;
+    else if (c < 0) anyNegative = true;
+  }
+  return { min: anyNegative ? undefined : constant, max: anyPositive ? undefined : constant };
+}
+
+/** The bounds of a - b (see dimBounds): what comparisons of two dims can decide. */
+export function dimDifferenceBounds(a: Dim, b: Dim): { min?: number; max?: number } {
+  if (typeof a === 'number' && typeof b === 'number') return { min: a - b, max: a - b };
+  return dimBounds(fromPoly(polyAdd(toPoly(a), polyScale(toPoly(b), -1))));
+}
+
+/**
+ * true / false where the two sizes are provably equal / different, undefined where unknown.
+ * Symbols are sizes, so 'batch' is never -1 (what torch's exports compare shape vectors with)
+ * and 'seq+1' never 0.
+ */
 export function dimEquals(a: Dim, b: Dim): boolean | undefined {
   if (typeof a === 'number' && typeof b === 'number') return a === b;
-  const diff = fromPoly(polyAdd(toPoly(a), polyScale(toPoly(b), -1)));
-  if (diff === 0) return true;
-  if (typeof diff === 'number') return false;
+  const { min, max } = dimDifferenceBounds(a, b);
+  if (min === 0 && max === 0) return true;
+  if ((min !== undefined && min > 0) || (max !== undefined && max < 0)) return false;
   return undefined;
 }
 

@@ -1,6 +1,6 @@
 /** Dtype and symbolic-shape inference over the IR. */
 export type { Dim } from './dim.ts';
-export { dimAdd, dimSub, dimMul, dimDivExact, dimFloorDiv, dimProduct, dimEquals, evaluateDim, normalizeDim, isConcrete } from './dim.ts';
+export { dimAdd, dimSub, dimMul, dimDivExact, dimFloorDiv, dimProduct, dimEquals, dimBounds, dimDifferenceBounds, evaluateDim, normalizeDim, isConcrete } from './dim.ts';
 export { type ValueType, UNKNOWN, valueTypeFromInfo, valueTypeFromTypeProto, valueTypeOfTensor, typeProtoFromValueType, valueInfoFromType, formatShape, sameType } from './types.ts';
 export { broadcastShapes, broadcastDim } from './helpers.ts';
 export { inferShapes, inferGraphShapes, inferGraphValues, type InferOptions } from './infer.ts';

@@ -35,13 +35,6 @@ interface Recorded {
 const recorded = JSON.parse(readFileSync(join(FIXTURES, 'parameter-counts.json'), 'utf8')) as { files: Record<string, Recorded> };
 const committed = Object.entries(recorded.files).filter(([, r]) => r.committed);
 
-/**
- * Outputs whose batch dim lor2c's shape inference loses today: torch computes the shape fed to
- * Expand with Shape/ConstantOfShape/Equal/Where, whose values compiler/shapes does not carry
- * through, so the exporter's placeholder name is shown (still a symbol, not a number).
- */
-const BATCH_NAME_UNINFERRED = new Set(['vit', 'bert_hf']);
-
 test('the record covers every architecture, both foldings and opsets 11 to 17', (t) => {
   const archs = new Set(committed.map(([, r]) => r.arch));
   for (const a of ['bert', 'bert_hf', 'gpt2', 'gpt2_tied_hf', 'llama', 'llama_rope', 'vit', 'nn_encoder', 'nn_encoder_norm_first', 'misc', 'plain_norm', 'sinusoid_pe', 'conv_bn', 'conv_bn_nobias', 'bn_conv']) t.true(archs.has(a), a);
@@ -63,7 +56,6 @@ for (const [file, r] of committed) {
       want.shape.forEach((d, k) => {
         const dim = got.shape![k];
         if (typeof d === 'number') t.is(dim, d, `${got.name} dim ${k}`);
-        else if (d === 'batch' && BATCH_NAME_UNINFERRED.has(r.arch)) t.is(typeof dim, 'string', `${got.name} dim ${k}: ${String(dim)}`);
         else if (d === null) t.is(typeof dim, 'string', `${got.name} dim ${k}: follows the inputs, so symbolic`);
         else t.is(dim, d, `${got.name} dim ${k}`);
       });

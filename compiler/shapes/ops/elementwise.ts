@@ -6,7 +6,7 @@
  */
 import { DataType } from '../../onnx/dtype.ts';
 import { attrInt } from '../../graph/attributes.ts';
-import { dimAdd, dimEquals, dimFloorDiv, dimMul, dimSub, type Dim } from '../dim.ts';
+import { dimAdd, dimDifferenceBounds, dimFloorDiv, dimMul, dimSub, type Dim } from '../dim.ts';
 import { broadcastAll, elementwiseValue, isIntegerType, sameAs, withValue } from '../helpers.ts';
 import type { Inferred, Rule, RuleContext, RuleTable } from '../rule.ts';
 
@@ -51,17 +51,33 @@ function divide(a: Dim, b: Dim, dtype: number): Dim | undefined {
   return isIntegerType(dtype) ? dimFloorDiv(a, b) : undefined;
 }
 
-/** Compares two elements; undefined where symbols make the answer unknown. */
-function compare(test: (a: number, b: number) => boolean, symbolicEqual?: boolean): (a: Dim, b: Dim) => Dim | undefined {
+/**
+ * Compares two elements; with symbols, decided by the bounds of their difference (symbols are
+ * sizes, never negative: torch's `Equal(shape, -1)` before an Expand is false for every dim),
+ * undefined where the bounds do not decide it.
+ */
+function compare(test: (a: number, b: number) => boolean, decide?: (min: Bound, max: Bound) => boolean | undefined): (a: Dim, b: Dim) => Dim | undefined {
   return (a, b) => {
     if (num(a) && num(b)) return test(a, b) ? 1 : 0;
-    if (symbolicEqual !== undefined) {
-      const eq = dimEquals(a, b);
-      if (eq === true) return symbolicEqual ? 1 : 0;
-    }
-    return undefined;
+    if (!decide) return undefined;
+    const { min, max } = dimDifferenceBounds(a, b);
+    const r = decide(min, max);
+    return r === undefined ? undefined : r ? 1 : 0;
   };
 }
+
+/** Each comparison of a with b decided from the bounds [min, max] of a - b (undefined: not decided). */
+type Bound = number | undefined;
+const below = (v: Bound, c: number, orEqual: boolean) => v !== undefined && (orEqual ? v <= c : v < c);
+const above = (v: Bound, c: number, orEqual: boolean) => v !== undefined && (orEqual ? v >= c : v > c);
+const decided = (yes: boolean, no: boolean) => (yes ? true : no ? false : undefined);
+const DECIDE = {
+  equal: (min: Bound, max: Bound) => decided(min === 0 && max === 0, above(min, 0, false) || below(max, 0, false)),
+  less: (min: Bound, max: Bound) => decided(below(max, 0, false), above(min, 0, true)),
+  greater: (min: Bound, max: Bound) => decided(above(min, 0, false), below(max, 0, true)),
+  lessOrEqual: (min: Bound, max: Bound) => decided(below(max, 0, true), above(min, 0, false)),
+  greaterOrEqual: (min: Bound, max: Bound) => decided(above(min, 0, true), below(max, 0, false)),
+};
 
 const numeric = (fn: (...xs: number[]) => number) => (xs: Dim[]): Dim | undefined => (xs.every(num) ? fn(...(xs as number[])) : undefined);
 
@@ -101,7 +117,9 @@ const where: Rule = (ctx) => {
   const ins = [ctx.input(0), ctx.input(1), ctx.input(2)];
   const dtype = ctx.dtype(1) || ctx.dtype(2);
   const shape = broadcastAll(ins.map((x) => x?.shape));
-  const value = elementwiseValue(ins, shape, ([c, a, b]) => (num(c!) ? (c ? a : b) : a === b ? a : undefined));
+  const pick = ([c, a, b]: Dim[]) => (num(c!) ? (c ? a : b) : a === b ? a : undefined);
+  // Without the condition's contents the value is still known where both branches agree.
+  const value = ins[0]?.value ? elementwiseValue(ins, shape, pick) : elementwiseValue([ins[1], ins[2]], shape, ([a, b]) => (a === b ? a : undefined));
   return [withValue(dtype, shape, value)];
 };
 
@@ -154,11 +172,11 @@ export const elementwiseRules: RuleTable = {
   BitwiseAnd: arith(() => undefined),
   BitwiseOr: arith(() => undefined),
   BitwiseXor: arith(() => undefined),
-  Equal: boolOut(compare((a, b) => a === b, true)),
-  Less: boolOut(compare((a, b) => a < b, false)),
-  Greater: boolOut(compare((a, b) => a > b, false)),
-  LessOrEqual: boolOut(compare((a, b) => a <= b, true)),
-  GreaterOrEqual: boolOut(compare((a, b) => a >= b, true)),
+  Equal: boolOut(compare((a, b) => a === b, DECIDE.equal)),
+  Less: boolOut(compare((a, b) => a < b, DECIDE.less)),
+  Greater: boolOut(compare((a, b) => a > b, DECIDE.greater)),
+  LessOrEqual: boolOut(compare((a, b) => a <= b, DECIDE.lessOrEqual)),
+  GreaterOrEqual: boolOut(compare((a, b) => a >= b, DECIDE.greaterOrEqual)),
   And: boolOut(compare((a, b) => !!a && !!b)),
   Or: boolOut(compare((a, b) => !!a || !!b)),
   Xor: boolOut(compare((a, b) => !!a !== !!b)),

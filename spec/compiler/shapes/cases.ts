@@ -2,9 +2,12 @@
  * Op cases for shape inference, as data: input types (and, where a rule reads them, input
  * contents), attributes, opset -> expected output types. Types are written 'float32[batch, seq, 768]';
  * '?' alone is an unknown rank, 'unk' inside a shape matches any generated (fresh) symbol.
- * A value is written after '=': 'int64[3]=[0, batch, -1]'.
+ * A value is written after '=': 'int64[3]=[0, batch, -1]'; in an expected output it is checked,
+ * and '=?' says inference must not claim one.
  */
 import type { AttrValue } from '../../../compiler/graph/attributes.ts';
+import { DataType } from '../../../compiler/onnx/dtype.ts';
+import { scalarTensor } from '../../../compiler/onnx/tensor.ts';
 
 export interface OpCase {
   name: string;
@@ -64,6 +67,41 @@ export const OP_CASES: OpCase[] = [
   { name: 'And', op: 'And', inputs: ['bool[2, 1]', 'bool[1, 5]'], outputs: ['bool[2, 5]'] },
   { name: 'Or', op: 'Or', inputs: ['bool[4]', 'bool[4]'], outputs: ['bool[4]'] },
   { name: 'Where', op: 'Where', inputs: ['bool[1, 1, seq, seq]', 'float32[batch, 12, seq, seq]', 'float32[]'], outputs: ['float32[batch, 12, seq, seq]'] },
+
+  // Values with symbols: torch's expand/repeat writes Shape -> ConstantOfShape -> Mul -> Equal ->
+  // Where -> Expand; the shape vector must come through with its symbols. Symbols are sizes
+  // (never negative), so comparisons with a bound on one side are decided.
+  { name: 'Equal of a shape vector with -1 (no dim is -1)', op: 'Equal', inputs: ['int64[3]=[batch, -1, -1]', 'int64[3]=[-1, -1, -1]'], outputs: ['bool[3]=[0, 1, 1]'] },
+  { name: 'Equal of identical symbols', op: 'Equal', inputs: ['int64[2]=[batch, seq+1]', 'int64[2]=[batch, 1+seq]'], outputs: ['bool[2]=[1, 1]'] },
+  { name: 'Equal of seq+1 with 0 (never)', op: 'Equal', inputs: ['int64[1]=[seq+1]', 'int64[]=[0]'], outputs: ['bool[1]=[0]'] },
+  { name: 'Equal of a symbol with a size it may be is unknown', op: 'Equal', inputs: ['int64[1]=[batch]', 'int64[]=[3]'], outputs: ['bool[1]=?'] },
+  { name: 'Equal of seq-1 with -1 is unknown (seq may be 0)', op: 'Equal', inputs: ['int64[1]=[seq-1]', 'int64[]=[-1]'], outputs: ['bool[1]=?'] },
+  { name: 'Equal of two unrelated symbols is unknown', op: 'Equal', inputs: ['int64[1]=[batch]', 'int64[1]=[seq]'], outputs: ['bool[1]=?'] },
+  { name: 'Less of a symbol than 0 (never)', op: 'Less', inputs: ['int64[1]=[batch]', 'int64[]=[0]'], outputs: ['bool[1]=[0]'] },
+  { name: 'Less of -batch than 0 is unknown (batch may be 0): no value at all', op: 'Less', inputs: ['int64[2]=[batch, -batch]', 'int64[]=[0]'], outputs: ['bool[2]=?'] },
+  { name: 'Less of -batch-1 than 0 (always)', op: 'Less', inputs: ['int64[2]=[-batch-1, batch]', 'int64[]=[0]'], outputs: ['bool[2]=[1, 0]'] },
+  { name: 'Greater of seq+1 than seq', op: 'Greater', inputs: ['int64[1]=[seq+1]', 'int64[1]=[seq]'], outputs: ['bool[1]=[1]'] },
+  { name: 'Greater of a symbol than 0 is unknown (it may be 0)', op: 'Greater', inputs: ['int64[1]=[seq]', 'int64[]=[0]'], outputs: ['bool[1]=?'] },
+  { name: 'GreaterOrEqual of seq-2 and 0 is unknown: no value at all', op: 'GreaterOrEqual', inputs: ['int64[2]=[seq, seq-2]', 'int64[]=[0]'], outputs: ['bool[2]=?'] },
+  { name: 'GreaterOrEqual of symbols and bounds', op: 'GreaterOrEqual', inputs: ['int64[2]=[seq, -seq-1]', 'int64[]=[0]'], outputs: ['bool[2]=[1, 0]'] },
+  { name: 'LessOrEqual of seq with seq+2', op: 'LessOrEqual', inputs: ['int64[1]=[seq]', 'int64[1]=[seq+2]'], outputs: ['bool[1]=[1]'] },
+  { name: 'Where with a known condition picks symbols', op: 'Where', inputs: ['bool[3]=[0, 1, 1]', 'int64[3]=[1, 1, 1]', 'int64[3]=[batch, -1, -1]'], outputs: ['int64[3]=[batch, 1, 1]'] },
+  { name: 'Where with an unknown condition over equal branches', op: 'Where', inputs: ['bool[2]', 'int64[2]=[batch, 4]', 'int64[2]=[batch, 4]'], outputs: ['int64[2]=[batch, 4]'] },
+  { name: 'Where with an unknown condition over different branches', op: 'Where', inputs: ['bool[1]', 'int64[1]=[batch]', 'int64[1]=[1]'], outputs: ['int64[1]=?'] },
+  { name: 'ConstantOfShape of a known length gives its contents', op: 'ConstantOfShape', inputs: ['int64[1]=[3]'], attrs: { value: scalarTensor('value', DataType.INT64, 1, [1]) }, outputs: ['int64[3]=[1, 1, 1]'] },
+  { name: 'ConstantOfShape default fill', op: 'ConstantOfShape', inputs: ['int64[2]=[2, 1]'], outputs: ['float32[2, 1]=[0, 0]'] },
+  { name: 'Mul of a shape vector by -1', op: 'Mul', inputs: ['int64[3]=[1, 1, 1]', 'int64[]=[-1]'], outputs: ['int64[3]=[-1, -1, -1]'] },
+  { name: 'Mul of symbols', op: 'Mul', inputs: ['int64[2]=[batch, seq]', 'int64[2]=[seq, 2]'], outputs: ['int64[2]=[batch*seq, 2*seq]'] },
+  { name: 'Add of symbols', op: 'Add', inputs: ['int64[2]=[past, seq]', 'int64[2]=[seq, 1]'], outputs: ['int64[2]=[past+seq, seq+1]'] },
+  { name: 'Sub of symbols', op: 'Sub', inputs: ['int64[2]=[seq+1, seq]', 'int64[]=[seq]'], outputs: ['int64[2]=[1, 0]'] },
+  { name: 'Div of symbols, exact', op: 'Div', inputs: ['int64[2]=[2*seq, batch*seq]', 'int64[2]=[2, seq]'], outputs: ['int64[2]=[seq, batch]'] },
+  { name: 'Div of a symbol, inexact, is unknown', op: 'Div', inputs: ['int64[1]=[seq]', 'int64[]=[2]'], outputs: ['int64[1]=?'] },
+  { name: 'Div of float values with a symbol is unknown', op: 'Div', inputs: ['float32[1]=[seq]', 'float32[]=[2]'], outputs: ['float32[1]=?'] },
+  { name: 'Expand by a symbolic target (1 broadcasts)', op: 'Expand', inputs: ['float32[1, 1, 32]', 'int64[3]=[batch, 1, 1]'], outputs: ['float32[batch, 1, 32]'] },
+  { name: 'Expand target 1 keeps a symbolic dim', op: 'Expand', inputs: ['float32[1, seq]', 'int64[2]=[batch, 1]'], outputs: ['float32[batch, seq]'] },
+  { name: 'Expand to a higher rank', op: 'Expand', inputs: ['float32[3, 1]', 'int64[3]=[2, 1, 6]'], outputs: ['float32[2, 3, 6]'] },
+  { name: 'Expand carries a small value', op: 'Expand', inputs: ['int64[1]=[seq]', 'int64[1]=[3]'], outputs: ['int64[3]=[seq, seq, seq]'] },
+  { name: 'Expand with -1 in the target is no shape (-1 is not special)', op: 'Expand', inputs: ['float32[1, 4]', 'int64[2]=[-1, 4]'], outputs: ['float32?'] },
 
   // Normalizations
   { name: 'LayerNormalization with stats', op: 'LayerNormalization', opset: 17, inputs: ['float32[batch, seq, 768]', 'float32[768]', 'float32[768]'], attrs: { axis: -1, epsilon: 1e-5 }, outputs: ['float32[batch, seq, 768]', 'float32[batch, seq, 1]', 'float32[batch, seq, 1]'] },

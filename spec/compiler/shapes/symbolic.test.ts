@@ -1,19 +1,21 @@
 /**
  * Symbolic dims through the shape computations transformer exports write out: Shape -> Gather
  * -> Unsqueeze -> Concat -> Reshape, Range over seq, a causal mask from ConstantOfShape + Trilu,
- * a position buffer sliced to seq. batch and seq must survive as symbols; the annotated model
- * must load in onnxruntime and its real output shapes must match the symbolic ones.
+ * a position buffer sliced to seq, torch's expand(B, -1, -1) (ConstantOfShape -> Mul -> Equal
+ * -> Where -> Expand). batch and seq must survive as symbols; the annotated model must load in
+ * onnxruntime and its real output shapes must match the symbolic ones.
  */
 import test from 'ava';
 import * as ort from 'onnxruntime-node';
 import { DataType } from '../../../compiler/onnx/dtype.ts';
 import { create, ValueInfoProtoSchema } from '../../../compiler/onnx/proto.ts';
 import { encodeModel } from '../../../compiler/onnx/write.ts';
+import { scalarTensor } from '../../../compiler/onnx/tensor.ts';
 import { GraphBuilder } from '../../../compiler/graph/builder.ts';
 import { Graph, Model } from '../../../compiler/graph/graph.ts';
 import { modelToProto } from '../../../compiler/graph/convert.ts';
 import {
-  annotateValueInfo, buildRegistry, dimAdd, dimDivExact, dimEquals, dimMul, dimSub, evaluateDim, inferShapes, normalizeDim,
+  annotateValueInfo, buildRegistry, dimAdd, dimBounds, dimDivExact, dimEquals, dimMul, dimSub, evaluateDim, inferShapes, normalizeDim,
   valueInfoFromType, valueTypeFromInfo,
 } from '../../../compiler/shapes/index.ts';
 import { formatType, matchesType } from './notation.ts';
@@ -50,11 +52,24 @@ function attentionLikeModel(): { model: Model; names: Record<string, string> } {
   const sliced = b.op('Slice', [buffer, b.ints([0]), us, b.ints([1])]);
   const next = b.op('Add', [seq, b.scalar(1, DataType.INT64)]);
   const grown = b.op('ConstantOfShape', [b.op('Concat', [ub, b.op('Unsqueeze', [next, b.ints([0])])], { axis: 0 })]);
+  // torch's `cls.expand(B, -1, -1)` (ViT) and `buffer.expand(B, seq)` (HF BERT's token types):
+  // the target goes through Where(Equal(target, -1), ones, target), because torch's -1 keeps a
+  // dim and ONNX Expand's 1 does.
+  const torchExpand = (x: string, target: string, rank: number) => {
+    const ones = b.op('ConstantOfShape', [b.ints([rank])], { value: scalarTensor('value', DataType.INT64, 1, [1]) });
+    const minusOnes = b.op('Mul', [ones, b.scalar(-1, DataType.INT64)]);
+    return b.op('Expand', [x, b.op('Where', [b.op('Equal', [target, minusOnes]), ones, target])]);
+  };
+  const cls = b.constant('cls', DataType.FLOAT, [1, 1, 64], new Float32Array(64));
+  const clsTokens = torchExpand(cls, b.op('Concat', [ub, b.ints([-1, -1])], { axis: 0 }), 3);
+  const withCls = b.op('Concat', [clsTokens, 'hidden'], { axis: 1 });
+  const typeIds = b.op('Slice', [b.constant('type_ids', DataType.INT64, [1, 512], new BigInt64Array(512)), b.ints([0]), us, b.ints([1])]);
+  const typeIdsBatch = torchExpand(typeIds, b.op('Concat', [ub, us], { axis: 0 }), 2);
   // Outputs declared without types: annotateValueInfo must supply them.
-  graph.outputs = [merged, tokens, positions, sliced, grown, probs].map((name) => create(ValueInfoProtoSchema, { name }));
+  graph.outputs = [merged, tokens, positions, sliced, grown, probs, withCls, typeIdsBatch].map((name) => create(ValueInfoProtoSchema, { name }));
   const model = new Model(graph);
   model.opsets.set('', 17);
-  return { model, names: { shape, headDim, scores, masked, merged, tokens, positions, sliced, grown, probs, next } };
+  return { model, names: { shape, headDim, scores, masked, merged, tokens, positions, sliced, grown, probs, next, withCls, typeIdsBatch } };
 }
 
 test('batch and seq stay symbolic through shape computations', (t) => {
@@ -72,6 +87,8 @@ test('batch and seq stay symbolic through shape computations', (t) => {
     sliced: 'float32[1, seq]',
     grown: 'float32[batch, seq+1]',
     next: 'int64[]',
+    withCls: 'float32[batch, seq+1, 64]',
+    typeIdsBatch: 'int64[batch, seq]',
   };
   for (const [key, want] of Object.entries(expect)) {
     const got = types.get(names[key]!);
@@ -106,6 +123,14 @@ test('symbolic dim arithmetic has one canonical spelling', (t) => {
   t.is(dimAdd('past', 'seq'), dimAdd('seq', 'past'));
   t.is(dimEquals('seq+1', 'seq'), false);
   t.is(dimEquals('seq', 'batch'), undefined);
+  // Symbols are sizes: never negative, so some comparisons with numbers are decided.
+  t.is(dimEquals('batch', -1), false);
+  t.is(dimEquals('seq+1', 0), false);
+  t.is(dimEquals('seq-1', -1), undefined);
+  t.is(dimEquals('batch', 3), undefined);
+  t.deepEqual(dimBounds('2*batch*seq+1'), { min: 1, max: undefined });
+  t.deepEqual(dimBounds('-batch'), { min: undefined, max: 0 });
+  t.deepEqual(dimBounds('seq-batch'), { min: undefined, max: undefined });
   t.is(evaluateDim('2*batch*seq+1', new Map([['batch', 3], ['seq', 4]])), 25);
   // Broadcasting two unrelated symbols: whichever is not 1.
   t.is(evaluateDim('max(a,b)', new Map([['a', 1], ['b', 6]])), 6);

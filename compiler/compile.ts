@@ -74,8 +74,7 @@ export function describeBase(base: PreparedBase): string {
 export function adapterReport(base: PreparedBase, plan: Plan): ParameterReport {
   const structure = initialStructure(plan, base);
   const applied = applyAdapters(cloneModel(base.model), base.sites, structure, { seed: plan.train.seed });
-  const extras = extraTrainables(base.model, plan).map((e): ParameterInfo => ({ name: e.name, shape: e.shape, dtype: 'float32', module: e.name, role: 'extra', lrScale: e.lrScale, weightDecay: e.weightDecay }));
-  return parameterReport([...applied.parameters, ...extras], structure, base.baseParameters);
+  return parameterReport([...applied.parameters, ...extraTrainables(base.model, plan).map(extraInfo)], structure, base.baseParameters);
 }
 
 /** The plan's adapter structure on this model's block count. */
@@ -118,10 +117,7 @@ export function compileStructure(base: PreparedBase, plan: Plan, structure: Adap
     ],
     dropoutSeed: plan.train.seed,
   });
-  const parameters: ParameterInfo[] = [
-    ...applied.parameters,
-    ...extras.map((e): ParameterInfo => ({ name: e.name, shape: e.shape, dtype: 'float32', module: e.name, role: 'extra', lrScale: e.lrScale, weightDecay: e.weightDecay })),
-  ];
+  const parameters: ParameterInfo[] = [...applied.parameters, ...extras.map(extraInfo)];
   const initial = new Map<string, { shape: number[]; values: Float32Array }>();
   for (const p of applied.parameters) initial.set(p.name, { shape: p.shape, values: applied.initial.get(p.name)! });
   for (const e of extras) initial.set(e.name, { shape: e.shape, values: e.values });
@@ -130,6 +126,11 @@ export function compileStructure(base: PreparedBase, plan: Plan, structure: Adap
 }
 
 interface ExtraTrainable { name: string; shape: number[]; values: Float32Array; lrScale: number; weightDecay: boolean }
+
+/** The manifest entry of a base-model weight made trainable. */
+function extraInfo(e: ExtraTrainable): ParameterInfo {
+  return { name: e.name, shape: e.shape, dtype: 'float32', module: e.name, role: 'extra', lrScale: e.lrScale, weightDecay: e.weightDecay };
+}
 
 /** Base-model weights the spec makes trainable by name pattern (a task head: PEFT's modules_to_save). */
 function extraTrainables(model: Model, plan: Plan): ExtraTrainable[] {

@@ -70,7 +70,8 @@ const convTranspose: Rule = (ctx) => {
   const channels = dimMul(w[1]!, group);
   const outputShape = attrInts(ctx.node, 'output_shape');
   if (outputShape) return [{ dtype, shape: [x[0]!, channels, ...outputShape.slice(-n)] }];
-  const kernel = attrInts(ctx.node, 'kernel_shape') ?? (w.slice(2) as number[]);
+  // The kernel comes from the weight when the attribute is absent: its dims may be symbols.
+  const kernel: Dim[] = attrInts(ctx.node, 'kernel_shape') ?? w.slice(2);
   const strides = attrInts(ctx.node, 'strides') ?? Array(n).fill(1);
   const dilations = attrInts(ctx.node, 'dilations') ?? Array(n).fill(1);
   const outPad = attrInts(ctx.node, 'output_padding') ?? Array(n).fill(0);
@@ -78,7 +79,8 @@ const convTranspose: Rule = (ctx) => {
   const autoPad = attrString(ctx.node, 'auto_pad', 'NOTSET');
   const spatial = x.slice(2).map((d, i) => {
     if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') return dimMul(d, strides[i]!);
-    const full = dimAdd(dimMul(dimSub(d, 1), strides[i]!), outPad[i]! + (kernel[i]! - 1) * dilations[i]! + 1);
+    const extent = dimAdd(dimMul(dimSub(kernel[i]!, 1), dilations[i]!), 1);
+    const full = dimAdd(dimAdd(dimMul(dimSub(d, 1), strides[i]!), outPad[i]!), extent);
     return dimSub(full, autoPad === 'VALID' ? 0 : pads[i]! + pads[i + n]!);
   });
   return [{ dtype, shape: [x[0]!, channels, ...spatial] }];

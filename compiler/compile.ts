@@ -101,6 +101,9 @@ export interface CompileOptions {
 
 /** Builds the three graphs and the manifest for one adapter structure. */
 export function compileStructure(base: PreparedBase, plan: Plan, structure: AdapterStructure, opts: CompileOptions = {}): Compiled {
+  if (plan.train.precision !== 'fp32') {
+    throw new UserError(`precision ${plan.train.precision} is not supported yet: lor2c trains in float32`, 'write `precision fp32` (or leave it out)');
+  }
   const model = cloneModel(base.model);
   const applied = applyAdapters(model, base.sites, structure, { seed: plan.train.seed });
   const extras = extraTrainables(base.model, plan); // the base model's own weights, not the adapters'

@@ -123,3 +123,7 @@ test("PaddleOCR's recognizer (opset 9, Constant-node weights, symbolic widths): 
   t.is(run.status, 'done');
   t.true(Number.isFinite(run.loss!));
 });
+
+test('precision fp16 is refused clearly rather than silently trained in float32', (t) => {
+  expectError(t, spec('fp16', `lor2c {\n  rank 4\n}\n${TRAIN.replace('  batch 4', '  precision fp16\n  batch 4')}`), join(dir, 'fp16-out'), /precision fp16 is not supported yet/);
+});

@@ -14,10 +14,10 @@
  * any moment leaves `latest` naming a complete checkpoint; leftovers of an interrupted write
  * are temporary directories that the next write removes.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../compiler/errors.ts';
-import { writeFileAtomic } from '../compiler/onnx/write.ts';
+import { writeDurable, writeFileAtomic } from '../compiler/onnx/write.ts';
 import { decodeSafetensors, encodeSafetensors, float32Entry, float32Values, type SafetensorsTensor } from '../compiler/emit/safetensors.ts';
 import type { DataPosition } from './data/batches.ts';
 import type { RngState } from './data/prng.ts';
@@ -91,17 +91,6 @@ function fsyncPath(path: string): void {
   }
 }
 
-function writeDurable(path: string, bytes: Uint8Array | string): void {
-  const fd = openSync(path, 'w');
-  try {
-    const data = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
-    let done = 0;
-    while (done < data.length) done += writeSync(fd, data, done, data.length - done);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function pointer(root: string, name: 'latest' | 'best'): string | undefined {
   const path = join(root, name);

@@ -180,20 +180,27 @@ export function writeModel(model: ModelProto, path: string, opts: WriteOptions =
   }
 }
 
-/** Writes to a temporary file beside `path`, fsyncs, then renames over it. */
-export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w');
+/** Writes `bytes` to `path` and fsyncs it before returning. */
+export function writeDurable(path: string, bytes: Uint8Array | string): void {
+  const fd = openSync(path, 'w');
   try {
     const data = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
     let done = 0;
     while (done < data.length) done += writeSync(fd, data, done, data.length - done);
     fsyncSync(fd);
-  } catch (e) {
+  } finally {
     closeSync(fd);
+  }
+}
+
+/** Writes to a temporary file beside `path`, fsyncs, then renames over it. */
+export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    writeDurable(tmp, bytes);
+  } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
   }
-  closeSync(fd);
   renameSync(tmp, path);
 }

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { runCli } from '../support/cli.ts';
 import { readCheckpoint } from '../../runtime/checkpoint.ts';
 import { readTrainingLog } from '../../runtime/log.ts';
-import { float32Values, readSafetensors } from '../../compiler/emit/safetensors.ts';
+import { maxAbsDiff, safetensors } from './support.ts';
 
 const DIR = fileURLToPath(new URL('../fixtures/reference/full/', import.meta.url));
 
@@ -55,15 +55,6 @@ const scenarios: Scenario[] = readdirSync(DIR)
 const work = mkdtempSync(join(tmpdir(), 'lor2c-reference-full-'));
 test.after.always(() => rmSync(work, { recursive: true, force: true }));
 
-function safetensors(path: string): Map<string, Float32Array> {
-  return new Map([...readSafetensors(path).tensors].map(([name, t]) => [name, float32Values(t, name)]));
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-  return worst;
-}
 
 type Elements = ReadonlyMap<string, { start: number; end: number }>;
 

@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { main } from '../../cli/main.ts';
 import { readCheckpoint, type Float32Tensor } from '../../runtime/checkpoint.ts';
 import { readTrainingLog } from '../../runtime/log.ts';
-import { float32Values, readSafetensors } from '../../compiler/emit/safetensors.ts';
+import { maxAbsDiff, safetensors } from './support.ts';
 
 const DIR = fileURLToPath(new URL('../fixtures/reference/', import.meta.url));
 
@@ -113,15 +113,6 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string }> {
   }
 }
 
-function safetensors(path: string): Map<string, Float32Array> {
-  return new Map([...readSafetensors(path).tensors].map(([name, t]) => [name, float32Values(t, name)]));
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-  return worst;
-}
 
 function relErr(a: number, b: number): number {
   return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-30);

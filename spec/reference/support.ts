@@ -1,0 +1,13 @@
+/** Helpers shared by the PyTorch-reference comparisons. */
+import { float32Values, readSafetensors } from '../../compiler/emit/safetensors.ts';
+
+/** Every tensor of a safetensors file as float32 values, by name. */
+export function safetensors(path: string): Map<string, Float32Array> {
+  return new Map([...readSafetensors(path).tensors].map(([name, t]) => [name, float32Values(t, name)]));
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  return worst;
+}

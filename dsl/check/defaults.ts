@@ -1,0 +1,39 @@
+import type { InitKind, TrainPlan } from '../plan.ts';
+
+/** Defaults, from method.md §1 (LoR2C reference hyperparameters) and PyTorch's AdamW. */
+export const DEFAULTS = {
+  rank: 8,
+  alpha: 16,
+  lor2cDropout: 0.1,
+  /** PEFT's lora_dropout default. */
+  loraDropout: 0,
+  init: 'kaiming' as InitKind,
+  span: 1,
+  lr: 4e-4,
+  betas: [0.9, 0.999] as [number, number],
+  eps: 1e-8,
+  adamwWeightDecay: 0.01,
+  /** method.md §1: linear schedule with 6% warmup. */
+  warmupFraction: 0.06,
+  batch: 32,
+  accumulate: 1,
+  epochs: 1,
+  seed: 42,
+  /** PyTorch's CrossEntropyLoss default. */
+  ignoreIndex: -100,
+} as const;
+
+/** The training settings when `train { }` is absent or leaves them out. */
+export function defaultTrain(): TrainPlan {
+  return {
+    task: { kind: 'classify', logits: 'logits', labels: 'labels' },
+    trainable: [],
+    optimizer: { kind: 'adamw', lr: DEFAULTS.lr, betas: [...DEFAULTS.betas], eps: DEFAULTS.eps, weightDecay: DEFAULTS.adamwWeightDecay },
+    schedule: { kind: 'linear', warmup: { unit: 'fraction', fraction: DEFAULTS.warmupFraction } },
+    batch: DEFAULTS.batch,
+    accumulate: DEFAULTS.accumulate,
+    length: { count: DEFAULTS.epochs, unit: 'epochs' },
+    seed: DEFAULTS.seed,
+    precision: 'fp32',
+  };
+}

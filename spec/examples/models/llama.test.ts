@@ -1,7 +1,6 @@
-import test from 'ava';
 import { buildLlama, type LlamaConfig } from '../../../examples/models/index.ts';
 import { llamaReference } from './reference.ts';
-import { SMALL, TOLERANCE, maxAbs, maxAbsDiff, positions, randomBatch, runLogits } from './harness.ts';
+import { decoderTests } from './decoder-tests.ts';
 
 const VARIANTS: [string, Partial<LlamaConfig>][] = [
   ['defaults (decomposed RMSNorm, Trilu mask, separate q/k/v, untied head)', {}],
@@ -9,47 +8,4 @@ const VARIANTS: [string, Partial<LlamaConfig>][] = [
   ['constant mask + Where, attention_mask, tied head, one kv head', { causalMask: 'constant', attentionMask: true, tieWordEmbeddings: true, kvHeads: 1 }],
 ];
 
-for (const [label, options] of VARIANTS) {
-  test(`llama ${label}: ORT logits match the float64 reference`, async (t) => {
-    const { model, config } = buildLlama({ ...SMALL, ...options });
-    const x = randomBatch(2, 8, SMALL.vocabSize, 2);
-    // Right padding on batch 1 where the model takes a mask (every query still sees position 0).
-    if (config.attentionMask) x.mask = [...Array(8).fill(1), 1, 1, 1, 1, 1, 1, 0, 0];
-    const ort = await runLogits(model, x);
-    const ref = llamaReference(model, config, x);
-    t.deepEqual(ort.dims, [2, 8, SMALL.vocabSize]);
-    const err = maxAbsDiff(ort.data, ref);
-    t.log(`opset ${config.opset}, max |logit| ${maxAbs(ref).toFixed(3)}, max abs error ${err.toExponential(2)}`);
-    t.true(maxAbs(ref) > 0.2, 'logits too small for the tolerance to mean anything');
-    t.true(err < TOLERANCE);
-  });
-}
-
-for (const causalMask of ['trilu', 'constant'] as const) {
-  test(`llama (${causalMask} mask): changing a later token changes no earlier logits`, async (t) => {
-    const { model } = buildLlama({ ...SMALL, causalMask });
-    const x = randomBatch(2, 8, SMALL.vocabSize, 3);
-    const base = (await runLogits(model, x)).data;
-    const changed = (await runLogits(model, { ...x, ids: x.ids.map((id, i) => (i % 8 === 5 ? (id + 11) % SMALL.vocabSize : id)) })).data;
-    const V = SMALL.vocabSize;
-    t.true(maxAbsDiff(positions(base, 8, V, (_b, s) => s < 5), positions(changed, 8, V, (_b, s) => s < 5)) < 1e-6);
-    t.true(maxAbsDiff(positions(base, 8, V, (_b, s) => s >= 5), positions(changed, 8, V, (_b, s) => s >= 5)) > 1e-3, 'later positions must see the change');
-  });
-}
-
-test('llama: a padded (masked) token changes no logit of the real tokens', async (t) => {
-  const { model } = buildLlama({ ...SMALL, attentionMask: true });
-  const x = randomBatch(2, 8, SMALL.vocabSize, 4);
-  x.mask = [...Array(8).fill(1), 1, 1, 1, 0, 1, 1, 1, 1]; // position 3 of batch 1 masked out
-  const base = (await runLogits(model, x)).data;
-  const changed = (await runLogits(model, { ...x, ids: x.ids.map((id, i) => (i === 11 ? (id + 5) % SMALL.vocabSize : id)) })).data;
-  const real = (b: number, s: number) => x.mask![b * 8 + s] === 1;
-  t.true(maxAbsDiff(positions(base, 8, SMALL.vocabSize, real), positions(changed, 8, SMALL.vocabSize, real)) < 1e-6);
-});
-
-test('llama: the anonymous variant computes identical logits', async (t) => {
-  const x = randomBatch(2, 8, SMALL.vocabSize, 5);
-  const named = await runLogits(buildLlama(SMALL).model, x);
-  const anonymous = await runLogits(buildLlama({ ...SMALL, anonymous: true }).model, x);
-  t.deepEqual(Array.from(anonymous.data), Array.from(named.data));
-});
+decoderTests<LlamaConfig>('llama', buildLlama, llamaReference, VARIANTS);

@@ -121,7 +121,7 @@ export class Checker {
       train: this.train,
       target: this.target,
     };
-    // GLUE script (method.md §4): every floor(E / 4 / M) + 1 epochs, in the training length's unit.
+    // GLUE script (docs/method.md §4): every floor(E / 4 / M) + 1 epochs, in the training length's unit.
     for (const s of [plan.merge?.schedule, plan.inject]) {
       if (!s || !s.everyDerived || s.max === undefined) continue;
       const total = plan.train.length;

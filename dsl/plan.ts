@@ -5,7 +5,7 @@
  * filled in; nothing here needs a model. Block choices that depend on the model's block count
  * (`all`, `every 2`, `-1`) stay symbolic as `BlockSelection`s; `resolveBlocks` and
  * `resolvePlan` (dsl/resolve.ts) turn them into indices once the count is known.
- * Section numbers (§) refer to shared/method.md.
+ * Section numbers (§) refer to docs/method.md.
  */
 
 export const PLAN_VERSION = 1;

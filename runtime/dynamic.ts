@@ -1,5 +1,5 @@
 /**
- * Dynamic MergeLoR2C / InjectLoR2C / IMLoR2C (method.md sections 3 to 6) as the trainer's
+ * Dynamic MergeLoR2C / InjectLoR2C / IMLoR2C (docs/method.md sections 3 to 6) as the trainer's
  * structural hook. At each scheduled point: SFS of every module from its current A and B
  * (the O(d r^2) way), the decision, a recompile of the new structure from the prepared base
  * model, and the parameters carried over. Surviving parameters keep their optimizer state;
@@ -92,7 +92,7 @@ function restructure(opts: DynamicOptions, ctx: StructuralContext, merge: boolea
   const d = base.blocks.hidden;
   const before = ctx.manifest.structure as AdapterStructure & { merged?: string[] };
   const values = moduleValues(ctx.manifest, before, ctx.parameters);
-  // IMLoR2C: one SFS snapshot decides both (method.md section 6).
+  // IMLoR2C: one SFS snapshot decides both (docs/method.md section 6).
   const metric = plan.merge?.schedule?.metric ?? plan.inject?.metric ?? { kind: 'mean' };
   const scores = scoresOf(values, before.modules, d, metric);
   const injectScores = plan.inject && plan.inject.metric !== metric ? scoresOf(values, before.modules, d, plan.inject.metric) : scores;

@@ -1,5 +1,5 @@
 /**
- * Exporting a trained adapter, two ways (design.md, "Adapter files"):
+ * Exporting a trained adapter, two ways (docs/architecture.md, "Adapter files"):
  *
  * - exportAdapter: the parameter values as safetensors plus a JSON config beside them, in the
  *   spirit of PEFT's adapter_model.safetensors + adapter_config.json: the method, the modules

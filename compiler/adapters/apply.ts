@@ -1,6 +1,6 @@
 /**
  * Applies a resolved adapter structure to a model: LoRA on projections, then one LoR2C path per
- * module (method.md sections 1 and 2), with parameters as new initializers holding their
+ * module (docs/method.md sections 1 and 2), with parameters as new initializers holding their
  * initial values. Used for the train, eval and infer graphs alike; the train graph builder
  * later turns the parameters into graph inputs.
  */

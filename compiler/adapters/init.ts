@@ -31,7 +31,7 @@ export function mulberry32(seed: number): () => number {
 
 /**
  * A down-projection A [rank, fanIn]: `kaiming` is PyTorch's kaiming_uniform_(a = sqrt(5)) on a
- * [rank, fanIn] weight, i.e. U(-1/sqrt(fanIn), 1/sqrt(fanIn)) (method.md section 1);
+ * [rank, fanIn] weight, i.e. U(-1/sqrt(fanIn), 1/sqrt(fanIn)) (docs/method.md section 1);
  * `gaussian` is N(0, 1/rank) as PEFT's init_lora_weights="gaussian".
  */
 export function initDown(kind: InitKind, rank: number, fanIn: number, seed: number, name: string): Float32Array {

@@ -1,6 +1,6 @@
 /**
  * The one computation every adapter here adds: delta = (alpha / r) * Dropout(x) A^T B^T,
- * with A [r, in] (down) and B [out, r] (up), as LoR2C (method.md section 1, x = h_s, added to
+ * with A [r, in] (down) and B [out, r] (up), as LoR2C (docs/method.md section 1, x = h_s, added to
  * h_{e+1}) and LoRA (x = a projection's input, added to its output) both define it.
  */
 import type { Graph } from '../graph/graph.ts';

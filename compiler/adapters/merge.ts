@@ -1,5 +1,5 @@
 /**
- * MergeLoR2C and InjectLoR2C decisions (method.md sections 4 to 6), as pure functions of the
+ * MergeLoR2C and InjectLoR2C decisions (docs/method.md sections 4 to 6), as pure functions of the
  * current modules and their SFS scores, and the initial values of a merged module. The runtime
  * calls these at scheduled points and recompiles; the compiler calls them for static merges.
  */

@@ -1,5 +1,5 @@
 /**
- * SFS, the "Shape of Feature Space" of a LoR2C module (method.md section 3), from its A [r, d]
+ * SFS, the "Shape of Feature Space" of a LoR2C module (docs/method.md section 3), from its A [r, d]
  * and B [d, r] without forming the d x d product: with thin QR B = Q_B R_B and A^T = Q_A R_A,
  * the non-zero singular values of B A are those of the r x r matrix R_B R_A^T. O(d r^2).
  */

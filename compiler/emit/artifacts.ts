@@ -1,5 +1,5 @@
 /**
- * Writing an artifact directory (design.md): train.onnx, eval.onnx, infer.onnx sharing one
+ * Writing an artifact directory (docs/architecture.md): train.onnx, eval.onnx, infer.onnx sharing one
  * external data file of frozen weights, manifest.json and adapter.safetensors. Everything is
  * written into a fresh sibling directory that is renamed into place at the end, so a failed or
  * interrupted compile never leaves a half-written DIR (and never destroys a previous one

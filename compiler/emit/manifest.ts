@@ -8,7 +8,7 @@
 export type Dim = number | string;
 
 export type ParameterRole =
-  | 'lor2c.A' | 'lor2c.B'   // LoR2C down / up projections (method.md section 1)
+  | 'lor2c.A' | 'lor2c.B'   // LoR2C down / up projections (docs/method.md section 1)
   | 'lora.A' | 'lora.B'     // LoRA on a projection (baseline, or injected)
   | 'extra'                 // an original weight made trainable (task head, full fine-tuning)
   ;

@@ -1,6 +1,6 @@
 import type { InitKind, TrainPlan } from '../plan.ts';
 
-/** Defaults, from method.md §1 (LoR2C reference hyperparameters) and PyTorch's AdamW. */
+/** Defaults, from docs/method.md §1 (LoR2C reference hyperparameters) and PyTorch's AdamW. */
 export const DEFAULTS = {
   rank: 8,
   alpha: 16,
@@ -13,7 +13,7 @@ export const DEFAULTS = {
   betas: [0.9, 0.999] as [number, number],
   eps: 1e-8,
   adamwWeightDecay: 0.01,
-  /** method.md §1: linear schedule with 6% warmup. */
+  /** docs/method.md §1: linear schedule with 6% warmup. */
   warmupFraction: 0.06,
   batch: 32,
   accumulate: 1,

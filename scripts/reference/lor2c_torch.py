@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""A PyTorch reference implementation of shared/method.md sections 1-6, and the fixtures made with it.
+"""A PyTorch reference implementation of docs/method.md sections 1-6, and the fixtures made with it.
 
-lor2c is judged against a PyTorch implementation of method.md on the same weights (issues 5 and
+lor2c is judged against a PyTorch implementation of docs/method.md on the same weights (issues 5 and
 6): outputs, gradients and loss curves, with and without ShareLoR2C, with Merge/Inject events at
 the same steps giving the same decisions. This script is that implementation, written
 independently of the TypeScript code, over two tiny hand-written models:
@@ -174,7 +174,7 @@ def lor2c_init_kaiming(rank, fan_in, seed, name):
 
 
 def torch_kaiming_A(rank, d, generator):
-    """method.md section 1: PyTorch's kaiming_uniform_(a = sqrt(5)) on an [r, d] weight = U(-1/sqrt(d), 1/sqrt(d))."""
+    """docs/method.md section 1: PyTorch's kaiming_uniform_(a = sqrt(5)) on an [r, d] weight = U(-1/sqrt(d), 1/sqrt(d))."""
     a = torch.empty(rank, d)
     bound = math.sqrt(6 / ((1 + 5) * d))  # gain sqrt(2 / (1 + a^2)), bound gain * sqrt(3 / fan_in)
     assert abs(bound - 1 / math.sqrt(d)) < 1e-12
@@ -183,7 +183,7 @@ def torch_kaiming_A(rank, d, generator):
     return a
 
 
-# --- adapters (method.md 1, 2, 5) -------------------------------------------------------------------
+# --- adapters (docs/method.md 1, 2, 5) -------------------------------------------------------------------
 
 class Lor2cModule:
     def __init__(self, span, rank, alpha, dropout, A, B, merged=False):
@@ -252,7 +252,7 @@ class Adapted:
             self.handles.append(self.model.projection(site.block, site.role).register_forward_hook(add_lora))
 
     def named_parameters(self):
-        """Every trainable tensor by its lor2c name (design.md): lor2c.<id>.A/B, lora.<block>.<proj>.A/B, initializer names."""
+        """Every trainable tensor by its lor2c name (docs/architecture.md): lor2c.<id>.A/B, lora.<block>.<proj>.A/B, initializer names."""
         out = {}
         for m in self.modules:
             out[self.shared_A if self.shared_A else f'lor2c.{m.id}.A'] = m.A
@@ -293,7 +293,7 @@ def lr_scale_of(name, patterns):
     return 1.0
 
 
-# --- SFS (method.md 3) ---------------------------------------------------------------------------
+# --- SFS (docs/method.md 3) ---------------------------------------------------------------------------
 
 def delta_singular_values(A, B):
     """Non-zero singular values of B A via thin QR: B = Q_B R_B, A^T = Q_A R_A, sigma(R_B R_A^T). Float64."""
@@ -304,7 +304,7 @@ def delta_singular_values(A, B):
 
 def sfs(A, B, metric, d):
     s = delta_singular_values(A, B)
-    # Self-check on every call: the O(d r^2) route equals the full d x d SVD (method.md 3).
+    # Self-check on every call: the O(d r^2) route equals the full d x d SVD (docs/method.md 3).
     full = torch.linalg.svdvals(B.detach().double() @ A.detach().double())
     assert torch.allclose(full[:s.numel()], s, rtol=1e-9, atol=1e-14), (full[:s.numel()], s)
     assert abs(full.sum().item() - s.sum().item()) <= 1e-9 * max(1e-30, s.sum().item()) + 1e-14
@@ -318,7 +318,7 @@ def sfs_snapshot(adapted, metric):
     return {m.id: sfs(m.A, m.B, metric, D) for m in adapted.modules}
 
 
-# --- Merge / Inject decisions (method.md 4-6) ---------------------------------------------------
+# --- Merge / Inject decisions (docs/method.md 4-6) ---------------------------------------------------
 
 def adjacent_pairs(modules):
     ordered = sorted(modules, key=lambda m: m.span[0])
@@ -611,14 +611,14 @@ def run_scenario(sc, models, onnx_files, data, out):
                 adapted.lora.append(LoraSite(b, role, c['rank'], c['alpha'], 0.0, nn.Parameter(torch_kaiming_A(c['rank'], D, gen)), nn.Parameter(torch.zeros(out_dim, c['rank']))))
     make_extra(adapted, onnx_path, sc['head'])
 
-    # Invariant: with B = 0 the adapted model computes exactly the base model (method.md 1).
+    # Invariant: with B = 0 the adapted model computes exactly the base model (docs/method.md 1).
     with torch.no_grad():
         base_logits = forward(adapted, arch, batches[0])
         adapted.install()
         start_logits = forward(adapted, arch, batches[0])
     assert torch.equal(base_logits, start_logits), f'{name}: B = 0 but the adapted logits differ from the base'
 
-    # Parameter counts follow method.md's formulas.
+    # Parameter counts follow docs/method.md's formulas.
     r = sc.get('lor2c', sc.get('lora'))['rank']
     n_mod = len(adapted.modules)
     expected = (D * r + n_mod * D * r) if sc.get('share') else (2 * D * r * n_mod)
@@ -820,7 +820,7 @@ def check_shared_gradient_sums(adapted, arch, batch, grads):
 
 
 def check_formulas():
-    """method.md's parameter counts for RoBERTa-base (d 768, 12 blocks, r 8)."""
+    """docs/method.md's parameter counts for RoBERTa-base (d 768, 12 blocks, r 8)."""
     d, L, r = 768, 12, 8
     assert 2 * d * r * L == 147_456
     assert d * r + L * d * r == 79_872

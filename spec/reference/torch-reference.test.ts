@@ -1,5 +1,5 @@
 /**
- * lor2c against the PyTorch reference of method.md (scripts/reference/lor2c_torch.py, fixtures in
+ * lor2c against the PyTorch reference of docs/method.md (scripts/reference/lor2c_torch.py, fixtures in
  * spec/fixtures/reference/, conventions in the README there). What is checked here needs no
  * training pipeline:
  * - the exported ONNX models run in onnxruntime-node and give the logits torch recorded for the
@@ -133,7 +133,7 @@ for (const s of scenarios) {
     const init = tensors(s.init);
     t.deepEqual([...init.keys()].sort(), Object.keys(s.init_values).sort());
     for (const [name, v] of Object.entries(s.init_values)) t.deepEqual([...init.get(name)!], v.values.map(Math.fround), name);
-    // method.md §1: B starts at zero, A in U(-1/sqrt(d), 1/sqrt(d)).
+    // docs/method.md §1: B starts at zero, A in U(-1/sqrt(d), 1/sqrt(d)).
     for (const [name, v] of init) {
       if (/^lor2c\..*\.B$|^lora\..*\.B$/.test(name)) t.true(v.every((x) => x === 0), `${name} is zero`);
       if (/^lor2c\..*\.A$|^lora\..*\.A$/.test(name)) t.true(v.every((x) => Math.abs(x) <= 1 / Math.sqrt(D)), `${name} within the kaiming bound`);

@@ -1,4 +1,4 @@
-/** When MergeLoR2C / InjectLoR2C fire (method.md section 4's schedule), as step numbers. */
+/** When MergeLoR2C / InjectLoR2C fire (docs/method.md section 4's schedule), as step numbers. */
 import test from 'ava';
 import { derivedInterval, schedulePoints } from '../../runtime/dynamic.ts';
 

@@ -1,6 +1,6 @@
 /**
  * LoR2C and LoRA rewrites on the builder models, checked numerically in ORT:
- * with B = 0 the adapted model computes exactly the base model (method.md section 1), and with
+ * with B = 0 the adapted model computes exactly the base model (docs/method.md section 1), and with
  * random A and B the added path equals (alpha / r) x A^T B^T computed independently in JS.
  */
 import test from 'ava';
@@ -80,7 +80,7 @@ for (const [arch, build] of Object.entries(builders)) {
   });
 }
 
-test('ShareLoR2C: one A for the group, a B per module; parameter counts follow method.md', (t) => {
+test('ShareLoR2C: one A for the group, a B per module; parameter counts follow docs/method.md', (t) => {
   const base = modelFromProto(buildBert({ layers: 4, dModel: 32, heads: 2, ffn: 64 }).model);
   const sites = sitesFromBlocks(locateBlocks(base));
   const modules = [0, 1, 2, 3].map((i) => lor2c(i, i, 8));
@@ -92,7 +92,7 @@ test('ShareLoR2C: one A for the group, a B per module; parameter counts follow m
   t.true(shared.parameters.some((p) => p.name === 'lor2c.shared0.A'));
 });
 
-test('RoBERTa-base-sized counts (d 768, 12 blocks, r 8): LoR2C 147,456, ShareLoR2C 79,872 (method.md sections 1, 2)', (t) => {
+test('RoBERTa-base-sized counts (d 768, 12 blocks, r 8): LoR2C 147,456, ShareLoR2C 79,872 (docs/method.md sections 1, 2)', (t) => {
   // Only d and the block count matter to the adapters: a small vocabulary and FFN keep the build quick.
   const base = modelFromProto(buildBert({ layers: 12, dModel: 768, heads: 12, ffn: 32, vocabSize: 8, maxPositions: 16 }).model);
   const sites = sitesFromBlocks(locateBlocks(base));
@@ -101,7 +101,7 @@ test('RoBERTa-base-sized counts (d 768, 12 blocks, r 8): LoR2C 147,456, ShareLoR
   const count = (ps: { shape: number[] }[]) => ps.reduce((n, p) => n + p.shape[0]! * p.shape[1]!, 0);
   t.is(count(applyAdapters(cloneModel(base), sites, { modules, share: [], lora: [] }, { seed: 0 }).parameters), 147_456);
   t.is(count(applyAdapters(cloneModel(base), sites, { modules, share: [{ share: 'A', modules: modules.map((m) => m.id) }], lora: [] }, { seed: 0 }).parameters), 79_872);
-  // LoRA r = 8 on query and value, the comparison method.md makes: 294,912.
+  // LoRA r = 8 on query and value, the comparison docs/method.md makes: 294,912.
   const lora = [...Array(12).keys()].flatMap((block) => (['q', 'v'] as const).map((role) => ({ section: 'lora', block, target: { kind: 'role' as const, role }, rank: 8, alpha: 16, dropout: 0, init: 'kaiming' as const })));
   t.is(count(applyAdapters(cloneModel(base), sites, { modules: [], share: [], lora }, { seed: 0 }).parameters), 294_912);
 });

@@ -1,13 +1,15 @@
 /**
  * `lor2c compile --emit-ts`: DIR/bindings.ts for a compiled BERT classifier and a GPT-2 language
  * model. The generated file must typecheck under the repo's compiler settings (importing the
- * runtime by absolute path, from a directory with no package.json), misuses must be type errors
+ * runtime by its package name, 'lor2c/runtime', from a directory with no package.json of its own
+ * inside a project that has lor2c installed: node_modules/lor2c links to this checkout, as
+ * `npm install` of it would place it), misuses must be type errors
  * (a row without `input_ids`, a parameter name the artifacts do not have, `classify` on a
  * language model), and the module itself, imported through tsx, must give exactly what the
  * runtime's Pipeline gives.
  */
 import test from 'ava';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -28,6 +30,8 @@ const gptOut = join(root, 'gpt-out');
 const VOCAB = 50;
 
 test.before(async () => {
+  mkdirSync(join(root, 'node_modules'));
+  symlinkSync(join(import.meta.dirname, '../../..'), join(root, 'node_modules', 'lor2c'), 'dir');
   writeModel(buildBert({ layers: 2, dModel: 32, heads: 2, ffn: 64, vocabSize: VOCAB, seed: 5 }).model, join(root, 'bert.onnx'));
   writeFileSync(join(root, 'bert.lor2c'), `model "bert.onnx"
 lor2c { rank 4; alpha 8 }
@@ -108,6 +112,7 @@ test('the CLI documents --emit-ts and writes bindings.ts beside the artifacts', 
     /'lora\.b0\.q\.A': \[2, 32\],/,
     /export type Parameters = 'lora\.b0\.q\.A' \| .*'lor2c\.b0\.A' \| .*'classifier\.bias';\n/,
     /classify\(rows: readonly Row\[\]\): Promise<Classification\[\]>/,
+    /from 'lor2c\/runtime';/,
   ]) t.regex(text, expected);
   t.notRegex(text, /nextTokenLogits/, 'a classifier has no next-token logits');
 });

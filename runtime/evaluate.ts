@@ -7,7 +7,7 @@
  *   regress:  loss, pearson, spearman
  *   lm:       loss, perplexity
  */
-import * as ort from 'onnxruntime-node';
+import { tensor, type EngineSession, type TensorValue } from './engine/engine.ts';
 import type { GraphInfo, Manifest } from '../compiler/emit/manifest.ts';
 import { BatchPlan } from './data/batches.ts';
 import { collate } from './data/collate.ts';
@@ -26,18 +26,18 @@ export function higherIsBetter(metric: string): boolean {
   return !(metric === 'loss' || metric === 'perplexity');
 }
 
-export function paramFeeds(graph: GraphInfo, params: ReadonlyMap<string, Float32Tensor>): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
+export function paramFeeds(graph: GraphInfo, params: ReadonlyMap<string, Float32Tensor>): Record<string, TensorValue> {
+  const feeds: Record<string, TensorValue> = {};
   for (const io of graph.inputs) {
     if (io.role !== 'param') continue;
     const p = params.get(io.of ?? io.name);
     if (!p) throw new Error(`graph input '${io.name}' needs parameter '${io.of}', which is not held`);
-    feeds[io.name] = new ort.Tensor('float32', p.data, p.shape);
+    feeds[io.name] = tensor('float32', p.data, p.shape);
   }
   return feeds;
 }
 
-export async function evaluate(session: ort.InferenceSession, manifest: Manifest, data: Dataset, params: ReadonlyMap<string, Float32Tensor>, batchSize: number): Promise<Metrics> {
+export async function evaluate(session: EngineSession, manifest: Manifest, data: Dataset, params: ReadonlyMap<string, Float32Tensor>, batchSize: number): Promise<Metrics> {
   const graph = manifest.graphs.eval;
   const task = manifest.task;
   const lossOut = graph.outputs.find((o) => o.role === 'loss');
@@ -85,7 +85,7 @@ export async function evaluate(session: ort.InferenceSession, manifest: Manifest
   return metrics;
 }
 
-function countTargets(labels: ort.Tensor | undefined, ignore: number): number {
+function countTargets(labels: TensorValue | undefined, ignore: number): number {
   if (!labels) return 1;
   let n = 0;
   for (const v of labels.data as Iterable<number | bigint>) if (Number(v) !== ignore) n++;

@@ -11,7 +11,6 @@
  *     p.useAdapter('spam.safetensors');
  *     const [{ label, probabilities }] = await p.classify([{ input_ids: [...], attention_mask: [...] }]);
  */
-import * as ort from 'onnxruntime-node';
 import { join } from 'node:path';
 import { UserError } from '../compiler/errors.ts';
 import type { IOInfo, Manifest } from '../compiler/emit/manifest.ts';
@@ -22,7 +21,9 @@ import { collate } from './data/collate.ts';
 import { checkExample, dataSchema, type CheckedExample, type DataSchema } from './data/schema.ts';
 import { paramFeeds } from './evaluate.ts';
 import { argmaxRows } from './metrics.ts';
-import { openSession, type SessionSettings, type Target } from './session.ts';
+import type { EngineSession, TensorValue } from './engine/engine.ts';
+import { nodeEngine } from './engine/node.ts';
+import type { SessionSettings, Target } from './session.ts';
 
 export interface PipelineOptions {
   target?: Target;
@@ -54,7 +55,7 @@ export interface Classification {
 }
 
 export class Pipeline {
-  private feedsOfParams: Record<string, ort.Tensor> = {};
+  private feedsOfParams: Record<string, TensorValue> = {};
   private current = new Map<string, Float32Tensor>();
   readonly schema: DataSchema;
   readonly batchSize: number;
@@ -63,7 +64,7 @@ export class Pipeline {
   private constructor(
     readonly dir: string,
     readonly manifest: Manifest,
-    private readonly session: ort.InferenceSession,
+    private readonly session: EngineSession,
     /** The provider actually running the session (CUDA falls back to CPU). */
     readonly provider: Target,
     batchSize: number,
@@ -81,7 +82,8 @@ export class Pipeline {
     const graph = manifest.graphs.infer;
     const batchSize = opts.batchSize ?? 16;
     if (!Number.isInteger(batchSize) || batchSize <= 0) throw new UserError(`batch size must be a positive integer, got ${batchSize}`);
-    const { session, provider } = await openSession(join(dir, graph.file), { target: opts.target, intraOpThreads: opts.threads, notice: opts.notice });
+    const session = await nodeEngine({ target: opts.target, intraOpThreads: opts.threads, notice: opts.notice }).open({ kind: 'file', path: join(dir, graph.file) });
+    const provider = session.provider as Target;
     // The manifest must describe the graph it sits beside, or feeds would be guessed.
     const described = new Set(graph.inputs.map((i) => i.name));
     const undescribed = session.inputNames.filter((n) => !described.has(n));
@@ -110,7 +112,7 @@ export class Pipeline {
   }
 
   /** Runs the graph on ready tensors for its data inputs; the adapter's values are added. */
-  async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+  async run(feeds: Record<string, TensorValue>): Promise<Record<string, TensorValue>> {
     const wanted = this.schema.inputs.map((s) => s.name);
     const missing = wanted.filter((n) => !(n in feeds));
     const unknown = Object.keys(feeds).filter((n) => !wanted.includes(n));
@@ -176,7 +178,7 @@ export class Pipeline {
    * Row `i` of every model output. Dims the manifest names with a symbol the row has a size for
    * (e.g. 'seq') are cut to that size, so padding added for the batch never reaches the caller.
    */
-  private rowOutputs(out: Record<string, ort.Tensor>, i: number, ex: CheckedExample): RowOutputs {
+  private rowOutputs(out: Record<string, TensorValue>, i: number, ex: CheckedExample): RowOutputs {
     const result: RowOutputs = {};
     for (const info of this.outputs) {
       const t = out[info.name];
@@ -193,7 +195,7 @@ export class Pipeline {
 }
 
 /** Copies row `i` of a [batch, ...dims] tensor, keeping the leading `keep[k]` entries of each dim. */
-function sliceRow(t: ort.Tensor, i: number, dims: readonly number[], keep: readonly number[]): Float32Array | Float64Array {
+function sliceRow(t: TensorValue, i: number, dims: readonly number[], keep: readonly number[]): Float32Array | Float64Array {
   const src = t.data as ArrayLike<number | bigint>;
   const perRow = dims.reduce((a, b) => a * b, 1);
   const total = keep.reduce((a, b) => a * b, 1);

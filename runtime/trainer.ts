@@ -16,7 +16,6 @@
  *   sees the current parameters and state and may return recompiled artifacts with the
  *   carried-over values; the trainer switches sessions, logs the event and checkpoints.
  */
-import * as ort from 'onnxruntime-node';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../compiler/errors.ts';
@@ -31,7 +30,9 @@ import { dataSchema } from './data/schema.ts';
 import { defaultBestMetric, evaluate, higherIsBetter, paramFeeds, type Metrics } from './evaluate.ts';
 import { TrainingLog } from './log.ts';
 import { Progress, type ProgressOptions } from './progress.ts';
-import { openSession, type SessionSettings } from './session.ts';
+import { int64Scalar, tensor, type EngineSession, type TensorValue } from './engine/engine.ts';
+import { nodeEngine } from './engine/node.ts';
+import type { SessionSettings } from './session.ts';
 
 export interface StructuralContext {
   /** Steps completed. */
@@ -121,8 +122,8 @@ export interface TrainResult {
 interface Sessions {
   dir: string;
   manifest: Manifest;
-  train: ort.InferenceSession;
-  eval?: ort.InferenceSession;
+  train: EngineSession;
+  eval?: EngineSession;
   stateInputs: IOInfo[];
 }
 
@@ -319,7 +320,7 @@ export class Trainer {
   /** Evaluates the current parameters on the eval data. */
   async evaluate(): Promise<Metrics> {
     if (!this.evalData) throw new UserError('no evaluation data was given');
-    this.sessions.eval ??= (await openSession(join(this.artifacts, this.manifest.graphs.eval.file), this.opts.session)).session;
+    this.sessions.eval ??= await nodeEngine(this.opts.session).open({ kind: 'file', path: join(this.artifacts, this.manifest.graphs.eval.file) });
     return evaluate(this.sessions.eval, this.manifest, this.evalData, this.params, this.batchSize);
   }
 
@@ -404,20 +405,20 @@ export class Trainer {
     for (let k = 0; k < micro; k++) {
       const indices = this.plan.batchAt(position);
       const batch = collate(indices.map((i) => this.trainData.example(i)), this.trainData.schema);
-      const feeds: Record<string, ort.Tensor> = { ...batch.feeds, ...paramFeeds(graph, params) };
+      const feeds: Record<string, TensorValue> = { ...batch.feeds, ...paramFeeds(graph, params) };
       for (const io of graph.inputs) {
         if (io.role === 'state') {
           const s = state.get(`${io.of}:${io.slot}`)!;
-          feeds[io.name] = new ort.Tensor('float32', s.data, s.shape);
+          feeds[io.name] = tensor('float32', s.data, s.shape);
         } else if (io.role === 'schedule') {
           const value = io.slot === 'total_steps' ? this.totalSteps : warmupSteps(this.manifest.training.warmup, this.totalSteps);
-          feeds[io.name] = new ort.Tensor('int64', BigInt64Array.of(BigInt(value)), []);
+          feeds[io.name] = int64Scalar(value);
         } else if (io.role === 'step') {
-          feeds[io.name] = new ort.Tensor('int64', BigInt64Array.of(BigInt(this.stepCount)), []); // updates already applied
+          feeds[io.name] = int64Scalar(this.stepCount); // updates already applied
         } else if (io.role === 'apply') {
-          feeds[io.name] = new ort.Tensor('bool', Uint8Array.of(k === micro - 1 ? 1 : 0), []);
+          feeds[io.name] = tensor('bool', Uint8Array.of(k === micro - 1 ? 1 : 0), []);
         } else if (io.role === 'micro') {
-          feeds[io.name] = new ort.Tensor('int64', BigInt64Array.of(BigInt(k)), []);
+          feeds[io.name] = int64Scalar(k);
         }
       }
       const started = performance.now();
@@ -480,7 +481,7 @@ export class Trainer {
 }
 
 async function openSessions(dir: string, manifest: Manifest, opts: TrainerOptions): Promise<Sessions> {
-  const train = (await openSession(join(dir, manifest.graphs.train.file), opts.session)).session;
+  const train = await nodeEngine(opts.session).open({ kind: 'file', path: join(dir, manifest.graphs.train.file) });
   const stateInputs = manifest.graphs.train.inputs.filter((i) => i.role === 'state');
   for (const io of stateInputs) {
     if (!io.of || !io.slot) throw new UserError(`${dir}/manifest.json: state input '${io.name}' lacks 'of' or 'slot'`);

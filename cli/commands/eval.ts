@@ -5,7 +5,7 @@ import { UsageError } from '../command.ts';
 import { Dataset } from '../../runtime/data/dataset.ts';
 import { dataSchema } from '../../runtime/data/schema.ts';
 import { evaluate } from '../../runtime/evaluate.ts';
-import { openSession } from '../../runtime/session.ts';
+import { nodeEngine } from '../../runtime/engine/node.ts';
 import { manifestAndParameters, oneDir, RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags } from './runtime-flags.ts';
 
 export const evalCommand: Command = {
@@ -33,7 +33,7 @@ ${RUNTIME_HELP}`,
     const { manifest, params } = manifestAndParameters('eval', dir, flags.source);
     const data = Dataset.open(values.data, dataSchema(manifest.graphs.eval, manifest.task), { skipInvalid: values['skip-invalid'] });
     for (const bad of data.skipped) console.error(`lor2c eval: skipped ${values.data}:${bad.line}: ${bad.message}`);
-    const { session } = await openSession(join(dir, manifest.graphs.eval.file), { target: flags.target, intraOpThreads: flags.threads });
+    const session = await nodeEngine({ target: flags.target, intraOpThreads: flags.threads }).open({ kind: 'file', path: join(dir, manifest.graphs.eval.file) });
     let metrics;
     try {
       metrics = await evaluate(session, manifest, data, params.values, flags.batch ?? 16);

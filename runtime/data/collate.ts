@@ -3,11 +3,11 @@
  * batch and shorter examples are padded at the end with the input's pad value (0 for ids and
  * attention masks, the ignore index for LM labels: see schema.ts).
  */
-import * as ort from 'onnxruntime-node';
+import { tensor, type TensorValue } from '../engine/engine.ts';
 import type { CheckedExample, DataSchema, InputSpec } from './schema.ts';
 
 export interface Batch {
-  feeds: Record<string, ort.Tensor>;
+  feeds: Record<string, TensorValue>;
   /** Number of examples. */
   examples: number;
   /** Sum of the examples' lengths (largest symbolic dim), the tokens of tokens/s; 0 without sequence dims. */
@@ -18,7 +18,7 @@ export function collate(examples: readonly CheckedExample[], schema: DataSchema)
   if (examples.length === 0) throw new Error('collate: an empty batch');
   const sizes: Record<string, number> = {};
   for (const ex of examples) for (const [sym, n] of Object.entries(ex.sizes)) sizes[sym] = Math.max(sizes[sym] ?? 0, n);
-  const feeds: Record<string, ort.Tensor> = {};
+  const feeds: Record<string, TensorValue> = {};
   for (const spec of schema.inputs) {
     if (typeof spec.batchDim === 'number' && spec.batchDim !== examples.length) {
       throw new Error(`input '${spec.name}' has a fixed batch size of ${spec.batchDim}, but the batch has ${examples.length} examples`);
@@ -28,7 +28,7 @@ export function collate(examples: readonly CheckedExample[], schema: DataSchema)
   return { feeds, examples: examples.length, tokens: examples.reduce((s, e) => s + e.length, 0) };
 }
 
-function tensorFor(spec: InputSpec, examples: readonly CheckedExample[], sizes: Record<string, number>): ort.Tensor {
+function tensorFor(spec: InputSpec, examples: readonly CheckedExample[], sizes: Record<string, number>): TensorValue {
   const dims = spec.dims.map((d) => (typeof d === 'number' ? d : sizes[d] ?? 0));
   const perExample = dims.reduce((a, b) => a * b, 1);
   const total = perExample * examples.length;
@@ -39,18 +39,18 @@ function tensorFor(spec: InputSpec, examples: readonly CheckedExample[], sizes: 
     case 'int64': {
       const data = new BigInt64Array(total).fill(BigInt(spec.pad));
       examples.forEach((ex, i) => fill(ex.values[spec.key], 0, i * perExample, strides, (at, v) => (data[at] = BigInt(v as number))));
-      return new ort.Tensor('int64', data, shape);
+      return tensor('int64', data, shape);
     }
     case 'bool': {
       const data = new Uint8Array(total).fill(spec.pad ? 1 : 0);
       examples.forEach((ex, i) => fill(ex.values[spec.key], 0, i * perExample, strides, (at, v) => (data[at] = v ? 1 : 0)));
-      return new ort.Tensor('bool', data, shape);
+      return tensor('bool', data, shape);
     }
     default: {
       const Cls = spec.dtype === 'float32' ? Float32Array : spec.dtype === 'float64' ? Float64Array : Int32Array;
       const data = new Cls(total).fill(spec.pad);
       examples.forEach((ex, i) => fill(ex.values[spec.key], 0, i * perExample, strides, (at, v) => (data[at] = v as number)));
-      return new ort.Tensor(spec.dtype, data, shape);
+      return tensor(spec.dtype, data, shape);
     }
   }
 }

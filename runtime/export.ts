@@ -8,7 +8,7 @@
  * - exportMerged: ONE standalone inference model with the adapter inside: infer.onnx with each
  *   parameter input replaced by an initializer holding its value, its frozen weights copied
  *   into the model's own external data file (or inline when small). Optionally LoRA is folded
- *   into the weights it adapts (fold-lora.ts); LoR2C paths stay graph paths.
+ *   into the weights it adapts (compiler/adapters/fold-lora.ts); LoR2C paths stay graph paths.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -17,16 +17,12 @@ import { UserError } from '../compiler/errors.ts';
 import type { Manifest } from '../compiler/emit/manifest.ts';
 import { encodeSafetensors, float32Entry } from '../compiler/emit/safetensors.ts';
 import { modelFromProto, modelToProto } from '../compiler/graph/convert.ts';
-import { eliminateDeadCode } from '../compiler/graph/dce.ts';
-import { DataType } from '../compiler/onnx/dtype.ts';
 import { create, StringStringEntryProtoSchema } from '../compiler/onnx/proto.ts';
 import { readModel } from '../compiler/onnx/read.ts';
-import { makeTensor } from '../compiler/onnx/tensor.ts';
 import { ExternalDataFile, encodeModel, writeFileAtomic } from '../compiler/onnx/write.ts';
 import { adapterValues, type AdapterSource, type SourcedParameters } from './adapter.ts';
 import { readManifest } from './artifacts.ts';
-import type { Float32Tensor } from './checkpoint.ts';
-import { foldLora, type FoldReport } from './fold-lora.ts';
+import { bakeAdapter, describeAdapters, type AdapterDescription, type AdapterStructure, type FoldReport, type LoraDescription, type ModuleDescription } from '../compiler/adapters/index.ts';
 
 /** Where exported values came from (recorded in the config and the merged model's metadata). */
 export type ExportSource = SourcedParameters['source'];
@@ -43,11 +39,11 @@ export interface AdapterConfig {
   base_model_sha256: string;
   task: Manifest['task'];
   /** LoR2C modules: id, span [start, end], rank, alpha, dropout, and their parameter names. */
-  modules: { id: string; span?: [number, number]; rank?: number; alpha?: number; dropout?: number; A?: string; B?: string }[];
+  modules: ModuleDescription[];
   /** ShareLoR2C groups ({ share: 'A' | 'B' | 'both', modules }) as compiled. */
-  share_groups: unknown[];
-  /** LoRA targets (e.g. 'b3.q') with rank, alpha, dropout where the plan has them. */
-  lora: { target: string; rank: number; alpha?: number; dropout?: number; A: string; B: string }[];
+  share_groups: AdapterDescription['shareGroups'];
+  /** LoRA targets (e.g. 'b3.q') with rank, alpha, dropout where the structure has them. */
+  lora: LoraDescription[];
   /** Original weights trained too (the task head): PEFT's modules_to_save. */
   modules_to_save: string[];
   parameters: { name: string; shape: number[]; dtype: string; role: string; module: string }[];
@@ -125,80 +121,25 @@ export function exportAdapter(dir: string, params: AdapterSource, outFile: strin
 
 /** The config of an adapter for `manifest`, from its parameters and (where it has them) its plan. */
 export function adapterConfig(manifest: Manifest, about: { file: string; sha256: string; source: AdapterConfig['source'] }): AdapterConfig {
-  // The compiled structure (it follows Merge / Inject); the plan for artifacts without one.
-  const plan = (manifest.structure ?? manifest.plan ?? {}) as Record<string, unknown>;
-  const planModules = new Map<string, Record<string, unknown>>();
-  for (const m of arrayOf(plan.modules)) if (typeof m?.id === 'string') planModules.set(m.id, m);
-
-  const modules = new Map<string, AdapterConfig['modules'][number]>();
-  const lora = new Map<string, { A?: string; B?: string; rank: number }>();
-  const modulesToSave: string[] = [];
-  // A shared matrix names the first module of its group; each module's own B (or, for a shared
-  // B, the plan's modules) lists the rest.
-  for (const p of manifest.parameters) {
-    if (p.role === 'extra') {
-      modulesToSave.push(p.name);
-    } else if (p.role === 'lora.A' || p.role === 'lora.B') {
-      const t = lora.get(p.module) ?? { rank: p.role === 'lora.A' ? p.shape[0]! : p.shape[1]! };
-      t[p.role === 'lora.A' ? 'A' : 'B'] = p.name;
-      lora.set(p.module, t);
-    } else {
-      const m = modules.get(p.module) ?? moduleEntry(p.module, planModules.get(p.module));
-      m[p.role === 'lor2c.A' ? 'A' : 'B'] = p.name;
-      m.rank ??= p.role === 'lor2c.A' ? p.shape[0] : p.shape[1];
-      modules.set(p.module, m);
-    }
-  }
-  for (const [id, m] of planModules) if (!modules.has(id)) modules.set(id, moduleEntry(id, m));
-  const loraSettings = loraSettingsOf(plan);
+  const described = describeAdapters(manifest.parameters, manifest.structure as AdapterStructure | undefined);
   return {
     format: 'lor2c-adapter',
     formatVersion: 1,
-    peft_type: modules.size > 0 ? 'LOR2C' : 'LORA',
-    method: modules.size > 0 ? 'lor2c' : 'lora',
+    peft_type: described.modules.length > 0 ? 'LOR2C' : 'LORA',
+    method: described.modules.length > 0 ? 'lor2c' : 'lora',
     base_model_name_or_path: manifest.base.path,
     base_model_sha256: manifest.base.sha256,
     task: manifest.task,
-    modules: [...modules.values()],
-    share_groups: arrayOf(plan.share),
-    lora: [...lora].map(([target, t]) => ({ target, rank: t.rank, ...loraSettings(target), A: t.A ?? '', B: t.B ?? '' })),
-    modules_to_save: modulesToSave,
+    modules: described.modules,
+    share_groups: described.shareGroups,
+    lora: described.lora,
+    modules_to_save: described.modulesToSave,
     parameters: manifest.parameters.map((p) => ({ name: p.name, shape: p.shape, dtype: p.dtype, role: p.role, module: p.module })),
     weights: { file: about.file, sha256: about.sha256 },
     source: about.source,
     lor2c_version: manifest.versions.lor2c,
     structure: manifest.structure,
     plan: manifest.plan,
-  };
-}
-
-function arrayOf(v: unknown): Record<string, any>[] {
-  return Array.isArray(v) ? (v as Record<string, any>[]) : [];
-}
-
-function moduleEntry(id: string, m: Record<string, unknown> | undefined): AdapterConfig['modules'][number] {
-  const entry: AdapterConfig['modules'][number] = { id };
-  if (!m) return entry;
-  if (Array.isArray(m.span) && m.span.length === 2) entry.span = [Number(m.span[0]), Number(m.span[1])];
-  for (const k of ['rank', 'alpha', 'dropout'] as const) if (typeof m[k] === 'number') entry[k] = m[k] as number;
-  return entry;
-}
-
-/**
- * alpha and dropout of a LoRA target 'b<i>.<role>' from the plan's lora sections (resolved
- * sites carry a block; sections apply to their selected blocks). Unknown: left out.
- */
-function loraSettingsOf(plan: Record<string, unknown>): (target: string) => { alpha?: number; dropout?: number } {
-  const sections = arrayOf(plan.lora);
-  return (target) => {
-    const match = /^b(\d+)\.(\w+)$/.exec(target);
-    for (const s of sections) {
-      const role = s.target?.role ?? (Array.isArray(s.targets) ? s.targets.find((t: any) => t?.role === match?.[2])?.role : undefined);
-      if (match && role === match[2] && (s.block === undefined || s.block === Number(match[1]))) {
-        return { ...(typeof s.alpha === 'number' ? { alpha: s.alpha } : {}), ...(typeof s.dropout === 'number' ? { dropout: s.dropout } : {}) };
-      }
-    }
-    return {};
   };
 }
 
@@ -229,23 +170,7 @@ export function exportMerged(dir: string, params: AdapterSource, outFile: string
   const model = modelFromProto(readModel(join(dir, info.file)));
   const graph = model.graph;
 
-  // Each parameter input becomes an initializer of the same name.
-  const names = new Map<string, string>();
-  const paramInputs = new Map<string, Float32Tensor>();
-  for (const io of info.inputs) {
-    if (io.role !== 'param') continue;
-    const name = io.of ?? io.name;
-    paramInputs.set(io.name, values.get(name)!);
-    names.set(name, io.name);
-  }
-  const declared = new Set(graph.inputNames());
-  const absent = [...paramInputs.keys()].filter((n) => !declared.has(n));
-  if (absent.length > 0) throw new UserError(`${join(dir, info.file)} does not have the parameter inputs the manifest lists: ${absent.join(', ')}`, 'the artifacts directory is inconsistent; recompile it');
-  graph.inputs = graph.inputs.filter((v) => !paramInputs.has(v.name));
-  for (const [name, t] of paramInputs) graph.initializers.set(name, makeTensor(name, DataType.FLOAT, t.shape, t.data));
-
-  const fold = opts.foldLora ? foldLora(graph, manifest, names) : undefined;
-  eliminateDeadCode(graph);
+  const { fold } = bakeAdapter(graph, info, manifest, values, { foldLora: opts.foldLora, file: join(dir, info.file) });
 
   const proto = modelToProto(model);
   const about = {

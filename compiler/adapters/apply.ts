@@ -13,6 +13,7 @@ import { makeTensor } from '../onnx/tensor.ts';
 import type { ParameterInfo } from '../emit/manifest.ts';
 import { initDown } from './init.ts';
 import { addLowRankPath } from './low-rank.ts';
+import { factorParameterName, loraNodeId, loraParameterName, loraTargetId } from './naming.ts';
 import type { AdapterSites, ProjectionSite } from './sites.ts';
 
 /** The adapter structure of one compilation: the DSL's ResolvedPlan, plus LoRA injected during training. */
@@ -20,6 +21,8 @@ export interface AdapterStructure {
   modules: Lor2cModule[];
   share: { share: ShareMatrix; modules: string[] }[];
   lora: ResolvedLoraSite[];
+  /** Ids of modules created by a scheduled merge (never candidates for injection). */
+  merged?: string[];
 }
 
 export interface ApplyOptions {
@@ -63,20 +66,19 @@ export function applyAdapters(model: Model, sites: AdapterSites, structure: Adap
   for (const site of structure.lora) {
     for (const proj of loraTargets(sites, site)) {
       const id = loraId(proj);
-      const A = want({ name: `lora.${id}.A`, rows: site.rank, cols: proj.inDim, module: id, role: 'lora.A', init: site.init, fanIn: proj.inDim, rank: site.rank });
-      const B = want({ name: `lora.${id}.B`, rows: proj.outDim, cols: site.rank, module: id, role: 'lora.B', init: 'zero', fanIn: 0, rank: site.rank });
+      const A = want({ name: loraParameterName(id, 'A'), rows: site.rank, cols: proj.inDim, module: id, role: 'lora.A', init: site.init, fanIn: proj.inDim, rank: site.rank });
+      const B = want({ name: loraParameterName(id, 'B'), rows: proj.outDim, cols: site.rank, module: id, role: 'lora.B', init: 'zero', fanIn: 0, rank: site.rank });
       addLowRankPath({ graph, b, opset }, { x: proj.input, y: proj.output, A, B, rank: site.rank, alpha: site.alpha, dropout: site.dropout, columns: proj.columns });
     }
   }
 
-  const shared = shareNames(structure);
   const current = [...sites.streams];
   const d = sites.hidden;
   for (const m of [...structure.modules].sort((x, y) => x.span[0] - y.span[0])) {
     const [s, e] = m.span;
     if (e + 1 >= current.length) throw new UserError(`LoR2C module ${m.id} covers blocks ${s}..${e} but the model has ${current.length - 1} blocks`);
-    const A = want({ name: shared.get(`${m.id}.A`) ?? `lor2c.${m.id}.A`, rows: m.rank, cols: d, module: m.id, role: 'lor2c.A', init: m.init, fanIn: d, rank: m.rank });
-    const B = want({ name: shared.get(`${m.id}.B`) ?? `lor2c.${m.id}.B`, rows: d, cols: m.rank, module: m.id, role: 'lor2c.B', init: 'zero', fanIn: 0, rank: m.rank });
+    const A = want({ name: factorParameterName(structure, m.id, 'A'), rows: m.rank, cols: d, module: m.id, role: 'lor2c.A', init: m.init, fanIn: d, rank: m.rank });
+    const B = want({ name: factorParameterName(structure, m.id, 'B'), rows: d, cols: m.rank, module: m.id, role: 'lor2c.B', init: 'zero', fanIn: 0, rank: m.rank });
     current[e + 1] = addLowRankPath({ graph, b, opset }, { x: current[s]!, y: current[e + 1]!, A, B, rank: m.rank, alpha: m.alpha, dropout: m.dropout });
   }
 
@@ -91,20 +93,8 @@ export function applyAdapters(model: Model, sites: AdapterSites, structure: Adap
   return { parameters, initial };
 }
 
-/** Parameter names of shared matrices: `<module>.A` -> `lor2c.shared<g>.A`. */
-function shareNames(structure: AdapterStructure): Map<string, string> {
-  const names = new Map<string, string>();
-  structure.share.forEach((group, g) => {
-    for (const matrix of group.share === 'both' ? ['A', 'B'] : [group.share]) {
-      for (const id of group.modules) names.set(`${id}.${matrix}`, `lor2c.shared${g}.${matrix}`);
-    }
-  });
-  return names;
-}
-
 function loraId(p: ProjectionSite): string {
-  if (p.block !== undefined && p.role) return `b${p.block}.${p.role}`;
-  return p.node.replace(/^\/+/, '').replace(/[^A-Za-z0-9_.]+/g, '.');
+  return p.block !== undefined && p.role ? loraTargetId(p.block, p.role) : loraNodeId(p.node);
 }
 
 /** The projections a LoRA site targets; an unmatched target is an error naming what exists. */

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pipeline } from '../../runtime/pipeline.ts';
 import { adapterConfigPath, exportAdapter, exportMerged, type AdapterConfig } from '../../runtime/export.ts';
-import { foldLora } from '../../runtime/fold-lora.ts';
+import { foldLora } from '../../compiler/adapters/fold-lora.ts';
 import { sourceParameters } from '../../runtime/adapter.ts';
 import { writeCheckpoint } from '../../runtime/checkpoint.ts';
 import { readModel } from '../../compiler/onnx/read.ts';

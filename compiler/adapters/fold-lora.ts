@@ -12,11 +12,11 @@
  *
  * Runs after the parameters became initializers; dead path nodes are left for DCE.
  */
-import type { Manifest } from '../compiler/emit/manifest.ts';
-import { attrInts } from '../compiler/graph/attributes.ts';
-import type { Graph, Node } from '../compiler/graph/graph.ts';
-import { DataType } from '../compiler/onnx/dtype.ts';
-import { makeTensor, tensorArray, tensorDims } from '../compiler/onnx/tensor.ts';
+import type { Manifest } from '../emit/manifest.ts';
+import { attrInts } from '../graph/attributes.ts';
+import type { Graph, Node } from '../graph/graph.ts';
+import { DataType } from '../onnx/dtype.ts';
+import { makeTensor, tensorArray, tensorDims } from '../onnx/tensor.ts';
 
 export interface FoldReport {
   /** LoRA targets folded into their weights (e.g. 'b0.q'), with the weight changed. */

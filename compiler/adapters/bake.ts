@@ -4,7 +4,7 @@
  * into the weights it adapts (fold-lora.ts). What is left unused is removed.
  */
 import type { GraphInfo, Manifest } from '../emit/manifest.ts';
-import { eliminateDeadCode } from '../graph/dce.ts';
+import { eliminateDeadCode } from '../passes/dce.ts';
 import type { Graph } from '../graph/graph.ts';
 import { DataType } from '../onnx/dtype.ts';
 import { makeTensor } from '../onnx/tensor.ts';

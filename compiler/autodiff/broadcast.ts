@@ -4,7 +4,7 @@
  * ReduceSum, or nothing), otherwise in-graph from Shape() so symbolic and unknown dims work.
  */
 import type { Dim } from '../shapes/dim.ts';
-import type { Emitter } from './emitter.ts';
+import type { Emitter } from '../graph/emitter.ts';
 import { makeTensor } from '../onnx/tensor.ts';
 import { DataType } from '../onnx/dtype.ts';
 

@@ -7,11 +7,11 @@
 import type { Attrs } from '../graph/attributes.ts';
 import { attrFloat, attrInt, attrInts, attrString } from '../graph/attributes.ts';
 import type { Node } from '../graph/graph.ts';
-import { describeNode } from '../graph/toposort.ts';
+import { describeNode } from '../graph/graph.ts';
 import { UserError } from '../errors.ts';
 import type { Dim } from '../shapes/dim.ts';
 import { sumToShape } from './broadcast.ts';
-import type { Emitter } from './emitter.ts';
+import type { Emitter } from '../graph/emitter.ts';
 
 export class GradContext {
   constructor(

@@ -10,13 +10,14 @@
  */
 import type { Graph, Node } from '../graph/graph.ts';
 import { hasSubgraphs, nodeReads } from '../graph/graph.ts';
-import { describeNode, toposort } from '../graph/toposort.ts';
+import { describeNode } from '../graph/graph.ts';
+import { toposort } from '../passes/toposort.ts';
 import { isFloatType } from '../onnx/dtype.ts';
 import { UserError } from '../errors.ts';
 import type { ValueType } from '../shapes/types.ts';
 import { inferGraphShapes } from '../shapes/infer.ts';
 import { GradContext } from './context.ts';
-import { Emitter } from './emitter.ts';
+import { Emitter } from '../graph/emitter.ts';
 import { gradientRuleFor } from './registry.ts';
 import type { GradientRule } from './rule.ts';
 

@@ -3,6 +3,4 @@ export { differentiate, type DifferentiateOptions, type DifferentiateResult } fr
 export { GRADIENT_RULES, RULE_FAMILIES, buildGradientRegistry, gradientRuleFor } from './registry.ts';
 export { ruleKey, type GradientRule, type RuleEntry, type RuleTable, type InputGradients } from './rule.ts';
 export { GradContext } from './context.ts';
-export { Emitter } from './emitter.ts';
 export { sumToShape, staticReductionAxes } from './broadcast.ts';
-export { inferDtypes } from './dtypes.ts';

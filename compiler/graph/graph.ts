@@ -118,3 +118,8 @@ export function nodeReads(n: Node): string[] {
 export function hasSubgraphs(n: Node): boolean {
   return n.attributes.some((a) => a.g !== undefined || a.graphs.length > 0);
 }
+
+/** A node as messages name it: its op and its name (or first output). */
+export function describeNode(n: Node): string {
+  return `${n.opType} '${n.name || n.outputs[0]}'`;
+}

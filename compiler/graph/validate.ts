@@ -1,6 +1,7 @@
 /** Structural checks of a graph: every value defined once, every read defined, no cycles, outputs produced. */
 import { nodeReads, type Graph } from './graph.ts';
-import { describeNode, topologicalOrder } from './toposort.ts';
+import { describeNode } from './graph.ts';
+import { topologicalOrder } from '../passes/toposort.ts';
 
 export interface GraphProblem {
   message: string;

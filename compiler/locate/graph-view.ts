@@ -5,7 +5,8 @@
  * Discovery never edits the model, so PaddleOCR-style Constant-node weights are recognised
  * as they are (the caller lifts them before training).
  */
-import { attrInts, nodeReads, topologicalOrder, type Graph, type Model, type Node } from '../graph/index.ts';
+import { attrInts, nodeReads, type Graph, type Model, type Node } from '../graph/index.ts';
+import { topologicalOrder } from '../passes/toposort.ts';
 
 /** The stored tensor a projection multiplies by, and how it reaches the node. */
 export interface WeightSource {

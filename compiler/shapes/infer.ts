@@ -8,7 +8,7 @@ import { DataType } from '../onnx/dtype.ts';
 import { tensorNumbers } from '../onnx/tensor.ts';
 import { graphFromProto } from '../graph/convert.ts';
 import { normalizeDomain, type Graph, type Model, type Node } from '../graph/graph.ts';
-import { topologicalOrder } from '../graph/toposort.ts';
+import { topologicalOrder } from '../passes/toposort.ts';
 import { isConcrete, type Dim } from './dim.ts';
 import { MAX_VALUE_ELEMENTS, product } from './helpers.ts';
 import type { Inferred, RuleContext } from './rule.ts';

@@ -19,16 +19,16 @@
  */
 import { UserError } from '../errors.ts';
 import type { Model } from '../graph/graph.ts';
-import { eliminateCommonSubexpressions } from '../graph/cse.ts';
-import { eliminateDeadCode } from '../graph/dce.ts';
-import { toposort } from '../graph/toposort.ts';
+import { eliminateCommonSubexpressions } from '../passes/cse.ts';
+import { eliminateDeadCode } from '../passes/dce.ts';
+import { toposort } from '../passes/toposort.ts';
 import { DataType, isFloatType } from '../onnx/dtype.ts';
 import { inferShapes } from '../shapes/infer.ts';
 import { valueInfoFromType, valueTypeFromInfo, type ValueType } from '../shapes/types.ts';
 import type { Dim } from '../shapes/dim.ts';
 import { differentiate } from '../autodiff/differentiate.ts';
-import { Emitter } from '../autodiff/emitter.ts';
-import { inferDtypes } from '../autodiff/dtypes.ts';
+import { Emitter } from '../graph/emitter.ts';
+import { inferDtypes } from '../graph/dtypes.ts';
 import { create, ValueInfoProtoSchema } from '../onnx/proto.ts';
 import { clipByGlobalNorm } from './clipping.ts';
 import { cloneModel } from '../graph/clone.ts';

@@ -3,7 +3,7 @@
  *   total = || [||g_1||, ..., ||g_n||] ||,  coef = min(max_norm / (total + 1e-6), 1),  g_i <- g_i coef
  */
 import { DataType } from '../onnx/dtype.ts';
-import type { Emitter } from '../autodiff/emitter.ts';
+import type { Emitter } from '../graph/emitter.ts';
 
 /** The global L2 norm (float32 scalar) of a set of gradients. */
 export function globalNorm(e: Emitter, grads: readonly string[]): string {

@@ -14,9 +14,9 @@
  * becomes the keep mask (bool; in x's type before opset 10, where the mask had it).
  */
 import type { Graph, Node } from '../graph/graph.ts';
-import type { Emitter } from '../autodiff/emitter.ts';
+import type { Emitter } from '../graph/emitter.ts';
 import { attrFloat } from '../graph/attributes.ts';
-import { describeNode } from '../graph/toposort.ts';
+import { describeNode } from '../graph/graph.ts';
 import { DataType } from '../onnx/dtype.ts';
 import { makeTensor, tensorNumbers } from '../onnx/tensor.ts';
 import { UserError } from '../errors.ts';

@@ -8,7 +8,7 @@
  *   mse:           mean of (prediction - target)^2                          (torch MSELoss)
  */
 import { DataType } from '../onnx/dtype.ts';
-import type { Emitter } from '../autodiff/emitter.ts';
+import type { Emitter } from '../graph/emitter.ts';
 
 export type LossSpec =
   | { kind: 'classification'; logits: string; labels?: string }

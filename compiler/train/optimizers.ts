@@ -13,7 +13,7 @@
  *   d  <- nesterov ? d + momentum buf : buf;   p <- p - lr d
  */
 import { DataType } from '../onnx/dtype.ts';
-import type { Emitter } from '../autodiff/emitter.ts';
+import type { Emitter } from '../graph/emitter.ts';
 
 export type OptimizerSpec =
   | { kind: 'adamw'; lr: number; betas?: [number, number]; eps?: number; weightDecay?: number }

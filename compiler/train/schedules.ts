@@ -10,7 +10,7 @@
  *                           : max(0, 0.5 (1 + cos(pi * cycles * 2 * (step - W) / max(1, T - W))))   (cycles 0.5)
  */
 import { DataType } from '../onnx/dtype.ts';
-import type { Emitter } from '../autodiff/emitter.ts';
+import type { Emitter } from '../graph/emitter.ts';
 
 export type ScheduleSpec =
   | { kind: 'constant' }

@@ -7,8 +7,8 @@
  */
 import test from 'ava';
 import * as ort from 'onnxruntime-node';
-import { Emitter, differentiate } from '../../../compiler/autodiff/index.ts';
-import { Graph, GraphBuilder, Model, modelToProto } from '../../../compiler/graph/index.ts';
+import { differentiate } from '../../../compiler/autodiff/index.ts';
+import { Emitter, Graph, GraphBuilder, Model, modelToProto } from '../../../compiler/graph/index.ts';
 import { DataType, encodeModel, makeTensor } from '../../../compiler/onnx/index.ts';
 import { valueInfoFromType } from '../../../compiler/shapes/types.ts';
 

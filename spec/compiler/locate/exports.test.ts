@@ -8,7 +8,8 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { liftConstants, modelFromProto } from '../../../compiler/graph/index.ts';
+import { modelFromProto } from '../../../compiler/graph/index.ts';
+import { liftConstants } from '../../../compiler/passes/index.ts';
 import { locateBlocks } from '../../../compiler/locate/index.ts';
 import { readModel } from '../../../compiler/onnx/index.ts';
 import { checkInvariants, rolesPerBlock } from './support.ts';

@@ -10,7 +10,7 @@ import test from 'ava';
 import * as ort from 'onnxruntime-node';
 import { Graph, GraphBuilder, Model, modelToProto } from '../../../compiler/graph/index.ts';
 import { DataType, encodeModel, makeTensor, makeValueInfo } from '../../../compiler/onnx/index.ts';
-import { Emitter } from '../../../compiler/autodiff/emitter.ts';
+import { Emitter } from '../../../compiler/graph/emitter.ts';
 import { differentiate } from '../../../compiler/autodiff/index.ts';
 import { dropoutSeed, enableTrainingDropout, hashedUniform24 } from '../../../compiler/train/index.ts';
 import { checkOpCoverage } from '../../../compiler/passes/op-coverage.ts';

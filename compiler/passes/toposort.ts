@@ -1,6 +1,6 @@
 /** Topological order of a graph's nodes, stable: nodes stay in their existing order wherever the data allows. */
 import { UserError } from '../errors.ts';
-import { nodeReads, type Graph, type Node } from './graph.ts';
+import { describeNode, nodeReads, type Graph, type Node } from '../graph/graph.ts';
 
 /** Reorders graph.nodes so every node comes after the producers of what it reads. Throws on a cycle. */
 export function toposort(graph: Graph): void {
@@ -50,8 +50,4 @@ export function topologicalOrder(nodes: Node[]): Node[] {
 function cycleError(nodes: Node[], stack: number[], back: number): UserError {
   const cycle = stack.slice(stack.indexOf(back)).map((i) => describeNode(nodes[i]!));
   return new UserError(`the graph has a cycle: ${[...cycle, describeNode(nodes[back]!)].join(' -> ')}`);
-}
-
-export function describeNode(n: Node): string {
-  return `${n.opType} '${n.name || n.outputs[0]}'`;
 }

@@ -4,7 +4,7 @@
  * Random ops and nodes with subgraph bodies are never merged.
  */
 import { AttributeProtoSchema, toBinary } from '../onnx/proto.ts';
-import { hasSubgraphs, nodeReads, type Graph, type Node } from './graph.ts';
+import { hasSubgraphs, nodeReads, type Graph, type Node } from '../graph/graph.ts';
 import { topologicalOrder } from './toposort.ts';
 
 const NONDETERMINISTIC = new Set(['RandomNormal', 'RandomNormalLike', 'RandomUniform', 'RandomUniformLike', 'Multinomial', 'Bernoulli', 'Dropout']);

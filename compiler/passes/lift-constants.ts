@@ -5,7 +5,7 @@
 import { makeTensor } from '../onnx/tensor.ts';
 import { DataType } from '../onnx/dtype.ts';
 import { copyMessage, type TensorProto } from '../onnx/proto.ts';
-import type { Graph, Node } from './graph.ts';
+import type { Graph, Node } from '../graph/graph.ts';
 
 function constantValue(n: Node, name: string): TensorProto | undefined {
   const a = n.attributes[0];

@@ -4,10 +4,10 @@
  * with typed constants, and with what is known of each value's type and shape. Gradient rules
  * and the training-graph builder both emit through it, so version differences live here only.
  */
-import type { Attrs } from '../graph/attributes.ts';
-import { attrInt, attrTensor } from '../graph/attributes.ts';
-import { GraphBuilder } from '../graph/builder.ts';
-import type { Graph, Node } from '../graph/graph.ts';
+import type { Attrs } from './attributes.ts';
+import { attrInt, attrTensor } from './attributes.ts';
+import { GraphBuilder } from './builder.ts';
+import type { Graph, Node } from './graph.ts';
 import { DataType, dataTypeName } from '../onnx/dtype.ts';
 import { makeTensor, tensorNumbers } from '../onnx/tensor.ts';
 import type { TensorProto } from '../onnx/proto.ts';

@@ -1,5 +1,5 @@
 /** Dead-code elimination: drops nodes and initializers that no graph output depends on. */
-import { nodeReads, type Graph } from './graph.ts';
+import { nodeReads, type Graph } from '../graph/graph.ts';
 
 export function eliminateDeadCode(graph: Graph): { nodes: number; initializers: number } {
   const live = new Set(graph.outputNames());

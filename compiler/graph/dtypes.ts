@@ -1,12 +1,12 @@
 /**
  * Element types of every value of a graph, by a small forward pass over the nodes. The
- * gradient rules need a forward value's dtype to emit typed constants; full shape inference
- * (compiler/shapes) is optional for autodiff, this is not, so it lives here and covers the
- * ops whose output type is not simply their first input's.
+ * Emitter needs a value's dtype to emit typed constants; full shape inference
+ * (compiler/shapes) is optional for it, this is not, so it lives beside the Emitter and covers
+ * the ops whose output type is not simply their first input's.
  */
-import { attrInt, attrTensor, getAttr } from '../graph/attributes.ts';
-import type { Graph, Node } from '../graph/graph.ts';
-import { topologicalOrder } from '../graph/toposort.ts';
+import { attrInt, attrTensor, getAttr } from './attributes.ts';
+import type { Graph, Node } from './graph.ts';
+import { topologicalOrder } from '../passes/toposort.ts';
 import { DataType } from '../onnx/dtype.ts';
 import type { ValueType } from '../shapes/types.ts';
 

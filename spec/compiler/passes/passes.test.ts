@@ -1,10 +1,8 @@
 /** The IR's passes, checked on small graphs and, where it matters, by running them in ORT. */
 import test from 'ava';
 import * as ort from 'onnxruntime-node';
-import {
-  Graph, GraphBuilder, Model, eliminateCommonSubexpressions, eliminateDeadCode, liftConstants, modelToProto,
-  toposort, validateGraph, topologicalOrder,
-} from '../../../compiler/graph/index.ts';
+import { Graph, GraphBuilder, Model, modelToProto, validateGraph } from '../../../compiler/graph/index.ts';
+import { eliminateCommonSubexpressions, eliminateDeadCode, liftConstants, toposort, topologicalOrder } from '../../../compiler/passes/index.ts';
 import { DataType, encodeModel, makeTensor, makeValueInfo } from '../../../compiler/onnx/index.ts';
 import { isUserError } from '../../../compiler/errors.ts';
 import '../../support/ort.ts';

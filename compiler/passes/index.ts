@@ -1,0 +1,6 @@
+/** Whole-graph passes: ordering, clean-up, and the check that emitted ops run on every provider. */
+export { toposort, topologicalOrder } from './toposort.ts';
+export { eliminateDeadCode } from './dce.ts';
+export { eliminateCommonSubexpressions } from './cse.ts';
+export { liftConstants } from './lift-constants.ts';
+export * from './op-coverage.ts';

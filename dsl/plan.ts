@@ -115,8 +115,8 @@ export interface Lor2cModule {
   init: InitKind;
 }
 
-/** Projection roles the locator knows. `qkv` is a fused query/key/value projection. */
-export const PROJECTION_ROLES = ['q', 'k', 'v', 'o', 'qkv', 'up', 'down', 'gate'] as const;
+/** Projection roles the locator knows. `qkv` is a fused query/key/value projection; `cross_*` a decoder's cross-attention. */
+export const PROJECTION_ROLES = ['q', 'k', 'v', 'o', 'qkv', 'up', 'down', 'gate', 'cross_q', 'cross_k', 'cross_v', 'cross_o'] as const;
 export type ProjectionRole = (typeof PROJECTION_ROLES)[number];
 
 export type ProjectionTarget =

@@ -72,14 +72,26 @@ export function applyAdapters(model: Model, sites: AdapterSites, structure: Adap
     }
   }
 
-  const current = [...sites.streams];
+  // Each stream value as the paths added so far left it: a module reads the h_s earlier modules wrote.
+  const current = new Map<string, string>();
+  const now = (h: string) => current.get(h) ?? h;
   const d = sites.hidden;
   for (const m of [...structure.modules].sort((x, y) => x.span[0] - y.span[0])) {
     const [s, e] = m.span;
-    if (e + 1 >= current.length) throw new UserError(`LoR2C module ${m.id} covers blocks ${s}..${e} but the model has ${current.length - 1} blocks`);
+    const first = sites.blocks[s];
+    const last = sites.blocks[e];
+    if (!first || !last) throw new UserError(`LoR2C module ${m.id} covers blocks ${s}..${e} but the model has ${sites.blocks.length} blocks`);
+    if (first.stack !== last.stack) {
+      const stacks = [...new Set(sites.blocks.map((b) => b.stack))];
+      const bounds = stacks.map((name) => {
+        const indices = sites.blocks.flatMap((b, i) => (b.stack === name ? [i] : []));
+        return `${name} ${indices[0]}..${indices[indices.length - 1]}`;
+      });
+      throw new UserError(`LoR2C module ${m.id} covers blocks ${s}..${e}, which start in the ${first.stack} stack and end in the ${last.stack}: a path stays within one residual stream`, `choose blocks within one stack (${bounds.join(', ')}); a run of selected blocks crossing a stack boundary needs \`span\` that divides each stack's part, or separate sections`);
+    }
     const A = want({ name: factorParameterName(structure, m.id, 'A'), rows: m.rank, cols: d, module: m.id, role: 'lor2c.A', init: m.init, fanIn: d, rank: m.rank });
     const B = want({ name: factorParameterName(structure, m.id, 'B'), rows: d, cols: m.rank, module: m.id, role: 'lor2c.B', init: 'zero', fanIn: 0, rank: m.rank });
-    current[e + 1] = addLowRankPath({ graph, b, opset }, { x: current[s]!, y: current[e + 1]!, A, B, rank: m.rank, alpha: m.alpha, dropout: m.dropout });
+    current.set(last.output, addLowRankPath({ graph, b, opset }, { x: now(first.input), y: now(last.output), A, B, rank: m.rank, alpha: m.alpha, dropout: m.dropout }));
   }
 
   const parameters: ParameterInfo[] = [];

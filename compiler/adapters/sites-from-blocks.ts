@@ -22,7 +22,7 @@ function sitesOf(p: Projection, block: number | undefined): ProjectionSite[] {
 export function sitesFromBlocks(map: BlockMap): AdapterSites {
   const perBlock = map.blocks.map((b) => b.projections.flatMap((p) => sitesOf(p, b.index)));
   return {
-    streams: map.streams,
+    blocks: map.blocks.map((b) => ({ input: b.input, output: b.output, stack: b.stack })),
     hidden: map.hidden,
     projections: (block) => perBlock[block] ?? [],
     allProjections: () => perBlock.flat(),

@@ -27,8 +27,12 @@ export interface ProjectionSite {
 }
 
 export interface AdapterSites {
-  /** h_0 .. h_L: h_i enters block i, h_{i+1} leaves it. */
-  streams: string[];
+  /**
+   * The stream entering and leaving each block (h_i and h_{i+1} of its stack), and its stack.
+   * Blocks are numbered across stacks (an encoder's, then a decoder's); a LoR2C path must
+   * start and end in one stack, whose stream it bypasses.
+   */
+  blocks: { input: string; output: string; stack: string }[];
   /** Width d of the residual stream. */
   hidden: number;
   /** Projections of one block, found by role. */

@@ -9,6 +9,7 @@ import type { GraphView } from './graph-view.ts';
 import { feedsNorm, normConsumingOnly, type NormRegion } from './norm-region.ts';
 import { SPEC_HINT } from './overrides.ts';
 import type { ResidualAdd } from './residuals.ts';
+import { streamCarried, streamOrigin, type SameShape } from './stream-passthrough.ts';
 import type { BlockStyle } from './types.ts';
 
 export interface ChainBlocks {
@@ -19,18 +20,12 @@ export interface ChainBlocks {
   notes: string[];
 }
 
-/** Values that stand for the same tensor: through Identity and (inference) Dropout. */
-function canonical(view: GraphView, value: string): string {
-  let v = value;
-  for (let hops = 0; hops < 8; hops++) {
-    const p = view.producer.get(v);
-    if (!p || (p.opType !== 'Identity' && p.opType !== 'Dropout')) return v;
-    v = p.inputs[0]!;
-  }
-  return v;
-}
-
-export function blocksFromResiduals(view: GraphView, residuals: ResidualAdd[]): ChainBlocks {
+/**
+ * The stacks of blocks: one per residual stream with attention (an encoder-decoder has two),
+ * in the order their first block runs. Streams without attention (a convolutional front end's
+ * residuals) are noted and left out, unless no stream has attention.
+ */
+export function stacksFromResiduals(view: GraphView, residuals: ResidualAdd[], sameShape: SameShape): { stacks: ChainBlocks[]; notes: string[] } {
   const notes: string[] = [];
   if (residuals.length === 0) {
     const softmaxes = view.nodes.filter((n) => n.opType === 'Softmax').length;
@@ -39,18 +34,37 @@ export function blocksFromResiduals(view: GraphView, residuals: ResidualAdd[]): 
       SPEC_HINT,
     );
   }
-  const post = new Map<ResidualAdd, NormRegion | undefined>(residuals.map((r) => [r, normConsumingOnly(view, r.output)]));
-  // Link: each residual's predecessor is the one whose stream output is its skip operand.
+  const chains = linkChains(view, residuals, sameShape, notes);
+  const withAttention = chains.filter((c) => attentionCount(c) > 0);
+  if (withAttention.length === 0) {
+    const longest = [...chains].sort((a, b) => b.length - a.length)[0]!;
+    if (chains.length > 1) notes.push(`${chains.length} separate residual streams and none holds attention; using the longest, from '${view.nameOf(longest[0]!.node)}'`);
+    return { stacks: [blocksOfChain(view, longest, sameShape)], notes };
+  }
+  const dropped = chains.filter((c) => attentionCount(c) === 0);
+  if (dropped.length) notes.push(`${dropped.length} residual stream(s) without attention are not blocks (from ${dropped.map((c) => `'${view.nameOf(c[0]!.node)}'`).join(', ')})`);
+  return { stacks: withAttention.map((c) => blocksOfChain(view, c, sameShape)), notes };
+}
+
+function attentionCount(chain: ResidualAdd[]): number {
+  return chain.filter((r) => r.attention).length;
+}
+
+/**
+ * Links residual Adds into chains: each residual's predecessor is the one whose stream output
+ * (or post-LN norm exit) is its skip operand, through pass-through ops on the stream.
+ */
+function linkChains(view: GraphView, residuals: ResidualAdd[], sameShape: SameShape, notes: string[]): ResidualAdd[][] {
   const byOutput = new Map<string, ResidualAdd>();
   for (const r of residuals) {
-    byOutput.set(canonical(view, r.output), r);
-    const exit = post.get(r)?.exit;
-    if (exit) byOutput.set(canonical(view, exit), r);
+    byOutput.set(streamOrigin(view, r.output, sameShape), r);
+    const exit = normConsumingOnly(view, streamCarried(view, r.output, sameShape))?.exit;
+    if (exit) byOutput.set(streamOrigin(view, exit, sameShape), r);
   }
   const next = new Map<ResidualAdd, ResidualAdd>();
   const hasPrev = new Set<ResidualAdd>();
   for (const r of residuals) {
-    const prev = byOutput.get(canonical(view, r.skip));
+    const prev = byOutput.get(streamOrigin(view, r.skip, sameShape));
     if (!prev || prev === r) continue;
     if (next.has(prev)) {
       notes.push(`residual Adds '${view.nameOf(next.get(prev)!.node)}' and '${view.nameOf(r.node)}' both continue the stream of '${view.nameOf(prev.node)}'; following the first`);
@@ -66,14 +80,14 @@ export function blocksFromResiduals(view: GraphView, residuals: ResidualAdd[]): 
     for (let n = next.get(r); n; n = next.get(n)) chain.push(n);
     chains.push(chain);
   }
-  const attentionCount = (c: ResidualAdd[]) => c.filter((r) => r.attention).length;
-  const ranked = [...chains].sort((a, b) => attentionCount(b) - attentionCount(a) || b.length - a.length);
-  let chain = ranked[0]!;
-  const withAttention = chains.filter((c) => attentionCount(c) > 0);
-  if (withAttention.length > 1) {
-    notes.push(`${withAttention.length} separate residual streams with attention (an encoder-decoder?); using the one with the most attention blocks, from '${view.nameOf(chain[0]!.node)}'; name others with \`blocks boundaries\``);
-  }
+  return chains;
+}
 
+/** One chain of residual Adds cut into blocks: each self-attention residual starts a block. */
+function blocksOfChain(view: GraphView, fullChain: ResidualAdd[], sameShape: SameShape): ChainBlocks {
+  const notes: string[] = [];
+  let chain = fullChain;
+  const post = new Map<ResidualAdd, NormRegion | undefined>(chain.map((r) => [r, normConsumingOnly(view, streamCarried(view, r.output, sameShape))]));
   let residualsPerBlock: ResidualAdd[][];
   if (attentionCount(chain) > 0) {
     const first = chain.findIndex((r) => r.attention);
@@ -110,7 +124,7 @@ export function blocksFromResiduals(view: GraphView, residuals: ResidualAdd[]): 
     }
     const last = rs[rs.length - 1]!;
     const exit = post.get(last)?.exit;
-    streams.push(style === 'post-ln' && exit ? exit : last.output);
+    streams.push(style === 'post-ln' && exit ? exit : streamCarried(view, last.output, sameShape));
   });
   return { style, streams, residuals: residualsPerBlock, notes };
 }

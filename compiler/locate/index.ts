@@ -1,3 +1,3 @@
 export { locateBlocks } from './locate.ts';
 export { renderBlocks } from './render.ts';
-export type { BlockMap, BlockInfo, BlockOverride, BlockStyle, Projection, ProjectionRole, FusedPart } from './types.ts';
+export type { BlockMap, BlockInfo, BlockOverride, BlockStyle, Projection, ProjectionRole, FusedPart, StackInfo } from './types.ts';

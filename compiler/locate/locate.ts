@@ -6,70 +6,90 @@
 import { UserError } from '../errors.ts';
 import type { Model, Node } from '../graph/index.ts';
 import { inferShapes } from '../shapes/index.ts';
-import { blocksFromResiduals } from './chain.ts';
+import { stacksFromResiduals } from './chain.ts';
 import { GraphView } from './graph-view.ts';
 import { blockLabels } from './labels.ts';
 import { SPEC_HINT, streamsFromOverride } from './overrides.ts';
 import { projectionAt, type ProjectionSite } from './projections.ts';
 import { findResidualAdds, nodesBetween, type ResidualAdd } from './residuals.ts';
 import { assignRoles, type ShapeLookup } from './roles.ts';
-import type { BlockInfo, BlockMap, BlockOverride, BlockStyle, Projection } from './types.ts';
+import type { SameShape } from './stream-passthrough.ts';
+import type { BlockInfo, BlockMap, BlockOverride, BlockStyle, Projection, StackInfo } from './types.ts';
 
 export function locateBlocks(model: Model, override: BlockOverride = { kind: 'auto' }): BlockMap {
   const view = new GraphView(model);
   const residuals = findResidualAdds(view);
   const notes: string[] = [];
-  let style: BlockStyle;
-  let streams: string[];
-  let residualsPerBlock: ResidualAdd[][] | undefined;
+  const { shapes, sameShape } = shapeLookup(model, notes);
+  let found: { style: BlockStyle; streams: string[]; residuals?: ResidualAdd[][] }[];
   if (override.kind === 'auto') {
-    const found = blocksFromResiduals(view, residuals);
-    ({ style, streams } = found);
-    residualsPerBlock = found.residuals;
-    notes.push(...found.notes);
+    const stacks = stacksFromResiduals(view, residuals, sameShape);
+    notes.push(...stacks.notes);
+    found = stacks.stacks;
+    for (const s of stacks.stacks) notes.push(...s.notes);
   } else {
-    streams = streamsFromOverride(view, override);
-    style = styleAt(view, streams);
+    const streams = streamsFromOverride(view, override);
+    found = [{ streams, style: styleAt(view, streams) }];
   }
 
-  const shapes = shapeLookup(model, notes);
+  const names = stackNames(view, found.map((f) => f.streams));
+  // Every projection of the model, by node and by output (raw and after its bias).
+  const sitesByNode = new Map<Node, ProjectionSite>();
+  const modelSites = new Map<string, ProjectionSite>();
+  for (const n of view.nodes) {
+    const s = projectionAt(view, n);
+    if (!s) continue;
+    sitesByNode.set(n, s);
+    for (const v of [s.raw, s.y]) modelSites.set(v, s);
+  }
+  const opTypes = new Set(view.nodes.map((n) => n.opType));
+  const blocks: BlockInfo[] = [];
+  const stacks: StackInfo[] = [];
   const nodeLists: Node[][] = [];
-  for (let i = 0; i + 1 < streams.length; i++) {
-    const nodes = nodesBetween(view, streams[i]!, streams[i + 1]!);
-    if (!nodes?.length) throw new UserError(`block ${i}: its output '${streams[i + 1]}' is not computed from its input '${streams[i]}'`, SPEC_HINT);
-    nodeLists.push(nodes);
-  }
-  const sitesPerBlock = nodeLists.map((nodes) => nodes.map((n) => projectionAt(view, n)).filter((s): s is ProjectionSite => s !== undefined));
-  // Node names, and the names of the parameters the block reads (older exporters name only those).
-  const names = nodeLists.map((nodes) => [...nodes.map((n) => n.name), ...nodes.flatMap((n) => n.inputs.filter((i) => model.graph.initializers.has(i)))].filter(Boolean));
-  const labels = blockLabels(names, new Set(view.nodes.map((n) => n.opType))) ?? nodeLists.map((_, i) => `block ${i}`);
-
-  const blocks: BlockInfo[] = nodeLists.map((nodes, i) => {
-    const label = labels[i]!;
-    const inBlock = new Set(nodes);
-    const own = residualsPerBlock?.[i] ?? residuals.filter((r) => inBlock.has(r.node));
-    const sites = sitesPerBlock[i]!;
-    const roles = assignRoles(view, label, nodes, sites, own, shapes);
-    notes.push(...roles.notes);
-    const projections: Projection[] = sites.map((s) => ({
-      role: roles.roles.get(s) ?? 'other',
-      node: view.nameOf(s.node),
-      opType: s.node.opType,
-      weight: s.weight.name,
-      weightInConstantNode: s.weight.inConstantNode,
-      layout: s.layout,
-      ...(s.bias !== undefined ? { bias: s.bias } : {}),
-      inFeatures: s.inFeatures,
-      outFeatures: s.outFeatures,
-      x: s.x,
-      y: s.y,
-      ...(roles.parts.has(s) ? { parts: roles.parts.get(s)! } : {}),
-    }));
-    return { index: i, label, input: streams[i]!, output: streams[i + 1]!, nodes: nodes.map((n) => view.nameOf(n)), projections };
+  const labelsAll: string[] = [];
+  found.forEach((stack, k) => {
+    const first = blocks.length;
+    const lists: Node[][] = [];
+    for (let i = 0; i + 1 < stack.streams.length; i++) {
+      const nodes = nodesBetween(view, stack.streams[i]!, stack.streams[i + 1]!);
+      if (!nodes?.length) throw new UserError(`block ${first + i}: its output '${stack.streams[i + 1]}' is not computed from its input '${stack.streams[i]}'`, SPEC_HINT);
+      lists.push(nodes);
+    }
+    // Node names, and the names of the parameters the block reads (older exporters name only those).
+    const blockNames = lists.map((nodes) => [...nodes.map((n) => n.name), ...nodes.flatMap((n) => n.inputs.filter((i) => model.graph.initializers.has(i)))].filter(Boolean));
+    const prefix = found.length > 1 ? `${names[k]} ` : '';
+    const labels = blockLabels(blockNames, opTypes)?.map((l) => `${prefix}${l}`) ?? lists.map((_, i) => `${prefix}block ${i}`);
+    lists.forEach((nodes, i) => {
+      const label = labels[i]!;
+      const inBlock = new Set(nodes);
+      const own = stack.residuals?.[i] ?? residuals.filter((r) => inBlock.has(r.node));
+      const inside = nodes.map((n) => sitesByNode.get(n)).filter((s): s is ProjectionSite => s !== undefined);
+      const roles = assignRoles(view, label, nodes, inside, own, shapes, modelSites);
+      notes.push(...roles.notes);
+      const sites = [...inside, ...roles.outside];
+      const projections: Projection[] = sites.map((s) => ({
+        role: roles.roles.get(s) ?? 'other',
+        node: view.nameOf(s.node),
+        opType: s.node.opType,
+        weight: s.weight.name,
+        weightInConstantNode: s.weight.inConstantNode,
+        layout: s.layout,
+        ...(s.bias !== undefined ? { bias: s.bias } : {}),
+        inFeatures: s.inFeatures,
+        outFeatures: s.outFeatures,
+        x: s.x,
+        y: s.y,
+        ...(roles.parts.has(s) ? { parts: roles.parts.get(s)! } : {}),
+      }));
+      blocks.push({ index: first + i, stack: names[k]!, indexInStack: i, label, input: stack.streams[i]!, output: stack.streams[i + 1]!, nodes: nodes.map((n) => view.nameOf(n)), projections });
+      nodeLists.push(nodes);
+      labelsAll.push(label);
+    });
+    stacks.push({ name: names[k]!, first, count: lists.length, style: stack.style, streams: stack.streams });
   });
 
-  const hidden = hiddenSize(blocks, streams, shapes, notes);
-  checkIsomorphic(nodeLists, labels, notes);
+  const hidden = hiddenSize(blocks, stacks.flatMap((s) => s.streams), shapes, notes);
+  for (const s of stacks) checkIsomorphic(nodeLists.slice(s.first, s.first + s.count), labelsAll.slice(s.first, s.first + s.count), notes);
   const users = new Map<string, string[]>();
   for (const b of blocks) for (const p of b.projections) users.set(p.weight, [...(users.get(p.weight) ?? []), `${b.label} ${p.role}`]);
   for (const [weight, who] of users) {
@@ -79,7 +99,41 @@ export function locateBlocks(model: Model, override: BlockOverride = { kind: 'au
   if (blocks.some((b) => b.projections.some((p) => p.weightInConstantNode))) {
     notes.push('projection weights are held in Constant nodes: lift them to initializers (compiler/graph liftConstants) before training through them');
   }
-  return { style, hidden, streams, blocks, notes };
+  const style = stacks.every((s) => s.style === stacks[0]!.style) ? stacks[0]!.style : 'other';
+  return { style, hidden, streams: stacks.length === 1 ? stacks[0]!.streams : [], stacks, blocks, notes };
+}
+
+/**
+ * Names of the stacks, from how they use each other: a stack whose blocks read another's
+ * output (through cross-attention) is that one's 'decoder', the other its 'encoder'; a single
+ * stack, or stacks unrelated so, are 'stack 0', 'stack 1', ...
+ */
+function stackNames(view: GraphView, streams: string[][]): string[] {
+  if (streams.length === 1) return ['main'];
+  const names = streams.map((_, k) => `stack${k}`);
+  if (streams.length === 2) {
+    const [enc, dec] = streams as [string[], string[]];
+    // The encoder's last stream (or what a final norm makes of it) reaches the decoder's blocks
+    // without passing the decoder's h_0.
+    const decoderNodes = new Set<Node>();
+    for (let i = 0; i + 1 < dec.length; i++) for (const n of nodesBetween(view, dec[i]!, dec[i + 1]!) ?? []) decoderNodes.add(n);
+    const reached = reachesFrom(view, enc[enc.length - 1]!, decoderNodes);
+    if (reached) return ['encoder', 'decoder'];
+  }
+  return names;
+}
+
+/** Whether some node of `targets` reads a value computed from `from`. */
+function reachesFrom(view: GraphView, from: string, targets: Set<Node>): boolean {
+  const seen = new Set<string>([from]);
+  const queue = [from];
+  while (queue.length) {
+    for (const c of view.consumersOf(queue.shift()!)) {
+      if (targets.has(c)) return true;
+      for (const o of c.outputs) if (o && !seen.has(o)) (seen.add(o), queue.push(o));
+    }
+  }
+  return false;
 }
 
 /** Style of user-named streams: pre-LN when block outputs are residual Adds (two computed operands), post-LN when they are norm outputs. */
@@ -95,14 +149,21 @@ function styleAt(view: GraphView, streams: string[]): BlockStyle {
 }
 
 /** Shapes from compiler/shapes, when inference runs on this model; discovery works without them. */
-function shapeLookup(model: Model, notes: string[]): ShapeLookup {
+function shapeLookup(model: Model, notes: string[]): { shapes: ShapeLookup; sameShape: SameShape } {
   let types: ReturnType<typeof inferShapes> | undefined;
   try {
     types = inferShapes(model);
   } catch (e) {
     notes.push(`shape inference failed (${(e as Error).message}); sizes come from the weights alone`);
   }
-  return (value) => types?.get(value)?.shape?.map((d) => (typeof d === 'number' ? d : -1));
+  const shapes: ShapeLookup = (value) => types?.get(value)?.shape?.map((d) => (typeof d === 'number' ? d : -1));
+  // Equal dim for dim; a symbolic dim only equals itself (inference names derived dims consistently).
+  const sameShape: SameShape = (a, b) => {
+    const sa = types?.get(a)?.shape;
+    const sb = types?.get(b)?.shape;
+    return !!sa && !!sb && sa.length === sb.length && sa.every((d, i) => d === sb[i] && !(typeof d === 'string' && /^(\?|unk__)/.test(d)));
+  };
+  return { shapes, sameShape };
 }
 
 /** d from the projections (inputs of q/k/v/up/gate, outputs of o/down), cross-checked with the streams' inferred shapes. */
@@ -131,7 +192,8 @@ function hiddenSize(blocks: BlockInfo[], streams: string[], shapes: ShapeLookup,
 function checkIsomorphic(nodeLists: Node[][], labels: string[], notes: string[]): void {
   const histogram = (nodes: Node[]) => {
     const counts = new Map<string, number>();
-    for (const n of nodes) counts.set(n.opType, (counts.get(n.opType) ?? 0) + 1);
+    // Pass-through ops (the graph output's Identity after the last block) do not make a block differ.
+    for (const n of nodes) if (n.opType !== 'Identity' && n.opType !== 'Dropout') counts.set(n.opType, (counts.get(n.opType) ?? 0) + 1);
     return [...counts].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([op, c]) => `${op}:${c}`).join(' ');
   };
   const hs = nodeLists.map(histogram);

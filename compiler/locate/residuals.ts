@@ -39,7 +39,7 @@ export function findResidualAdds(view: GraphView): ResidualAdd[] {
     // long-range input reused by every layer (a mask, rotary tables), not this Add's skip.
     if (branchNodes?.some((m) => view.isWeighted(m)) && !branchNodes.some((m) => residualNodes.has(m))) {
       residualNodes.add(n);
-      found.push({ node: n, skip, branch, output: n.outputs[0]!, branchNodes, attention: holdsSelfAttention(view, branchNodes) });
+      found.push({ node: n, skip, branch, output: n.outputs[0]!, branchNodes, attention: holdsSelfAttention(view, skip, branchNodes) });
       continue;
     }
     const parallel = parallelBranch(view, found, n);
@@ -63,7 +63,7 @@ function parallelBranch(view: GraphView, found: ResidualAdd[], n: Node): Residua
     const branch = n.inputs[other]!;
     const branchNodes = nodesBetween(view, prior.skip, branch);
     if (!branchNodes?.some((m) => view.isWeighted(m))) continue;
-    return { node: n, skip: prior.output, branch, output: n.outputs[0]!, branchNodes, attention: holdsSelfAttention(view, branchNodes) };
+    return { node: n, skip: prior.output, branch, output: n.outputs[0]!, branchNodes, attention: holdsSelfAttention(view, prior.skip, branchNodes) };
   }
   return undefined;
 }
@@ -71,14 +71,42 @@ function parallelBranch(view: GraphView, found: ResidualAdd[], n: Node): Residua
 /** Ops between an attention's scores MatMul and its Softmax. */
 export const SCORE_PATH = new Set(['Add', 'Sub', 'Mul', 'Div', 'Where', 'Cast', 'Reshape', 'Identity', 'Clip', 'Tanh']);
 
-function holdsSelfAttention(view: GraphView, branchNodes: Node[]): boolean {
+function holdsSelfAttention(view: GraphView, skip: string, branchNodes: Node[]): boolean {
   const scope = new Set(branchNodes);
   return branchNodes.some((m) => {
     if (m.opType !== 'Softmax') return false;
     const scores = findBackward(view, m.inputs[0]!, scope, SCORE_PATH, (n) => n.opType === 'MatMul' && view.dynamicInputs(n).length === 2);
     // Without a recognisable scores MatMul, still count it as attention.
-    return !scores || scores.inputs.every((i) => scope.has(view.producer.get(i)!));
+    return !scores || scores.inputs.every((i) => dataFrom(view, i, skip, scope));
   });
+}
+
+/** Ops whose inputs after the first are shapes, axes or indices, not data. */
+const DATA_FIRST = new Set(['Reshape', 'Expand', 'Tile', 'Slice', 'Squeeze', 'Unsqueeze', 'Split', 'Pad', 'Gather', 'Transpose', 'Flatten', 'Cast', 'Dropout', 'Identity']);
+/** Ops whose outputs describe a tensor's size, not its values. */
+const METADATA = new Set(['Shape', 'Size', 'ConstantOfShape', 'EyeLike']);
+
+/**
+ * Whether `value`'s data (not just its shape) is computed from `origin` within `scope`: a
+ * cross-attention's keys come from the encoder even where their head reshape reads the
+ * decoder's batch size.
+ */
+export function dataFrom(view: GraphView, value: string, origin: string, scope: Set<Node>): boolean {
+  const seen = new Set<string>([value]);
+  const stack = [value];
+  while (stack.length) {
+    const v = stack.pop()!;
+    if (v === origin) return true;
+    const p = view.producer.get(v);
+    if (!p || !scope.has(p) || METADATA.has(p.opType)) continue;
+    const reads = view.isWeighted(p) ? p.inputs.filter((i) => !view.isConst(i)) : DATA_FIRST.has(p.opType) ? [p.inputs[0]!] : p.inputs;
+    for (const i of reads) {
+      if (!i || view.isConst(i) || seen.has(i)) continue;
+      seen.add(i);
+      stack.push(i);
+    }
+  }
+  return false;
 }
 
 export function isDefaultDomain(n: Node): boolean {

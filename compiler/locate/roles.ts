@@ -9,7 +9,7 @@
 import { attrInt, attrInts, type Node } from '../graph/index.ts';
 import type { GraphView } from './graph-view.ts';
 import type { ProjectionSite } from './projections.ts';
-import { SCORE_PATH, type ResidualAdd } from './residuals.ts';
+import { nodesBetween, SCORE_PATH, type ResidualAdd } from './residuals.ts';
 import { findBackward, findForward, splitPoint, traceToProjections, type TraceHit } from './trace.ts';
 import type { FusedPart, ProjectionRole } from './types.ts';
 
@@ -23,6 +23,8 @@ export type ShapeLookup = (value: string) => number[] | undefined;
 
 export interface RoleAssignment {
   roles: Map<ProjectionSite, ProjectionRole>;
+  /** Projections of the block's attention computed outside the block's nodes: a cross-attention's keys and values. */
+  outside: ProjectionSite[];
   parts: Map<ProjectionSite, { q: FusedPart; k: FusedPart; v: FusedPart }>;
   notes: string[];
 }
@@ -34,6 +36,7 @@ export function assignRoles(
   sites: ProjectionSite[],
   residuals: ResidualAdd[],
   shapes: ShapeLookup,
+  modelSites: Map<string, ProjectionSite>,
 ): RoleAssignment {
   const scope = new Set(blockNodes);
   const byValue = new Map<string, ProjectionSite>();
@@ -41,7 +44,7 @@ export function assignRoles(
     byValue.set(s.raw, s);
     byValue.set(s.y, s);
   }
-  const out: RoleAssignment = { roles: new Map(), parts: new Map(), notes: [] };
+  const out: RoleAssignment = { roles: new Map(), outside: [], parts: new Map(), notes: [] };
   // A role names one projection per block (what LoRA on 'q' of block 3 means); a second
   // candidate, e.g. in a block the user made of two layers, stays 'other'.
   const used = new Set<ProjectionRole>();
@@ -55,19 +58,24 @@ export function assignRoles(
     out.roles.set(s, role);
   };
 
-  let attentions = 0;
+  let selfAttentions = 0;
+  let crossAttentions = 0;
   for (const softmax of blockNodes.filter((n) => n.opType === 'Softmax')) {
-    const found = attentionAt(view, softmax, scope, byValue);
+    const found = attentionAt(view, softmax, scope, byValue, modelSites);
     if (!found) {
       out.notes.push(`${label}: Softmax '${view.nameOf(softmax)}' is not between a scores MatMul and a context MatMul; its projections keep role 'other'`);
       continue;
     }
-    if (attentions++ > 0) {
-      out.notes.push(`${label}: a second attention (Softmax '${view.nameOf(softmax)}', e.g. cross-attention); its projections keep role 'other'`);
+    // A cross-attention's keys and values come from outside the block (the encoder's output).
+    const cross = found.cross;
+    if ((cross ? crossAttentions++ : selfAttentions++) > 0) {
+      out.notes.push(`${label}: a second attention (Softmax '${view.nameOf(softmax)}', a ${cross ? 'cross' : 'self'}-attention); its projections keep role 'other'`);
       continue;
     }
+    const role = (r: 'q' | 'k' | 'v' | 'o'): ProjectionRole => (cross ? `cross_${r}` : r);
     const { q, k, v, o } = found;
-    if (q && k && v && q.site === k.site && k.site === v.site) {
+    for (const h of [k, v]) if (h && !scope.has(h.site.node)) out.outside.push(h.site);
+    if (!cross && q && k && v && q.site === k.site && k.site === v.site) {
       take(q.site, 'qkv');
       const p = fusedParts(view, q, k, v, shapes);
       if (p) out.parts.set(q.site, p);
@@ -76,16 +84,21 @@ export function assignRoles(
       const named: [TraceHit | undefined, 'q' | 'k' | 'v'][] = [[q, 'q'], [k, 'k'], [v, 'v']];
       const distinct = new Set(named.map(([h]) => h?.site).filter(Boolean));
       if (distinct.size < named.filter(([h]) => h).length) out.notes.push(`${label}: two of q, k, v come from one projection (a fused key/value?); it keeps the first role`);
-      for (const [h, role] of named) if (h) take(h.site, role);
-      for (const [h, role] of named) if (!h) out.notes.push(`${label}: no ${role} projection found (the ${role} side of the attention does not trace back to one projection)`);
+      for (const [h, r] of named) if (h) take(h.site, role(r));
+      for (const [h, r] of named) if (!h) out.notes.push(`${label}: no ${role(r)} projection found (the ${r} side of the attention does not trace back to one projection)`);
     }
-    if (o) take(o, 'o');
+    if (o) take(o, role('o'));
     else out.notes.push(`${label}: no output projection found after the attention context`);
   }
 
+  // FFN branches: a residual branch without attention, or, in a parallel block
+  // (x + attn(ln1 x) + mlp(ln2 x)), the terms of the branch's sum that hold no attention.
   for (const r of residuals) {
-    if (r.attention) continue;
-    ffnRoles(view, r, sites, byValue, out, take);
+    const terms = r.branchNodes.some((n) => n.opType === 'Softmax') ? sumTerms(view, r.branch, new Set(r.branchNodes)) : [r.branch];
+    for (const term of terms) {
+      const termNodes = term === r.branch ? r.branchNodes : nodesBetween(view, r.skip, term);
+      if (termNodes?.length && !termNodes.some((n) => n.opType === 'Softmax')) ffnRoles(view, term, termNodes, sites, byValue, out, take);
+    }
   }
   for (const s of sites) take(s, 'other');
   return out;
@@ -96,23 +109,37 @@ interface AttentionHits {
   k?: TraceHit;
   v?: TraceHit;
   o?: ProjectionSite;
+  /** Keys and values are not computed from the block's stream. */
+  cross: boolean;
 }
 
 function single(hits: TraceHit[]): TraceHit | undefined {
   return hits.length === 1 ? hits[0] : undefined;
 }
 
-function attentionAt(view: GraphView, softmax: Node, scope: Set<Node>, sites: Map<string, ProjectionSite>): AttentionHits | undefined {
+/**
+ * q, k, v and o of the attention around `softmax`. q and o lie in the block; k and v too for
+ * a self-attention, while a cross-attention's k and v are traced through the whole model
+ * (`modelSites`: every projection, keyed like `sites`).
+ */
+function attentionAt(view: GraphView, softmax: Node, scope: Set<Node>, sites: Map<string, ProjectionSite>, modelSites: Map<string, ProjectionSite>): AttentionHits | undefined {
   const isAttentionMatMul = (n: Node) => n.opType === 'MatMul' && view.dynamicInputs(n).length === 2;
   const scores = findBackward(view, softmax.inputs[0]!, scope, SCORE_PATH, isAttentionMatMul);
   const context = findForward(view, softmax.outputs[0]!, scope, PROBS_PATH, (n, via) => isAttentionMatMul(n) && n.inputs[0] === via);
   if (!scores || !context) return undefined;
   const q = single(traceToProjections(view, scores.inputs[0]!, scope, sites).hits);
-  const k = single(traceToProjections(view, scores.inputs[1]!, scope, sites).hits);
-  const v = single(traceToProjections(view, context.inputs[1]!, scope, sites).hits);
+  let k = single(traceToProjections(view, scores.inputs[1]!, scope, sites).hits);
+  let v = single(traceToProjections(view, context.inputs[1]!, scope, sites).hits);
+  let cross = false;
+  if (!k && !v) {
+    const everywhere = new Set(view.nodes);
+    const kOut = single(traceToProjections(view, scores.inputs[1]!, everywhere, modelSites).hits);
+    const vOut = single(traceToProjections(view, context.inputs[1]!, everywhere, modelSites).hits);
+    if (kOut && vOut && !scope.has(kOut.site.node) && !scope.has(vOut.site.node)) [k, v, cross] = [kOut, vOut, true];
+  }
   const byNode = new Map([...sites.values()].map((s) => [s.node, s]));
   const oNode = findForward(view, context.outputs[0]!, scope, CONTEXT_PATH, (n, via) => byNode.get(n)?.x === via);
-  return { q, k, v, o: oNode ? byNode.get(oNode) : undefined };
+  return { q, k, v, o: oNode ? byNode.get(oNode) : undefined, cross };
 }
 
 /** Where q, k and v leave the split of a fused projection, in output order. */
@@ -196,23 +223,31 @@ export function constInts(view: GraphView, value: string): number[] | undefined 
   return undefined;
 }
 
+/** The operands of the Add tree (of two computed operands each) that sums up `value`, within `scope`. */
+function sumTerms(view: GraphView, value: string, scope: Set<Node>): string[] {
+  const p = view.producer.get(value);
+  if (!p || !scope.has(p) || p.opType !== 'Add' || view.dynamicInputs(p).length !== 2) return [value];
+  return p.inputs.flatMap((i) => sumTerms(view, i, scope));
+}
+
+/** up, gate and down of an FFN branch ending in `branch` (its nodes `branchNodes`). */
 function ffnRoles(
   view: GraphView,
-  r: ResidualAdd,
+  branch: string,
+  branchNodes: Node[],
   sites: ProjectionSite[],
   byValue: Map<string, ProjectionSite>,
   out: RoleAssignment,
   take: (s: ProjectionSite, role: ProjectionRole) => void,
 ): void {
-  if (r.branchNodes.some((n) => n.opType === 'Softmax')) return; // a cross-attention branch
-  const scope = new Set(r.branchNodes);
+  const scope = new Set(branchNodes);
   const inBranch = sites.filter((s) => scope.has(s.node) && !out.roles.has(s));
   if (inBranch.length < 2) return; // one projection on a branch is not an FFN
-  const down = single(traceToProjections(view, r.branch, scope, byValue).hits)?.site;
+  const down = single(traceToProjections(view, branch, scope, byValue).hits)?.site;
   if (!down || out.roles.has(down)) return;
   take(down, 'down');
   const rest = inBranch.filter((s) => s !== down);
-  for (const m of r.branchNodes) {
+  for (const m of branchNodes) {
     if (m.opType !== 'Mul' || view.dynamicInputs(m).length !== 2) continue;
     const [a, b] = m.inputs.map((i) => traceToProjections(view, i, scope, byValue, true));
     const sa = a!.hits.map((h) => h.site);

@@ -1,7 +1,11 @@
 /** What block discovery reports: the residual stream h_0..h_L and each block's projections. */
 
-/** 'qkv' is a fused query/key/value projection; 'other' a projection with no recognised role. */
-export type ProjectionRole = 'q' | 'k' | 'v' | 'qkv' | 'o' | 'up' | 'gate' | 'down' | 'other';
+/**
+ * 'qkv' is a fused query/key/value projection; 'cross_*' the projections of a decoder's
+ * cross-attention (its k and v read the encoder's output); 'other' a projection with no
+ * recognised role.
+ */
+export type ProjectionRole = 'q' | 'k' | 'v' | 'qkv' | 'o' | 'cross_q' | 'cross_k' | 'cross_v' | 'cross_o' | 'up' | 'gate' | 'down' | 'other';
 
 /** Where one part of a fused QKV projection leaves the split. */
 export interface FusedPart {
@@ -43,7 +47,12 @@ export interface Projection {
 }
 
 export interface BlockInfo {
+  /** Position among all blocks: the stacks' blocks one after the other, in the order they run. */
   index: number;
+  /** The stack the block belongs to (StackInfo.name). */
+  stack: string;
+  /** Position within its stack. */
+  indexInStack: number;
   /** From the exporter's name scopes ('encoder.layer.3', 'h.2', 'layers.1') when it left them, else 'block i'. */
   label: string;
   /** h_i: the residual stream entering the block. */
@@ -57,12 +66,27 @@ export interface BlockInfo {
 
 export type BlockStyle = 'pre-ln' | 'post-ln' | 'other';
 
+/**
+ * One stack of blocks over its own residual stream: the model's only one ('main'), or an
+ * encoder-decoder's 'encoder' and 'decoder' (a decoder's blocks read the encoder's output).
+ */
+export interface StackInfo {
+  name: string;
+  /** Index (BlockInfo.index) of its first block; its blocks are first .. first + count - 1. */
+  first: number;
+  count: number;
+  style: BlockStyle;
+  /** Its h_0 .. h_count. */
+  streams: string[];
+}
+
 export interface BlockMap {
   style: BlockStyle;
   /** Hidden size d of the residual stream (0 when it could not be told). */
   hidden: number;
-  /** h_0 .. h_L */
+  /** h_0 .. h_L of a model with one stack; empty when there are several (see `stacks`). */
   streams: string[];
+  stacks: StackInfo[];
   blocks: BlockInfo[];
   /** What was found, assumed or inconsistent, for the user to read. */
   notes: string[];

@@ -191,7 +191,7 @@ test('post-LN hand-built blocks: outputs are the norm exits', (t) => {
   t.deepEqual(map.streams, outs);
 });
 
-test('an encoder-decoder: the decoder stack (longer) is chosen, cross-attention stays inside its layer', (t) => {
+test('an encoder-decoder: two stacks, each decoder layer one block with its cross-attention', (t) => {
   const tiny = new Tiny();
   const b = tiny.b;
   let enc = 'x';
@@ -209,14 +209,21 @@ test('an encoder-decoder: the decoder stack (longer) is chosen, cross-attention 
     dec = b.op('Add', [dec, tiny.mlp(tiny.norm(dec))]);
     streams.push(dec);
   }
-  const map = locateBlocks(tiny.model(dec));
-  t.deepEqual(map.streams, streams);
-  t.deepEqual(rolesPerBlock(map), [
-    ['q', 'k', 'v', 'o', 'other', 'other', 'up', 'down'],
-    ['q', 'k', 'v', 'o', 'other', 'other', 'up', 'down'],
+  const model = tiny.model(dec);
+  const map = locateBlocks(model);
+  t.deepEqual(map.stacks.map((s) => [s.name, s.first, s.count]), [['encoder', 0, 2], ['decoder', 2, 2]]);
+  // The last output is carried through the graph output's Identity (the same values).
+  t.deepEqual(map.stacks[1]!.streams, [...streams.slice(0, -1), model.graph.outputs[0]!.name]);
+  t.deepEqual(map.streams, [], 'no single h_0..h_L across two stacks');
+  t.deepEqual(map.blocks.map((b) => [b.index, b.stack, b.indexInStack]), [[0, 'encoder', 0], [1, 'encoder', 1], [2, 'decoder', 0], [3, 'decoder', 1]]);
+  // The cross-attention's k and v read the encoder's output: they are found outside the block's nodes, listed last.
+  t.deepEqual(rolesPerBlock(map).slice(2), [
+    ['q', 'k', 'v', 'o', 'cross_q', 'cross_o', 'up', 'down', 'cross_k', 'cross_v'],
+    ['q', 'k', 'v', 'o', 'cross_q', 'cross_o', 'up', 'down', 'cross_k', 'cross_v'],
   ]);
-  t.true(map.notes.some((n) => n.includes('2 separate residual streams')));
-  t.true(map.notes.some((n) => n.includes('second attention')));
+  const crossK = map.blocks[2]!.projections.find((p) => p.role === 'cross_k')!;
+  t.is(crossK.x, memory);
+  t.deepEqual(map.notes, []);
 });
 
 test('a weight the exporter stored once for two blocks is reported', (t) => {

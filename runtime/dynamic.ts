@@ -11,7 +11,7 @@ import type { Plan, SfsMetric, Lor2cModule, Interval } from '../dsl/plan.ts';
 import { compileStructure, type PreparedBase } from '../compiler/compile.ts';
 import { writeArtifacts, type WeightsCache } from '../compiler/emit/artifacts.ts';
 import type { Manifest } from '../compiler/emit/manifest.ts';
-import { chooseInject, chooseMerge, copyStructure, injectLora, mergeModules, moduleFactorValues, pruneShareGroups, sfs, type AdapterStructure, type ModuleValues } from '../compiler/adapters/index.ts';
+import { chooseInject, chooseMerge, copyStructure, injectLora, mergeModules, moduleFactorValues, pruneShareGroups, renamedParameters, sfs, type AdapterStructure, type ModuleValues } from '../compiler/adapters/index.ts';
 import type { Float32Tensor } from './checkpoint.ts';
 import type { StructuralContext, StructuralChange, StructuralHook } from './trainer.ts';
 
@@ -88,7 +88,7 @@ function restructure(opts: DynamicOptions, ctx: StructuralContext, merge: boolea
       const edited = mergeModules(structure, choice, values, plan.merge!.init, d);
       structure = edited.structure;
       for (const [name, v] of edited.created) fresh.set(name, v);
-      Object.assign(event, { merged: [choice.first.id, choice.second.id], into: choice.merged.id, score: choice.score, init: plan.merge!.init });
+      Object.assign(event, { merged: [choice.first.id, choice.second.id], into: choice.merged.id, score: choice.score, init: plan.merge!.init, created: [...edited.created.keys()] });
     } else {
       Object.assign(event, { merged: null, reason: 'no adjacent pair within the span limit' });
     }
@@ -108,7 +108,9 @@ function restructure(opts: DynamicOptions, ctx: StructuralContext, merge: boolea
       Object.assign(event, { injected: null, reason: 'every module has been merged' });
     }
   }
-  structure = pruneShareGroups(structure);
+  const pruned = pruneShareGroups(structure);
+  structure = pruned.structure;
+  const renamed = renamedParameters(structure, pruned.origin);
   const started = performance.now();
   const compiled = compileStructure(base, plan, structure, { totalSteps: opts.totalSteps, target: ctx.manifest.target });
   const dir = join(opts.root, `step-${String(ctx.step).padStart(8, '0')}`);
@@ -119,10 +121,16 @@ function restructure(opts: DynamicOptions, ctx: StructuralContext, merge: boolea
   const parameters = new Map<string, Float32Tensor>();
   const optimizer = new Map<string, Float32Tensor>();
   for (const p of compiled.manifest.parameters) {
-    const carried = fresh.has(p.name) ? undefined : ctx.parameters.get(p.name);
-    const data = fresh.get(p.name) ?? carried?.data ?? compiled.initial.get(p.name)!.values;
+    // Created by the edit: fresh values and state. Otherwise the tensor goes on (under its old
+    // name, which differs only for a renumbered share group), with its optimizer state.
+    const from = renamed.get(p.name) ?? p.name;
+    const carried = fresh.has(p.name) ? undefined : ctx.parameters.get(from);
+    // LoRA an injection enabled starts from its compiled initial values (seeded by its name).
+    const injected = !carried && (p.role === 'lora.A' || p.role === 'lora.B') && typeof event.injected === 'string' ? compiled.initial.get(p.name)?.values : undefined;
+    const data = fresh.get(p.name) ?? carried?.data ?? injected;
+    if (!data) throw new Error(`internal error: after '${event.type}' at step ${ctx.step}, parameter '${p.name}' is neither created nor carried over`);
     parameters.set(p.name, { shape: p.shape, data });
-    if (carried) for (const [key, value] of ctx.optimizer) if (key.startsWith(`${p.name}:`)) optimizer.set(key, value);
+    if (carried) for (const [key, value] of ctx.optimizer) if (key.startsWith(`${from}:`)) optimizer.set(`${p.name}:${key.slice(from.length + 1)}`, value);
   }
   event.parameters = compiled.report.trainable;
   return { artifacts: dir, parameters, optimizer, event };

@@ -9,7 +9,7 @@ export { type AdapterSites, type ProjectionSite } from './sites.ts';
 export { FACTORS, factorParameterName, loraNodeId, loraParameterName, loraTargetId, moduleParameterName, moduleParameterNames, shareGroupOf, sharedParameterName, sharesFactor, type Factor } from './naming.ts';
 export { sfs, deltaSingularValues } from './sfs.ts';
 export { chooseInject, chooseMerge, mergedModule, mergedValues, type MergeChoice, type ModuleValues } from './merge.ts';
-export { copyStructure, injectLora, mergeModules, moduleFactorValues, pruneShareGroups, type Edited } from './restructure.ts';
+export { copyStructure, injectLora, mergeModules, moduleFactorValues, pruneShareGroups, renamedParameters, type Edited } from './restructure.ts';
 export { describeAdapters, type AdapterDescription, type LoraDescription, type ModuleDescription } from './describe.ts';
 export { bakeAdapter, type BakeOptions } from './bake.ts';
 export { foldLora, type FoldReport } from './fold-lora.ts';

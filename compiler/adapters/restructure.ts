@@ -9,7 +9,7 @@ import type { InjectPlan, MergeInit } from '../../dsl/plan.ts';
 import type { AdapterStructure } from './apply.ts';
 import type { MergeChoice, ModuleValues } from './merge.ts';
 import { mergedValues } from './merge.ts';
-import { moduleParameterName, moduleParameterNames } from './naming.ts';
+import { FACTORS, moduleParameterName, moduleParameterNames, shareGroupOf, sharedParameterName, sharesFactor, type Factor } from './naming.ts';
 
 /** A copy of a structure that edits may change freely. */
 export function copyStructure(s: AdapterStructure): AdapterStructure & { merged: string[] } {
@@ -34,33 +34,42 @@ export interface Edited {
 }
 
 /**
- * Replaces the chosen pair by the merged module, with the initial values `init` says. Modules
- * of a share group stay in it through the merge.
+ * Replaces the chosen pair by the merged module (spec/language.md, `merge`). Share groups: the
+ * merged module takes the place of its parts in a group only when BOTH parts were in it; a
+ * group holding one part loses it. A factor the merged module shares is the group's tensor
+ * itself, neither created nor removed (its values and optimizer state go on); every other
+ * factor is created: with `first`, a copy of the first part's current factor (the group's
+ * value when that part shared it); with `svd`, the best rank-r approximation of the parts'
+ * combined delta, or, when one factor stays shared, the other one solved exactly.
  */
 export function mergeModules(structure: AdapterStructure, choice: MergeChoice, values: ReadonlyMap<string, ModuleValues>, init: MergeInit, d: number): Edited {
   const next = copyStructure(structure);
   const { first, second, merged } = choice;
-  const before = moduleParameterNames(structure);
   next.modules = next.modules.filter((m) => m.id !== first.id && m.id !== second.id).concat(merged).sort((a, b) => a.span[0] - b.span[0]);
   for (const g of next.share) {
-    if (!g.modules.includes(first.id)) continue;
-    g.modules = g.modules.filter((id) => id !== first.id && id !== second.id).concat(merged.id);
+    const both = g.modules.includes(first.id) && g.modules.includes(second.id);
+    g.modules = g.modules.filter((id) => id !== first.id && id !== second.id).concat(both ? [merged.id] : []);
   }
   next.merged.push(merged.id);
-  const n1 = before.get(first.id)!, n2 = before.get(second.id)!;
+  const keeps = (factor: Factor) => {
+    const g = shareGroupOf(structure, first.id, factor);
+    return g !== undefined && g === shareGroupOf(structure, second.id, factor);
+  };
+  const keepA = keeps('A'), keepB = keeps('B');
   const v1 = values.get(first.id)!, v2 = values.get(second.id)!;
-  const sharedA = n1.A === n2.A && n1.A.includes('.shared');
-  let start: ModuleValues;
-  if (sharedA && init === 'svd') {
-    // With one A for both, s1 B1 A + s2 B2 A = s (B) A exactly: B = (s1 B1 + s2 B2) / s.
-    const s1 = first.alpha / first.rank, s2 = second.alpha / second.rank, s = merged.alpha / merged.rank;
-    start = { A: v1.A, B: v1.B.map((b1, i) => (s1 * b1 + s2 * v2.B[i]!) / s) };
-  } else {
-    start = mergedValues(init, first, v1, second, v2, d);
-  }
+  const s1 = first.alpha / first.rank, s2 = second.alpha / second.rank, s = merged.alpha / merged.rank;
+  const combined = (x: Float32Array, y: Float32Array) => x.map((xi, i) => (s1 * xi + s2 * y[i]!) / s);
+  let start: Partial<ModuleValues>;
+  if (keepA && keepB) start = {};
+  // With one A for both, s1 B1 A + s2 B2 A = s B A exactly for B = (s1 B1 + s2 B2) / s (and so for one B).
+  else if (keepA) start = { B: init === 'svd' ? combined(v1.B, v2.B) : Float32Array.from(v1.B) };
+  else if (keepB) start = { A: init === 'svd' ? combined(v1.A, v2.A) : Float32Array.from(v1.A) };
+  else start = mergedValues(init, first, v1, second, v2, d);
   const created = new Map<string, Float32Array>();
-  if (!sharedA) created.set(moduleParameterName(merged.id, 'A'), start.A);
-  created.set(n1.B.includes('.shared') ? n1.B : moduleParameterName(merged.id, 'B'), start.B);
+  for (const factor of FACTORS) {
+    const value = start[factor];
+    if (value) created.set(moduleParameterName(merged.id, factor), value);
+  }
   return { structure: next, created };
 }
 
@@ -76,7 +85,25 @@ export function injectLora(structure: AdapterStructure, victim: AdapterStructure
   return { structure: next, created: new Map(), rank };
 }
 
-/** Share groups left without modules are dropped. */
-export function pruneShareGroups(structure: AdapterStructure & { merged: string[] }): AdapterStructure & { merged: string[] } {
-  return { ...structure, share: structure.share.filter((g) => g.modules.length > 0) };
+/**
+ * Share groups left without modules are dropped; `origin[j]` is the index group j had before
+ * (it names that group's tensors there, so their values and state carry over under the new name).
+ */
+export function pruneShareGroups(structure: AdapterStructure & { merged: string[] }): { structure: AdapterStructure & { merged: string[] }; origin: number[] } {
+  const origin = structure.share.flatMap((g, i) => (g.modules.length > 0 ? [i] : []));
+  return { structure: { ...structure, share: origin.map((i) => structure.share[i]!) }, origin };
+}
+
+/**
+ * The parameters of `after` that continue a parameter of `before` under another name (new ->
+ * old): the tensors of share groups renumbered by pruneShareGroups. Every other parameter of
+ * `after` continues the one of the same name, unless an edit created it.
+ */
+export function renamedParameters(after: AdapterStructure, origin: readonly number[]): Map<string, string> {
+  const renamed = new Map<string, string>();
+  after.share.forEach((g, j) => {
+    if (origin[j] === j) return;
+    for (const factor of FACTORS) if (sharesFactor(g.share, factor)) renamed.set(sharedParameterName(j, factor), sharedParameterName(origin[j]!, factor));
+  });
+  return renamed;
 }

@@ -218,6 +218,16 @@ class LoraSite:
         return F.linear(F.linear(x, self.A) * (self.alpha / self.rank), self.B)
 
 
+class ShareGroup:
+    """ShareLoR2C: the members use one tensor for each shared factor ('A', 'B' or both)."""
+
+    def __init__(self, matrix, members):
+        self.matrix, self.members = matrix, list(members)
+
+    def factors(self):
+        return ['A', 'B'] if self.matrix == 'both' else [self.matrix]
+
+
 class Adapted:
     """A base model plus LoR2C modules and LoRA sites as hooks; `install()` after any structural change."""
 
@@ -225,9 +235,20 @@ class Adapted:
         self.model = model
         self.modules = []   # Lor2cModule, in block order
         self.lora = []      # LoraSite
-        self.shared_A = None  # name of the shared A (ShareLoR2C over all modules), or None
+        self.groups = []    # ShareGroup, in the spec's order (their index names their tensors)
         self.extra = {}     # trainable base-model tensors: ONNX initializer name -> Parameter
         self.handles = []
+
+    def group_of(self, m, factor):
+        """Index of the share group holding m's factor, or None when m owns it."""
+        for g, group in enumerate(self.groups):
+            if factor in group.factors() and m in group.members:
+                return g
+        return None
+
+    def factor_name(self, m, factor):
+        g = self.group_of(m, factor)
+        return f'lor2c.shared{g}.{factor}' if g is not None else f'lor2c.{m.id}.{factor}'
 
     def install(self):
         for h in self.handles:
@@ -255,8 +276,11 @@ class Adapted:
         """Every trainable tensor by its lor2c name (docs/architecture.md): lor2c.<id>.A/B, lora.<block>.<proj>.A/B, initializer names."""
         out = {}
         for m in self.modules:
-            out[self.shared_A if self.shared_A else f'lor2c.{m.id}.A'] = m.A
-            out[f'lor2c.{m.id}.B'] = m.B
+            for factor in ('A', 'B'):
+                name, p = self.factor_name(m, factor), getattr(m, factor)
+                # One name, one tensor: members of a group hold the very same Parameter.
+                assert out.get(name, p) is p, f'{name} names two different tensors'
+                out[name] = p
         for s in self.lora:
             out[f'lora.{s.id}.A'] = s.A
             out[f'lora.{s.id}.B'] = s.B
@@ -381,20 +405,37 @@ class Optimizer:
             self.opt.add_param_group(group)
         self.names.append(name)
 
-    def remove(self, name):
-        i = self.names.index(name)
-        group = self.opt.param_groups.pop(i)
-        for p in group['params']:
-            self.opt.state.pop(p, None)
-            p.requires_grad_(False)
+    def remove(self, p):
+        i = next(k for k, g in enumerate(self.opt.param_groups) if g['params'][0] is p)
+        self.opt.param_groups.pop(i)
+        self.opt.state.pop(p, None)
+        p.requires_grad_(False)
         self.names.pop(i)
+
+    def sync(self, live):
+        """After a structural change: tensors no longer used leave (state dropped); tensors not yet
+        trained join with fresh state; every tensor still used keeps its state, whatever its name now."""
+        ids = {id(p) for p in live.values()}
+        for g in list(self.opt.param_groups):
+            if id(g['params'][0]) not in ids:
+                self.remove(g['params'][0])
+        known = {id(g['params'][0]) for g in self.opt.param_groups}
+        added = []
+        for name, p in live.items():
+            if id(p) not in known:
+                self.add(name, p, 1.0)
+                known.add(id(p))
+                added.append(name)
+        return added
 
     def set_lr(self, mult):
         for g in self.opt.param_groups:
             g['lr'] = self.s['lr'] * g['lr_scale'] * mult
 
-    def step_counts(self):
-        return {g['name']: int(self.opt.state[g['params'][0]]['step']) if g['params'][0] in self.opt.state else 0 for g in self.opt.param_groups}
+    def step_counts(self, live):
+        """Each tensor's update count, by its name in the structure at the end."""
+        by_id = {id(p): name for name, p in live.items()}
+        return {by_id[id(g['params'][0])]: int(self.opt.state[g['params'][0]]['step']) if g['params'][0] in self.opt.state else 0 for g in self.opt.param_groups}
 
 
 def linear_schedule(t, warmup, total):
@@ -535,7 +576,29 @@ SCENARIOS = [
          lor2c=dict(rank=4, alpha=8, blocks=[0, 1, 2]), share='A', head=[('classifier.*', 1.0)],
          merge=dict(every=5, max=2, metric={'kind': 'mean'}),
          about='ShareLoR2C with MergeLoR2C: merged modules keep the shared A (and its optimizer state), get a fresh copy of the first B'),
+    dict(name='h-share-b-merge', arch='bert', opset=17, steps=20, warmup=2,
+         lor2c=dict(rank=4, alpha=8, blocks=[0, 1, 2]), share='B', head=[('classifier.*', 1.0)],
+         merge=dict(every=5, max=2, metric={'kind': 'mean'}),
+         about='ShareLoR2C of B with MergeLoR2C: the shared B is neither created nor removed by a merge, so it keeps its values and AdamW state (20 updates); each merged module gets a fresh copy of the first A'),
+    dict(name='i-share-group-merge', arch='bert', opset=14, steps=20, warmup=2,
+         lor2c=dict(rank=4, alpha=8, blocks=[0, 1, 2]), share=dict(matrix='A', members=[0, 1]), head=[('classifier.*', 1.0)],
+         merge=dict(every=5, max=2, metric={'kind': 'mean'}),
+         about='A shared by b0 and b1 only, with MergeLoR2C: a merged module stays in the group only when both parts were in it; otherwise it gets its own copy of the first part\'s A (fresh state) and the group keeps its tensor and state for the members left'),
+    dict(name='j-share-both-merge', arch='bert', opset=17, steps=20, warmup=2,
+         lor2c=dict(rank=4, alpha=8, blocks=[0, 1, 2]), share=dict(matrix='both', members=[0, 1]), head=[('classifier.*', 1.0)],
+         merge=dict(every=5, max=2, metric={'kind': 'mean'}),
+         about='A and B shared by b0 and b1, with MergeLoR2C: merging the two members creates no tensor (the merged module uses the group\'s A and B, state kept); merging across the group boundary copies the first part\'s A and B'),
 ]
+
+
+def share_of(sc):
+    """The scenario's share group as (matrix, member blocks), or None: 'A' alone means all modules."""
+    sh = sc.get('share')
+    if not sh:
+        return None
+    if isinstance(sh, str):
+        return sh, list(sc['lor2c']['blocks'])
+    return sh['matrix'], list(sh['members'])
 
 
 def loss_fn(arch, logits, batch):
@@ -558,8 +621,10 @@ def spec_text(sc, onnx_file, data_file):
     if 'lor2c' in sc:
         c = sc['lor2c']
         lines += ['lor2c {', f'  rank {c["rank"]}', f'  alpha {c["alpha"]}', '  dropout 0', '}', '']
-    if sc.get('share'):
-        lines += [f'share {sc["share"]}', '']
+    share = share_of(sc)
+    if share:
+        matrix, members = share
+        lines += [f'share {matrix}' + ('' if members == list(sc['lor2c']['blocks']) else ' across ' + ', '.join(f'b{b}' for b in members)), '']
     if 'lora' in sc:
         c = sc['lora']
         lines += ['lora {', f'  on {", ".join(c["roles"])}', f'  rank {c["rank"]}', f'  alpha {c["alpha"]}', '  dropout 0', '}', '']
@@ -596,13 +661,17 @@ def run_scenario(sc, models, onnx_files, data, out):
     # Adapters at their initial values: A kaiming-uniform (torch's generator), B zero.
     if 'lor2c' in sc:
         c = sc['lor2c']
-        shared = None
-        if sc.get('share') == 'A':
-            shared = nn.Parameter(torch_kaiming_A(c['rank'], D, gen))
-            adapted.shared_A = 'lor2c.shared0.A'
+        share = share_of(sc)
+        # The shared A is drawn first, then each module's own A in block order (B is zero anyway).
+        shared_A = nn.Parameter(torch_kaiming_A(c['rank'], D, gen)) if share and share[0] in ('A', 'both') else None
+        shared_B = nn.Parameter(torch.zeros(D, c['rank'])) if share and share[0] in ('B', 'both') else None
         for b in c['blocks']:
-            A = shared if shared is not None else nn.Parameter(torch_kaiming_A(c['rank'], D, gen))
-            adapted.modules.append(Lor2cModule((b, b), c['rank'], c['alpha'], 0.0, A, nn.Parameter(torch.zeros(D, c['rank']))))
+            member = share is not None and b in share[1]
+            A = shared_A if member and shared_A is not None else nn.Parameter(torch_kaiming_A(c['rank'], D, gen))
+            B = shared_B if member and shared_B is not None else nn.Parameter(torch.zeros(D, c['rank']))
+            adapted.modules.append(Lor2cModule((b, b), c['rank'], c['alpha'], 0.0, A, B))
+        if share:
+            adapted.groups.append(ShareGroup(share[0], [m for m in adapted.modules if m.span[0] in share[1]]))
     if 'lora' in sc:
         c = sc['lora']
         for b in range(LAYERS):
@@ -621,7 +690,11 @@ def run_scenario(sc, models, onnx_files, data, out):
     # Parameter counts follow docs/method.md's formulas.
     r = sc.get('lor2c', sc.get('lora'))['rank']
     n_mod = len(adapted.modules)
-    expected = (D * r + n_mod * D * r) if sc.get('share') else (2 * D * r * n_mod)
+    expected = lor2c_count(adapted, D, r)
+    if share_of(sc) == ('A', list(range(n_mod))):
+        assert expected == D * r + n_mod * D * r  # method.md's ShareLoR2C formula
+    elif not share_of(sc):
+        assert expected == 2 * D * r * n_mod
     if 'lora' in sc:
         expected = sum(r * (D + adapted.model.projection(s.block, s.role).out_features) for s in adapted.lora)
     assert adapted.adapter_count() == expected, (name, adapted.adapter_count(), expected)
@@ -665,38 +738,42 @@ def run_scenario(sc, models, onnx_files, data, out):
             continue
         before = {k: v.detach().clone() for k, v in adapted.named_parameters().items() if k not in adapted.extra}
         points.update({f'step{step}:{k}': v for k, v in before.items()})
+        names_at_point = {m.id: {'A': adapted.factor_name(m, 'A'), 'B': adapted.factor_name(m, 'B')} for m in adapted.modules}
         if due_merge:
             scores = snap['merge']
             m1, m2, score = choose_merge(adapted.modules, scores)
             gap = margin([scores[a.id] + scores[b.id] for a, b in adjacent_pairs(adapted.modules)], score, higher=False)
             assert gap is None or gap > 1e-3, f'{name}: merge at step {step} decided by a relative margin of {gap:.2e}; pick other settings'
-            # ShareLoR2C: the merged module stays in the share group: it uses the group's A itself
-            # (the same tensor, its optimizer state untouched); only its B is new (a copy of m1's).
-            shared = adapted.shared_A is not None
+            # ShareLoR2C: the merged module shares a factor when BOTH parts shared it in one group:
+            # it then uses the group's tensor itself (neither created nor removed: values and AdamW
+            # state untouched). Otherwise the factor is its own, a copy of m1's current value
+            # (the group's, when m1 was in one), with fresh state.
+            kept = {f: adapted.group_of(m1, f) for f in ('A', 'B') if adapted.group_of(m1, f) is not None and adapted.group_of(m1, f) == adapted.group_of(m2, f)}
+            init_from = [adapted.factor_name(m1, 'A'), adapted.factor_name(m1, 'B')]
             merged = Lor2cModule((m1.span[0], m2.span[1]), m1.rank, m1.alpha, m1.dropout,
-                                 m1.A if shared else nn.Parameter(m1.A.detach().clone()), nn.Parameter(m1.B.detach().clone()), merged=True)
-            for m in (m1, m2):
-                if not shared:
-                    opt.remove(f'lor2c.{m.id}.A')
-                opt.remove(f'lor2c.{m.id}.B')
-                adapted.modules.remove(m)
-            adapted.modules.append(merged)
-            if not shared:
-                opt.add(f'lor2c.{merged.id}.A', merged.A, 1.0)
-            opt.add(f'lor2c.{merged.id}.B', merged.B, 1.0)
+                                 m1.A if 'A' in kept else nn.Parameter(m1.A.detach().clone()),
+                                 m1.B if 'B' in kept else nn.Parameter(m1.B.detach().clone()), merged=True)
+            for group in adapted.groups:
+                both = m1 in group.members and m2 in group.members
+                group.members = [x for x in group.members if x is not m1 and x is not m2] + ([merged] if both else [])
+            adapted.groups = [g for g in adapted.groups if g.members]
+            adapted.modules = [x for x in adapted.modules if x is not m1 and x is not m2] + [merged]
+            created = opt.sync(adapted.named_parameters())
             merges += 1
-            events.append({'step': step, 'type': 'merge', 'pair': [m1.id, m2.id], 'merged': merged.id, 'span': list(merged.span),
+            events.append({'step': step, 'type': 'merge', 'names': names_at_point, 'pair': [m1.id, m2.id], 'merged': merged.id, 'span': list(merged.span),
                            'score': score, 'relative_margin': gap, 'metric': sc['merge']['metric'], 'sfs': scores,
-                           'init_rule': 'first', 'init_from': [adapted.shared_A if shared else f'lor2c.{m1.id}.A', f'lor2c.{m1.id}.B']})
+                           'init_rule': 'first', 'init_from': init_from, 'created': created,
+                           'shared_kept': {f: f'lor2c.shared{kept[f]}.{f}' for f in kept}})
         if due_inject:
             scores = snap['inject']  # the same snapshot: modules merged a moment ago are gone or marked merged
             m = choose_inject(adapted.modules, scores)
             eligible = [scores[x.id] for x in adapted.modules if not x.merged]
             gap = margin(eligible, scores[m.id], higher=True)
             assert gap is None or gap > 1e-3, f'{name}: inject at step {step} decided by a relative margin of {gap:.2e}'
-            opt.remove(f'lor2c.{m.id}.A')
-            opt.remove(f'lor2c.{m.id}.B')
             adapted.modules.remove(m)
+            for group in adapted.groups:
+                group.members = [x for x in group.members if x is not m]
+            adapted.groups = [g for g in adapted.groups if g.members]
             r2 = m.rank // 2
             added = []
             for role in ('q', 'v'):
@@ -704,18 +781,19 @@ def run_scenario(sc, models, onnx_files, data, out):
                 out_dim = adapted.model.projection(m.span[0], role).out_features
                 site = LoraSite(m.span[0], role, r2, m.alpha, m.dropout, nn.Parameter(lor2c_init_kaiming(r2, D, SEED, pname + '.A')), nn.Parameter(torch.zeros(out_dim, r2)))
                 adapted.lora.append(site)
-                opt.add(pname + '.A', site.A, 1.0)
-                opt.add(pname + '.B', site.B, 1.0)
                 added += [pname + '.A', pname + '.B']
+            assert opt.sync(adapted.named_parameters()) == added
             injects += 1
-            events.append({'step': step, 'type': 'inject', 'removed': m.id, 'block': m.span[0], 'rank': r2, 'alpha': m.alpha,
+            events.append({'step': step, 'type': 'inject', 'names': names_at_point, 'removed': m.id, 'block': m.span[0], 'rank': r2, 'alpha': m.alpha,
                            'targets': ['q', 'v'], 'added': added, 'relative_margin': gap, 'metric': sc['inject']['metric'], 'sfs': scores,
                            'init_rule': 'A: initDown(kaiming, rank, d, seed, name) of compiler/adapters/init.ts; B: zero', 'seed': SEED,
                            'init': {k: tensor_json(v) for k, v in adapted.named_parameters().items() if k in added and k.endswith('.A')}})
         adapted.install()
-        # Each merge removes 2 d r parameters (d r under ShareLoR2C: one B); an injection of rank r/2 on q and v (d x d) is neutral.
-        saved = (1 if adapted.shared_A else 2) * D * sc['lor2c']['rank']
-        assert adapted.adapter_count() == counts[-1] - (saved if due_merge else 0), (name, step, adapted.adapter_count(), counts)
+        # The count follows the structure: each module's own factors plus one tensor per factor
+        # a group shares, d r each; a merge inside a group of both factors removes nothing, an
+        # injection of rank r/2 on q and v (d x d) is neutral.
+        lora_count = sum(s.A.numel() + s.B.numel() for s in adapted.lora)
+        assert adapted.adapter_count() == lor2c_count(adapted, D, sc['lor2c']['rank']) + lora_count, (name, step, adapted.adapter_count(), counts)
         counts.append(adapted.adapter_count())
 
     final = {k: v.detach().clone() for k, v in adapted.named_parameters().items()}
@@ -731,7 +809,7 @@ def run_scenario(sc, models, onnx_files, data, out):
     final_loss.backward()
     grads_final = {k: p.grad.detach().clone() for k, p in adapted.named_parameters().items()}
     write_safetensors(os.path.join(out, f'{name}.gradsfinal.safetensors'), grads_final, {'scenario': name, 'at': 'final values, batch of step 1'})
-    if sc.get('share'):
+    if adapted.groups:
         check_shared_gradient_sums(adapted, arch, batches[0], grads_final)
 
     final_sfs = {'mean': sfs_snapshot(adapted, {'kind': 'mean'}), 'topk2': sfs_snapshot(adapted, {'kind': 'topk', 'k': 2})}
@@ -770,9 +848,11 @@ def run_scenario(sc, models, onnx_files, data, out):
             'events': events,
             'sfs_per_step': sfs_log,
             'final': f'{name}.final.safetensors',
-            'final_structure': {'modules': [{'id': m.id, 'span': list(m.span), 'rank': m.rank, 'alpha': m.alpha, 'merged': m.merged} for m in adapted.modules],
+            'final_structure': {'modules': [{'id': m.id, 'span': list(m.span), 'rank': m.rank, 'alpha': m.alpha, 'merged': m.merged,
+                                             'A': adapted.factor_name(m, 'A'), 'B': adapted.factor_name(m, 'B')} for m in adapted.modules],
+                                'share': [{'share': g.matrix, 'modules': [m.id for m in g.members]} for g in adapted.groups],
                                 'lora': [{'id': s.id, 'block': s.block, 'role': s.role, 'rank': s.rank, 'alpha': s.alpha} for s in adapted.lora]},
-            'optimizer_update_counts': opt.step_counts(),
+            'optimizer_update_counts': opt.step_counts(adapted.named_parameters()),
             'final_sfs': final_sfs,
             'final_logits': tensor_json(final_logits_t),
             'final_loss_on_probe': f32(final_loss.item()),
@@ -794,29 +874,45 @@ def initial_structure(sc):
     if 'lor2c' in sc:
         c = sc['lor2c']
         mods = [{'id': f'b{b}', 'span': [b, b], 'rank': c['rank'], 'alpha': c['alpha'], 'dropout': 0} for b in c['blocks']]
-        return {'lor2c': mods, 'share': ({'matrix': sc['share'], 'members': [m['id'] for m in mods], 'name': f'lor2c.shared0.{sc["share"]}'} if sc.get('share') else None)}
+        share = share_of(sc)
+        return {'lor2c': mods, 'share': ({'matrix': share[0], 'members': [f'b{b}' for b in share[1]],
+                                          'names': [f'lor2c.shared0.{f}' for f in (['A', 'B'] if share[0] == 'both' else [share[0]])]} if share else None)}
     c = sc['lora']
     return {'lora': [{'id': f'b{b}.{role}', 'block': b, 'role': role, 'rank': c['rank'], 'alpha': c['alpha'], 'dropout': 0} for b in range(LAYERS) for role in c['roles']]}
 
 
 def check_shared_gradient_sums(adapted, arch, batch, grads):
-    """ShareLoR2C: the shared A's gradient is the sum of what each use would get from its own copy."""
-    copies = []
-    for m in adapted.modules:
-        m.A_shared, m.A = m.A, nn.Parameter(m.A.detach().clone())
-        copies.append(m.A)
+    """ShareLoR2C: a shared tensor's gradient is the sum of what each use would get from its own copy."""
+    names = {k: v for k, v in adapted.named_parameters().items() if '.shared' in k}
+    saved = [(m, f, getattr(m, f)) for m in adapted.modules for f in ('A', 'B') if '.shared' in adapted.factor_name(m, f)]
+    copies = {}
+    for m, f, p in saved:
+        c = nn.Parameter(p.detach().clone())
+        setattr(m, f, c)
+        copies.setdefault(adapted_name(names, p), []).append(c)
     adapted.install()
     try:
         for p in adapted.model.parameters():
             p.grad = None
         loss_fn(arch, forward(adapted, arch, batch), batch).backward()
-        total = sum(c.grad for c in copies)
-        assert torch.allclose(total, grads[adapted.shared_A], rtol=1e-5, atol=1e-7), 'shared A gradient is not the sum over its uses'
+        for name, cs in copies.items():
+            total = sum(c.grad for c in cs)
+            assert torch.allclose(total, grads[name], rtol=1e-5, atol=1e-7), f'{name}: shared gradient is not the sum over its uses'
     finally:
-        for m in adapted.modules:
-            m.A = m.A_shared
-            del m.A_shared
+        for m, f, p in saved:
+            setattr(m, f, p)
         adapted.install()
+
+
+def adapted_name(names, p):
+    return next(k for k, v in names.items() if v is p)
+
+
+def lor2c_count(adapted, d, r):
+    """LoR2C adapter parameters by the structure: own factors of every module, plus one per shared factor of each group."""
+    own = sum(1 for m in adapted.modules for f in ('A', 'B') if adapted.group_of(m, f) is None)
+    shared = sum(len(g.factors()) for g in adapted.groups)
+    return (own + shared) * d * r
 
 
 def check_formulas():

@@ -23,6 +23,7 @@ import { sfs } from '../../compiler/adapters/sfs.ts';
 import { chooseInject, chooseMerge } from '../../compiler/adapters/merge.ts';
 import { initDown } from '../../compiler/adapters/init.ts';
 import { applyAdapters, type AdapterStructure } from '../../compiler/adapters/apply.ts';
+import { copyStructure, injectLora, mergeModules, moduleFactorValues, moduleParameterNames, pruneShareGroups } from '../../compiler/adapters/index.ts';
 import { sitesFromBlocks } from '../../compiler/adapters/sites-from-blocks.ts';
 import { float32Values, readSafetensors } from '../../compiler/emit/safetensors.ts';
 import { modelFromProto, modelToProto } from '../../compiler/graph/index.ts';
@@ -36,8 +37,10 @@ const DIR = fileURLToPath(new URL('../fixtures/reference/', import.meta.url));
 const D = 32;
 
 interface TensorJson { shape: number[]; values: number[] }
-interface MergeEvent { step: number; type: 'merge'; pair: [string, string]; merged: string; span: [number, number]; score: number; metric: SfsMetric; sfs: Record<string, number>; init_from: string[] }
-interface InjectEvent { step: number; type: 'inject'; removed: string; block: number; rank: number; metric: SfsMetric; sfs: Record<string, number>; seed: number; init: Record<string, TensorJson> }
+/** Each module's A and B parameter names at a point (shared tensors named by their group). */
+type Names = Record<string, { A: string; B: string }>;
+interface MergeEvent { step: number; type: 'merge'; names: Names; created: string[]; shared_kept: Record<string, string>; pair: [string, string]; merged: string; span: [number, number]; score: number; metric: SfsMetric; sfs: Record<string, number>; init_from: string[] }
+interface InjectEvent { step: number; type: 'inject'; names: Names; removed: string; block: number; rank: number; metric: SfsMetric; sfs: Record<string, number>; seed: number; init: Record<string, TensorJson> }
 type Event = MergeEvent | InjectEvent;
 interface Scenario {
   scenario: string;
@@ -48,14 +51,15 @@ interface Scenario {
   init: string;
   init_values: Record<string, TensorJson>;
   base_logits: TensorJson;
-  adapters: { lor2c?: Array<{ id: string; span: [number, number]; rank: number; alpha: number }>; share?: { name: string } | null };
+  adapters: { lor2c?: Array<{ id: string; span: [number, number]; rank: number; alpha: number }>; share?: { matrix: 'A' | 'B' | 'both'; members: string[]; names: string[] } | null };
   results: {
     loss: number[];
     events: Event[];
     sfs_per_step: Array<{ step: number; merge_sfs?: Record<string, number>; inject_sfs?: Record<string, number> }>;
     final: string;
     final_structure: {
-      modules: Array<{ id: string; span: [number, number]; rank: number; alpha: number; merged: boolean }>;
+      modules: Array<{ id: string; span: [number, number]; rank: number; alpha: number; merged: boolean; A: string; B: string }>;
+      share: Array<{ share: 'A' | 'B' | 'both'; modules: string[] }>;
       lora: Array<{ id: string; block: number; role: 'q' | 'v'; rank: number; alpha: number }>;
     };
     final_logits: TensorJson;
@@ -99,8 +103,8 @@ function relErr(a: number, b: number): number {
   return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-30);
 }
 
-test('seven scenarios are recorded, every file they name exists, losses are float32 values', (t) => {
-  t.deepEqual(scenarios.map((s) => s.scenario), ['a-lor2c', 'b-share', 'c-gpt2-lm', 'd-merge', 'e-imlor2c', 'f-lora', 'g-share-merge']);
+test('ten scenarios are recorded, every file they name exists, losses are float32 values', (t) => {
+  t.deepEqual(scenarios.map((s) => s.scenario), ['a-lor2c', 'b-share', 'c-gpt2-lm', 'd-merge', 'e-imlor2c', 'f-lora', 'g-share-merge', 'h-share-b-merge', 'i-share-group-merge', 'j-share-both-merge']);
   const files = new Set(readdirSync(DIR));
   for (const s of scenarios) {
     for (const f of [s.model, s.data, s.init, s.results.final, s.results.points].filter((x): x is string => x !== undefined)) t.true(files.has(f), `${s.scenario}: ${f}`);
@@ -142,11 +146,10 @@ for (const s of scenarios) {
 
   if (s.results.final_structure.modules.length > 0) test(`${s.scenario}: sfs() of the final A and B equals torch's, mean and top-2`, (t) => {
     const final = tensors(s.results.final);
-    const shared = s.adapters.share?.name;
     let worst = 0;
     for (const m of s.results.final_structure.modules) {
-      const A = final.get(shared ?? `lor2c.${m.id}.A`)!;
-      const B = final.get(`lor2c.${m.id}.B`)!;
+      const A = final.get(m.A)!;
+      const B = final.get(m.B)!;
       const mean = sfs(A, B, m.rank, D, { kind: 'mean' });
       const top2 = sfs(A, B, m.rank, D, { kind: 'topk', k: 2 });
       worst = Math.max(worst, relErr(mean, s.results.final_sfs.mean[m.id]!), relErr(top2, s.results.final_sfs.topk2[m.id]!));
@@ -167,8 +170,8 @@ for (const s of scenarios.filter((x) => x.results.events.length > 0)) {
       const lor2cScores = new Map<string, number>();
       const candidates = e.type === 'merge' ? modules : modules.filter((m) => e.sfs[m.id] !== undefined);
       for (const m of candidates) {
-        const A = points.get(`step${e.step}:${s.adapters.share?.name ?? `lor2c.${m.id}.A`}`)!;
-        const B = points.get(`step${e.step}:lor2c.${m.id}.B`)!;
+        const A = points.get(`step${e.step}:${e.names[m.id]?.A}`)!;
+        const B = points.get(`step${e.step}:${e.names[m.id]?.B}`)!;
         t.truthy(A && B, `step ${e.step}: ${m.id}'s values are recorded`);
         const got = sfs(A, B, m.rank, D, e.metric);
         t.true(relErr(got, e.sfs[m.id]!) < 1e-7, `step ${e.step} ${m.id}: sfs ${got} vs torch ${e.sfs[m.id]}`);
@@ -198,6 +201,38 @@ for (const s of scenarios.filter((x) => x.results.events.length > 0)) {
     t.deepEqual(modules.map((m) => m.id).sort(), s.results.final_structure.modules.map((m) => m.id).sort(), 'the structure at the end');
   });
 
+  test(`${s.scenario}: lor2c's structure edits over torch's decisions give torch's tensors: names, share groups, created ones and their values`, (t) => {
+    const points = tensors(s.results.points!);
+    const share = s.adapters.share;
+    let structure = copyStructure({
+      modules: s.adapters.lor2c!.map((m) => moduleOf(m.id, m.rank, m.alpha)),
+      share: share ? [{ share: share.matrix, modules: share.members }] : [],
+      lora: [],
+    });
+    let pointStep = -1;
+    for (const e of s.results.events) {
+      // Names at the point, before its changes (a merge and an injection at one step share them).
+      if (e.step !== pointStep) t.deepEqual(Object.fromEntries(moduleParameterNames(structure)), e.names, `step ${e.step}: parameter names at the point`);
+      pointStep = e.step;
+      if (e.type !== 'merge') {
+        const victim = structure.modules.find((m) => m.id === e.removed)!;
+        structure = injectLora(structure, victim, { metric: e.metric, every: { count: 1, unit: 'steps' }, everyDerived: false, until: 1, targets: [{ kind: 'role', role: 'q' }, { kind: 'role', role: 'v' }] }).structure;
+      } else {
+        const values = moduleFactorValues(structure, (name) => points.get(`step${e.step}:${name}`));
+        const first = structure.modules.find((m) => m.id === e.pair[0])!, second = structure.modules.find((m) => m.id === e.pair[1])!;
+        const edited = mergeModules(structure, { first, second, merged: moduleOf(e.merged, first.rank, first.alpha), score: e.score }, values, 'first', D);
+        t.deepEqual([...edited.created.keys()].sort(), [...(e.created ?? [])].sort(), `step ${e.step}: tensors the merge creates`);
+        // torch's merged tensors start as copies of m1's factors (init_from names them at the point).
+        for (const [name, v] of edited.created) t.deepEqual(v, points.get(`step${e.step}:${e.init_from[name.endsWith('.A') ? 0 : 1]}`), `${name} starts from m1's value`);
+        structure = edited.structure;
+      }
+      structure = pruneShareGroups(structure).structure;
+    }
+    const fs = s.results.final_structure;
+    t.deepEqual(structure.share, fs.share, 'share groups at the end');
+    t.deepEqual(Object.fromEntries(moduleParameterNames(structure)), Object.fromEntries(fs.modules.map((m) => [m.id, { A: m.A, B: m.B }])), 'parameter names at the end');
+  });
+
   test(`${s.scenario}: the SFS logged after every step is consistent with the decisions`, (t) => {
     for (const e of s.results.events) {
       const logged = s.results.sfs_per_step.find((x) => x.step === e.step)!;
@@ -214,7 +249,7 @@ for (const s of scenarios) {
       const fs = s.results.final_structure;
       const structure: AdapterStructure = {
         modules: fs.modules.map((x) => ({ ...moduleOf(x.id, x.rank, x.alpha), span: x.span })),
-        share: s.adapters.share ? [{ share: 'A', modules: fs.modules.map((x) => x.id) }] : [],
+        share: fs.share,
         lora: fs.lora.map((x) => ({ section: 'lora', block: x.block, target: { kind: 'role', role: x.role }, rank: x.rank, alpha: x.alpha, dropout: 0, init: 'kaiming' })),
       };
       const applied = applyAdapters(m, sites, structure, { seed: 42 });

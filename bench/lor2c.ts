@@ -16,6 +16,7 @@ import { compileSpecFile, compileStructure, initialStructure } from '../compiler
 import { writeArtifacts, type WeightsCache } from '../compiler/emit/artifacts.ts';
 import { mergedModule } from '../compiler/adapters/merge.ts';
 import { Trainer } from '../runtime/trainer.ts';
+import { nodeHost } from '../runtime/node-host.ts';
 
 const { values } = parseArgs({
   options: {
@@ -51,7 +52,7 @@ try {
   });
   writeFileSync(join(dir, 'data.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n'));
   const threads = values.threads ? Number(values.threads) : undefined;
-  const trainer = await Trainer.open({ artifacts: join(dir, 'artifacts'), data: join(dir, 'data.jsonl'), steps: n('steps'), batchSize: n('batch'), progress: false, log: join(dir, 'log.jsonl'), session: { intraOpThreads: threads } });
+  const trainer = await Trainer.open({ artifacts: join(dir, 'artifacts'), data: join(dir, 'data.jsonl'), steps: n('steps'), batchSize: n('batch'), progress: false, log: join(dir, 'log.jsonl'), session: { intraOpThreads: threads } }, nodeHost);
   t0 = performance.now();
   await trainer.run();
   const total = seconds(t0);

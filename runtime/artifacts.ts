@@ -1,52 +1,29 @@
 /**
- * Loading an artifacts directory (manifest.json + graphs + adapter.safetensors) and checking
- * parameter sets against its manifest.
+ * Loading an artifacts directory (manifest.json + graphs + adapter.safetensors) from disk; the
+ * checks themselves are in artifacts-parse.ts, shared with the browser.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../compiler/errors.ts';
 import type { Manifest } from '../compiler/emit/manifest.ts';
-import { float32Values, readSafetensors } from '../compiler/emit/safetensors.ts';
+import { checkParameterSet, decodeParameters, parseManifest } from './artifacts-parse.ts';
 import type { Float32Tensor } from './checkpoint.ts';
+
+export { checkParameterSet };
 
 export function readManifest(dir: string): Manifest {
   const path = join(dir, 'manifest.json');
   if (!existsSync(path)) throw new UserError(`${dir} is not an artifacts directory: manifest.json is missing`, 'run `lor2c compile` to produce one');
-  let m: Manifest;
-  try {
-    m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
-  } catch (e) {
-    throw new UserError(`${path}: not JSON (${(e as Error).message})`);
-  }
-  if (m?.format !== 'lor2c-artifacts') throw new UserError(`${path}: not a lor2c manifest (format ${JSON.stringify(m?.format)})`);
-  if (m.formatVersion !== 1) throw new UserError(`${path}: manifest format version ${m.formatVersion} is not supported (this runtime reads version 1)`, 'recompile with this lor2c version');
-  return m;
-}
-
-/**
- * Checks that `values` holds exactly the manifest's parameters with the right shapes; the
- * error lists every missing, unexpected and mis-shaped name.
- */
-export function checkParameterSet(manifest: Manifest, values: ReadonlyMap<string, Float32Tensor>, source: string): void {
-  const problems: string[] = [];
-  const expected = new Map(manifest.parameters.map((p) => [p.name, p]));
-  for (const p of manifest.parameters) {
-    const v = values.get(p.name);
-    if (!v) problems.push(`missing '${p.name}' (${JSON.stringify(p.shape)})`);
-    else if (JSON.stringify(v.shape) !== JSON.stringify(p.shape)) problems.push(`'${p.name}' has shape ${JSON.stringify(v.shape)}, expected ${JSON.stringify(p.shape)}`);
-  }
-  for (const name of values.keys()) if (!expected.has(name)) problems.push(`unexpected '${name}' (not a trainable parameter of these artifacts)`);
-  if (problems.length > 0) {
-    throw new UserError(`${source} does not match the artifacts' parameters:\n  ${problems.join('\n  ')}`, `the artifacts expect: ${manifest.parameters.map((p) => p.name).join(', ')}`);
-  }
+  return parseManifest(readFileSync(path, 'utf8'), path);
 }
 
 /** Reads parameter values (float32) from a safetensors file and checks them against the manifest. */
 export function readParameterFile(manifest: Manifest, path: string): Map<string, Float32Tensor> {
-  const contents = readSafetensors(path);
-  const values = new Map<string, Float32Tensor>();
-  for (const [name, t] of contents.tensors) values.set(name, { shape: t.shape, data: float32Values(t, name) });
-  checkParameterSet(manifest, values, path);
-  // Manifest order, so feeds and files are laid out the same way every time.
-  return new Map(manifest.parameters.map((p) => [p.name, values.get(p.name)!]));
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new UserError(`cannot read safetensors file ${path}: ${(e as Error).message}`);
+  }
+  return decodeParameters(manifest, bytes, path);
 }

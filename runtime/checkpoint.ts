@@ -18,7 +18,8 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rea
 import { join } from 'node:path';
 import { UserError } from '../compiler/errors.ts';
 import { writeDurable, writeFileAtomic } from '../compiler/onnx/write.ts';
-import { decodeSafetensors, encodeSafetensors, float32Entry, float32Values, type SafetensorsTensor } from '../compiler/emit/safetensors.ts';
+import { decodeSafetensors, float32Values } from '../compiler/emit/safetensors.ts';
+import { checkpointFiles, OPTIMIZER_FILE, PARAMS_FILE, STATE_FILE, type StateFile } from './checkpoint-files.ts';
 import type { DataPosition } from './data/batches.ts';
 import type { RngState } from './data/prng.ts';
 
@@ -61,15 +62,7 @@ export interface Checkpoint extends CheckpointInfo {
   optimizer: Map<string, Float32Tensor>;
 }
 
-interface StateFile extends CheckpointInfo {
-  format: 'lor2c-checkpoint';
-  formatVersion: 1;
-  written: string;
-}
-
-export const PARAMS_FILE = 'params.safetensors';
-export const OPTIMIZER_FILE = 'optimizer.safetensors';
-export const STATE_FILE = 'state.json';
+export { OPTIMIZER_FILE, PARAMS_FILE, STATE_FILE };
 const TMP_PREFIX = '.tmp-';
 
 /** Points in a write where a test (or a crash) can interrupt it. */
@@ -97,10 +90,6 @@ function pointer(root: string, name: 'latest' | 'best'): string | undefined {
   return existsSync(path) ? readFileSync(path, 'utf8').trim() : undefined;
 }
 
-function toEntries(tensors: Map<string, Float32Tensor>): Map<string, SafetensorsTensor> {
-  return new Map([...tensors].map(([k, t]) => [k, float32Entry(t.shape, t.data)]));
-}
-
 /**
  * Writes a checkpoint into `root` atomically and returns its directory. Older checkpoints other
  * than the one `best` names are removed once the new one is complete.
@@ -112,14 +101,8 @@ export function writeCheckpoint(root: string, ckpt: Checkpoint, opts: WriteCheck
   mkdirSync(tmp);
   let finalName: string | undefined;
   try {
-    const { parameters, optimizer, ...info } = ckpt;
-    const state: StateFile = { format: 'lor2c-checkpoint', formatVersion: 1, written: new Date().toISOString(), ...info };
-    if (opts.best && state.best) state.best = { ...state.best, checkpoint: undefined };
-    writeDurable(join(tmp, PARAMS_FILE), encodeSafetensors(toEntries(parameters)));
-    writeDurable(join(tmp, OPTIMIZER_FILE), encodeSafetensors(toEntries(optimizer)));
     finalName = freeName(root, `step-${String(ckpt.step).padStart(8, '0')}`);
-    if (opts.best && state.best) state.best.checkpoint = finalName;
-    writeDurable(join(tmp, STATE_FILE), JSON.stringify(state, null, 1) + '\n');
+    for (const file of checkpointFiles(ckpt, finalName, opts.best ?? false)) writeDurable(join(tmp, file.name), file.bytes);
     fsyncPath(tmp);
     opts.onStage?.('files-written');
     rmSync(join(root, finalName), { recursive: true, force: true });

@@ -1,6 +1,12 @@
 /** The runtime's public surface: artifacts -> onnxruntime sessions, data, training, checkpoints. */
 export { openSession, cudaFallbackNotice, resetCudaProbe, type Target, type GraphOptimization, type SessionSettings, type OpenedSession } from './session.ts';
+export { tensor, int64Scalar, type Engine, type EngineSession, type TensorValue, type TensorType, type TensorData, type Feeds, type ModelSource } from './engine/engine.ts';
+export { nodeEngine } from './engine/node.ts';
 export { readManifest, checkParameterSet, readParameterFile } from './artifacts.ts';
+export { parseManifest, decodeParameters } from './artifacts-parse.ts';
+export { checkpointFiles, type NamedFile } from './checkpoint-files.ts';
+export { nodeHost } from './node-host.ts';
+export type { TrainerHost, TrainingSink } from './trainer-host.ts';
 export { writeCheckpoint, readCheckpoint, resolveCheckpoint, type Checkpoint, type CheckpointInfo, type BestResult, type Float32Tensor, type CheckpointStage, type WriteCheckpointOptions } from './checkpoint.ts';
 export { evaluate, defaultBestMetric, higherIsBetter, paramFeeds, type Metrics } from './evaluate.ts';
 export { Trainer, type TrainerOptions, type TrainResult, type TrainStatus, type StructuralHook, type StructuralContext, type StructuralChange } from './trainer.ts';

@@ -15,24 +15,25 @@
  * - Structural events (Merge/Inject) go through `onStructuralEvent`: after each step the hook
  *   sees the current parameters and state and may return recompiled artifacts with the
  *   carried-over values; the trainer switches sessions, logs the event and checkpoints.
+ *
+ * Files, sessions and the event loop come from a TrainerHost (node-host.ts on Node; a page
+ * has its own), so this loop is the same code in Node and in a browser.
  */
-import { existsSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../compiler/errors.ts';
 import { warmupSteps } from '../compiler/train/schedules.ts';
 import type { IOInfo, Manifest } from '../compiler/emit/manifest.ts';
-import { readManifest, checkParameterSet, readParameterFile } from './artifacts.ts';
-import { readCheckpoint, writeCheckpoint, type BestResult, type Checkpoint, type Float32Tensor } from './checkpoint.ts';
+import { checkParameterSet } from './artifacts-parse.ts';
+import type { BestResult, Checkpoint, Float32Tensor } from './checkpoint.ts';
 import { BatchPlan, type DataPosition } from './data/batches.ts';
 import { collate } from './data/collate.ts';
-import { Dataset } from './data/dataset.ts';
+import type { Dataset } from './data/dataset.ts';
 import { dataSchema } from './data/schema.ts';
 import { defaultBestMetric, evaluate, higherIsBetter, paramFeeds, type Metrics } from './evaluate.ts';
-import { TrainingLog } from './log.ts';
+import type { StepRecord } from './log.ts';
 import { Progress, type ProgressOptions } from './progress.ts';
 import { int64Scalar, tensor, type EngineSession, type TensorValue } from './engine/engine.ts';
-import { nodeEngine } from './engine/node.ts';
 import type { SessionSettings } from './session.ts';
+import type { TrainerHost, TrainingSink } from './trainer-host.ts';
 
 export interface StructuralContext {
   /** Steps completed. */
@@ -101,6 +102,8 @@ export interface TrainerOptions {
   /** Install a SIGINT handler that stops after the current step (the CLI sets it). */
   handleSignals?: boolean;
   onStructuralEvent?: StructuralHook;
+  /** Told every committed step (what the log records), e.g. for a page's loss chart. */
+  onStep?: (rec: StepRecord) => void;
 }
 
 export type TrainStatus = 'done' | 'stopped' | 'nonfinite';
@@ -150,9 +153,9 @@ export class Trainer {
   private trainData!: Dataset;
   private evalData: Dataset | undefined;
   private readonly totalSteps: number;
-  private log: TrainingLog | undefined;
+  private log: TrainingSink | undefined;
 
-  private constructor(private readonly opts: TrainerOptions, sessions: Sessions, batchSize: number, seed: number, totalSteps: number) {
+  private constructor(private readonly opts: TrainerOptions, private readonly host: TrainerHost, sessions: Sessions, batchSize: number, seed: number, totalSteps: number) {
     this.sessions = sessions;
     this.batchSize = batchSize;
     this.seed = seed;
@@ -160,35 +163,35 @@ export class Trainer {
   }
 
   /** Loads artifacts, data and initial (or resumed) state. */
-  static async open(opts: TrainerOptions): Promise<Trainer> {
-    let artifacts = resolve(opts.artifacts);
-    const resumed = opts.resume ? readCheckpoint(opts.resume) : undefined;
-    if (resumed && resumed.artifacts !== artifacts && existsSync(join(resumed.artifacts, 'manifest.json'))) {
+  static async open(opts: TrainerOptions, host: TrainerHost): Promise<Trainer> {
+    let artifacts = host.artifactsLocation(opts.artifacts);
+    const resumed = opts.resume ? host.readCheckpoint(opts.resume) : undefined;
+    if (resumed && resumed.artifacts !== artifacts && host.hasArtifacts(resumed.artifacts)) {
       // After a Merge/Inject the parameters belong to recompiled artifacts, which the checkpoint names.
       artifacts = resumed.artifacts;
     }
-    const manifest = readManifest(artifacts);
-    const sessions = await openSessions(artifacts, manifest, opts);
+    const manifest = host.readManifest(artifacts);
+    const sessions = await openSessions(host, artifacts, manifest, opts);
     const fixed = manifest.graphs.train.inputs.find((i) => i.role === 'batch' && typeof i.shape[0] === 'number')?.shape[0] as number | undefined;
     if (fixed !== undefined && opts.batchSize !== undefined && opts.batchSize !== fixed) {
       throw new UserError(`the artifacts were compiled for batch size ${fixed}, but batch size ${opts.batchSize} was asked for`, `use --batch-size ${fixed} or recompile with a symbolic batch dim`);
     }
     const batchSize = fixed ?? opts.batchSize ?? DEFAULT_BATCH;
     const seed = opts.seed ?? 0;
-    const trainData = Dataset.open(opts.data, dataSchema(manifest.graphs.train, manifest.task, opts.padValues), { skipInvalid: opts.skipInvalid });
+    const trainData = host.openDataset(opts.data, dataSchema(manifest.graphs.train, manifest.task, opts.padValues), { skipInvalid: opts.skipInvalid });
     const plan = new BatchPlan(trainData.lengths, { batchSize, seed, bucket: opts.bucket, shuffle: opts.shuffle, dropLast: fixed !== undefined });
     let totalSteps: number;
     if (opts.steps !== undefined) totalSteps = opts.steps;
     else if (opts.epochs !== undefined) totalSteps = Math.floor((opts.epochs * plan.batchesPerEpoch) / accumulateOf(manifest));
     else throw new UserError('say how long to train: steps or epochs');
     if (!Number.isInteger(totalSteps) || totalSteps < 0) throw new UserError(`the number of steps must be a non-negative integer, got ${totalSteps}`);
-    const t = new Trainer(opts, sessions, batchSize, seed, totalSteps);
+    const t = new Trainer(opts, host, sessions, batchSize, seed, totalSteps);
     t.trainData = trainData;
     t.plan = plan;
-    if (opts.evalData) t.evalData = Dataset.open(opts.evalData, dataSchema(manifest.graphs.eval, manifest.task, opts.padValues), { skipInvalid: opts.skipInvalid });
+    if (opts.evalData) t.evalData = host.openDataset(opts.evalData, dataSchema(manifest.graphs.eval, manifest.task, opts.padValues), { skipInvalid: opts.skipInvalid });
     if (resumed) t.restore(resumed);
     else t.initialise();
-    if (opts.log) t.log = resumed ? TrainingLog.resume(opts.log, resumed.step) : TrainingLog.create(opts.log);
+    if (opts.log) t.log = host.openLog(opts.log, resumed?.step);
     return t;
   }
 
@@ -243,10 +246,7 @@ export class Trainer {
   }
 
   private initialise(): void {
-    const m = this.manifest;
-    const path = this.opts.init ?? join(this.artifacts, m.adapter);
-    if (!existsSync(path)) throw new UserError(`initial parameter values not found: ${path}`);
-    this.params = readParameterFile(m, path);
+    this.params = this.host.readParameters(this.manifest, this.artifacts, this.opts.init);
     this.optimizer = this.freshOptimizerState(new Map());
   }
 
@@ -313,14 +313,14 @@ export class Trainer {
   /** Writes a checkpoint now (no-op without a checkpoint folder). */
   saveCheckpoint(best = false): string | undefined {
     if (!this.opts.checkpoint) return undefined;
-    this.lastCheckpoint = writeCheckpoint(this.opts.checkpoint, this.checkpointData(), { best });
+    this.lastCheckpoint = this.host.writeCheckpoint(this.opts.checkpoint, this.checkpointData(), best);
     return this.lastCheckpoint;
   }
 
   /** Evaluates the current parameters on the eval data. */
   async evaluate(): Promise<Metrics> {
     if (!this.evalData) throw new UserError('no evaluation data was given');
-    this.sessions.eval ??= await nodeEngine(this.opts.session).open({ kind: 'file', path: join(this.artifacts, this.manifest.graphs.eval.file) });
+    this.sessions.eval ??= await this.host.openGraph(this.artifacts, this.manifest.graphs.eval.file, this.opts.session);
     return evaluate(this.sessions.eval, this.manifest, this.evalData, this.params, this.batchSize);
   }
 
@@ -328,15 +328,15 @@ export class Trainer {
   async run(): Promise<TrainResult> {
     const progress = this.opts.progress === false ? undefined : new Progress({ total: this.totalSteps, tokens: this.hasSequenceDim(), ...this.opts.progress });
     const onSigint = () => {
-      if (this.stopRequested) process.exit(130);
+      if (this.stopRequested) this.host.exitNow();
       this.stopRequested = true;
-      (progress ? (l: string) => progress.note(l) : (l: string) => process.stderr.write(l + '\n'))('lor2c: stopping after this step and writing a checkpoint (Ctrl-C again to quit at once)');
+      (progress ? (l: string) => progress.note(l) : this.host.notice)('lor2c: stopping after this step and writing a checkpoint (Ctrl-C again to quit at once)');
     };
-    if (this.opts.handleSignals) process.on('SIGINT', onSigint);
+    const unsubscribe = this.opts.handleSignals ? this.host.onInterrupt(onSigint) : undefined;
     try {
       while (this.stepCount < this.totalSteps) {
         // Let signal handlers and other events run between steps (session.run blocks the loop).
-        await new Promise((r) => setImmediate(r));
+        await this.host.pause();
         if (this.stopRequested) {
           progress?.finish();
           return this.result('stopped', this.saveCheckpoint());
@@ -357,7 +357,9 @@ export class Trainer {
           improved = this.considerBest(evalMetrics);
           progress?.note(`eval @ step ${this.stepCount}: ${Object.entries(evalMetrics).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join('  ')}${improved ? '  (best)' : ''}`);
         }
-        this.log?.step({ step: this.stepCount, loss: outcome.loss, ...(outcome.lr !== undefined ? { lr: outcome.lr } : {}), ...(outcome.gradNorm !== undefined ? { grad_norm: outcome.gradNorm } : {}), seconds: outcome.seconds, examples: outcome.examples, ...(outcome.tokens ? { tokens: outcome.tokens } : {}), ...(evalMetrics ? { eval: evalMetrics } : {}) });
+        const record: StepRecord = { step: this.stepCount, loss: outcome.loss, ...(outcome.lr !== undefined ? { lr: outcome.lr } : {}), ...(outcome.gradNorm !== undefined ? { grad_norm: outcome.gradNorm } : {}), seconds: outcome.seconds, examples: outcome.examples, ...(outcome.tokens ? { tokens: outcome.tokens } : {}), ...(evalMetrics ? { eval: evalMetrics } : {}) };
+        this.log?.step(record);
+        this.opts.onStep?.(record);
         const changed = await this.structuralPoint(progress);
         const periodic = this.opts.checkpointEvery !== undefined && this.stepCount % this.opts.checkpointEvery === 0;
         if (improved || changed || periodic || this.stepCount === this.totalSteps) this.saveCheckpoint(improved);
@@ -365,7 +367,7 @@ export class Trainer {
       progress?.finish();
       return this.result('done', this.lastCheckpoint);
     } finally {
-      if (this.opts.handleSignals) process.off('SIGINT', onSigint);
+      unsubscribe?.();
     }
   }
 
@@ -461,10 +463,10 @@ export class Trainer {
     if (!hook) return false;
     const change = await hook({ step: this.stepCount, position: this.dataPosition, manifest: this.manifest, artifacts: this.artifacts, parameters: this.params, optimizer: this.optimizer });
     if (!change) return false;
-    const dir = isAbsolute(change.artifacts) ? change.artifacts : resolve(change.artifacts);
-    const manifest = readManifest(dir);
+    const dir = this.host.artifactsLocation(change.artifacts);
+    const manifest = this.host.readManifest(dir);
     checkParameterSet(manifest, change.parameters, `the parameters after '${change.event.type}' at step ${this.stepCount}`);
-    const sessions = await openSessions(dir, manifest, this.opts);
+    const sessions = await openSessions(this.host, dir, manifest, this.opts);
     const previous = this.sessions;
     this.sessions = sessions;
     this.params = new Map(manifest.parameters.map((p) => [p.name, change.parameters.get(p.name)!]));
@@ -480,8 +482,8 @@ export class Trainer {
   }
 }
 
-async function openSessions(dir: string, manifest: Manifest, opts: TrainerOptions): Promise<Sessions> {
-  const train = await nodeEngine(opts.session).open({ kind: 'file', path: join(dir, manifest.graphs.train.file) });
+async function openSessions(host: TrainerHost, dir: string, manifest: Manifest, opts: TrainerOptions): Promise<Sessions> {
+  const train = await host.openGraph(dir, manifest.graphs.train.file, opts.session);
   const stateInputs = manifest.graphs.train.inputs.filter((i) => i.role === 'state');
   for (const io of stateInputs) {
     if (!io.of || !io.slot) throw new UserError(`${dir}/manifest.json: state input '${io.name}' lacks 'of' or 'slot'`);

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { Dataset } from '../../runtime/data/dataset.ts';
+import { openDataset } from '../../runtime/data/dataset-file.ts';
 import { dataSchema } from '../../runtime/data/schema.ts';
 import { evaluate } from '../../runtime/evaluate.ts';
 import { nodeEngine } from '../../runtime/engine/node.ts';
@@ -31,7 +31,7 @@ ${RUNTIME_HELP}`,
     if (!values.data) throw new UsageError('--data FILE is required');
     const flags = runtimeFlags(values);
     const { manifest, params } = manifestAndParameters('eval', dir, flags.source);
-    const data = Dataset.open(values.data, dataSchema(manifest.graphs.eval, manifest.task), { skipInvalid: values['skip-invalid'] });
+    const data = openDataset(values.data, dataSchema(manifest.graphs.eval, manifest.task), { skipInvalid: values['skip-invalid'] });
     for (const bad of data.skipped) console.error(`lor2c eval: skipped ${values.data}:${bad.line}: ${bad.message}`);
     const session = await nodeEngine({ target: flags.target, intraOpThreads: flags.threads }).open({ kind: 'file', path: join(dir, manifest.graphs.eval.file) });
     let metrics;

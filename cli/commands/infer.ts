@@ -4,7 +4,7 @@ import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError } from '../command.ts';
 import { UserError } from '../../compiler/errors.ts';
-import { Dataset } from '../../runtime/data/dataset.ts';
+import { openDataset } from '../../runtime/data/dataset-file.ts';
 import { argmaxRows } from '../../runtime/metrics.ts';
 import { Pipeline, type RowOutputs, type RowTensor } from '../../runtime/pipeline.ts';
 import { manifestAndParameters, oneDir, RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags } from './runtime-flags.ts';
@@ -37,7 +37,7 @@ ${RUNTIME_HELP}`,
     const pipeline = await Pipeline.load(dir, { target: flags.target, threads: flags.threads, batchSize: flags.batch, adapter: params.values });
     const sink = values.out ? fileSink(values.out) : { write: (s: string) => void process.stdout.write(s), commit() {}, abort() {} };
     try {
-      const data = Dataset.open(values.data, pipeline.schema, { skipInvalid: values['skip-invalid'] });
+      const data = openDataset(values.data, pipeline.schema, { skipInvalid: values['skip-invalid'] });
       for (const bad of data.skipped) console.error(`lor2c infer: skipped ${values.data}:${bad.line}: ${bad.message}`);
       try {
         for (let start = 0; start < data.size; start += pipeline.batchSize) {

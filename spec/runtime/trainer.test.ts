@@ -4,9 +4,11 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Trainer, type TrainerOptions } from '../../runtime/trainer.ts';
+import { nodeHost } from '../../runtime/node-host.ts';
 import { readCheckpoint, type Float32Tensor } from '../../runtime/checkpoint.ts';
 import { readTrainingLog } from '../../runtime/log.ts';
-import { float32Entry, writeSafetensors } from '../../compiler/emit/safetensors.ts';
+import { float32Entry } from '../../compiler/emit/safetensors.ts';
+import { writeSafetensors } from '../../compiler/emit/safetensors-file.ts';
 import { writeTinyArtifacts, writeTinyData } from './fixtures/tiny-artifacts.ts';
 
 function workspace() {
@@ -31,7 +33,7 @@ function snapshot(params: ReadonlyMap<string, Float32Tensor>): Record<string, nu
 test('loss decreases, evaluation runs on schedule, the log has one object a step', async (t) => {
   const w = workspace();
   const log = join(w.dir, 'log.jsonl');
-  const trainer = await Trainer.open(base(w, { steps: 40, evalData: w.evalData, evalEvery: 20, log, checkpoint: join(w.dir, 'ckpt') }));
+  const trainer = await Trainer.open(base(w, { steps: 40, evalData: w.evalData, evalEvery: 20, log, checkpoint: join(w.dir, 'ckpt') }), nodeHost);
   const before = (await trainer.evaluate()).loss!;
   const result = await trainer.run();
   t.is(result.status, 'done');
@@ -58,7 +60,7 @@ test('loss decreases, evaluation runs on schedule, the log has one object a step
 test('the same seed gives bit-identical parameters; another seed does not', async (t) => {
   const w = workspace();
   const run = async (seed: number) => {
-    const tr = await Trainer.open(base(w, { steps: 25, seed }));
+    const tr = await Trainer.open(base(w, { steps: 25, seed }), nodeHost);
     await tr.run();
     return snapshot(tr.parameters());
   };
@@ -70,12 +72,12 @@ test('the same seed gives bit-identical parameters; another seed does not', asyn
 test('stop at step k, resume to n == uninterrupted run to n, bit for bit (across epoch boundaries)', async (t) => {
   const w = workspace();
   // 90 examples / 8 = 12 batches an epoch: 30 steps cross two epoch boundaries, k = 17 is mid-epoch.
-  const whole = await Trainer.open(base(w, { steps: 30 }));
+  const whole = await Trainer.open(base(w, { steps: 30 }), nodeHost);
   await whole.run();
   const ckpt = join(w.dir, 'ckpt');
-  const first = await Trainer.open(base(w, { steps: 17, checkpoint: ckpt }));
+  const first = await Trainer.open(base(w, { steps: 17, checkpoint: ckpt }), nodeHost);
   t.is((await first.run()).step, 17);
-  const resumed = await Trainer.open(base(w, { steps: 30, resume: ckpt, seed: undefined }));
+  const resumed = await Trainer.open(base(w, { steps: 30, resume: ckpt, seed: undefined }), nodeHost);
   t.is(resumed.step, 17);
   t.deepEqual(resumed.dataPosition, { epoch: 1, batch: 5 });
   await resumed.run();
@@ -86,14 +88,14 @@ test('stop at step k, resume to n == uninterrupted run to n, bit for bit (across
 test('stop() ends after the current step with a checkpoint that resumes exactly', async (t) => {
   const w = workspace();
   const ckpt = join(w.dir, 'ckpt');
-  const whole = await Trainer.open(base(w, { steps: 20 }));
+  const whole = await Trainer.open(base(w, { steps: 20 }), nodeHost);
   await whole.run();
-  const tr = await Trainer.open(base(w, { steps: 20, checkpoint: ckpt, onStructuralEvent: (ctx) => { if (ctx.step === 6) tr.stop(); return undefined; } }));
+  const tr = await Trainer.open(base(w, { steps: 20, checkpoint: ckpt, onStructuralEvent: (ctx) => { if (ctx.step === 6) tr.stop(); return undefined; } }), nodeHost);
   const r = await tr.run();
   t.is(r.status, 'stopped');
   t.is(r.step, 6);
   t.is(readCheckpoint(ckpt).step, 6);
-  const resumed = await Trainer.open(base(w, { steps: 20, resume: ckpt }));
+  const resumed = await Trainer.open(base(w, { steps: 20, resume: ckpt }), nodeHost);
   await resumed.run();
   t.deepEqual(snapshot(resumed.parameters()), snapshot(whole.parameters()));
 });
@@ -104,7 +106,7 @@ test('a NaN stops the step, keeps the last good parameters and checkpoint, and s
   // Finite inputs whose logits overflow to Inf: valid data, non-finite loss.
   writeFileSync(poisoned, Array.from({ length: 16 }, (_, i) => JSON.stringify({ x: i === 11 ? [3e38, 3e38, 3e38, 3e38] : [0.1, -0.2, 0.3, 0.1], labels: i % 3 })).join('\n'));
   const ckpt = join(w.dir, 'ckpt');
-  const tr = await Trainer.open(base(w, { data: poisoned, steps: 10, checkpoint: ckpt, checkpointEvery: 1, seed: 0 }));
+  const tr = await Trainer.open(base(w, { data: poisoned, steps: 10, checkpoint: ckpt, checkpointEvery: 1, seed: 0 }), nodeHost);
   const r = await tr.run();
   t.is(r.status, 'nonfinite');
   t.regex(r.problem!, /step \d+: non-finite values in .*loss.*the step was not applied/);
@@ -120,14 +122,14 @@ test('--init must name exactly the artifacts parameters', async (t) => {
   const w = workspace();
   const init = join(w.dir, 'init.safetensors');
   writeSafetensors(init, { W: float32Entry([4, 2], new Float32Array(8)), extra: float32Entry([1], new Float32Array(1)) });
-  const e = await t.throwsAsync(Trainer.open(base(w, { steps: 1, init })));
+  const e = await t.throwsAsync(Trainer.open(base(w, { steps: 1, init }), nodeHost));
   t.regex(e!.message, /init.safetensors does not match the artifacts' parameters/);
   t.regex(e!.message, /'W' has shape \[4,2\], expected \[4,3\]/);
   t.regex(e!.message, /missing 'b' \(\[3\]\)/);
   t.regex(e!.message, /unexpected 'extra'/);
   const good = join(w.dir, 'good.safetensors');
   writeSafetensors(good, { W: float32Entry([4, 3], new Float32Array(12).fill(0.25)), b: float32Entry([3], new Float32Array(3)) });
-  const tr = await Trainer.open(base(w, { steps: 0, init: good }));
+  const tr = await Trainer.open(base(w, { steps: 0, init: good }), nodeHost);
   t.deepEqual([...tr.parameters().get('W')!.data], new Array(12).fill(0.25));
 });
 
@@ -142,7 +144,7 @@ test('a structural event switches to recompiled artifacts, carries state, is log
     if (ctx.step !== 5 || ctx.artifacts === recompiled) return undefined;
     return { artifacts: recompiled, parameters: new Map(ctx.parameters), optimizer: new Map(ctx.optimizer), event: { type: 'merge', pair: ['m0', 'm1'], sfs: { m0: 0.1, m1: 0.2 } } };
   };
-  const tr = await Trainer.open(base(w, { steps: 12, log, checkpoint: ckpt, onStructuralEvent: hook }));
+  const tr = await Trainer.open(base(w, { steps: 12, log, checkpoint: ckpt, onStructuralEvent: hook }), nodeHost);
   await tr.run();
   t.is(tr.artifacts, recompiled);
   const recs = readTrainingLog(log);
@@ -153,13 +155,13 @@ test('a structural event switches to recompiled artifacts, carries state, is log
   t.is(back.artifacts, recompiled);
   t.deepEqual(back.plan, { tiny: true, lr: 0.05 });
   // Resuming from the checkpoint after the event uses the recompiled artifacts it names.
-  const mid = await Trainer.open(base(w, { steps: 12, onStructuralEvent: hook }));
+  const mid = await Trainer.open(base(w, { steps: 12, onStructuralEvent: hook }), nodeHost);
   const stopAt8: TrainerOptions['onStructuralEvent'] = (ctx) => { const c = hook(ctx); if (ctx.step === 8) midStop(); return c; };
   const ck2 = join(w.dir, 'ckpt2');
-  const first = await Trainer.open(base(w, { steps: 12, checkpoint: ck2, onStructuralEvent: stopAt8 }));
+  const first = await Trainer.open(base(w, { steps: 12, checkpoint: ck2, onStructuralEvent: stopAt8 }), nodeHost);
   const midStop = () => first.stop();
   await first.run();
-  const resumed = await Trainer.open(base(w, { steps: 12, resume: ck2, onStructuralEvent: hook }));
+  const resumed = await Trainer.open(base(w, { steps: 12, resume: ck2, onStructuralEvent: hook }), nodeHost);
   t.is(resumed.artifacts, recompiled);
   await resumed.run();
   await mid.run();
@@ -169,8 +171,8 @@ test('a structural event switches to recompiled artifacts, carries state, is log
 test('resume refuses a different batch size', async (t) => {
   const w = workspace();
   const ckpt = join(w.dir, 'ckpt');
-  await (await Trainer.open(base(w, { steps: 3, checkpoint: ckpt }))).run();
-  await t.throwsAsync(Trainer.open(base(w, { steps: 6, resume: ckpt, batchSize: 4 })), { message: /trained with batch size 8, this run uses 4/ });
+  await (await Trainer.open(base(w, { steps: 3, checkpoint: ckpt }), nodeHost)).run();
+  await t.throwsAsync(Trainer.open(base(w, { steps: 6, resume: ckpt, batchSize: 4 }), nodeHost), { message: /trained with batch size 8, this run uses 4/ });
 });
 
 test('SIGINT stops a CLI-style run after the step with a checkpoint, exit code 0', async (t) => {
@@ -178,9 +180,11 @@ test('SIGINT stops a CLI-style run after the step with a checkpoint, exit code 0
   const ckpt = join(w.dir, 'ckpt');
   const script = join(w.dir, 'run.mts');
   const mod = new URL('../../runtime/trainer.ts', import.meta.url).pathname;
+  const host = new URL('../../runtime/node-host.ts', import.meta.url).pathname;
   writeFileSync(script, `import { Trainer } from '${mod}';
+import { nodeHost } from '${host}';
 const tr = await Trainer.open({ artifacts: ${JSON.stringify(w.artifacts)}, data: ${JSON.stringify(w.data)}, steps: 1000000, batchSize: 8, seed: 3,
-  checkpoint: ${JSON.stringify(ckpt)}, handleSignals: true, progress: { tty: false, plainEvery: 50 }, session: { intraOpThreads: 1 } });
+  checkpoint: ${JSON.stringify(ckpt)}, handleSignals: true, progress: { tty: false, plainEvery: 50 }, session: { intraOpThreads: 1 } }, nodeHost);
 const r = await tr.run();
 console.log('status=' + r.status + ' step=' + r.step);
 `);

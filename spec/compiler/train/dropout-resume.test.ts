@@ -15,6 +15,7 @@ import { writeModel, readModel } from '../../../compiler/onnx/index.ts';
 import { modelFromProto } from '../../../compiler/graph/index.ts';
 import { compileSpecFile } from '../../../compiler/compile.ts';
 import { Trainer, type TrainerOptions } from '../../../runtime/trainer.ts';
+import { nodeHost } from '../../../runtime/node-host.ts';
 import type { Float32Tensor } from '../../../runtime/checkpoint.ts';
 import { Rng } from '../../../runtime/data/prng.ts';
 
@@ -59,20 +60,20 @@ test('LoR2C with dropout 0.1: stop at step 3, resume in new sessions to 6 == uni
   t.true(train.graph.nodes.some((n) => n.opType === 'Range'), 'the hashed masks are in the train graph');
 
   const options = (extra: Partial<TrainerOptions>): TrainerOptions => ({ artifacts, data, batchSize: 4, seed: 1, progress: false, session: { intraOpThreads: 1 }, ...extra });
-  const whole = await Trainer.open(options({ steps: 6 }));
+  const whole = await Trainer.open(options({ steps: 6 }), nodeHost);
   await whole.run();
   const ckpt = join(root, 'ckpt');
   // Interrupted at step 3 of the same 6-step run (the LR schedule spans the whole run).
-  const first: Trainer = await Trainer.open(options({ steps: 6, checkpoint: ckpt, onStructuralEvent: (ctx) => { if (ctx.step === 3) first.stop(); return undefined; } }));
+  const first: Trainer = await Trainer.open(options({ steps: 6, checkpoint: ckpt, onStructuralEvent: (ctx) => { if (ctx.step === 3) first.stop(); return undefined; } }), nodeHost);
   t.is((await first.run()).step, 3);
-  const resumed = await Trainer.open(options({ steps: 6, resume: ckpt }));
+  const resumed = await Trainer.open(options({ steps: 6, resume: ckpt }), nodeHost);
   t.is(resumed.step, 3);
   await resumed.run();
   t.deepEqual(snapshot(resumed.parameters()), snapshot(whole.parameters()));
   t.deepEqual(snapshot(resumed.optimizerState()), snapshot(whole.optimizerState()));
 
   // The same run without dropout (same initial values, same batches) ends elsewhere: the masks reach the parameters.
-  const other = await Trainer.open({ ...options({ steps: 6 }), artifacts: compile(0) });
+  const other = await Trainer.open({ ...options({ steps: 6 }), artifacts: compile(0) }, nodeHost);
   await other.run();
   const a = snapshot(whole.parameters());
   const b = snapshot(other.parameters());

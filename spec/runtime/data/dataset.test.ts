@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Dataset } from '../../../runtime/data/dataset.ts';
+import { openDataset } from '../../../runtime/data/dataset-file.ts';
 import { dataSchema } from '../../../runtime/data/schema.ts';
 import type { GraphInfo, Manifest } from '../../../compiler/emit/manifest.ts';
 
@@ -37,7 +37,7 @@ test('the schema takes batch inputs only, with per-example dims', (t) => {
 
 test('indexes lines by offset, skips blank lines, handles CRLF and a BOM, reads examples back', (t) => {
   const path = file(['\ufeff' + good(3), '', '   ', good(5) + '\r', good(1)]);
-  const ds = Dataset.open(path, schema);
+  const ds = openDataset(path, schema);
   t.is(ds.size, 3);
   t.deepEqual(ds.refs.map((r) => r.line), [1, 4, 5]);
   t.deepEqual(ds.lengths, [3, 5, 1]);
@@ -49,7 +49,7 @@ test('indexes lines by offset, skips blank lines, handles CRLF and a BOM, reads 
 
 test('a long file spanning many read chunks is indexed exactly', (t) => {
   const lines = Array.from({ length: 30000 }, (_, i) => JSON.stringify({ input_ids: Array(i % 20).fill(i), attention_mask: Array(i % 20).fill(1), features: [i, 0], labels: i % 3 }));
-  const ds = Dataset.open(file(lines), schema);
+  const ds = openDataset(file(lines), schema);
   t.is(ds.size, 30000);
   for (const i of [0, 1, 12345, 29999]) t.deepEqual(ds.example(i).values.features, [i, 0]);
 });
@@ -70,7 +70,7 @@ const badRows: { name: string; row: string; message: RegExp }[] = [
 for (const c of badRows) {
   test(`a bad row stops the file at open time: ${c.name}`, (t) => {
     const path = file([good(2), c.row, good(3)]);
-    const e = t.throws(() => Dataset.open(path, schema));
+    const e = t.throws(() => openDataset(path, schema));
     t.is(e!.name, 'UserError');
     t.regex(e!.message, c.message);
     t.true(e!.message.includes(`${path}:2:`));
@@ -79,10 +79,10 @@ for (const c of badRows) {
 
 test('every bad row is listed, and --skip-invalid leaves them out instead', (t) => {
   const path = file([good(2), '{', good(3), '{"labels": 1}', good(1)]);
-  const e = t.throws(() => Dataset.open(path, schema));
+  const e = t.throws(() => openDataset(path, schema));
   t.regex(e!.message, /2 bad rows/);
   t.regex(e!.message, /:2: not valid JSON[\s\S]*:4: missing key 'input_ids'/);
-  const ds = Dataset.open(path, schema, { skipInvalid: true });
+  const ds = openDataset(path, schema, { skipInvalid: true });
   t.is(ds.size, 3);
   t.deepEqual(ds.skipped.map((b) => b.line), [2, 4]);
   t.deepEqual(ds.refs.map((r) => r.line), [1, 3, 5]);
@@ -90,11 +90,11 @@ test('every bad row is listed, and --skip-invalid leaves them out instead', (t) 
 
 test('a file changed after opening is caught when an example is read', (t) => {
   const path = file([good(2), good(3)]);
-  const ds = Dataset.open(path, schema);
+  const ds = openDataset(path, schema);
   writeFileSync(path, '{"oops": 1}\n' + good(3));
   t.throws(() => ds.example(0), { message: /:1: .*the file changed after it was opened/ });
 });
 
 test('an empty file is a clear error', (t) => {
-  t.throws(() => Dataset.open(file(['', '']), schema), { message: /no usable examples \(the file is empty\)/ });
+  t.throws(() => openDataset(file(['', '']), schema), { message: /no usable examples \(the file is empty\)/ });
 });

@@ -1,0 +1,33 @@
+/** The trainer's host on Node: artifacts, data, checkpoints and logs are files; Ctrl-C is SIGINT. */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { UserError } from '../compiler/errors.ts';
+import { readManifest, readParameterFile } from './artifacts.ts';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
+import { openDataset } from './data/dataset-file.ts';
+import { nodeEngine } from './engine/node.ts';
+import { TrainingLog } from './log.ts';
+import type { TrainerHost } from './trainer-host.ts';
+
+export const nodeHost: TrainerHost = {
+  artifactsLocation: (where) => resolve(where),
+  hasArtifacts: (where) => existsSync(join(where, 'manifest.json')),
+  readManifest,
+  openGraph: (artifacts, file, settings) => nodeEngine(settings).open({ kind: 'file', path: join(artifacts, file) }),
+  readParameters(manifest, artifacts, init) {
+    const path = init ?? join(artifacts, manifest.adapter);
+    if (!existsSync(path)) throw new UserError(`initial parameter values not found: ${path}`);
+    return readParameterFile(manifest, path);
+  },
+  openDataset,
+  readCheckpoint: (where) => readCheckpoint(where),
+  writeCheckpoint: (root, ckpt, best) => writeCheckpoint(root, ckpt, { best }),
+  openLog: (where, resumedAt) => (resumedAt !== undefined ? TrainingLog.resume(where, resumedAt) : TrainingLog.create(where)),
+  pause: () => new Promise((r) => setImmediate(r)),
+  onInterrupt(handler) {
+    process.on('SIGINT', handler);
+    return () => process.off('SIGINT', handler);
+  },
+  exitNow: () => process.exit(130),
+  notice: (line) => process.stderr.write(line + '\n'),
+};

@@ -3,6 +3,10 @@
  * `g.x(i)` forward input i, `g.y(i)` forward output i, `g.dy(i)` the gradient flowing into
  * output i, `g.needs(i)` whether input i wants a gradient, `g.sumTo(grad, i)` to undo
  * broadcasting, `g.c(0.5)` a constant of the forward type, and arithmetic emitters.
+ *
+ * Rules reach the graph only through this class (the Emitter behind it is private), and never
+ * change the forward node: an optional output a rule reads is declared in its `saves`, and the
+ * differentiator adds it to the forward node before the rule runs.
  */
 import type { Attrs } from '../graph/attributes.ts';
 import { attrFloat, attrInt, attrInts, attrString } from '../graph/attributes.ts';
@@ -12,10 +16,13 @@ import { UserError } from '../errors.ts';
 import type { Dim } from '../shapes/dim.ts';
 import { sumToShape } from './broadcast.ts';
 import type { Emitter } from '../graph/emitter.ts';
+import type { TensorProto } from '../onnx/proto.ts';
+import type { DataType } from '../onnx/dtype.ts';
+import type { NumericArray } from '../onnx/tensor.ts';
 
 export class GradContext {
   constructor(
-    readonly e: Emitter,
+    private readonly e: Emitter,
     readonly node: Node,
     private readonly outputGrads: readonly (string | undefined)[],
     private readonly wanted: readonly boolean[],
@@ -36,14 +43,11 @@ export class GradContext {
     return (this.node.inputs[i] ?? '') !== '';
   }
 
-  /** Forward output i; an omitted optional output is added to the forward node (reused, not recomputed). */
+  /** Forward output i. An optional output the forward node omits is there only when the rule's `saves` names it. */
   y(i = 0): string {
     const name = this.node.outputs[i];
-    if (name) return name;
-    while (this.node.outputs.length <= i) this.node.outputs.push('');
-    const fresh = this.e.b.fresh(`${this.node.name || this.node.opType}_out${i}`);
-    this.node.outputs[i] = fresh;
-    return fresh;
+    if (!name) throw new Error(`internal error: the gradient rule of ${describeNode(this.node)} reads output ${i}, which the node omits and the rule's 'saves' does not name`);
+    return name;
   }
 
   /** The gradient flowing into output i. Single-output rules are only called when it exists. */
@@ -84,12 +88,24 @@ export class GradContext {
   shape(v: string): Dim[] | undefined {
     return this.e.shape(v);
   }
+  dtype(v: string): number | undefined {
+    return this.e.dtype(v);
+  }
   rank(v: string): number | undefined {
     return this.e.rank(v);
   }
   /** A constant input's integer contents (axes, shapes, starts), when it is a constant. */
   constInts(v: string | undefined): number[] | undefined {
     return this.e.constInts(v);
+  }
+  /** A constant tensor (initializer or Constant node) behind v, when it is one. */
+  constTensor(v: string): TensorProto | undefined {
+    return this.e.constTensor(v);
+  }
+
+  /** Raised where the rule needs a form the graph's opset lacks. */
+  requireOpset(version: number, what: string): void {
+    this.e.requireOpset(version, what);
   }
 
   /** A rule that cannot handle this node's configuration: a user-facing compile error. */
@@ -107,6 +123,31 @@ export class GradContext {
   c(value: number, like = this.x(0)): string {
     return this.e.constLike(value, like);
   }
+
+  /** A 1-D int64 constant (axes, shapes, starts). */
+  int64s(values: readonly number[]): string { return this.e.ints(values); }
+  /** A scalar int64 constant. */
+  int64(value: number): string { return this.e.int(value); }
+  /** A constant tensor of any type and shape. */
+  tensor(hint: string, dtype: DataType, dims: number[], data: NumericArray): string {
+    return this.e.b.constant(hint, dtype, dims, data);
+  }
+
+  // The opset-dependent forms (axes as attribute or input) are the Emitter's.
+  reduceSum(x: string, axes: readonly number[] | string | undefined, keepdims: boolean): string { return this.e.reduceSum(x, axes, keepdims); }
+  reduceMean(x: string, axes: readonly number[], keepdims: boolean): string { return this.e.reduceMean(x, axes, keepdims); }
+  unsqueeze(x: string, axes: readonly number[]): string { return this.e.unsqueeze(x, axes); }
+  squeeze(x: string, axes: readonly number[]): string { return this.e.squeeze(x, axes); }
+  split(x: string, sizes: readonly number[] | string, axis: number, count: number): string[] { return this.e.split(x, sizes, axis, count); }
+  /** Shape(v), emitted once per value. */
+  shapeOf(v: string): string { return this.e.shapeOf(v); }
+  /** v's shape as an int64 constant when static, else Shape(v). */
+  shapeTensor(v: string): string { return this.e.shapeTensor(v); }
+  /** Size of dimension `axis` of v as a 1-element int64 tensor. */
+  dimOf(v: string, axis: number): string { return this.e.dimOf(v, axis); }
+  /** v reshaped to the exact shape of `like`. */
+  reshapeLike(v: string, like: string): string { return this.e.reshapeLike(v, like); }
+  zerosLike(v: string): string { return this.e.zerosLike(v); }
 
   add(a: string, b: string): string { return this.op('Add', [a, b]); }
   sub(a: string, b: string): string { return this.op('Sub', [a, b]); }

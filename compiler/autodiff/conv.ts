@@ -52,15 +52,15 @@ function weightGrad(g: GradContext, geo: ConvGeometry): string {
   const wShape = g.shape(g.x(1)) as number[];
   const perGroupIn = wShape[1]!;
   const perGroupOut = wShape[0]! / geo.group;
-  const xs = geo.group === 1 ? [g.x()] : g.e.split(g.x(), new Array(geo.group).fill(perGroupIn), 1, geo.group);
-  const dys = geo.group === 1 ? [g.dy()] : g.e.split(g.dy(), new Array(geo.group).fill(perGroupOut), 1, geo.group);
+  const xs = geo.group === 1 ? [g.x()] : g.split(g.x(), new Array(geo.group).fill(perGroupIn), 1, geo.group);
+  const dys = geo.group === 1 ? [g.dy()] : g.split(g.dy(), new Array(geo.group).fill(perGroupOut), 1, geo.group);
   const parts = xs.map((x, i) => {
     const full = g.op('Conv', [g.op('Transpose', [x], { perm: swap }), g.op('Transpose', [dys[i]!], { perm: swap })], {
       strides: geo.dilations, dilations: geo.strides, pads: geo.pads,
     });
     const spatial = Array.from({ length: geo.k }, (_, j) => j + 2);
-    const trimmed = g.e.opset >= 10
-      ? g.op('Slice', [full, g.e.ints(new Array(geo.k).fill(0)), g.e.ints(geo.kernel), g.e.ints(spatial)])
+    const trimmed = g.opset >= 10
+      ? g.op('Slice', [full, g.int64s(new Array(geo.k).fill(0)), g.int64s(geo.kernel), g.int64s(spatial)])
       : g.op('Slice', [full], { starts: new Array(geo.k).fill(0), ends: geo.kernel, axes: spatial });
     return g.op('Transpose', [trimmed], { perm: swap });
   });
@@ -75,7 +75,7 @@ export const convRules: RuleTable = {
       return [
         g.needs(0) && inputGrad(g, geo),
         g.needs(1) && weightGrad(g, geo),
-        g.has(2) && g.needs(2) && g.like(g.e.reduceSum(g.dy(), others, false), g.x(2)),
+        g.has(2) && g.needs(2) && g.like(g.reduceSum(g.dy(), others, false), g.x(2)),
       ];
     },
   },

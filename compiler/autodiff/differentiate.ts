@@ -124,6 +124,7 @@ export function differentiate(graph: Graph, opts: DifferentiateOptions): Differe
     const wanted = node.inputs.map((x, k) => x !== '' && slots.has(k) && varied.has(x));
     if (!wanted.some(Boolean)) continue;
     const ctx = new GradContext(e, node, outputGrads, wanted);
+    if (entry.saves) saveOutputs(e, node, entry.saves(ctx));
     const grads = entry.grad(ctx);
     node.inputs.forEach((x, k) => {
       const g = grads[k];
@@ -142,6 +143,15 @@ export function differentiate(graph: Graph, opts: DifferentiateOptions): Differe
     gradients.set(w, g);
   }
   return { gradients, unreached, nodesAdded: graph.nodes.length - before, emitter: e };
+}
+
+/** Adds the optional outputs a rule reads to the forward node where it omits them (computed once, by the forward kernel). */
+function saveOutputs(e: Emitter, node: Node, slots: readonly number[]): void {
+  for (const i of slots) {
+    if (node.outputs[i]) continue;
+    while (node.outputs.length <= i) node.outputs.push('');
+    node.outputs[i] = e.b.fresh(`${node.name || node.opType}_out${i}`);
+  }
 }
 
 function inferOrNothing(graph: Graph, opts: DifferentiateOptions): Map<string, ValueType> {

@@ -1,6 +1,6 @@
 /**
  * Dropout. Inference-mode dropout is the identity. In training mode the forward node's mask
- * output is reused (added to the node when absent), never redrawn: dx = dy * mask / (1 - ratio).
+ * output is reused (saved: added to the node when absent), never redrawn: dx = dy * mask / (1 - ratio).
  *
  * Randomness: lor2c's train graphs contain no training-mode Dropout node; the train-graph
  * builder replaces each one with x * mask / (1 - p), the mask hashed in-graph from the step
@@ -10,11 +10,16 @@
 import type { GradContext } from './context.ts';
 import type { RuleTable } from './rule.ts';
 
-function dropoutGrad(g: GradContext): string[] {
-  if (g.opset < 12) return [g.dy()];
-  if (!g.has(2)) return [g.dy()];
+/** Whether the node may drop (a training_mode input that is not a constant false); before opset 12 it never does here. */
+function mayDrop(g: GradContext): boolean {
+  if (g.opset < 12 || !g.has(2)) return false;
   const mode = g.constInts(g.x(2));
-  if (mode && mode[0] === 0) return [g.dy()];
+  return !(mode && mode[0] === 0);
+}
+
+function dropoutGrad(g: GradContext): string[] {
+  if (!mayDrop(g)) return [g.dy()];
+  const mode = g.constInts(g.x(2));
   const ratio = g.has(1) ? g.castLike(g.x(1), g.x()) : g.c(0.5);
   let scale = g.op('Reciprocal', [g.sub(g.c(1), ratio)]);
   // A training flag fed at run time: the mask is all true when it is off; the scale must be 1.
@@ -24,5 +29,5 @@ function dropoutGrad(g: GradContext): string[] {
 }
 
 export const dropoutRules: RuleTable = {
-  Dropout: { differentiable: [0], grad: dropoutGrad },
+  Dropout: { differentiable: [0], saves: (g) => (mayDrop(g) ? [1] : []), grad: dropoutGrad },
 };

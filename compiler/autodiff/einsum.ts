@@ -4,7 +4,6 @@
  * forward: they are restored by Unsqueeze + Expand. Repeated subscripts within one operand
  * (diagonals) are not supported.
  */
-import { sumToShape } from './broadcast.ts';
 import type { GradContext } from './context.ts';
 import type { RuleTable } from './rule.ts';
 
@@ -45,9 +44,9 @@ function einsumGrad(g: GradContext): (string | false)[] {
     const dropped = own.map((t, k) => (elsewhere.has(t) ? -1 : k)).filter((k) => k >= 0);
     if (dropped.length) {
       if (own.includes('...')) g.unsupported(`Einsum '${g.string('equation', '')}' sums a subscript of operand ${i} that also has '...'`);
-      grad = g.op('Expand', [g.e.unsqueeze(grad, dropped), g.e.shapeOf(g.x(i))]);
+      grad = g.op('Expand', [g.unsqueeze(grad, dropped), g.shapeOf(g.x(i))]);
     }
-    return own.includes('...') ? sumToShape(g.e, grad, grad, g.x(i)) : g.like(grad, g.x(i));
+    return own.includes('...') ? g.sumTo(grad, i, grad) : g.like(grad, g.x(i));
   });
 }
 

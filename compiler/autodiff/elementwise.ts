@@ -21,7 +21,7 @@ export const elementwiseRules: RuleTable = {
     grad: (g) => {
       const exponent = g.castLike(g.x(1), g.x(0));
       const da = () => {
-        const k = g.e.constInts(g.x(1));
+        const k = g.constInts(g.x(1));
         // a^2 is the common case (decomposed norms): da = 2 a dy, no Pow needed.
         if (k && k.length === 1 && k[0] === 2) return g.mul(g.dy(), g.mul(g.x(0), g.c(2)));
         return g.mul(g.dy(), g.mul(exponent, g.op('Pow', [g.x(0), g.sub(exponent, g.c(1))])));

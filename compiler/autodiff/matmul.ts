@@ -24,8 +24,8 @@ function swapLast(g: GradContext, v: string, r: number): string {
 
 /** v reshaped to 2-D [-1, last dim]. */
 function rows(g: GradContext, v: string): string {
-  const last = g.e.dimOf(v, -1);
-  return g.op('Reshape', [v, g.op('Concat', [g.e.ints([-1]), last], { axis: 0 })]);
+  const last = g.dimOf(v, -1);
+  return g.op('Reshape', [v, g.op('Concat', [g.int64s([-1]), last], { axis: 0 })]);
 }
 
 function matmulGrad(g: GradContext): (string | false)[] {
@@ -34,7 +34,7 @@ function matmulGrad(g: GradContext): (string | false)[] {
   const ra = g.rank(a);
   const rb = g.rank(b);
   if (ra === undefined || rb === undefined) {
-    g.e.requireOpset(12, `the gradient of MatMul '${g.node.name}' with operands of unknown rank (Einsum)`);
+    g.requireOpset(12, `the gradient of MatMul '${g.node.name}' with operands of unknown rank (Einsum)`);
     return [
       g.needs(0) && g.sumTo(g.op('Einsum', [dy, b], { equation: '...mn,...kn->...mk' }), 0),
       g.needs(1) && g.sumTo(g.op('Einsum', [a, dy], { equation: '...mk,...mn->...kn' }), 1),
@@ -44,16 +44,16 @@ function matmulGrad(g: GradContext): (string | false)[] {
   if (ra === 1) {
     // y[..., n] = a[k] b[..., k, n]
     const da = () => {
-      const col = g.op('MatMul', [b, g.e.unsqueeze(dy, [-1])]); // [..., k, 1]
-      const vec = g.e.squeeze(col, [-1]);
-      return rb === 2 ? vec : g.e.reduceSum(vec, Array.from({ length: rb - 2 }, (_, i) => i), false);
+      const col = g.op('MatMul', [b, g.unsqueeze(dy, [-1])]); // [..., k, 1]
+      const vec = g.squeeze(col, [-1]);
+      return rb === 2 ? vec : g.reduceSum(vec, Array.from({ length: rb - 2 }, (_, i) => i), false);
     };
-    return [g.needs(0) && da(), g.needs(1) && g.mul(g.e.unsqueeze(a, [-1]), g.e.unsqueeze(dy, [-2]))];
+    return [g.needs(0) && da(), g.needs(1) && g.mul(g.unsqueeze(a, [-1]), g.unsqueeze(dy, [-2]))];
   }
   if (rb === 1) {
     // y[..., m] = a[..., m, k] b[k]
-    const dyCol = g.e.unsqueeze(dy, [-1]);
-    const db = () => (ra === 2 ? g.op('MatMul', [dy, a]) : g.op('MatMul', [g.op('Reshape', [dy, g.e.ints([-1])]), rows(g, a)]));
+    const dyCol = g.unsqueeze(dy, [-1]);
+    const db = () => (ra === 2 ? g.op('MatMul', [dy, a]) : g.op('MatMul', [g.op('Reshape', [dy, g.int64s([-1])]), rows(g, a)]));
     return [g.needs(0) && g.like(g.mul(dyCol, b), a), g.needs(1) && db()];
   }
   const da = () => {

@@ -20,18 +20,25 @@ function normalizedAxes(g: GradContext): number[] {
   return Array.from({ length: r - axis }, (_, i) => axis + i);
 }
 
+/**
+ * Whether the forward kernel's statistics (outputs 1 and 2) serve the backward: float32 ones
+ * do; stashed as float32 they would cost a double (or half) input its precision.
+ */
+function usesSavedStatistics(g: GradContext): boolean {
+  return g.dtype(g.x()) === DataType.FLOAT && g.int('stash_type', 1) === 1;
+}
+
 function layerNormGrad(g: GradContext): (string | false)[] {
   const x = g.x();
   const axes = normalizedAxes(g);
-  const mean = (v: string) => g.e.reduceMean(v, axes, true);
+  const mean = (v: string) => g.reduceMean(v, axes, true);
   let mu: string;
   let invstd: string;
-  if (g.e.dtype(x) === DataType.FLOAT && g.int('stash_type', 1) === 1) {
-    // The forward kernel's saved statistics (added to the forward node when it did not output them).
+  if (usesSavedStatistics(g)) {
+    // The forward kernel's saved statistics.
     mu = g.y(1);
     invstd = g.y(2);
   } else {
-    // Statistics stashed as float32 would cost a double (or half) input its precision: recompute.
     mu = mean(x);
     const centered = g.sub(x, mu);
     invstd = g.op('Reciprocal', [g.op('Sqrt', [g.add(mean(g.mul(centered, centered)), g.c(g.float('epsilon', 1e-5)))])]);
@@ -45,7 +52,7 @@ function layerNormGrad(g: GradContext): (string | false)[] {
 function rmsNormGrad(g: GradContext): (string | false)[] {
   const x = g.x();
   const axes = normalizedAxes(g);
-  const mean = (v: string) => g.e.reduceMean(v, axes, true);
+  const mean = (v: string) => g.reduceMean(v, axes, true);
   const invrms = g.op('Reciprocal', [g.op('Sqrt', [g.add(mean(g.mul(x, x)), g.c(g.float('epsilon', 1e-5)))])]);
   const xhat = g.like(g.mul(x, invrms), x);
   const dxhat = g.mul(g.dy(), g.x(1));
@@ -59,7 +66,7 @@ function batchNormGrad(g: GradContext): (string | false)[] {
   const x = g.x();
   const r = g.rank(x);
   if (r === undefined) g.unsupported('BatchNormalization on an input of unknown rank (run shape inference first)');
-  const perChannel = (v: string) => (r > 2 ? g.e.unsqueeze(v, Array.from({ length: r - 2 }, (_, i) => i + 1)) : v);
+  const perChannel = (v: string) => (r > 2 ? g.unsqueeze(v, Array.from({ length: r - 2 }, (_, i) => i + 1)) : v);
   const others = [0, ...Array.from({ length: r - 2 }, (_, i) => i + 2)];
   const [scale, mean, variance] = [g.x(1), g.x(3), g.x(4)];
   const inv = g.op('Reciprocal', [g.op('Sqrt', [g.add(variance, g.c(g.float('epsilon', 1e-5)))])]);
@@ -67,16 +74,16 @@ function batchNormGrad(g: GradContext): (string | false)[] {
   const dyScaled = g.mul(g.dy(), perChannel(g.mul(scale, inv)));
   return [
     g.needs(0) && dyScaled,
-    g.needs(1) && g.e.reduceSum(g.mul(g.dy(), g.mul(centered, perChannel(inv))), others, false),
-    g.needs(2) && g.e.reduceSum(g.dy(), others, false),
-    g.needs(3) && g.neg(g.e.reduceSum(dyScaled, others, false)),
+    g.needs(1) && g.reduceSum(g.mul(g.dy(), g.mul(centered, perChannel(inv))), others, false),
+    g.needs(2) && g.reduceSum(g.dy(), others, false),
+    g.needs(3) && g.neg(g.reduceSum(dyScaled, others, false)),
     // d/dvar of (x - mean) scale (var + eps)^-1/2 = -1/2 (x - mean) scale inv^3
-    g.needs(4) && g.e.reduceSum(g.mul(g.mul(g.dy(), centered), perChannel(g.mul(g.mul(scale, g.c(-0.5)), g.mul(inv, g.mul(inv, inv))))), others, false),
+    g.needs(4) && g.reduceSum(g.mul(g.mul(g.dy(), centered), perChannel(g.mul(g.mul(scale, g.c(-0.5)), g.mul(inv, g.mul(inv, inv))))), others, false),
   ];
 }
 
 export const normalizationRules: RuleTable = {
-  LayerNormalization: { grad: layerNormGrad },
+  LayerNormalization: { saves: (g) => (usesSavedStatistics(g) ? [1, 2] : []), grad: layerNormGrad },
   RMSNormalization: { grad: rmsNormGrad },
   BatchNormalization: { grad: batchNormGrad },
 };

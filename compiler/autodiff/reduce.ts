@@ -33,9 +33,9 @@ function expandBack(g: GradContext, v: string, axes: Axes): string {
   if (axes.kind === 'none') return v;
   let kept = v;
   if (g.int('keepdims', 1) === 0 && axes.kind !== 'all') {
-    kept = axes.kind === 'list' ? g.e.unsqueeze(v, axes.axes) : g.op('Unsqueeze', [v, axes.axes]);
+    kept = axes.kind === 'list' ? g.unsqueeze(v, axes.axes) : g.op('Unsqueeze', [v, axes.axes]);
   }
-  return g.like(g.op('Expand', [kept, g.e.shapeTensor(g.x())]), g.x());
+  return g.like(g.op('Expand', [kept, g.shapeTensor(g.x())]), g.x());
 }
 
 /** Number of input elements per output element, as a scalar of the input's type. */
@@ -60,9 +60,9 @@ function extremumGrad(g: GradContext): string[] {
 /** The same reduction as the node (sum), applied to v shaped like x. */
 function sumLike(g: GradContext, v: string, axes: Axes): string {
   const keep = g.int('keepdims', 1) === 1;
-  if (axes.kind === 'all') return g.e.reduceSum(v, undefined, keep);
-  if (axes.kind === 'list') return g.e.reduceSum(v, axes.axes, keep);
-  if (axes.kind === 'tensor') return g.e.reduceSum(v, axes.axes, keep);
+  if (axes.kind === 'all') return g.reduceSum(v, undefined, keep);
+  if (axes.kind === 'list') return g.reduceSum(v, axes.axes, keep);
+  if (axes.kind === 'tensor') return g.reduceSum(v, axes.axes, keep);
   return v;
 }
 

@@ -16,6 +16,12 @@ export interface GradientRule {
    * parameter, so nothing upstream of them is differentiated.
    */
   differentiable?: readonly number[] | ((node: Node) => readonly number[]);
+  /**
+   * Optional outputs the rule reads (saved statistics, a dropout mask) when this node uses
+   * them. The differentiator adds those the forward node omits before calling `grad`, so the
+   * backward reuses what the forward kernel computes instead of recomputing it.
+   */
+  saves?: (g: GradContext) => readonly number[];
   grad(g: GradContext): InputGradients;
 }
 

@@ -6,7 +6,7 @@
 import type { GradContext } from './context.ts';
 import type { RuleTable } from './rule.ts';
 
-const reshapeBack = (g: GradContext) => [g.e.reshapeLike(g.dy(), g.x())];
+const reshapeBack = (g: GradContext) => [g.reshapeLike(g.dy(), g.x())];
 
 /** ONNX Slice index normalisation for step 1: clamp to [-dim, dim], then wrap negatives. */
 function clampIndex(i: number, dim: number): number {
@@ -75,12 +75,12 @@ function sliceGrad(g: GradContext): string[] {
       pads[rank + norm(a)] = after;
     });
     if (g.opset < 11) return [g.like(g.op('Pad', [g.dy()], { pads }), x)];
-    return [g.like(g.op('Pad', [g.dy(), g.e.ints(pads)]), x)];
+    return [g.like(g.op('Pad', [g.dy(), g.int64s(pads)]), x)];
   }
-  g.e.requireOpset(11, `the gradient of Slice '${g.node.name}' with sizes known only at run time`);
+  g.requireOpset(11, `the gradient of Slice '${g.node.name}' with sizes known only at run time`);
   // Dynamic: per sliced axis, before = start', after = dim - start' - max(end' - start', 0).
-  const pick = (v: string | number[], i: number) => (typeof v === 'string' ? g.op('Gather', [v, g.e.ints([i])], { axis: 0 }) : g.e.ints([v[i]!]));
-  const zero = g.e.ints([0]);
+  const pick = (v: string | number[], i: number) => (typeof v === 'string' ? g.op('Gather', [v, g.int64s([i])], { axis: 0 }) : g.int64s([v[i]!]));
+  const zero = g.int64s([0]);
   // Min and Max take int64 only from opset 12: Where + Less/Greater do the same at every opset.
   const max = (a: string, b: string) => g.op('Where', [g.op('Greater', [a, b]), a, b]);
   const min = (a: string, b: string) => g.op('Where', [g.op('Less', [a, b]), a, b]);
@@ -91,7 +91,7 @@ function sliceGrad(g: GradContext): string[] {
   const before = new Map<number, string>();
   const after = new Map<number, string>();
   axes.forEach((a, i) => {
-    const dim = g.e.dimOf(x, a);
+    const dim = g.dimOf(x, a);
     const s = clamp(pick(p.starts, i), dim);
     const e = clamp(pick(p.ends, i), dim);
     const n = max(g.sub(e, s), zero);
@@ -104,7 +104,7 @@ function sliceGrad(g: GradContext): string[] {
   }
   const keys = [...before.keys()];
   const pads = g.op('Concat', [...keys.map((k) => before.get(k)!), ...keys.map((k) => after.get(k)!)], { axis: 0 });
-  return [g.like(g.op('Pad', [g.dy(), pads, '', g.e.ints(keys)]), x)];
+  return [g.like(g.op('Pad', [g.dy(), pads, '', g.int64s(keys)]), x)];
 }
 
 function concatGrad(g: GradContext): (string | false)[] {
@@ -117,10 +117,10 @@ function concatGrad(g: GradContext): (string | false)[] {
   let sizes: number[] | string;
   if (dims.every((d) => typeof d === 'number')) sizes = dims as number[];
   else {
-    g.e.requireOpset(13, `the gradient of Concat '${g.node.name}' with sizes known only at run time`);
-    sizes = g.op('Concat', g.node.inputs.map((v) => g.e.dimOf(v, axis)), { axis: 0 });
+    g.requireOpset(13, `the gradient of Concat '${g.node.name}' with sizes known only at run time`);
+    sizes = g.op('Concat', g.node.inputs.map((v) => g.dimOf(v, axis)), { axis: 0 });
   }
-  const parts = g.e.split(g.dy(), sizes, axis, n);
+  const parts = g.split(g.dy(), sizes, axis, n);
   return parts.map((p, i) => g.needs(i) && g.like(p, g.x(i)));
 }
 
@@ -138,18 +138,18 @@ function padGrad(g: GradContext): string[] {
   const starts = pads.slice(0, k);
   const axesList = axes ?? Array.from({ length: k }, (_, i) => i);
   // dx = dy[start : start + dim] along each padded axis
-  const sizes = g.op('Concat', axesList.map((a) => g.e.dimOf(g.x(), a)), { axis: 0 });
-  const ends = g.add(g.e.ints(starts), sizes);
-  return [g.like(g.op('Slice', [g.dy(), g.e.ints(starts), ends, g.e.ints(axesList)]), g.x())];
+  const sizes = g.op('Concat', axesList.map((a) => g.dimOf(g.x(), a)), { axis: 0 });
+  const ends = g.add(g.int64s(starts), sizes);
+  return [g.like(g.op('Slice', [g.dy(), g.int64s(starts), ends, g.int64s(axesList)]), g.x())];
 }
 
 function tileGrad(g: GradContext): string[] {
   const repeats = g.constInts(g.x(1));
   if (!repeats) g.unsupported('Tile with repeats computed at run time');
   // View dy as [r0, d0, r1, d1, ...] and sum the r axes.
-  const pieces = repeats.flatMap((r, i) => [g.e.ints([r]), g.e.dimOf(g.x(), i)]);
+  const pieces = repeats.flatMap((r, i) => [g.int64s([r]), g.dimOf(g.x(), i)]);
   const viewed = g.op('Reshape', [g.dy(), g.op('Concat', pieces, { axis: 0 })]);
-  return [g.like(g.e.reduceSum(viewed, repeats.map((_, i) => 2 * i), false), g.x())];
+  return [g.like(g.reduceSum(viewed, repeats.map((_, i) => 2 * i), false), g.x())];
 }
 
 export const shapeRules: RuleTable = {

@@ -12,16 +12,16 @@ function inSoftmaxLayout(g: GradContext, body: (y: string, dy: string, axis: num
   const axis = g.int('axis', 1);
   const y2 = g.op('Flatten', [g.y()], { axis });
   const dy2 = g.op('Flatten', [g.dy()], { axis });
-  return g.e.reshapeLike(body(y2, dy2, 1), g.x());
+  return g.reshapeLike(body(y2, dy2, 1), g.x());
 }
 
 export const softmaxRules: RuleTable = {
   // dx = y * (dy - sum(dy * y, axis))
   Softmax: {
-    grad: (g) => [inSoftmaxLayout(g, (y, dy, axis) => g.mul(y, g.sub(dy, g.e.reduceSum(g.mul(dy, y), [axis], true))))],
+    grad: (g) => [inSoftmaxLayout(g, (y, dy, axis) => g.mul(y, g.sub(dy, g.reduceSum(g.mul(dy, y), [axis], true))))],
   },
   // dx = dy - exp(y) * sum(dy, axis)
   LogSoftmax: {
-    grad: (g) => [inSoftmaxLayout(g, (y, dy, axis) => g.sub(dy, g.mul(g.op('Exp', [y]), g.e.reduceSum(dy, [axis], true))))],
+    grad: (g) => [inSoftmaxLayout(g, (y, dy, axis) => g.sub(dy, g.mul(g.op('Exp', [y]), g.reduceSum(dy, [axis], true))))],
   },
 };

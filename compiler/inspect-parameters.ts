@@ -22,10 +22,13 @@
  *     - sinusoid tables of the position (rotary cos/sin caches, fixed sinusoidal position
  *       embeddings): a [positions, n] table (unit dims aside) whose every column starts at 1
  *       (cosine) or 0 (sine) and follows x[p+1] + x[p-1] = 2 cos(t) x[p], not all constant;
- *     - rotary frequencies (`inv_freq`): a vector starting at 1 that falls geometrically;
+ *     - rotary frequencies (`inv_freq`): a vector starting at 1 that falls geometrically, and
+       the angle table p * inv_freq a fixed-shape export folds before Cos / Sin;
  *     and by use: running statistics, the tensors used only as BatchNormalization's mean and
  *     variance (inputs 3 and 4), which training estimates, not learns.
- *  What the rules miss: a float buffer of other contents (counted as a parameter), and a
+ *     And by use: tensors that only reach comparisons (a float 0/1 causal mask compared with 0),
+     and an all-zero [1, n] tensor added to a graph output (a logits-bias buffer of zeros).
+  What the rules miss: a float buffer of other contents (counted as a parameter), and a
  *  parameter whose values happen to match a rule (a frozen, never-trained sinusoid table
  *  declared as nn.Parameter is excluded). Two things torch's exporter does cannot be undone by
  *  any reader of the file: it stores parameters with equal values once (an untrained model
@@ -39,7 +42,7 @@ export interface ExcludedTensor {
   name: string;
   elements: number;
   /** 'copy' of another tensor (not counted at all), or a float buffer kind (counted as buffer). */
-  kind: 'copy' | 'mask' | 'sinusoids' | 'frequencies' | 'statistics';
+  kind: 'copy' | 'mask' | 'sinusoids' | 'frequencies' | 'statistics' | 'compared' | 'zeros';
   /** For copies: the tensor it copies, and whether transposed. */
   of?: string;
   transposed?: boolean;
@@ -80,9 +83,11 @@ export function countParameters(graph: Graph, producerName: string): ParameterCo
   }
 
   const statistics = runningStatistics(graph);
+  const compared = comparedOnly(graph);
+  const outputBiases = zeroOutputBiases(graph);
   const excluded = new Map<string, ExcludedTensor>();
   for (const c of candidates) {
-    const kind = statistics.has(c.name) ? 'statistics' : bufferKind(c.tensor);
+    const kind = statistics.has(c.name) ? 'statistics' : compared.has(c.name) ? 'compared' : outputBiases.has(c.name) && allZero(c.tensor) ? 'zeros' : bufferKind(c.tensor);
     if (kind) excluded.set(c.name, { name: c.name, elements: elementCount(c.tensor.dims), kind });
   }
   for (const copy of findCopies(candidates.filter((c) => !excluded.has(c.name)))) excluded.set(copy.name, copy);
@@ -102,6 +107,67 @@ export function countParameters(graph: Graph, producerName: string): ParameterCo
     if (c.inConstantNode) result.parametersInConstantNodes += n;
   }
   return result;
+}
+
+/** Ops that move or select elements without computing with them. */
+const MOVES = new Set(['Slice', 'Gather', 'Reshape', 'Unsqueeze', 'Squeeze', 'Expand', 'Transpose', 'Identity', 'Flatten', 'Tile']);
+const COMPARISONS = new Set(['Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual']);
+
+/**
+ * Float tensors whose every use reaches only comparisons or a Cast to bool, through ops that
+ * move elements (GPT-style code's `mask[:, :, :s, :s] == 0` on a float `tril` buffer): no
+ * gradient reaches them, so they are buffers, not parameters.
+ */
+function comparedOnly(graph: Graph): Set<string> {
+  const readers = new Map<string, { op: string; domain: string; to?: number; outputs: string[]; first: boolean }[]>();
+  for (const n of graph.nodes) {
+    n.inputs.forEach((i, k) => {
+      if (!i) return;
+      const to = n.opType === 'Cast' ? Number(n.attributes.find((a) => a.name === 'to')?.i ?? -1) : undefined;
+      const list = readers.get(i) ?? [];
+      list.push({ op: n.opType, domain: n.domain, ...(to !== undefined ? { to } : {}), outputs: n.outputs, first: k === 0 });
+      readers.set(i, list);
+    });
+  }
+  const outputs = new Set(graph.outputNames());
+  const memo = new Map<string, boolean>();
+  const onlyCompared = (v: string, depth: number): boolean => {
+    const known = memo.get(v);
+    if (known !== undefined) return known;
+    memo.set(v, false);
+    const uses = readers.get(v) ?? [];
+    const ok = depth < 16 && !outputs.has(v) && uses.length > 0 && uses.every((u) =>
+      (u.domain === '' || u.domain === 'ai.onnx') &&
+      (COMPARISONS.has(u.op) || (u.op === 'Cast' && u.to === DataType.BOOL) || (MOVES.has(u.op) && u.first && u.outputs.every((o) => !o || onlyCompared(o, depth + 1)))));
+    memo.set(v, ok);
+    return ok;
+  };
+  return new Set([...graph.initializers.keys()].filter((name) => onlyCompared(name, 0)));
+}
+
+/**
+ * Constants of shape [1, n] added to a graph output right before it leaves (HF's
+ * `final_logits_bias`, a registered buffer of zeros): with every element 0 they are buffers.
+ * A Linear's bias is 1-D, and an untrained one may well be all zeros: it stays a parameter.
+ */
+function zeroOutputBiases(graph: Graph): Set<string> {
+  const outputs = new Set(graph.outputNames());
+  const found = new Set<string>();
+  for (const n of graph.nodes) {
+    if (n.opType !== 'Add' || !outputs.has(n.outputs[0] ?? '')) continue;
+    for (const i of n.inputs) {
+      const dims = graph.initializers.get(i)?.dims.map(Number);
+      if (dims && dims.length >= 2 && dims.slice(0, -1).every((d) => d === 1)) found.add(i);
+    }
+  }
+  return found;
+}
+
+function allZero(t: TensorProto): boolean {
+  const v = floatValues(t);
+  if (!v || v.length === 0) return false;
+  for (let i = 0; i < v.length; i++) if (v[i] !== 0) return false;
+  return true;
 }
 
 /** Values used only as BatchNormalization's running mean or variance (inputs 3 and 4). */
@@ -130,6 +196,7 @@ function bufferKind(t: TensorProto): ExcludedTensor['kind'] | undefined {
   const dims = t.dims.map(Number).filter((d) => d !== 1);
   if (dims.length === 2 && isSinusoidTable(values, dims[0]!, dims[1]!, t.dataType)) return 'sinusoids';
   if (dims.length === 1 && isGeometricFromOne(values, t.dataType)) return 'frequencies';
+  if (dims.length === 2 && isAngleTable(values, dims[0]!, dims[1]!)) return 'frequencies';
   return undefined;
 }
 
@@ -167,6 +234,23 @@ function isSinusoidTable(v: ArrayLike<number>, positions: number, n: number, dty
       const next = v[(p + 1) * n + j]!;
       if (Math.abs(cur) > 1 + tol || Math.abs(next + prev - 2 * c * cur) > tol) return false;
     }
+  }
+  return varies;
+}
+
+/**
+ * Rotary angles folded for a fixed length: a [positions, n] table x[p][j] = p * f_j (the outer
+ * product of the positions with the inverse frequencies, before Cos / Sin), first row all 0.
+ */
+function isAngleTable(v: ArrayLike<number>, positions: number, n: number): boolean {
+  if (positions < 3) return false;
+  let varies = false;
+  for (let j = 0; j < n; j++) {
+    if (v[j] !== 0) return false;
+    const f = v[n + j]!;
+    if (!(f > 0)) return false;
+    if (f !== 0) varies = true;
+    for (let p = 2; p < positions; p++) if (Math.abs(v[p * n + j]! - p * f) > 1e-6 * p * f) return false;
   }
   return varies;
 }

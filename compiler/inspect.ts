@@ -126,6 +126,8 @@ const NOT_PARAMETER_WHY: Record<ExcludedTensor['kind'], string> = {
   sinusoids: 'sinusoid table of the position (float buffer)',
   frequencies: 'rotary frequencies (float buffer)',
   statistics: 'BatchNormalization running statistics (buffer)',
+  compared: 'read only by comparisons (a 0/1 mask buffer)',
+  zeros: 'all zeros added to an output (a logits-bias buffer)',
 };
 
 function notParameterLines(r: Inspection): string[] {

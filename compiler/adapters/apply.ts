@@ -68,7 +68,7 @@ export function applyAdapters(model: Model, sites: AdapterSites, structure: Adap
       const id = loraId(proj);
       const A = want({ name: loraParameterName(id, 'A'), rows: site.rank, cols: proj.inDim, module: id, role: 'lora.A', init: site.init, fanIn: proj.inDim, rank: site.rank });
       const B = want({ name: loraParameterName(id, 'B'), rows: proj.outDim, cols: site.rank, module: id, role: 'lora.B', init: 'zero', fanIn: 0, rank: site.rank });
-      addLowRankPath({ graph, b, opset }, { x: proj.input, y: proj.output, A, B, rank: site.rank, alpha: site.alpha, dropout: site.dropout, columns: proj.columns });
+      addLowRankPath({ graph, b, opset }, { x: proj.input, y: proj.output, A, B, rank: site.rank, alpha: site.alpha, dropout: site.dropout, ...(proj.columns ? { columns: { columns: proj.columns, width: proj.fusedDim! } } : {}) });
     }
   }
 
@@ -115,6 +115,13 @@ function loraTargets(sites: AdapterSites, site: ResolvedLoraSite): ProjectionSit
   if (target.kind === 'role') {
     if (site.block === undefined) throw new Error('internal error: a role target without a block');
     const found = sites.projections(site.block).filter((p) => p.role === target.role);
+    const unproven = sites.projections(site.block).find((p) => p.partsUnproven !== undefined);
+    if (found.length === 0 && unproven && ['q', 'k', 'v'].includes(target.role)) {
+      throw new UserError(
+        `LoRA section '${site.section}': block ${site.block} computes q, k and v with one fused projection '${unproven.node}', and which of its output columns are '${target.role}' could not be proven from the graph (${unproven.partsUnproven})`,
+        `target the whole fused projection with \`on qkv\`, or name it by pattern; lor2c does not guess a column layout`,
+      );
+    }
     if (found.length === 0) {
       const roles = [...new Set(sites.projections(site.block).map((p) => p.role).filter(Boolean))].join(', ');
       throw new UserError(`LoRA section '${site.section}': block ${site.block} has no '${target.role}' projection (found: ${roles || 'none'})`, 'target a role the block has, or name the projection by pattern');
@@ -122,7 +129,7 @@ function loraTargets(sites: AdapterSites, site: ResolvedLoraSite): ProjectionSit
     return found;
   }
   const regex = patternRegex(target.pattern, site.block);
-  const found = sites.allProjections().filter((p) => regex.test(p.node) || regex.test(p.weight));
+  const found = sites.allProjections().filter((p) => !p.fusedPart && (regex.test(p.node) || regex.test(p.weight)));
   if (found.length === 0) throw new UserError(`LoRA section '${site.section}': pattern "${target.pattern}" matches no MatMul/Gemm projection or weight`, 'run `lor2c inspect MODEL` to see the projections');
   return found;
 }

@@ -19,8 +19,8 @@ export interface LowRankPath {
   rank: number;
   alpha: number;
   dropout: number;
-  /** Place the delta into column block `index` of y (a part of a fused projection), zeros elsewhere. */
-  columns?: { index: number; blocks: number };
+  /** Place delta column j into column columns[j] of y (`width` wide: a part of a fused projection), zeros elsewhere. */
+  columns?: { columns: number[]; width: number };
 }
 
 export interface PathContext {
@@ -41,12 +41,36 @@ export function addLowRankPath(ctx: PathContext, p: LowRankPath): string {
     // Scale the r-wide intermediate rather than the d-wide result: fewer multiplications.
     const scaled = b.op('Mul', [down, b.constant('scale', DataType.FLOAT, [], Float32Array.of(p.alpha / p.rank))]);
     const up = b.op('MatMul', [scaled, b.op('Transpose', [p.B], { perm: [1, 0] })]);
-    return b.op('Add', [y, p.columns ? intoColumns(b, up, p.columns.index, p.columns.blocks) : up]);
+    return b.op('Add', [y, p.columns ? intoColumns(b, up, p.columns.columns, p.columns.width) : up]);
   });
 }
 
-/** [.., w] -> [.., blocks * w]: the delta in column block `index`, zero blocks around it. */
-function intoColumns(b: GraphBuilder, delta: string, index: number, blocks: number): string {
-  const zeros = b.op('Mul', [delta, b.constant('zero', DataType.FLOAT, [], Float32Array.of(0))]);
-  return b.op('Concat', Array.from({ length: blocks }, (_, k) => (k === index ? delta : zeros)), { axis: -1 });
+/**
+ * [.., w] -> [.., width]: delta column j at column columns[j], zeros elsewhere. Built from
+ * runs (consecutive j landing on consecutive columns) as Slices of the delta and of a zero
+ * copy of it, joined by one Concat: ordinary differentiable ops, a handful per head.
+ */
+function intoColumns(b: GraphBuilder, delta: string, columns: number[], width: number): string {
+  const w = columns.length;
+  const source = new Array<number>(width).fill(-1);
+  columns.forEach((c, j) => (source[c] = j));
+  let zeros: string | undefined;
+  const slice = (from: string, start: number, end: number) =>
+    b.op('Slice', [from, b.ints([start]), b.ints([end]), b.ints([-1])]);
+  const pieces: string[] = [];
+  for (let c = 0; c < width; ) {
+    if (source[c]! >= 0) {
+      let end = c + 1;
+      while (end < width && source[end] === source[end - 1]! + 1) end++;
+      pieces.push(source[c] === 0 && end - c === w ? delta : slice(delta, source[c]!, source[c]! + end - c));
+      c = end;
+    } else {
+      let end = c + 1;
+      while (end < width && source[end]! < 0 && end - c < w) end++;
+      zeros ??= b.op('Mul', [delta, b.constant('zero', DataType.FLOAT, [], Float32Array.of(0))]);
+      pieces.push(end - c === w ? zeros : slice(zeros, 0, end - c));
+      c = end;
+    }
+  }
+  return pieces.length === 1 ? pieces[0]! : b.op('Concat', pieces, { axis: -1 });
 }

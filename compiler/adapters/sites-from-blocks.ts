@@ -7,24 +7,27 @@ function sitesOf(p: Projection, block: number | undefined): ProjectionSite[] {
   if (p.role !== 'qkv' || !p.parts) return [whole];
   // A fused QKV projection: q, k and v each take their own delta. Where the split cuts the
   // last axis, the delta goes right after the split; otherwise into the part's columns of the
-  // fused output (q, k, v are consecutive column blocks of equal width there).
+  // fused output, as derived from the graph (compiler/locate/fused-columns.ts). Where they
+  // could not be derived there is no q/k/v site, and the reason stays on the fused one.
   const parts: ProjectionSite[] = [];
+  const unproven: string[] = [];
   for (const role of ['q', 'k', 'v'] as const) {
     const part = p.parts[role];
-    if (part.lastAxis) parts.push({ ...whole, role, input: part.x, output: part.value, outDim: part.width });
-    else if (p.outFeatures % 3 === 0) {
-      parts.push({ ...whole, role, outDim: p.outFeatures / 3, columns: { index: part.index, blocks: 3 } });
-    }
+    if (part.lastAxis) parts.push({ ...whole, role, input: part.x, output: part.value, outDim: part.width, fusedPart: true });
+    else if (part.columns) parts.push({ ...whole, role, outDim: part.columns.length, columns: part.columns, fusedDim: p.outFeatures, fusedPart: true });
+    else unproven.push(`${role}: ${part.unproven ?? 'not derived'}`);
   }
+  if (unproven.length) return [{ ...whole, partsUnproven: unproven.join('; ') }, ...parts];
   return [whole, ...parts];
 }
 
 export function sitesFromBlocks(map: BlockMap): AdapterSites {
   const perBlock = map.blocks.map((b) => b.projections.flatMap((p) => sitesOf(p, b.index)));
+  const elsewhere = map.elsewhere.flatMap((p) => sitesOf(p, undefined));
   return {
     blocks: map.blocks.map((b) => ({ input: b.input, output: b.output, stack: b.stack })),
     hidden: map.hidden,
     projections: (block) => perBlock[block] ?? [],
-    allProjections: () => perBlock.flat(),
+    allProjections: () => [...perBlock.flat(), ...elsewhere],
   };
 }

@@ -19,11 +19,18 @@ export interface ProjectionSite {
   inDim: number;
   outDim: number;
   /**
-   * For a part of a fused QKV projection whose split does not cut the last axis (a reshape to
-   * [.., 3, heads, head_dim] and a Gather): the delta is added to the fused output, into
-   * column block `index` of `blocks` equal blocks (each outDim wide), zeros elsewhere.
+   * For a part of a fused QKV projection whose split does not cut the last axis (GPT-NeoX's
+   * per-head [.., heads, 3 * head_dim] slices, Bloom's [.., heads, 3, head_dim], ViT's
+   * [.., 3, heads, head_dim]): the delta is added to the fused output (`output`, `fusedDim`
+   * wide), delta column j into fused column columns[j], zeros elsewhere.
    */
-  columns?: { index: number; blocks: number };
+  columns?: number[];
+  /** One of q, k, v of a fused projection (the whole one is listed too): pattern targets skip these. */
+  fusedPart?: boolean;
+  /** Width of the fused output, where `columns` is set. */
+  fusedDim?: number;
+  /** For a fused projection whose q/k/v columns could not be proven: why (LoRA on q, k or v is then refused, naming it). */
+  partsUnproven?: string;
 }
 
 export interface AdapterSites {
@@ -37,6 +44,6 @@ export interface AdapterSites {
   hidden: number;
   /** Projections of one block, found by role. */
   projections(block: number): ProjectionSite[];
-  /** Every projection in the model (for name-pattern targets). */
+  /** Every projection in the model, in blocks or not (heads, poolers): for name-pattern targets. */
   allProjections(): ProjectionSite[];
 }

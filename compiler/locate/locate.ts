@@ -67,20 +67,7 @@ export function locateBlocks(model: Model, override: BlockOverride = { kind: 'au
       const roles = assignRoles(view, label, nodes, inside, own, shapes, modelSites);
       notes.push(...roles.notes);
       const sites = [...inside, ...roles.outside];
-      const projections: Projection[] = sites.map((s) => ({
-        role: roles.roles.get(s) ?? 'other',
-        node: view.nameOf(s.node),
-        opType: s.node.opType,
-        weight: s.weight.name,
-        weightInConstantNode: s.weight.inConstantNode,
-        layout: s.layout,
-        ...(s.bias !== undefined ? { bias: s.bias } : {}),
-        inFeatures: s.inFeatures,
-        outFeatures: s.outFeatures,
-        x: s.x,
-        y: s.y,
-        ...(roles.parts.has(s) ? { parts: roles.parts.get(s)! } : {}),
-      }));
+      const projections = sites.map((s) => toProjection(view, s, roles.roles.get(s) ?? 'other', roles.parts.get(s)));
       blocks.push({ index: first + i, stack: names[k]!, indexInStack: i, label, input: stack.streams[i]!, output: stack.streams[i + 1]!, nodes: nodes.map((n) => view.nameOf(n)), projections });
       nodeLists.push(nodes);
       labelsAll.push(label);
@@ -100,7 +87,26 @@ export function locateBlocks(model: Model, override: BlockOverride = { kind: 'au
     notes.push('projection weights are held in Constant nodes: lift them to initializers (compiler/graph liftConstants) before training through them');
   }
   const style = stacks.every((s) => s.style === stacks[0]!.style) ? stacks[0]!.style : 'other';
-  return { style, hidden, streams: stacks.length === 1 ? stacks[0]!.streams : [], stacks, blocks, notes };
+  const inBlocks = new Set(blocks.flatMap((b) => b.projections.map((p) => p.node)));
+  const elsewhere = [...sitesByNode.values()].filter((s) => !inBlocks.has(view.nameOf(s.node))).map((s) => toProjection(view, s, 'other', undefined));
+  return { style, hidden, streams: stacks.length === 1 ? stacks[0]!.streams : [], stacks, blocks, elsewhere, notes };
+}
+
+function toProjection(view: GraphView, s: ProjectionSite, role: Projection['role'], parts: Projection['parts']): Projection {
+  return {
+    role,
+    node: view.nameOf(s.node),
+    opType: s.node.opType,
+    weight: s.weight.name,
+    weightInConstantNode: s.weight.inConstantNode,
+    layout: s.layout,
+    ...(s.bias !== undefined ? { bias: s.bias } : {}),
+    inFeatures: s.inFeatures,
+    outFeatures: s.outFeatures,
+    x: s.x,
+    y: s.y,
+    ...(parts ? { parts } : {}),
+  };
 }
 
 /**

@@ -11,6 +11,7 @@ import type { GraphView } from './graph-view.ts';
 import type { ProjectionSite } from './projections.ts';
 import { nodesBetween, SCORE_PATH, type ResidualAdd } from './residuals.ts';
 import { findBackward, findForward, splitPoint, traceToProjections, type TraceHit } from './trace.ts';
+import { constInts, partColumns } from './fused-columns.ts';
 import type { FusedPart, ProjectionRole } from './types.ts';
 
 /** Between the Softmax and the context MatMul. */
@@ -158,9 +159,22 @@ function fusedParts(view: GraphView, q: TraceHit, k: TraceHit, v: TraceHit, shap
     const x = reshapes === 0 ? hit.site.x : flattened && (flattened.opType === 'Reshape' || flattened.opType === 'Flatten') ? flattened.inputs[0]! : undefined;
     const lastAxis = x !== undefined && onLastAxis(view, point.node, hit, shapes);
     const width = lastAxis ? partWidth(view, point.node, point.out, shapes) : 0;
-    return { value: point.out, index: order.indexOf(i), lastAxis: lastAxis && width > 0, width: lastAxis ? width : 0, x: x ?? hit.site.x };
+    const derived = partColumns(view, hit, point.node, shapes);
+    return {
+      value: point.out, index: order.indexOf(i), lastAxis: lastAxis && width > 0, width: lastAxis ? width : 0, x: x ?? hit.site.x,
+      ...('columns' in derived ? { columns: derived.columns } : { unproven: derived.why }),
+    };
   };
-  return { q: part(0), k: part(1), v: part(2) };
+  const parts = { q: part(0), k: part(1), v: part(2) };
+  // The derivations must agree with each other: three disjoint sets of the fused columns.
+  const all = [parts.q, parts.k, parts.v].flatMap((p) => p.columns ?? []);
+  if ([parts.q, parts.k, parts.v].every((p) => p.columns) && new Set(all).size !== all.length) {
+    for (const p of [parts.q, parts.k, parts.v]) {
+      delete p.columns;
+      p.unproven = 'the parts derived for q, k and v overlap';
+    }
+  }
+  return parts;
 }
 
 /** Width of one output of a last-axis Split (its `split` sizes, else equal parts) or Slice (from the shapes). */
@@ -200,27 +214,6 @@ function onLastAxis(view: GraphView, n: Node, hit: TraceHit, shapes: ShapeLookup
     axis = axes?.length === 1 ? axes[0] : undefined;
   }
   return axis !== undefined && (axis === -1 || axis === input.length - 1);
-}
-
-/** Values of a small integer constant (initializer or Constant node). */
-export function constInts(view: GraphView, value: string): number[] | undefined {
-  const init = view.graph.initializers.get(value);
-  const p = view.producer.get(value);
-  const t = init ?? (p?.opType === 'Constant' ? p.attributes.find((a) => a.name === 'value')?.t : undefined);
-  if (!t) {
-    const a = p?.opType === 'Constant' ? p.attributes[0] : undefined;
-    if (a?.name === 'value_ints') return a.ints.map(Number);
-    if (a?.name === 'value_int') return [Number(a.i)];
-    return undefined;
-  }
-  if (t.int64Data.length) return t.int64Data.map(Number);
-  if (t.int32Data.length) return [...t.int32Data];
-  const raw = t.rawData;
-  if (!raw.length) return undefined;
-  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  if (t.dataType === 7) return Array.from({ length: raw.byteLength / 8 }, (_, i) => Number(dv.getBigInt64(i * 8, true)));
-  if (t.dataType === 6) return Array.from({ length: raw.byteLength / 4 }, (_, i) => dv.getInt32(i * 4, true));
-  return undefined;
 }
 
 /** The operands of the Add tree (of two computed operands each) that sums up `value`, within `scope`. */

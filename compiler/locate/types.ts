@@ -18,6 +18,14 @@ export interface FusedPart {
   lastAxis: boolean;
   /** Width of the part along the last axis (0 when not a last-axis cut or not known). */
   width: number;
+  /**
+   * The fused output's columns this part reads, derived from the ops between the projection
+   * and the split (compiler/locate/fused-columns.ts): part column j is fused column columns[j].
+   * Absent when they could not be proven (see `unproven`).
+   */
+  columns?: number[];
+  /** Why `columns` could not be derived: a per-part delta must then be refused. */
+  unproven?: string;
   /** The activation whose leading axes match `value`'s: the projection's x, or, where the
    * projection ran on a flattened [N, in] copy (torch's addmm) and was reshaped back before
    * the split, the input before flattening. */
@@ -88,6 +96,8 @@ export interface BlockMap {
   streams: string[];
   stacks: StackInfo[];
   blocks: BlockInfo[];
+  /** Projections outside every block (input projections, poolers, heads): role 'other', targets of quoted LoRA patterns. */
+  elsewhere: Projection[];
   /** What was found, assumed or inconsistent, for the user to read. */
   notes: string[];
 }

@@ -43,10 +43,17 @@ export interface PreparedBase {
   baseParameters: number;
 }
 
+/**
+ * External weights of at least this size stay in the base model's data files while compiling:
+ * the compiler rewrites the graph around frozen weights without reading them, and the artifacts
+ * link those files (docs/performance.md). Smaller ones (norm scales, shape constants) are read.
+ */
+const DEFER_WEIGHTS_ABOVE = 64 * 1024;
+
 /** Reads the base model and finds its blocks, as the plan's `blocks` setting says. */
 export function prepareBase(plan: Plan, modelPath: string): PreparedBase {
   const path = resolve(modelPath);
-  const proto = readModel(path);
+  const proto = readModel(path, { deferAbove: DEFER_WEIGHTS_ABOVE });
   const model = modelFromProto(proto);
   // Weights some exporters keep in Constant nodes become initializers, so they can be found
   // by locate and made trainable; small constants (shapes, scalars) stay where they are.

@@ -35,7 +35,7 @@
  *  whose norm scales are all ones counts low), and in eval mode it fuses a BatchNorm that
  *  follows a Conv into the conv (BatchNorm's 2C parameters become the conv's C-element bias).
  */
-import { DataType, elementCount, isFloatType, tensorArray, tensorByteLength, type TensorProto } from './onnx/index.ts';
+import { DataType, elementCount, isFloatType, tensorArray, tensorByteLength, tensorElements, type TensorProto } from './onnx/index.ts';
 import type { Graph } from './graph/index.ts';
 
 export interface ExcludedTensor {
@@ -270,16 +270,18 @@ function isGeometricFromOne(v: ArrayLike<number>, dtype: number): boolean {
 
 /**
  * Rule 2: candidates equal to another, element for element or transposed. Compares element
- * bits, so only tensors of one dtype match; all-equal tensors are never copies.
+ * bits, so only tensors of one dtype match; all-equal tensors are never copies. A few sampled
+ * elements rule out nearly every pair before any tensor is read whole, so a model whose weights
+ * stay on disk (deferred) is not loaded to be counted.
  */
 function findCopies(candidates: Candidate[]): ExcludedTensor[] {
   const copies: ExcludedTensor[] = [];
   const isCopy = new Set<string>();
-  const bits = new Map<string, ArrayLike<number | bigint>>();
-  const bitsOf = (c: Candidate) => {
-    let b = bits.get(c.name);
-    if (!b) bits.set(c.name, (b = tensorArray(c.tensor)));
-    return b;
+  const views = new Map<string, ArrayLike<number | bigint>>();
+  const viewOf = (c: Candidate) => {
+    let v = views.get(c.name);
+    if (!v) views.set(c.name, (v = tensorElements(c.tensor)));
+    return v;
   };
   // Group by dtype and element count, the only tensors that can be copies of each other.
   const groups = new Map<string, Candidate[]>();
@@ -297,11 +299,11 @@ function findCopies(candidates: Candidate[]): ExcludedTensor[] {
     group.sort((a, b) => Number(b.name.startsWith('onnx::')) - Number(a.name.startsWith('onnx::')));
     for (let i = 0; i < group.length; i++) {
       const a = group[i]!;
-      if (isCopy.has(a.name) || allEqual(bitsOf(a))) continue;
+      if (isCopy.has(a.name) || allEqual(viewOf(a))) continue;
       for (let k = 0; k < group.length; k++) {
         const b = group[k]!;
         if (k === i || isCopy.has(b.name)) continue;
-        const transposed = sameElements(bitsOf(a), bitsOf(b)) ? false : isTransposeOf(a, b, bitsOf(a), bitsOf(b)) ? true : undefined;
+        const transposed = sameElements(a, b, viewOf(a), viewOf(b)) ? false : isTransposeOf(a, b, viewOf(a), viewOf(b)) ? true : undefined;
         if (transposed === undefined) continue;
         isCopy.add(a.name);
         copies.push({ name: a.name, elements: elementCount(a.tensor.dims), kind: 'copy', of: b.name, transposed });
@@ -312,14 +314,20 @@ function findCopies(candidates: Candidate[]): ExcludedTensor[] {
   return copies;
 }
 
+/** Elements sampled before a full comparison. */
+const SAMPLES = 16;
+const samplePositions = (n: number) => Array.from({ length: Math.min(SAMPLES, n) }, (_, k) => Math.floor((k * (n - 1)) / Math.max(1, SAMPLES - 1)));
+
 function allEqual(v: ArrayLike<number | bigint>): boolean {
   for (let i = 1; i < v.length; i++) if (v[i] !== v[0]) return false;
   return true;
 }
 
-function sameElements(a: ArrayLike<number | bigint>, b: ArrayLike<number | bigint>): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+function sameElements(a: Candidate, b: Candidate, av: ArrayLike<number | bigint>, bv: ArrayLike<number | bigint>): boolean {
+  if (av.length !== bv.length) return false;
+  if (samplePositions(av.length).some((i) => !Object.is(av[i], bv[i]))) return false;
+  const [x, y] = [tensorArray(a.tensor), tensorArray(b.tensor)];
+  for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) return false;
   return true;
 }
 
@@ -329,8 +337,11 @@ function isTransposeOf(a: Candidate, b: Candidate, av: ArrayLike<number | bigint
   const bd = b.tensor.dims.map(Number).filter((d) => d !== 1);
   if (ad.length !== 2 || bd.length !== 2 || ad[0] !== bd[1] || ad[1] !== bd[0]) return false;
   const [rows, cols] = ad as [number, number];
+  const transposedAt = (i: number) => (i % cols) * rows + Math.floor(i / cols);
+  if (samplePositions(rows * cols).some((i) => !Object.is(av[i], bv[transposedAt(i)]))) return false;
+  const [x, y] = [tensorArray(a.tensor), tensorArray(b.tensor)];
   for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) if (!Object.is(av[r * cols + c], bv[c * rows + r])) return false;
+    for (let c = 0; c < cols; c++) if (!Object.is(x[r * cols + c], y[c * rows + r])) return false;
   }
   return true;
 }
@@ -340,16 +351,16 @@ function isTransposeOf(a: Candidate, b: Candidate, av: ArrayLike<number | bigint
  * elements, and converting a multi-GB fp16 model up front would cost more than the rules.
  */
 function floatValues(t: TensorProto): ArrayLike<number> | undefined {
-  const a = tensorArray(t);
+  const a = tensorElements(t);
   switch (t.dataType) {
-    case DataType.FLOAT: case DataType.DOUBLE: return a as Float32Array | Float64Array;
-    case DataType.FLOAT16: return decoded(a as Uint16Array, halfToNumber);
-    case DataType.BFLOAT16: return decoded(a as Uint16Array, bfloatToNumber);
+    case DataType.FLOAT: case DataType.DOUBLE: return a as ArrayLike<number>;
+    case DataType.FLOAT16: return decoded(a as ArrayLike<number>, halfToNumber);
+    case DataType.BFLOAT16: return decoded(a as ArrayLike<number>, bfloatToNumber);
     default: return undefined;
   }
 }
 
-function decoded(bits: Uint16Array, decode: (b: number) => number): ArrayLike<number> {
+function decoded(bits: ArrayLike<number>, decode: (b: number) => number): ArrayLike<number> {
   return new Proxy({ length: bits.length } as ArrayLike<number>, {
     get: (target, key) => (typeof key === 'string' && key !== 'length' ? decode(bits[Number(key)]!) : Reflect.get(target, key)),
   });

@@ -10,6 +10,7 @@ import { DataLocation, fromBinary, ModelProtoSchema, type ModelProto, type Tenso
 import { dataTypeInfo, dataTypeName } from './dtype.ts';
 import { elementCount, tensorByteLength } from './tensor.ts';
 import { visitModelTensors } from './walk.ts';
+import { deferBytes } from './deferred.ts';
 import { UserError } from '../errors.ts';
 
 export interface ReadLimits {
@@ -21,10 +22,19 @@ export interface ReadLimits {
 
 export const DEFAULT_LIMITS: ReadLimits = { maxElements: 2 ** 36, maxRank: 64 };
 
+export interface ReadOptions {
+  limits?: ReadLimits;
+  /**
+   * External tensors of at least this many bytes are not loaded: they stay on disk (see
+   * deferred.ts) and are read only if something asks for their values. Default: load all.
+   */
+  deferAbove?: number;
+}
+
 /** Protobuf messages cannot exceed 2 GiB; weights beyond that live in external data. */
 const MAX_PROTO_BYTES = 2 ** 31 - 1;
 
-export function readModel(path: string, limits: ReadLimits = DEFAULT_LIMITS): ModelProto {
+export function readModel(path: string, opts: ReadOptions = {}): ModelProto {
   let size: number;
   try {
     const stat = statSync(path);
@@ -38,7 +48,7 @@ export function readModel(path: string, limits: ReadLimits = DEFAULT_LIMITS): Mo
     throw new UserError(`model '${path}' is ${size} bytes, over protobuf's 2 GiB limit`, 'store the weights as ONNX external data');
   }
   const bytes = readWhole(path, size);
-  return decodeModel(bytes, { label: path, baseDir: dirname(resolve(path)), limits });
+  return decodeModel(bytes, { label: path, baseDir: dirname(resolve(path)), limits: opts.limits, deferAbove: opts.deferAbove });
 }
 
 function readWhole(path: string, size: number): Uint8Array {
@@ -63,6 +73,8 @@ export interface DecodeOptions {
   /** Folder that external data locations are relative to; without it external data is an error. */
   baseDir?: string;
   limits?: ReadLimits;
+  /** See ReadOptions.deferAbove. */
+  deferAbove?: number;
 }
 
 export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): ModelProto {
@@ -79,7 +91,7 @@ export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): ModelP
   try {
     visitModelTensors(model, (t, where) => {
       checkTensorHeader(t, where, label, limits);
-      if (t.dataLocation === DataLocation.EXTERNAL) files.load(t, where);
+      if (t.dataLocation === DataLocation.EXTERNAL) files.load(t, where, opts.deferAbove);
       checkTensorSize(t, where, label);
     });
   } finally {
@@ -120,7 +132,7 @@ class ExternalFiles {
     this.root = baseDir === undefined ? undefined : realpathSync(baseDir);
   }
 
-  load(t: TensorProto, where: string): void {
+  load(t: TensorProto, where: string, deferAbove = Infinity): void {
     const name = `tensor '${t.name}' (${where}) in '${this.label}'`;
     const kv = new Map(t.externalData.map((e) => [e.key, e.value]));
     const location = kv.get('location');
@@ -132,6 +144,11 @@ class ExternalFiles {
     const wanted = kv.has('length') ? parseNonNegative(kv.get('length')!, 'length', name) : tensorByteLength(t);
     if (offset + wanted > size) {
       throw new UserError(`${name}: external data '${location}' offset ${offset} + length ${wanted} runs past the end of the file (${size} bytes)`, 'the data file is truncated or does not belong to this model');
+    }
+    if (wanted >= deferAbove && wanted === tensorByteLength(t) && t.dataType !== 8) {
+      t.externalData = [...t.externalData]; // this tensor's own key (deferred.ts)
+      deferBytes(t, { file, location, offset, length: wanted, fileSize: size });
+      return;
     }
     const buf = Buffer.allocUnsafe(wanted);
     let got = 0;

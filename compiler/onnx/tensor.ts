@@ -2,7 +2,8 @@
  * TensorProto <-> JavaScript arrays. ONNX stores tensor contents either densely in raw_data
  * (little endian) or in one of the typed repeated fields; these helpers hide the difference.
  */
-import { create, TensorProtoSchema, type TensorProto } from './proto.ts';
+import { create, DataLocation, TensorProtoSchema, type TensorProto } from './proto.ts';
+import { deferredBytes, pagedElements, readDeferred } from './deferred.ts';
 import { DataType, dataTypeName, rawByteLength } from './dtype.ts';
 import { UserError } from '../errors.ts';
 
@@ -43,11 +44,17 @@ function lanes(dtype: number): number {
 
 /**
  * The dense little-endian bytes of a tensor, whichever field holds them. External data must
- * already be loaded (readModel does that). STRING tensors have no dense form and throw.
+ * be loaded (readModel does that) or deferred (then it is read from its file, each call
+ * anew: callers that only look should not keep it). STRING tensors have no dense form and throw.
  */
 export function tensorRawBytes(t: TensorProto): Uint8Array {
   if (t.dataType === DataType.STRING) throw new UserError(`tensor '${t.name}' holds strings, which have no raw byte form`);
-  if (t.rawData.length > 0 || t.dataLocation === 1) return t.rawData;
+  if (t.rawData.length > 0) return t.rawData;
+  if (t.dataLocation === DataLocation.EXTERNAL) {
+    const d = deferredBytes(t);
+    if (!d) throw new UserError(`tensor '${t.name}' refers to external data that was never read`, 'read the model from its file with readModel');
+    return readDeferred(d);
+  }
   const count = elementCount(t.dims) * lanes(t.dataType);
   const Cls = arrayClass(t.dataType);
   const dtype = t.dataType;
@@ -81,6 +88,16 @@ export function tensorArray(t: TensorProto): NumericArray {
   if (bytes.byteOffset % size === 0) return new Cls(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength / size);
   // Copy into a fresh, aligned buffer (Buffer.prototype.slice would only make a view).
   return new Cls(new Uint8Array(bytes).buffer as ArrayBuffer);
+}
+
+/**
+ * The tensor's elements for looking, not keeping: tensorArray for a tensor in memory; for a
+ * deferred one (bytes left in the base model's data file), a view that reads pages on demand.
+ */
+export function tensorElements(t: TensorProto): ArrayLike<number | bigint> {
+  const d = deferredBytes(t);
+  if (!d || t.dataType === DataType.STRING) return tensorArray(t);
+  return pagedElements(d, arrayClass(t.dataType) as unknown as Parameters<typeof pagedElements>[1]);
 }
 
 /** tensorArray as plain numbers (int64 converted; precision beyond 2^53 is lost). */

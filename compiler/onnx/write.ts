@@ -4,11 +4,12 @@
  * weights). Files are written to a temporary name and renamed, so a crash never leaves a
  * half-written model behind.
  */
-import { closeSync, copyFileSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { DataLocation, ModelProtoSchema, StringStringEntryProtoSchema, create, toBinary, type ModelProto, type TensorProto } from './proto.ts';
 import { tensorByteLength, tensorRawBytes } from './tensor.ts';
 import { visitModelTensors } from './walk.ts';
+import { deferredBytes, readDeferred, type DeferredBytes } from './deferred.ts';
 import { DataType } from './dtype.ts';
 import { UserError } from '../errors.ts';
 
@@ -17,6 +18,8 @@ export const DEFAULT_EXTERNAL_THRESHOLD = 1 << 20;
 const MAX_PROTO_BYTES = 2 ** 31 - 1;
 /** Large tensors start on a page boundary so ORT can memory-map them. */
 const PAGE = 4096;
+/** Folder (beside the weights file) holding links to the base model's own data files. */
+export const LINKED_DATA_DIR = 'base-data';
 
 /** A weights file already on disk and where each tensor's bytes sit in it. */
 export interface WeightsOnDisk {
@@ -41,6 +44,9 @@ export class ExternalDataFile {
   private size = 0;
   private readonly placed = new Map<Uint8Array, number>();
   private reusing: boolean;
+  /** Base data files referenced in place: source file -> its location beside this file. */
+  private readonly links = new Map<string, { location: string; source: DeferredBytes }>();
+  private readonly linked: string[] = [];
 
   constructor(
     readonly path: string,
@@ -67,6 +73,20 @@ export class ExternalDataFile {
     return offset;
   }
 
+  /**
+   * Where a deferred tensor (bytes still in the base model's data file) is referenced from:
+   * the same offset in a link to that file beside this one, made at commit. No bytes move.
+   */
+  link(source: DeferredBytes): string {
+    const known = this.links.get(source.file);
+    if (known) return known.location;
+    const taken = new Set([...this.links.values()].map((l) => l.location));
+    let location = `${LINKED_DATA_DIR}/${source.location}`;
+    for (let k = 2; taken.has(location); k++) location = `${LINKED_DATA_DIR}/${k}/${source.location}`;
+    this.links.set(source.file, { location, source });
+    return location;
+  }
+
   private write(bytes: Uint8Array, offset: number): void {
     this.fd ??= openSync(this.tmp, 'w');
     let done = 0;
@@ -74,7 +94,7 @@ export class ExternalDataFile {
   }
 
   get used(): boolean {
-    return this.placed.size > 0;
+    return this.placed.size > 0 || this.links.size > 0;
   }
 
   /** What was placed where, for a later ExternalDataFile to reuse. */
@@ -84,6 +104,7 @@ export class ExternalDataFile {
 
   /** Flushes and moves the file into place (or links the prior file when nothing differed). */
   commit(): void {
+    this.commitLinks();
     if (this.reusing && this.placed.size > 0) {
       if (this.placed.size !== this.prior!.placed.size || this.size !== this.prior!.size) {
         this.reusing = false;
@@ -105,7 +126,35 @@ export class ExternalDataFile {
     renameSync(this.tmp, this.path);
   }
 
+  /**
+   * Hard-links each referenced base data file beside this file (a copy, by reflink where the
+   * file system offers it, across file systems). A data file that changed size since it was
+   * read is refused: the offsets recorded would no longer hold.
+   */
+  private commitLinks(): void {
+    const dir = dirname(this.path);
+    for (const { location, source } of this.links.values()) {
+      const target = join(dir, location);
+      let size: number;
+      try {
+        size = statSync(source.file).size;
+      } catch (e) {
+        throw new UserError(`the base model's data file '${source.location}' disappeared while compiling: ${(e as NodeJS.ErrnoException).code}`);
+      }
+      if (size !== source.fileSize) throw new UserError(`the base model's data file '${source.location}' changed size while compiling (${source.fileSize} -> ${size} bytes)`, 'compile again once the file is complete');
+      mkdirSync(dirname(target), { recursive: true });
+      rmSync(target, { force: true });
+      try {
+        linkSync(source.file, target);
+      } catch {
+        copyFileSync(source.file, target, constants.COPYFILE_FICLONE);
+      }
+      this.linked.push(target);
+    }
+  }
+
   abort(): void {
+    for (const target of this.linked.splice(0)) rmSync(target, { force: true });
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
     rmSync(this.tmp, { force: true });
@@ -129,6 +178,11 @@ export function encodeModel(model: ModelProto, opts: EncodeOptions = {}): Uint8A
     if (opts.external) {
       const ext = opts.external;
       visitModelTensors(model, (t) => {
+        const deferred = deferredBytes(t);
+        if (deferred) {
+          restore.push(swapToExternal(t, ext.link(deferred), deferred.offset, deferred.length));
+          return;
+        }
         if (t.dataType === DataType.STRING || t.dataLocation === DataLocation.EXTERNAL) return;
         if (tensorByteLength(t) < threshold) return;
         const bytes = tensorRawBytes(t);
@@ -136,6 +190,11 @@ export function encodeModel(model: ModelProto, opts: EncodeOptions = {}): Uint8A
         restore.push(swapToExternal(t, ext.location, offset, bytes.length));
       });
     }
+    // Without an external file, deferred tensors are inlined (read from disk for this encode only).
+    else visitModelTensors(model, (t) => {
+      const deferred = deferredBytes(t);
+      if (deferred) restore.push(swapToInline(t, readDeferred(deferred)));
+    });
     const bytes = toBinary(ModelProtoSchema, model, { writeUnknownFields: true });
     if (bytes.length > MAX_PROTO_BYTES) {
       throw new UserError(`the model encodes to ${bytes.length} bytes, over protobuf's 2 GiB limit`, 'write it with external data (a lower threshold)');
@@ -156,6 +215,14 @@ function swapToExternal(t: TensorProto, location: string, offset: number, length
     create(StringStringEntryProtoSchema, { key: 'offset', value: String(offset) }),
     create(StringStringEntryProtoSchema, { key: 'length', value: String(length) }),
   ];
+  return () => Object.assign(t, saved);
+}
+
+function swapToInline(t: TensorProto, bytes: Uint8Array): () => void {
+  const saved = { rawData: t.rawData, dataLocation: t.dataLocation, externalData: t.externalData };
+  t.rawData = bytes as Uint8Array<ArrayBuffer>;
+  t.dataLocation = DataLocation.DEFAULT;
+  t.externalData = [];
   return () => Object.assign(t, saved);
 }
 

@@ -3,7 +3,7 @@
  * clear UserError (never a half-written DIR) for each kind of user mistake.
  */
 import test from 'ava';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBert } from '../../examples/models/index.ts';
@@ -128,4 +128,29 @@ test("PaddleOCR's recognizer (opset 9, Constant-node weights, symbolic widths): 
 
 test('precision fp16 is refused clearly rather than silently trained in float32', (t) => {
   expectError(t, spec('fp16', `lor2c {\n  rank 4\n}\n${TRAIN.replace('  batch 4', '  precision fp16\n  batch 4')}`), join(dir, 'fp16-out'), /precision fp16 is not supported yet/);
+});
+
+test('a base with external data: its weights are linked, not copied, and train the same as when read whole', async (t) => {
+  const { Trainer } = await import('../../runtime/trainer.ts');
+  const { nodeHost } = await import('../../runtime/node-host.ts');
+  const base = buildBert({ layers: 2, dModel: 128, heads: 2, ffn: 256, vocabSize: 50 }).model; // 128 KiB FFN weights
+  const losses: number[][] = [];
+  for (const [name, threshold] of [['whole', Infinity], ['external', 1024]] as const) {
+    const folder = join(dir, `ext-${name}`);
+    mkdirSync(folder);
+    writeModel(base, join(folder, 'bert.onnx'), { threshold });
+    writeFileSync(join(folder, 'a.lor2c'), `model "bert.onnx"\nlor2c {\n  rank 4\n  alpha 8\n}\ntrain {\n  task classify(logits "logits", labels "label")\n  optimizer adamw(lr 1e-2)\n  batch 2\n  steps 3\n}\n`);
+    writeFileSync(join(folder, 'data.jsonl'), Array.from({ length: 6 }, (_, i) => JSON.stringify({ input_ids: [1, 2 + i, 3, 4], attention_mask: [1, 1, 1, 1], label: i % 2 })).join('\n'));
+    const out = join(folder, 'out');
+    compileSpecFile(join(folder, 'a.lor2c'), { out });
+    if (name === 'external') {
+      t.is(statSync(join(out, 'base-data', 'bert.onnx.data')).ino, statSync(join(folder, 'bert.onnx.data')).ino, 'the base data file is linked');
+      t.true(statSync(join(out, 'weights.bin')).size < statSync(join(folder, 'bert.onnx.data')).size / 4, 'only small weights are copied');
+    }
+    const trainer = await Trainer.open({ artifacts: out, data: join(folder, 'data.jsonl'), steps: 3, batchSize: 2, progress: false, log: join(folder, 'log.jsonl') }, nodeHost);
+    await trainer.run();
+    losses.push(readFileSync(join(folder, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { loss?: number }).filter((r) => r.loss !== undefined).map((r) => r.loss!));
+  }
+  t.is(losses[0]!.length, 3);
+  t.deepEqual(losses[1], losses[0]);
 });

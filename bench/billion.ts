@@ -1,0 +1,88 @@
+/**
+ * A billion-parameter base, as a user runs it: builds a LLaMA-shaped model with the project's
+ * builder (random weights, external data), then runs `lor2c compile` and `lor2c train` as
+ * separate processes and prints each one's wall time and peak RSS (from /usr/bin/time), the
+ * step time and tokens/s. Frozen weights stay in the base's data file while compiling (the
+ * artifacts link it), so compile time and memory do not grow with the weights.
+ *
+ *   npx tsx bench/billion.ts [--layers 22] [--d 2048] [--ffn 5632] [--heads 32] [--kv-heads 4]
+ *        [--vocab 32000] [--seq 512] [--batch 1] [--steps 3] [--rank 8] [--no-train] [--dir DIR] [--keep]
+ *
+ * The defaults are TinyLlama-1.1B's shape (4.4 GB of float32 weights). DIR (default: a fresh
+ * folder under the system temp dir) must have room for the weights; the generated files are
+ * deleted at the end unless --keep (or a DIR that already holds base.onnx, which is reused).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    layers: { type: 'string', default: '22' }, d: { type: 'string', default: '2048' }, ffn: { type: 'string', default: '5632' },
+    heads: { type: 'string', default: '32' }, 'kv-heads': { type: 'string', default: '4' }, vocab: { type: 'string', default: '32000' },
+    seq: { type: 'string', default: '512' }, batch: { type: 'string', default: '1' }, steps: { type: 'string', default: '3' },
+    rank: { type: 'string', default: '8' }, 'no-train': { type: 'boolean', default: false }, dir: { type: 'string' }, keep: { type: 'boolean', default: false },
+  },
+});
+const n = (k: keyof typeof values) => Number(values[k]);
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const dir = values.dir ? resolve(values.dir) : mkdtempSync(join(tmpdir(), 'lor2c-billion-'));
+mkdirSync(dir, { recursive: true });
+const basePath = join(dir, 'base.onnx');
+const reuse = existsSync(basePath);
+const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+
+const d = n('d'), ffn = n('ffn'), layers = n('layers'), vocab = n('vocab'), kv = n('kv-heads'), heads = n('heads');
+const kvDim = (d / heads) * kv;
+const parameters = 2 * vocab * d + layers * (2 * d * d + 2 * d * kvDim + 3 * d * ffn + 2 * d) + d;
+console.log(`shape     LLaMA: ${layers} layers, d ${d}, ffn ${ffn}, ${heads} heads (${kv} kv), vocab ${vocab}: ${(parameters / 1e9).toFixed(2)}B parameters, ${gib(parameters * 4)} float32`);
+
+/**
+ * Runs a command under /usr/bin/time; returns its wall seconds, CPU seconds (user + system:
+ * on a shared machine the steadier figure) and peak RSS in bytes.
+ */
+function timed(label: string, args: string[]): { seconds: number; cpu: number; rss: number; stdout: string } {
+  const marker = 'LOR2C_BENCH_TIME';
+  const r = spawnSync('/usr/bin/time', ['-f', `${marker} %e %U %S %M`, ...args], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const line = r.stderr.split('\n').find((l) => l.startsWith(marker));
+  if (r.status !== 0 || !line) {
+    console.error(`${label} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+    process.exit(1);
+  }
+  const [, seconds, user, system, kib] = line.split(' ');
+  return { seconds: Number(seconds), cpu: Number(user) + Number(system), rss: Number(kib) * 1024, stdout: r.stdout };
+}
+
+try {
+  if (!reuse) {
+    const free = statfsSync(dir).bavail * statfsSync(dir).bsize;
+    if (free < parameters * 4 * 1.2) throw new Error(`${dir} has ${gib(free)} free; the model needs ${gib(parameters * 4)} (pass --dir elsewhere)`);
+    const built = timed('build', ['node', '--import', 'tsx', 'examples/models/write.ts', 'llama', '--layers', `${layers}`, '--d-model', `${d}`, '--ffn', `${ffn}`, '--heads', `${heads}`, '--kv-heads', `${kv}`, '--vocab-size', `${vocab}`, '--max-positions', `${Math.max(n('seq'), 128)}`, '--out', basePath]);
+    console.log(`build     ${built.seconds.toFixed(1)} s, peak RSS ${gib(built.rss)} (examples/models builder; not lor2c's cost)`);
+  } else console.log(`build     reusing ${basePath}`);
+
+  writeFileSync(join(dir, 'bench.lor2c'), `model "base.onnx"\nlor2c {\n  rank ${n('rank')}\n  alpha ${2 * n('rank')}\n}\ntrain {\n  task lm(logits "logits", labels "input_ids")\n  optimizer adamw(lr 1e-4)\n  batch ${n('batch')}\n  steps ${n('steps')}\n}\n`);
+  const artifacts = join(dir, 'artifacts');
+  const compiled = timed('compile', ['node', 'bin/lor2c.js', 'compile', join(dir, 'bench.lor2c'), '--out', artifacts]);
+  const weights = execFileSync('du', ['-sb', '--apparent-size', join(artifacts, 'weights.bin')], { encoding: 'utf8' }).split('\t')[0];
+  console.log(`compile   ${compiled.seconds.toFixed(1)} s (${compiled.cpu.toFixed(1)} s CPU), peak RSS ${gib(compiled.rss)} (lor2c compile; weights.bin ${gib(Number(weights))}, the base's data linked)`);
+
+  if (!values['no-train']) {
+    const seq = n('seq'), batch = n('batch'), steps = n('steps');
+    const rows = Array.from({ length: batch * steps }, (_, i) => JSON.stringify({ input_ids: Array.from({ length: seq }, (_, j) => (i * 131 + j * 17) % vocab) }));
+    writeFileSync(join(dir, 'data.jsonl'), rows.join('\n'));
+    const log = join(dir, 'log.jsonl');
+    rmSync(log, { force: true });
+    const trained = timed('train', ['node', 'bin/lor2c.js', 'train', artifacts, '--data', join(dir, 'data.jsonl'), '--steps', `${steps}`, '--log', log]);
+    const stepSeconds = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seconds?: number }).map((r) => r.seconds).filter((s): s is number => s !== undefined);
+    // The first steps grow ORT's arena and plan memory: time the later ones when there are any.
+    const timedSteps = stepSeconds.length > 2 ? stepSeconds.slice(2) : stepSeconds.slice(-1);
+    const median = [...timedSteps].sort((a, b) => a - b)[Math.floor(timedSteps.length / 2)]!;
+    console.log(`train     ${stepSeconds.length} steps of ${batch} x ${seq}: ${stepSeconds.map((s) => s.toFixed(1)).join(', ')} s; ${median.toFixed(2)} s/step, ${((batch * seq) / median).toFixed(0)} tokens/s; process ${trained.seconds.toFixed(1)} s (${trained.cpu.toFixed(1)} s CPU), peak RSS ${gib(trained.rss)}`);
+  }
+} finally {
+  if (!values.keep && !reuse) rmSync(dir, { recursive: true, force: true });
+}

@@ -11,7 +11,7 @@ import { tensor, type EngineSession, type TensorValue } from './engine/engine.ts
 import type { GraphInfo, Manifest } from '../compiler/emit/manifest.ts';
 import { BatchPlan } from './data/batches.ts';
 import { collate } from './data/collate.ts';
-import type { Dataset } from './data/dataset.ts';
+import type { Examples } from './data/examples-contract.ts';
 import type { Float32Tensor } from './checkpoint.ts';
 import { accuracy, argmaxRows, f1Binary, f1Macro, matthewsCorrelation, pearson, perplexity, spearman } from './metrics.ts';
 
@@ -37,7 +37,7 @@ export function paramFeeds(graph: GraphInfo, params: ReadonlyMap<string, Float32
   return feeds;
 }
 
-export async function evaluate(session: EngineSession, manifest: Manifest, data: Dataset, params: ReadonlyMap<string, Float32Tensor>, batchSize: number): Promise<Metrics> {
+export async function evaluate(session: EngineSession, manifest: Manifest, data: Examples, params: ReadonlyMap<string, Float32Tensor>, batchSize: number): Promise<Metrics> {
   const graph = manifest.graphs.eval;
   const task = manifest.task;
   const lossOut = graph.outputs.find((o) => o.role === 'loss');

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../compiler/errors.ts';
 import { readManifest, readParameterFile } from './artifacts.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
-import { openDataset } from './data/dataset-file.ts';
+import { openExamples } from './data/examples.ts';
 import { nodeEngine } from './engine/node.ts';
 import { TrainingLog } from './log.ts';
 import type { TrainerHost } from './trainer-host.ts';
@@ -19,7 +19,7 @@ export const nodeHost: TrainerHost = {
     if (!existsSync(path)) throw new UserError(`initial parameter values not found: ${path}`);
     return readParameterFile(manifest, path);
   },
-  openDataset,
+  openDataset: openExamples,
   readCheckpoint: (where) => readCheckpoint(where),
   writeCheckpoint: (root, ckpt, best) => writeCheckpoint(root, ckpt, { best }),
   openLog: (where, resumedAt) => (resumedAt !== undefined ? TrainingLog.resume(where, resumedAt) : TrainingLog.create(where)),

@@ -6,7 +6,7 @@
  */
 import type { Manifest } from '../compiler/emit/manifest.ts';
 import type { Checkpoint, Float32Tensor } from './checkpoint.ts';
-import type { Dataset, DatasetOptions } from './data/dataset.ts';
+import type { Examples, OpenExamplesOptions } from './data/examples-contract.ts';
 import type { DataSchema } from './data/schema.ts';
 import type { EngineSession } from './engine/engine.ts';
 import type { EventRecord, StepRecord } from './log.ts';
@@ -30,7 +30,8 @@ export interface TrainerHost {
    * file (the manifest's `adapter`); checked against the manifest.
    */
   readParameters(manifest: Manifest, artifacts: string, init: string | undefined): Map<string, Float32Tensor>;
-  openDataset(where: string, schema: DataSchema, opts: DatasetOptions): Dataset;
+  /** Token-id rows, or raw text when the host can tokenize (`opts.text`). */
+  openDataset(where: string, schema: DataSchema, opts: OpenExamplesOptions): Examples | Promise<Examples>;
   readCheckpoint(where: string): Checkpoint;
   /** Stores a checkpoint under `root`; returns where it went. */
   writeCheckpoint(root: string, ckpt: Checkpoint, best: boolean): string;

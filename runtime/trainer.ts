@@ -26,7 +26,8 @@ import { checkParameterSet } from './artifacts-parse.ts';
 import type { BestResult, Checkpoint, Float32Tensor } from './checkpoint.ts';
 import { BatchPlan, type DataPosition } from './data/batches.ts';
 import { collate } from './data/collate.ts';
-import type { Dataset } from './data/dataset.ts';
+import { classCount, type Examples } from './data/examples-contract.ts';
+import type { TextInput } from './data/text-dataset.ts';
 import { dataSchema } from './data/schema.ts';
 import { defaultBestMetric, evaluate, higherIsBetter, paramFeeds, type Metrics } from './evaluate.ts';
 import type { StepRecord } from './log.ts';
@@ -63,10 +64,12 @@ export type StructuralHook = (ctx: StructuralContext) => Promise<StructuralChang
 export interface TrainerOptions {
   /** Artifacts directory (manifest.json, train.onnx, eval.onnx, adapter.safetensors). */
   artifacts: string;
-  /** Training data (JSONL). */
+  /** Training data: token-id JSONL, or raw text (JSONL with a text field, CSV, TSV) with `text`. */
   data: string;
-  /** Evaluation data (JSONL); evaluation needs it. */
+  /** Evaluation data (same formats); evaluation needs it. */
   evalData?: string;
+  /** How raw text is tokenized and labelled (a first labelled file fixes `text.labels`). */
+  text?: TextInput;
   /** Total optimizer steps of the run (counting steps before a resume). */
   steps?: number;
   /** Alternatively, epochs over the training data. */
@@ -150,8 +153,8 @@ export class Trainer {
   private seed: number;
   private readonly batchSize: number;
   private plan!: BatchPlan;
-  private trainData!: Dataset;
-  private evalData: Dataset | undefined;
+  private trainData!: Examples;
+  private evalData: Examples | undefined;
   private readonly totalSteps: number;
   private log: TrainingSink | undefined;
 
@@ -178,7 +181,8 @@ export class Trainer {
     }
     const batchSize = fixed ?? opts.batchSize ?? DEFAULT_BATCH;
     const seed = opts.seed ?? 0;
-    const trainData = host.openDataset(opts.data, dataSchema(manifest.graphs.train, manifest.task, opts.padValues), { skipInvalid: opts.skipInvalid });
+    const dataOptions = { skipInvalid: opts.skipInvalid, text: opts.text, task: manifest.task, classes: classCount(manifest) };
+    const trainData = await host.openDataset(opts.data, dataSchema(manifest.graphs.train, manifest.task, opts.padValues), dataOptions);
     const plan = new BatchPlan(trainData.lengths, { batchSize, seed, bucket: opts.bucket, shuffle: opts.shuffle, dropLast: fixed !== undefined });
     let totalSteps: number;
     if (opts.steps !== undefined) totalSteps = opts.steps;
@@ -188,7 +192,7 @@ export class Trainer {
     const t = new Trainer(opts, host, sessions, batchSize, seed, totalSteps);
     t.trainData = trainData;
     t.plan = plan;
-    if (opts.evalData) t.evalData = host.openDataset(opts.evalData, dataSchema(manifest.graphs.eval, manifest.task, opts.padValues), { skipInvalid: opts.skipInvalid });
+    if (opts.evalData) t.evalData = await host.openDataset(opts.evalData, dataSchema(manifest.graphs.eval, manifest.task, opts.padValues), dataOptions);
     if (resumed) t.restore(resumed);
     else t.initialise();
     if (opts.log) t.log = host.openLog(opts.log, resumed?.step);

@@ -5,11 +5,15 @@ import { compileSpecFile } from '../../compiler/compile.ts';
 import { renderReport } from '../../compiler/report.ts';
 import { renderDiagnostics } from '../../dsl/index.ts';
 import { readFileSync } from 'node:fs';
+import { loadTextInput, saveTextInput } from '../../runtime/data/text-config.ts';
+import { TEXT_OPTIONS, textFlags } from './text-flags.ts';
 
 export const compileCommand: Command = {
   name: 'compile',
   summary: 'compile a .lor2c spec and a base model into train / eval / infer artifacts',
   help: `Usage: lor2c compile SPEC.lor2c [--model MODEL.onnx] --out DIR [--target cpu|cuda] [--emit-ts]
+                     [--tokenizer tokenizer.json [--text-field F] [--pair-field F] [--label-field F]
+                      [--max-length N] [--labels NAME,NAME,...]]
 
 Checks the spec, finds the blocks of the base model, applies the adapters (LoR2C, ShareLoR2C,
 static merges, LoRA), differentiates, and writes DIR:
@@ -18,6 +22,7 @@ static merges, LoRA), differentiates, and writes DIR:
   manifest.json                       what every parameter and graph input/output means
   adapter.safetensors                 initial values of the trainable parameters
   bindings.ts                         with --emit-ts: typed TypeScript bindings
+  text.json, tokenizer.json           with --tokenizer: how train / eval / infer read raw text
 DIR is replaced only once the new artifacts are complete.
 
 Options:
@@ -28,17 +33,30 @@ Options:
                        LabelledRow, Outputs, the parameter names and shapes, and load()
                        returning run / classify or nextTokenLogits / useAdapter, typed for
                        these artifacts; it imports lor2c's runtime by absolute path
+  --tokenizer FILE     a Hugging Face tokenizer.json: data files may then hold raw text (JSONL
+                       with a "text" field, CSV / TSV with a header) and string labels
+  --text-field, --pair-field, --label-field NAME   which fields hold the text, a pair's
+                       second text and the label (defaults: text, none, the task's label key)
+  --max-length N       tokens at most (default: the model's fixed sequence length or the
+                       tokenizer's truncation)
+  --labels A,B,...     the label names in class-id order (default: sorted, from the first
+                       labelled file read)
 
 The LR schedule's warmup and total step counts are inputs of train.onnx: \`lor2c train\` feeds
 them from the run's real length, so one compile serves any --steps or --epochs.`,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, {
       model: { type: 'string' }, out: { type: 'string' }, target: { type: 'string' }, 'emit-ts': { type: 'boolean' },
+      ...TEXT_OPTIONS, labels: { type: 'string' },
     });
     if (positionals.length !== 1) throw new UsageError('expected exactly one SPEC.lor2c');
     if (!values.out) throw new UsageError('--out DIR is required');
     if (values.target !== undefined && values.target !== 'cpu' && values.target !== 'cuda') throw new UsageError(`--target must be cpu or cuda, got '${values.target}'`);
     const spec = positionals[0]!;
+    const text = textFlags(values, values.labels);
+    if (!text.tokenizer && Object.values(text).some((v) => v !== undefined)) throw new UsageError('--text-field, --pair-field, --label-field, --max-length and --labels need --tokenizer FILE');
+    // Loaded before compiling, so a bad tokenizer fails fast.
+    const textInput = text.tokenizer ? loadTextInput(undefined, text) : undefined;
     const result = compileSpecFile(spec, { model: values.model, out: values.out, target: values.target as 'cpu' | 'cuda' | undefined, emitTs: values['emit-ts'] === true });
     if (result.diagnostics.length) console.error(renderDiagnostics(result.diagnostics, readFileSync(spec, 'utf8')));
     const { blocks } = result.base;
@@ -52,6 +70,7 @@ them from the run's real length, so one compile serves any --steps or --epochs.`
       const where = result.compiled.manifest.target === 'cuda' ? 'ORT runs them on the CPU, copying tensors across' : 'fine on CPU';
       console.log(`note        ops without a CUDA kernel in ORT: ${result.compiled.unportable} (${where})`);
     }
+    if (textInput) console.log(`text        ${saveTextInput(result.written.dir, textInput)} (tokenizer ${text.tokenizer}, vocab ${textInput.tokenizer.vocabSize})`);
     console.log(`wrote       ${result.written.dir}`);
     return 0;
   },

@@ -2,17 +2,18 @@ import { join } from 'node:path';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { openDataset } from '../../runtime/data/dataset-file.ts';
+import { classCount, openExamples } from '../../runtime/data/examples.ts';
 import { dataSchema } from '../../runtime/data/schema.ts';
 import { evaluate } from '../../runtime/evaluate.ts';
 import { nodeEngine } from '../../runtime/engine/node.ts';
+import { keepTextInput, TEXT_HELP, TEXT_OPTIONS, textInputFor } from './text-flags.ts';
 import { manifestAndParameters, oneDir, RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags } from './runtime-flags.ts';
 
 export const evalCommand: Command = {
   name: 'eval',
   summary: "evaluate artifacts on a labelled JSONL file: loss and the task's metrics",
   help: `Usage: lor2c eval DIR --data FILE.jsonl [--checkpoint CKPT [--best] | --adapter FILE.safetensors]
-                  [--batch N] [--target cpu|cuda] [--threads N] [--json]
+                  [--batch N] [--target cpu|cuda] [--threads N] [--json] [--tokenizer FILE ...]
 
 Runs DIR/eval.onnx over every row of FILE (model inputs plus the label key) in file order and
 prints the task's metrics:
@@ -24,14 +25,18 @@ The values evaluated are the checkpoint's, the --adapter file's, or DIR's adapte
 Options:
   --data FILE          labelled rows (required)
   --json               print one JSON object: {"examples": N, "metrics": {...}, "source": ...}
-${RUNTIME_HELP}`,
+${RUNTIME_HELP}
+
+${TEXT_HELP}`,
   async run(args) {
-    const { values, positionals } = parseCommandArgs(args, { ...RUNTIME_OPTIONS, data: { type: 'string' }, json: { type: 'boolean' } });
+    const { values, positionals } = parseCommandArgs(args, { ...RUNTIME_OPTIONS, ...TEXT_OPTIONS, data: { type: 'string' }, json: { type: 'boolean' } });
     const dir = oneDir(positionals);
     if (!values.data) throw new UsageError('--data FILE is required');
     const flags = runtimeFlags(values);
     const { manifest, params } = manifestAndParameters('eval', dir, flags.source);
-    const data = openDataset(values.data, dataSchema(manifest.graphs.eval, manifest.task), { skipInvalid: values['skip-invalid'] });
+    const text = textInputFor(dir, values);
+    const data = await openExamples(values.data, dataSchema(manifest.graphs.eval, manifest.task), { skipInvalid: values['skip-invalid'], text, task: manifest.task, classes: classCount(manifest) });
+    keepTextInput('eval', dir, text, values);
     for (const bad of data.skipped) console.error(`lor2c eval: skipped ${values.data}:${bad.line}: ${bad.message}`);
     const session = await nodeEngine({ target: flags.target, intraOpThreads: flags.threads }).open({ kind: 'file', path: join(dir, manifest.graphs.eval.file) });
     let metrics;

@@ -4,20 +4,23 @@ import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError } from '../command.ts';
 import { UserError } from '../../compiler/errors.ts';
-import { openDataset } from '../../runtime/data/dataset-file.ts';
+import { classCount, openExamples } from '../../runtime/data/examples.ts';
+import type { LabelMap } from '../../runtime/data/labels.ts';
 import { argmaxRows } from '../../runtime/metrics.ts';
 import { Pipeline, type RowOutputs, type RowTensor } from '../../runtime/pipeline.ts';
+import { keepTextInput, TEXT_HELP, TEXT_OPTIONS, textInputFor } from './text-flags.ts';
 import { manifestAndParameters, oneDir, RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags } from './runtime-flags.ts';
 
 export const inferCommand: Command = {
   name: 'infer',
   summary: 'run the inference graph on a JSONL file, with an adapter or a checkpoint',
   help: `Usage: lor2c infer DIR --data FILE.jsonl [--adapter FILE.safetensors | --checkpoint CKPT [--best]]
-                   [--out FILE.jsonl] [--batch N] [--target cpu|cuda] [--threads N]
+                   [--out FILE.jsonl] [--batch N] [--target cpu|cuda] [--threads N] [--tokenizer FILE ...]
 
 Runs DIR/infer.onnx on every row of FILE (JSON objects keyed by the model's input names; other
 keys, such as the label, are ignored) and prints one JSON object per row, in file order:
   classify   {"line": 3, "label": 1, "probabilities": [...], "logits": [...]}
+             with a label map (string labels): "label": "spam", "label_id": 1
   lm         {"line": 3, "next_token": 42, "logits": [[...], ...]}   (one row per position)
   regress    {"line": 3, "prediction": 0.73, "logits": [...]}
 plus any other model output by name. Rows are padded to the longest in their batch; outputs are
@@ -27,9 +30,11 @@ checkpoint's, the --adapter file's, or the artifacts' own adapter.safetensors.
 Options:
   --data FILE          the rows to run (required)
   --out FILE           write the results there (atomically) instead of printing them
-${RUNTIME_HELP}`,
+${RUNTIME_HELP}
+
+${TEXT_HELP}`,
   async run(args) {
-    const { values, positionals } = parseCommandArgs(args, { ...RUNTIME_OPTIONS, data: { type: 'string' }, out: { type: 'string' } });
+    const { values, positionals } = parseCommandArgs(args, { ...RUNTIME_OPTIONS, ...TEXT_OPTIONS, data: { type: 'string' }, out: { type: 'string' } });
     const dir = oneDir(positionals);
     if (!values.data) throw new UsageError('--data FILE is required');
     const flags = runtimeFlags(values);
@@ -37,13 +42,15 @@ ${RUNTIME_HELP}`,
     const pipeline = await Pipeline.load(dir, { target: flags.target, threads: flags.threads, batchSize: flags.batch, adapter: params.values });
     const sink = values.out ? fileSink(values.out) : { write: (s: string) => void process.stdout.write(s), commit() {}, abort() {} };
     try {
-      const data = openDataset(values.data, pipeline.schema, { skipInvalid: values['skip-invalid'] });
+      const text = textInputFor(dir, values);
+      const data = await openExamples(values.data, pipeline.schema, { skipInvalid: values['skip-invalid'], text, task: manifest.task, classes: classCount(manifest) });
+      keepTextInput('infer', dir, text, values);
       for (const bad of data.skipped) console.error(`lor2c infer: skipped ${values.data}:${bad.line}: ${bad.message}`);
       try {
         for (let start = 0; start < data.size; start += pipeline.batchSize) {
           const indices = Array.from({ length: Math.min(pipeline.batchSize, data.size - start) }, (_, k) => start + k);
           const outputs = await pipeline.runExamples(indices.map((i) => data.example(i)));
-          sink.write(outputs.map((o, k) => JSON.stringify(rowRecord(pipeline, data.refs[indices[k]!]!.line, o)) + '\n').join(''));
+          sink.write(outputs.map((o, k) => JSON.stringify(rowRecord(pipeline, data.refs[indices[k]!]!.line, o, text?.labels)) + '\n').join(''));
         }
       } finally {
         data.close();
@@ -60,7 +67,7 @@ ${RUNTIME_HELP}`,
   },
 };
 
-function rowRecord(pipeline: Pipeline, line: number, outputs: RowOutputs): Record<string, unknown> {
+function rowRecord(pipeline: Pipeline, line: number, outputs: RowOutputs, labels: LabelMap | undefined): Record<string, unknown> {
   const task = pipeline.manifest.task;
   const logits = pipeline.logitsOf(outputs);
   const record: Record<string, unknown> = { line };
@@ -69,7 +76,14 @@ function rowRecord(pipeline: Pipeline, line: number, outputs: RowOutputs): Recor
     const max = Math.max(...values);
     const exps = values.map((v) => Math.exp(v - max));
     const sum = exps.reduce((a, b) => a + b, 0);
-    record.label = argmaxRows(values, values.length)[0];
+    const id = argmaxRows(values, values.length)[0]!;
+    const name = labels?.name(id);
+    if (name !== undefined) {
+      record.label = name;
+      record.label_id = id;
+    } else {
+      record.label = id;
+    }
     record.probabilities = exps.map((e) => e / sum);
   } else if (task.kind === 'lm' && logits.shape.length === 2 && logits.shape[0]! > 0) {
     const vocab = logits.shape[1]!;

@@ -9,6 +9,7 @@ import { readManifest } from '../../runtime/artifacts.ts';
 import { prepareBase } from '../../compiler/compile.ts';
 import type { Plan } from '../../dsl/plan.ts';
 import type { StructuralHook } from '../../runtime/trainer.ts';
+import { keepTextInput, TEXT_HELP, TEXT_OPTIONS, textInputFor } from './text-flags.ts';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -17,17 +18,17 @@ export const trainCommand: Command = {
                    [--init ADAPTER.safetensors] [--log FILE.jsonl] [--checkpoint CKPT_DIR]
                    [--resume CKPT_DIR] [--seed N] [--batch N] [--eval-every N]
                    [--checkpoint-every N] [--target cpu|cuda] [--threads N] [--skip-invalid]
-                   [--no-shuffle] [--bucket N]
+                   [--no-shuffle] [--bucket N] [--tokenizer FILE ...]
 
 Runs the fused training step of DIR (from \`lor2c compile\`) over the data: one JSON object a
-line whose keys are the model's input names and the label key. Length, batch size, seed and
+line whose keys are the model's input names and the label key, or raw text (below). Length, batch size, seed and
 evaluation interval default to the spec's. When the spec schedules MergeLoR2C / InjectLoR2C,
 the structure changes at those steps: SFS of every module, the decision (logged with the SFS
 values behind it), a recompile into DIR/structure/step-N, and the parameters carried over.
 Ctrl-C stops after the current step and writes a checkpoint; --resume continues bit-identically.
 
 Options:
-  --data FILE              training data (JSONL)
+  --data FILE              training data (JSONL, or text: JSONL / CSV / TSV)
   --eval-data FILE         evaluation data; metrics by task (accuracy, F1, MCC, ...)
   --steps N | --epochs N   training length (default: the spec's)
   --init FILE              initial trainable values (safetensors, the manifest's names)
@@ -43,13 +44,16 @@ Options:
   --skip-invalid           leave bad data rows out (listed) instead of refusing the file
   --no-shuffle             batches in file order every epoch (to compare with a reference run)
   --bucket N               group examples of similar length, within chunks of N batches, so
-                           batches pad less (order stays seeded and resumable)`,
+                           batches pad less (order stays seeded and resumable)
+
+${TEXT_HELP}`,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, {
       data: { type: 'string' }, 'eval-data': { type: 'string' }, steps: { type: 'string' }, epochs: { type: 'string' },
       init: { type: 'string' }, log: { type: 'string' }, checkpoint: { type: 'string' }, resume: { type: 'string' },
       seed: { type: 'string' }, batch: { type: 'string' }, 'eval-every': { type: 'string' }, 'checkpoint-every': { type: 'string' },
       target: { type: 'string' }, threads: { type: 'string' }, 'skip-invalid': { type: 'boolean' }, 'no-shuffle': { type: 'boolean' }, bucket: { type: 'string' },
+      ...TEXT_OPTIONS,
     });
     if (positionals.length !== 1) throw new UsageError('expected exactly one artifacts DIR');
     if (!values.data) throw new UsageError('--data FILE is required');
@@ -63,7 +67,9 @@ Options:
     const epochs = positiveInt('epochs', values.epochs);
     const length = steps || epochs ? { steps, epochs } : training.length.unit === 'steps' ? { steps: training.length.count } : { epochs: training.length.count };
     let hook: StructuralHook | undefined;
+    const text = textInputFor(dir, values);
     const trainer = await Trainer.open({
+      text,
       artifacts: dir,
       data: values.data,
       evalData: values['eval-data'],
@@ -86,6 +92,7 @@ Options:
     if (plan.merge?.schedule || plan.inject) {
       hook = dynamicAdapters({ base: prepareBase(plan, manifest.base.path), plan, totalSteps: trainer.total, stepsPerEpoch: trainer.stepsPerEpoch, root: join(dir, 'structure') });
     }
+    keepTextInput('train', dir, text, values);
     for (const line of trainer.skippedRows) console.error(`skipped ${line}`);
     const result = await trainer.run();
     const metrics = result.metrics ? '; eval ' + Object.entries(result.metrics).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(4) : v}`).join(', ') : '';

@@ -1,0 +1,78 @@
+/**
+ * Raw text end to end through the CLI, as a user with a CSV and no token ids would: build a
+ * tokenizer, compile with it, train and evaluate on CSV with string labels, infer label names.
+ */
+import test from 'ava';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildBert } from '../../examples/models/index.ts';
+import { writeModel } from '../../compiler/onnx/index.ts';
+import { runCli } from '../support/cli.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'lor2c-text-cli-'));
+const spamWords = ['win', 'money', 'prize', 'free', 'click', 'offer', 'cash'];
+const hamWords = ['meeting', 'notes', 'report', 'lunch', 'project', 'review', 'team'];
+
+function rows(n: number, seed: number): string {
+  const lines = ['text,label'];
+  for (let i = 0; i < n; i++) {
+    const spam = (i + seed) % 2 === 0;
+    const words = spam ? spamWords : hamWords;
+    const text = Array.from({ length: 5 }, (_, j) => words[(i * 3 + j * 5 + seed) % words.length]).join(' ');
+    lines.push(`"${text}, the ${i}",${spam ? 'spam' : 'ham'}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+test.serial('tokenizer train -> compile --tokenizer -> train / eval on CSV with string labels -> infer prints names', async (t) => {
+  const train = join(root, 'train.csv'), dev = join(root, 'dev.csv');
+  writeFileSync(train, rows(64, 0));
+  writeFileSync(dev, rows(20, 1));
+  const tok = await runCli('tokenizer', 'train', train, '--out', join(root, 'tokenizer.json'), '--vocab-size', '200');
+  t.is(tok.code, 0, tok.err);
+  t.regex(tok.out, /wordpiece, \d+ tokens/);
+
+  writeModel(buildBert({ layers: 1, dModel: 32, heads: 2, ffn: 64, vocabSize: 200, seed: 3 }).model, join(root, 'bert.onnx'));
+  writeFileSync(join(root, 'spec.lor2c'), `model "bert.onnx"
+lor2c { rank 4; alpha 8; dropout 0 }
+train {
+  task classify(logits "logits", labels "label")
+  trainable "*"
+  optimizer adamw(lr 3e-3)
+  batch 8
+  steps 40
+  seed 1
+}
+`);
+  const dir = join(root, 'artifacts');
+  const compiled = await runCli('compile', join(root, 'spec.lor2c'), '--out', dir, '--tokenizer', join(root, 'tokenizer.json'), '--max-length', '16');
+  t.is(compiled.code, 0, compiled.err);
+  const trained = await runCli('train', dir, '--data', train, '--eval-data', dev, '--checkpoint', join(root, 'ckpt'));
+  t.is(trained.code, 0, trained.err);
+  t.log(trained.out.split("\n").slice(-3).join(" | "));
+  t.regex(trained.err, /labels ham=0, spam=1/);
+  const kept = JSON.parse(readFileSync(join(dir, 'text.json'), 'utf8'));
+  t.deepEqual(kept.labels.id2label, { 0: 'ham', 1: 'spam' });
+  t.is(kept.maxLength, 16);
+
+  const evaluated = await runCli('eval', dir, '--data', dev, '--json', '--checkpoint', join(root, 'ckpt'));
+  t.is(evaluated.code, 0, evaluated.err);
+  const accuracy = JSON.parse(evaluated.out).metrics.accuracy;
+  t.log(`dev accuracy after 40 steps: ${accuracy}`);
+  t.true(accuracy >= 0.9, `accuracy ${accuracy}`);
+
+  const query = join(root, 'query.csv');
+  writeFileSync(query, 'text\n"free cash prize, click"\n"team meeting notes"\n');
+  const inferred = await runCli('infer', dir, '--data', query, '--checkpoint', join(root, 'ckpt'));
+  t.is(inferred.code, 0, inferred.err);
+  const out = inferred.out.trim().split('\n').map((l) => JSON.parse(l));
+  t.deepEqual(out.map((r) => [r.line, r.label]), [[2, 'spam'], [3, 'ham']]);
+  t.deepEqual(out.map((r) => r.label_id), [1, 0]);
+
+  writeFileSync(join(root, 'bad.csv'), 'text,label\nwin money,spam\nlunch,maybe\n');
+  const bad = await runCli('eval', dir, '--data', join(root, 'bad.csv'));
+  t.is(bad.code, 1);
+  t.regex(bad.err, /bad\.csv:3: unknown label "maybe": the labels are "ham", "spam"/);
+  t.notRegex(bad.err, /\n\s+at /, 'no stack trace');
+});

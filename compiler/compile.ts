@@ -14,6 +14,7 @@ import { checkSpec, editDistance, hasErrors, renderDiagnostics, resolvePlan, typ
 import { UserError } from './errors.ts';
 import { modelFromProto, cloneModel, type Model } from './graph/index.ts';
 import { liftConstants } from './passes/lift-constants.ts';
+import { unrollSequences } from './passes/unroll-sequences.ts';
 import { readModel, dataTypeName, elementCount, isFloatType, tensorArray, writeFileAtomic } from './onnx/index.ts';
 import { locateBlocks, type BlockMap } from './locate/index.ts';
 import { applyAdapters, patternRegex, type AdapterStructure } from './adapters/apply.ts';
@@ -58,6 +59,10 @@ export function prepareBase(plan: Plan, modelPath: string): PreparedBase {
   // Weights some exporters keep in Constant nodes become initializers, so they can be found
   // by locate and made trainable; small constants (shapes, scalars) stay where they are.
   liftConstants(model.graph, 2);
+  // Loops over sequences whose counts are known (torch's repeat_interleave / unbind over a dim
+  // it could not size) become plain ops that autodiff and locate read; others stay, and an
+  // autodiff error names them if they lie on a parameter's path.
+  unrollSequences(model);
   const blocks = locateBlocks(model, plan.blocks);
   // The base model's parameters as `lor2c inspect` counts them (buffers and folded copies excluded).
   const baseParameters = countParameters(model.graph, proto.producerName).parameters;

@@ -4,3 +4,4 @@ export { eliminateDeadCode } from './dce.ts';
 export { eliminateCommonSubexpressions } from './cse.ts';
 export { liftConstants } from './lift-constants.ts';
 export * from './op-coverage.ts';
+export { unrollSequences, MAX_UNROLLED_ITERATIONS, type UnrollResult } from './unroll-sequences.ts';

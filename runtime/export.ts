@@ -15,46 +15,16 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../compiler/errors.ts';
 import type { Manifest } from '../compiler/emit/manifest.ts';
-import { encodeSafetensors, float32Entry } from '../compiler/emit/safetensors.ts';
+import { adapterConfig, encodeAdapter, type AdapterConfig, type ExportSource } from './adapter-config.ts';
 import { modelFromProto, modelToProto } from '../compiler/graph/convert.ts';
 import { create, StringStringEntryProtoSchema } from '../compiler/onnx/proto.ts';
 import { readModel } from '../compiler/onnx/read.ts';
 import { ExternalDataFile, encodeModel, writeFileAtomic } from '../compiler/onnx/write.ts';
 import { adapterValues, type AdapterSource, type SourcedParameters } from './adapter.ts';
 import { readManifest } from './artifacts.ts';
-import { bakeAdapter, describeAdapters, type AdapterDescription, type AdapterStructure, type FoldReport, type LoraDescription, type ModuleDescription } from '../compiler/adapters/index.ts';
+import { bakeAdapter, type FoldReport } from '../compiler/adapters/index.ts';
 
-/** Where exported values came from (recorded in the config and the merged model's metadata). */
-export type ExportSource = SourcedParameters['source'];
-
-/** The JSON config written beside an exported adapter. */
-export interface AdapterConfig {
-  format: 'lor2c-adapter';
-  formatVersion: 1;
-  /** PEFT's field, for tools that sniff it. */
-  peft_type: 'LOR2C' | 'LORA';
-  /** 'lor2c' when any LoR2C module is present, else 'lora'. */
-  method: 'lor2c' | 'lora';
-  base_model_name_or_path: string;
-  base_model_sha256: string;
-  task: Manifest['task'];
-  /** LoR2C modules: id, span [start, end], rank, alpha, dropout, and their parameter names. */
-  modules: ModuleDescription[];
-  /** ShareLoR2C groups ({ share: 'A' | 'B' | 'both', modules }) as compiled. */
-  share_groups: AdapterDescription['shareGroups'];
-  /** LoRA targets (e.g. 'b3.q') with rank, alpha, dropout where the structure has them. */
-  lora: LoraDescription[];
-  /** Original weights trained too (the task head): PEFT's modules_to_save. */
-  modules_to_save: string[];
-  parameters: { name: string; shape: number[]; dtype: string; role: string; module: string }[];
-  /** The adapter file this config describes (a name in the same folder) and its sha256. */
-  weights: { file: string; sha256: string };
-  source: ExportSource | { kind: 'values' };
-  lor2c_version: string;
-  /** The adapter structure compiled (modules, share groups, LoRA sites) and the spec's plan. */
-  structure: unknown;
-  plan: unknown;
-}
+export { adapterConfig, encodeAdapter, type AdapterConfig, type ExportSource };
 
 /**
  * The config file of an adapter file: PEFT's names for PEFT's layout
@@ -103,10 +73,7 @@ export function exportAdapter(dir: string, params: AdapterSource, outFile: strin
   const manifest = readManifest(dir);
   const values = adapterValues(manifest, params, typeof params === 'string' ? params : 'adapter values');
   if (!outFile.endsWith('.safetensors')) throw new UserError(`adapter file '${outFile}' must end in .safetensors`);
-  const bytes = encodeSafetensors(
-    new Map([...values].map(([name, t]) => [name, float32Entry(t.shape, t.data)])),
-    { format: 'lor2c', lor2c_version: manifest.versions.lor2c, base_sha256: manifest.base.sha256 },
-  );
+  const bytes = encodeAdapter(manifest, values);
   const config = adapterConfig(manifest, {
     file: basename(outFile),
     sha256: createHash('sha256').update(bytes).digest('hex'),
@@ -117,30 +84,6 @@ export function exportAdapter(dir: string, params: AdapterSource, outFile: strin
   writeFileAtomic(outFile, bytes);
   writeFileAtomic(configFile, `${JSON.stringify(config, null, 2)}\n`);
   return { file: outFile, configFile, config };
-}
-
-/** The config of an adapter for `manifest`, from its parameters and (where it has them) its plan. */
-export function adapterConfig(manifest: Manifest, about: { file: string; sha256: string; source: AdapterConfig['source'] }): AdapterConfig {
-  const described = describeAdapters(manifest.parameters, manifest.structure as AdapterStructure | undefined);
-  return {
-    format: 'lor2c-adapter',
-    formatVersion: 1,
-    peft_type: described.modules.length > 0 ? 'LOR2C' : 'LORA',
-    method: described.modules.length > 0 ? 'lor2c' : 'lora',
-    base_model_name_or_path: manifest.base.path,
-    base_model_sha256: manifest.base.sha256,
-    task: manifest.task,
-    modules: described.modules,
-    share_groups: described.shareGroups,
-    lora: described.lora,
-    modules_to_save: described.modulesToSave,
-    parameters: manifest.parameters.map((p) => ({ name: p.name, shape: p.shape, dtype: p.dtype, role: p.role, module: p.module })),
-    weights: { file: about.file, sha256: about.sha256 },
-    source: about.source,
-    lor2c_version: manifest.versions.lor2c,
-    structure: manifest.structure,
-    plan: manifest.plan,
-  };
 }
 
 export interface ExportMergedOptions extends ExportOptions {

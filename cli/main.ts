@@ -1,6 +1,6 @@
 import { commands } from './commands/index.ts';
 import { UsageError } from './command.ts';
-import { isUserError } from '../compiler/errors.ts';
+import { isUserError } from '../contract/errors.ts';
 import { wantsHelp } from './args.ts';
 
 function overview(): string {

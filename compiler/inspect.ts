@@ -1,7 +1,7 @@
 /** What `lor2c inspect` reports about a model. */
 import { dataTypeName, type ModelProto, type TypeProto, type ValueInfoProto } from './onnx/index.ts';
 import { modelFromProto, type Graph, type Model } from './graph/index.ts';
-import { isUserError } from './errors.ts';
+import { isUserError } from '../contract/errors.ts';
 import { inferShapes, type ValueType } from './shapes/index.ts';
 import { countParameters, type ExcludedTensor } from './inspect-parameters.ts';
 import { locateBlocks, renderBlocks, type BlockMap } from './locate/index.ts';

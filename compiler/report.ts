@@ -1,5 +1,5 @@
 /** The parameter report of a compilation: per module, in total, and as a percent of the base model. */
-import type { ParameterInfo } from './emit/manifest.ts';
+import type { ParameterInfo } from '../contract/manifest.ts';
 import type { AdapterStructure } from './adapters/apply.ts';
 
 export interface ParameterReport {

@@ -3,10 +3,9 @@
  * JSON config that goes beside them (export.ts writes both to disk; a page offers them as
  * downloads). Pure, so both produce the same files.
  */
-import type { Manifest } from '../compiler/emit/manifest.ts';
-import { encodeSafetensors, float32Entry } from '../compiler/emit/safetensors.ts';
-import { describeAdapters, type AdapterDescription, type LoraDescription, type ModuleDescription } from '../compiler/adapters/describe.ts';
-import type { AdapterStructure } from '../compiler/adapters/apply.ts';
+import type { Manifest } from '../contract/manifest.ts';
+import { encodeSafetensors, float32Entry } from '../contract/safetensors.ts';
+import { describeAdapters, type AdapterDescription, type LoraDescription, type ModuleDescription, type AdapterStructure } from '../compiler/index.ts';
 import type { SourcedParameters } from './adapter.ts';
 import type { Float32Tensor } from './checkpoint.ts';
 

@@ -5,8 +5,8 @@
  * instead of failing deep inside onnxruntime.
  */
 import { join } from 'node:path';
-import { UserError } from '../compiler/errors.ts';
-import type { Manifest } from '../compiler/emit/manifest.ts';
+import { UserError } from '../contract/errors.ts';
+import type { Manifest } from '../contract/manifest.ts';
 import { checkParameterSet, readParameterFile } from './artifacts.ts';
 import { readCheckpoint, type Float32Tensor } from './checkpoint.ts';
 

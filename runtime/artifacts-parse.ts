@@ -3,9 +3,9 @@
  * artifacts.ts's file reads): the manifest checked for format and version, parameter sets
  * checked against it.
  */
-import { UserError } from '../compiler/errors.ts';
-import type { Manifest } from '../compiler/emit/manifest.ts';
-import { decodeSafetensors, float32Values } from '../compiler/emit/safetensors.ts';
+import { UserError } from '../contract/errors.ts';
+import type { Manifest } from '../contract/manifest.ts';
+import { decodeSafetensors, float32Values } from '../contract/safetensors.ts';
 import type { Float32Tensor } from './checkpoint.ts';
 
 /** Parses manifest.json's text; `where` names it in messages. */

@@ -4,8 +4,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../compiler/errors.ts';
-import type { Manifest } from '../compiler/emit/manifest.ts';
+import { UserError } from '../contract/errors.ts';
+import type { Manifest } from '../contract/manifest.ts';
 import { checkParameterSet, decodeParameters, parseManifest } from './artifacts-parse.ts';
 import type { Float32Tensor } from './checkpoint.ts';
 

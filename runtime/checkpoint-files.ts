@@ -2,7 +2,7 @@
  * The files of one checkpoint as bytes: what checkpoint.ts writes into a checkpoint directory
  * and what a page offers as downloads. Pure, so both write the same bytes.
  */
-import { encodeSafetensors, float32Entry, type SafetensorsTensor } from '../compiler/emit/safetensors.ts';
+import { encodeSafetensors, float32Entry, type SafetensorsTensor } from '../contract/safetensors.ts';
 import type { Checkpoint, CheckpointInfo, Float32Tensor } from './checkpoint.ts';
 
 export const PARAMS_FILE = 'params.safetensors';

@@ -16,9 +16,9 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../compiler/errors.ts';
-import { writeDurable, writeFileAtomic } from '../compiler/onnx/write.ts';
-import { decodeSafetensors, float32Values } from '../compiler/emit/safetensors.ts';
+import { UserError } from '../contract/errors.ts';
+import { writeDurable, writeFileAtomic } from '../contract/atomic.ts';
+import { decodeSafetensors, float32Values } from '../contract/safetensors.ts';
 import { checkpointFiles, OPTIMIZER_FILE, PARAMS_FILE, STATE_FILE, type StateFile } from './checkpoint-files.ts';
 import type { DataPosition } from './data/batches.ts';
 import type { RngState } from './data/prng.ts';

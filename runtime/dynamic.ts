@@ -7,11 +7,9 @@
  * tensors the edit creates start with fresh state, and are trained from then on.
  */
 import { join } from 'node:path';
-import type { Plan, SfsMetric, Lor2cModule, Interval } from '../dsl/plan.ts';
-import { compileStructure, type PreparedBase } from '../compiler/compile.ts';
-import { writeArtifacts, type WeightsCache } from '../compiler/emit/artifacts.ts';
-import type { Manifest } from '../compiler/emit/manifest.ts';
-import { chooseInject, chooseMerge, copyStructure, injectLora, mergeModules, moduleFactorValues, pruneShareGroups, renamedParameters, sfs, type AdapterStructure, type ModuleValues } from '../compiler/adapters/index.ts';
+import type { Plan, SfsMetric, Lor2cModule, Interval } from '../dsl/index.ts';
+import { compileStructure, type PreparedBase, writeArtifacts, type WeightsCache, chooseInject, chooseMerge, copyStructure, injectLora, mergeModules, moduleFactorValues, pruneShareGroups, renamedParameters, sfs, type AdapterStructure, type ModuleValues } from '../compiler/index.ts';
+import type { Manifest } from '../contract/manifest.ts';
 import type { Float32Tensor } from './checkpoint.ts';
 import type { StructuralContext, StructuralChange, StructuralHook } from './trainer.ts';
 

@@ -8,7 +8,7 @@
  *   lm:       loss, perplexity
  */
 import { tensor, type EngineSession, type TensorValue } from './engine/engine.ts';
-import type { GraphInfo, Manifest } from '../compiler/emit/manifest.ts';
+import type { GraphInfo, Manifest } from '../contract/manifest.ts';
 import { BatchPlan } from './data/batches.ts';
 import { collate } from './data/collate.ts';
 import type { Examples } from './data/examples-contract.ts';

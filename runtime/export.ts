@@ -13,16 +13,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { UserError } from '../compiler/errors.ts';
-import type { Manifest } from '../compiler/emit/manifest.ts';
+import { UserError } from '../contract/errors.ts';
+import type { Manifest } from '../contract/manifest.ts';
 import { adapterConfig, encodeAdapter, type AdapterConfig, type ExportSource } from './adapter-config.ts';
-import { modelFromProto, modelToProto } from '../compiler/graph/convert.ts';
-import { create, StringStringEntryProtoSchema } from '../compiler/onnx/proto.ts';
-import { readModel } from '../compiler/onnx/read.ts';
-import { ExternalDataFile, encodeModel, writeFileAtomic } from '../compiler/onnx/write.ts';
+import { modelFromProto, modelToProto, create, StringStringEntryProtoSchema, readModel, ExternalDataFile, encodeModel, bakeAdapter, type FoldReport } from '../compiler/index.ts';
+import { writeFileAtomic } from '../contract/atomic.ts';
 import { adapterValues, type AdapterSource, type SourcedParameters } from './adapter.ts';
 import { readManifest } from './artifacts.ts';
-import { bakeAdapter, type FoldReport } from '../compiler/adapters/index.ts';
 
 export { adapterConfig, encodeAdapter, type AdapterConfig, type ExportSource };
 

@@ -17,4 +17,7 @@ export * from './data/index.ts';
 export { adapterValues, sourceParameters, type AdapterSource, type AdapterValues, type ParameterSourceOptions, type SourcedParameters } from './adapter.ts';
 export { Pipeline, type PipelineOptions, type RowOutputs, type RowTensor, type Classification } from './pipeline.ts';
 export { exportAdapter, exportMerged, adapterConfig, adapterConfigPath, adapterBaseWarning, type AdapterConfig, type ExportOptions, type ExportedAdapter, type ExportMergedOptions, type MergedExport, type ExportSource } from './export.ts';
-export { foldLora, type FoldReport } from '../compiler/adapters/index.ts';
+export { foldLora, type FoldReport } from '../compiler/index.ts';
+export { dynamicAdapters, schedulePoints, derivedInterval, type DynamicOptions } from './dynamic.ts';
+export { HfTokenizer } from './tokenizer/hf.ts';
+export { trainTokenizer, type TokenizerKind } from './tokenizer/train.ts';

@@ -10,7 +10,7 @@
  * ones (they belong to the abandoned continuation), so the resumed log reads as one run.
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../compiler/onnx/write.ts';
+import { writeFileAtomic } from '../contract/atomic.ts';
 
 export interface StepRecord {
   step: number;

@@ -9,9 +9,9 @@
  * artifacts train with `lor2c train` (Node). Plain LoR2C, ShareLoR2C, static merges and LoRA
  * train here.
  */
-import { UserError } from '../compiler/errors.ts';
-import type { Manifest } from '../compiler/emit/manifest.ts';
-import type { Plan } from '../dsl/plan.ts';
+import { UserError } from '../contract/errors.ts';
+import type { Manifest } from '../contract/manifest.ts';
+import type { Plan } from '../dsl/index.ts';
 import { decodeParameters, parseManifest } from './artifacts-parse.ts';
 import type { Checkpoint, Float32Tensor } from './checkpoint.ts';
 import { checkpointFiles, type NamedFile } from './checkpoint-files.ts';

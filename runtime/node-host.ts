@@ -1,7 +1,7 @@
 /** The trainer's host on Node: artifacts, data, checkpoints and logs are files; Ctrl-C is SIGINT. */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UserError } from '../compiler/errors.ts';
+import { UserError } from '../contract/errors.ts';
 import { readManifest, readParameterFile } from './artifacts.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import { openExamples } from './data/examples.ts';

@@ -12,8 +12,8 @@
  *     const [{ label, probabilities }] = await p.classify([{ input_ids: [...], attention_mask: [...] }]);
  */
 import { join } from 'node:path';
-import { UserError } from '../compiler/errors.ts';
-import type { IOInfo, Manifest } from '../compiler/emit/manifest.ts';
+import { UserError } from '../contract/errors.ts';
+import type { IOInfo, Manifest } from '../contract/manifest.ts';
 import { adapterValues, type AdapterSource } from './adapter.ts';
 import { readManifest } from './artifacts.ts';
 import type { Float32Tensor } from './checkpoint.ts';

@@ -9,7 +9,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { existsSync } from 'node:fs';
-import { UserError } from '../compiler/errors.ts';
+import { UserError } from '../contract/errors.ts';
 
 export type Target = 'cpu' | 'cuda';
 export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';

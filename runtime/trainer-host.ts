@@ -4,7 +4,7 @@
  * (examples/browser) holds the files it was given in memory and offers checkpoints as
  * downloads. The trainer itself (trainer.ts) is the same code in both.
  */
-import type { Manifest } from '../compiler/emit/manifest.ts';
+import type { Manifest } from '../contract/manifest.ts';
 import type { Checkpoint, Float32Tensor } from './checkpoint.ts';
 import type { Examples, OpenExamplesOptions } from './data/examples-contract.ts';
 import type { DataSchema } from './data/schema.ts';

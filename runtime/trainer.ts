@@ -19,9 +19,8 @@
  * Files, sessions and the event loop come from a TrainerHost (node-host.ts on Node; a page
  * has its own), so this loop is the same code in Node and in a browser.
  */
-import { UserError } from '../compiler/errors.ts';
-import { warmupSteps } from '../compiler/train/schedules.ts';
-import type { IOInfo, Manifest } from '../compiler/emit/manifest.ts';
+import { UserError } from '../contract/errors.ts';
+import { warmupSteps, type IOInfo, type Manifest } from '../contract/manifest.ts';
 import { checkParameterSet } from './artifacts-parse.ts';
 import type { BestResult, Checkpoint, Float32Tensor } from './checkpoint.ts';
 import { BatchPlan, type DataPosition } from './data/batches.ts';

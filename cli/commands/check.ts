@@ -4,8 +4,7 @@ import { UsageError } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { existsSync } from 'node:fs';
 import { checkSpec, hasErrors, isConcrete, renderDiagnostics, type BlockSelection, type Plan } from '../../dsl/index.ts';
-import { adapterReport, describeBase, modelFacts, prepareBase } from '../../compiler/compile.ts';
-import { renderReport } from '../../compiler/report.ts';
+import { adapterReport, describeBase, modelFacts, prepareBase, renderReport } from '../../compiler/index.ts';
 
 function describeBlocks(s: BlockSelection): string {
   const which = s.ranges === undefined ? 'all blocks' : `blocks ${s.ranges.map((r) => (r.from === r.to ? `${r.from}` : `${r.from}..${r.to}`)).join(', ')}`;

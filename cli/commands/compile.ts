@@ -1,11 +1,10 @@
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { compileSpecFile } from '../../compiler/compile.ts';
-import { renderReport } from '../../compiler/report.ts';
+import { compileSpecFile, renderReport } from '../../compiler/index.ts';
 import { renderDiagnostics } from '../../dsl/index.ts';
 import { readFileSync } from 'node:fs';
-import { loadTextInput, saveTextInput } from '../../runtime/data/text-config.ts';
+import { loadTextInput, saveTextInput } from '../../runtime/index.ts';
 import { TEXT_OPTIONS, textFlags } from './text-flags.ts';
 
 export const compileCommand: Command = {

@@ -2,10 +2,7 @@ import { join } from 'node:path';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { classCount, openExamples } from '../../runtime/data/examples.ts';
-import { dataSchema } from '../../runtime/data/schema.ts';
-import { evaluate } from '../../runtime/evaluate.ts';
-import { nodeEngine } from '../../runtime/engine/node.ts';
+import { classCount, openExamples, dataSchema, evaluate, nodeEngine } from '../../runtime/index.ts';
 import { keepTextInput, TEXT_HELP, TEXT_OPTIONS, textInputFor } from './text-flags.ts';
 import { manifestAndParameters, oneDir, RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags } from './runtime-flags.ts';
 

@@ -1,9 +1,7 @@
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { readManifest } from '../../runtime/artifacts.ts';
-import { sourceParameters } from '../../runtime/adapter.ts';
-import { exportAdapter, exportMerged } from '../../runtime/export.ts';
+import { readManifest, sourceParameters, exportAdapter, exportMerged } from '../../runtime/index.ts';
 import { oneDir } from './runtime-flags.ts';
 
 export const exportCommand: Command = {

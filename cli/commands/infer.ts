@@ -3,11 +3,8 @@ import { basename, dirname, join } from 'node:path';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { UserError } from '../../compiler/errors.ts';
-import { classCount, openExamples } from '../../runtime/data/examples.ts';
-import type { LabelMap } from '../../runtime/data/labels.ts';
-import { argmaxRows } from '../../runtime/metrics.ts';
-import { Pipeline, type RowOutputs, type RowTensor } from '../../runtime/pipeline.ts';
+import { UserError } from '../../contract/errors.ts';
+import { classCount, openExamples, type LabelMap, argmaxRows, Pipeline, type RowOutputs, type RowTensor } from '../../runtime/index.ts';
 import { keepTextInput, TEXT_HELP, TEXT_OPTIONS, textInputFor } from './text-flags.ts';
 import { manifestAndParameters, oneDir, RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags } from './runtime-flags.ts';
 

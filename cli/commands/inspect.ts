@@ -1,8 +1,7 @@
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { inspectModel, renderInspection } from '../../compiler/inspect.ts';
-import { readModel } from '../../compiler/onnx/index.ts';
+import { inspectModel, renderInspection, readModel } from '../../compiler/index.ts';
 
 export const inspectCommand: Command = {
   name: 'inspect',

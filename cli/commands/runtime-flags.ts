@@ -1,10 +1,7 @@
 /** Flags shared by the commands that run artifacts (infer, eval): target, threads, batch, value source. */
 import { positiveInt } from '../args.ts';
 import { UsageError } from '../command.ts';
-import type { Target } from '../../runtime/session.ts';
-import { sourceParameters, type ParameterSourceOptions } from '../../runtime/adapter.ts';
-import { adapterBaseWarning } from '../../runtime/export.ts';
-import { readManifest } from '../../runtime/artifacts.ts';
+import { type Target, sourceParameters, type ParameterSourceOptions, adapterBaseWarning, readManifest } from '../../runtime/index.ts';
 
 export const RUNTIME_OPTIONS = {
   target: { type: 'string' },

@@ -1,8 +1,7 @@
 /** Flags of the commands that read raw text (compile, train, eval, infer): the tokenizer and the fields. */
 import { positiveInt } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { loadTextInput, saveTextInput, TEXT_CONFIG, type TextFlags } from '../../runtime/data/text-config.ts';
-import type { TextInput } from '../../runtime/data/text-dataset.ts';
+import { loadTextInput, saveTextInput, TEXT_CONFIG, type TextFlags, type TextInput } from '../../runtime/index.ts';
 
 export const TEXT_OPTIONS = {
   tokenizer: { type: 'string' },

@@ -1,10 +1,9 @@
 import type { Command } from '../command.ts';
 import { parseCommandArgs, positiveInt } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { writeFileAtomic } from '../../compiler/onnx/write.ts';
-import { UserError } from '../../compiler/errors.ts';
-import { HfTokenizer } from '../../runtime/tokenizer/hf.ts';
-import { trainTokenizer, type TokenizerKind } from '../../runtime/tokenizer/train.ts';
+import { writeFileAtomic } from '../../contract/atomic.ts';
+import { UserError } from '../../contract/errors.ts';
+import { HfTokenizer, trainTokenizer, type TokenizerKind } from '../../runtime/index.ts';
 
 export const tokenizerCommand: Command = {
   name: 'tokenizer',

@@ -2,13 +2,9 @@ import { join } from 'node:path';
 import type { Command } from '../command.ts';
 import { parseCommandArgs, positiveInt } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { Trainer } from '../../runtime/trainer.ts';
-import { nodeHost } from '../../runtime/node-host.ts';
-import { dynamicAdapters } from '../../runtime/dynamic.ts';
-import { readManifest } from '../../runtime/artifacts.ts';
-import { prepareBase } from '../../compiler/compile.ts';
-import type { Plan } from '../../dsl/plan.ts';
-import type { StructuralHook } from '../../runtime/trainer.ts';
+import { Trainer, nodeHost, dynamicAdapters, readManifest, type StructuralHook } from '../../runtime/index.ts';
+import { prepareBase } from '../../compiler/index.ts';
+import type { Plan } from '../../dsl/index.ts';
 import { keepTextInput, TEXT_HELP, TEXT_OPTIONS, textInputFor } from './text-flags.ts';
 
 export const trainCommand: Command = {

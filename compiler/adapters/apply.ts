@@ -4,13 +4,13 @@
  * initial values. Used for the train, eval and infer graphs alike; the train graph builder
  * later turns the parameters into graph inputs.
  */
-import type { InitKind, Lor2cModule, ProjectionTarget, ResolvedLoraSite, ShareMatrix } from '../../dsl/plan.ts';
-import { UserError } from '../errors.ts';
+import type { InitKind, Lor2cModule, ProjectionTarget, ResolvedLoraSite, ShareMatrix } from '../../dsl/index.ts';
+import { UserError } from '../../contract/errors.ts';
 import { GraphBuilder } from '../graph/builder.ts';
 import type { Model } from '../graph/graph.ts';
 import { DataType } from '../onnx/dtype.ts';
 import { makeTensor } from '../onnx/tensor.ts';
-import type { ParameterInfo } from '../emit/manifest.ts';
+import type { ParameterInfo } from '../../contract/manifest.ts';
 import { initDown } from './init.ts';
 import { addLowRankPath } from './low-rank.ts';
 import { factorParameterName, loraNodeId, loraParameterName, loraTargetId } from './naming.ts';

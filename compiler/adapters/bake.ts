@@ -3,12 +3,12 @@
  * an initializer holding its value, so the model runs standalone; optionally LoRA is then folded
  * into the weights it adapts (fold-lora.ts). What is left unused is removed.
  */
-import type { GraphInfo, Manifest } from '../emit/manifest.ts';
+import type { GraphInfo, Manifest } from '../../contract/manifest.ts';
 import { eliminateDeadCode } from '../passes/dce.ts';
 import type { Graph } from '../graph/graph.ts';
 import { DataType } from '../onnx/dtype.ts';
 import { makeTensor } from '../onnx/tensor.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../contract/errors.ts';
 import { foldLora, type FoldReport } from './fold-lora.ts';
 
 export interface BakeOptions {

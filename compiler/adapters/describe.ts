@@ -4,7 +4,7 @@
  * targets with their settings, and the base-model weights trained too. Read from the manifest's
  * parameter table and the compiled structure (which follows Merge / Inject), never from names.
  */
-import type { ParameterInfo } from '../emit/manifest.ts';
+import type { ParameterInfo } from '../../contract/manifest.ts';
 import type { AdapterStructure } from './apply.ts';
 import { loraTargetId } from './naming.ts';
 

@@ -12,7 +12,7 @@
  *
  * Runs after the parameters became initializers; dead path nodes are left for DCE.
  */
-import type { Manifest } from '../emit/manifest.ts';
+import type { Manifest } from '../../contract/manifest.ts';
 import { attrInts } from '../graph/attributes.ts';
 import type { Graph, Node } from '../graph/graph.ts';
 import { DataType } from '../onnx/dtype.ts';

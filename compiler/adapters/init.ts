@@ -3,7 +3,7 @@
  * (training seed, parameter name), so adding or removing a module never changes another's
  * initial values, and Merge/Inject at step k initialise the same way in every run.
  */
-import type { InitKind } from '../../dsl/plan.ts';
+import type { InitKind } from '../../dsl/index.ts';
 
 /** FNV-1a over the name, mixed with the seed: a 32-bit stream id. */
 function streamSeed(seed: number, name: string): number {

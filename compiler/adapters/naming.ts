@@ -6,7 +6,7 @@
  *     lor2c.shared<g>.A / .B       the factor shared by share group g (its index in the structure)
  *     lora.<target>.A / .B         LoRA on a projection ('b3.q', or the node's name)
  */
-import type { ShareMatrix } from '../../dsl/plan.ts';
+import type { ShareMatrix } from '../../dsl/index.ts';
 import type { AdapterStructure } from './apply.ts';
 
 export type Factor = 'A' | 'B';

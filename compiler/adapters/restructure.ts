@@ -5,7 +5,7 @@
  * runtime decides when (its schedule), recompiles the new structure and carries values; the
  * facts of what an edit does to adapters live here.
  */
-import type { InjectPlan, MergeInit } from '../../dsl/plan.ts';
+import type { InjectPlan, MergeInit } from '../../dsl/index.ts';
 import type { AdapterStructure } from './apply.ts';
 import type { MergeChoice, ModuleValues } from './merge.ts';
 import { mergedValues } from './merge.ts';

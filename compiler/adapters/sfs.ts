@@ -3,7 +3,7 @@
  * and B [d, r] without forming the d x d product: with thin QR B = Q_B R_B and A^T = Q_A R_A,
  * the non-zero singular values of B A are those of the r x r matrix R_B R_A^T. O(d r^2).
  */
-import type { SfsMetric } from '../../dsl/plan.ts';
+import type { SfsMetric } from '../../dsl/index.ts';
 import { matmul, matrix, qr, svd, transpose } from './linalg.ts';
 
 /** Singular values (descending) of B A, where A is r x d and B is d x r, both row-major. */

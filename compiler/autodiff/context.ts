@@ -12,7 +12,7 @@ import type { Attrs } from '../graph/attributes.ts';
 import { attrFloat, attrInt, attrInts, attrString } from '../graph/attributes.ts';
 import type { Node } from '../graph/graph.ts';
 import { describeNode } from '../graph/graph.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../contract/errors.ts';
 import type { Dim } from '../shapes/dim.ts';
 import { sumToShape } from './broadcast.ts';
 import type { Emitter } from '../graph/emitter.ts';

@@ -13,7 +13,7 @@ import { hasSubgraphs, nodeReads } from '../graph/graph.ts';
 import { describeNode } from '../graph/graph.ts';
 import { toposort } from '../passes/toposort.ts';
 import { isFloatType } from '../onnx/dtype.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../contract/errors.ts';
 import type { ValueType } from '../shapes/types.ts';
 import { inferGraphShapes } from '../shapes/infer.ts';
 import { GradContext } from './context.ts';

@@ -9,9 +9,10 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Model } from '../graph/graph.ts';
 import { modelToProto } from '../graph/convert.ts';
-import { ExternalDataFile, encodeModel, writeFileAtomic, type WeightsOnDisk } from '../onnx/write.ts';
-import { encodeSafetensors, float32Entry } from './safetensors.ts';
-import type { Manifest } from './manifest.ts';
+import { ExternalDataFile, encodeModel, type WeightsOnDisk } from '../onnx/write.ts';
+import { writeFileAtomic } from '../../contract/atomic.ts';
+import { encodeSafetensors, float32Entry } from '../../contract/safetensors.ts';
+import type { Manifest } from '../../contract/manifest.ts';
 
 /** Frozen weights of at least this many bytes go to the shared weights file. */
 const EXTERNAL_THRESHOLD = 1024;

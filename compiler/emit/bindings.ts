@@ -17,12 +17,12 @@
  * module or as CommonJS (an artifacts directory usually has no package.json of its own): it uses
  * no `import.meta` and no top-level await, so it bakes in the artifacts directory's absolute
  * path as the default for `load()`. It imports the runtime from `runtimeImport`: by default the
- * package specifier 'lor2c/runtime' (package.json `exports`), which resolves wherever lor2c is
+ * package specifier 'lor2c/inference' (package.json `exports`), which resolves wherever lor2c is
  * installed as a dependency; pass a path (POSIX, or relative) to use a lor2c checkout instead.
  */
 import { createRequire } from 'node:module';
 import type { CodeBlockWriter, InterfaceDeclarationStructure, OptionalKind, PropertySignatureStructure, StatementStructures, WriterFunction } from 'ts-morph';
-import type { Dim, IOInfo, Manifest } from './manifest.ts';
+import type { Dim, IOInfo, Manifest } from '../../contract/manifest.ts';
 
 export interface BindingsOptions {
   /** Module specifier the generated file imports `Pipeline` from. Default: {@link RUNTIME_IMPORT}. */
@@ -34,8 +34,8 @@ export interface BindingsOptions {
   artifactsDir?: string;
 }
 
-/** The runtime's public entry point by package name (package.json `exports`), as a project that depends on lor2c imports it. */
-export const RUNTIME_IMPORT = 'lor2c/runtime';
+/** The runtime's inference entry point by package name (package.json `exports`), as a project that depends on lor2c imports it. */
+export const RUNTIME_IMPORT = 'lor2c/inference';
 
 type TsMorph = typeof import('ts-morph');
 let loaded: TsMorph | undefined;

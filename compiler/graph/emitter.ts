@@ -13,7 +13,7 @@ import { makeTensor, tensorNumbers } from '../onnx/tensor.ts';
 import type { TensorProto } from '../onnx/proto.ts';
 import type { Dim } from '../shapes/dim.ts';
 import { valueTypeFromInfo, type ValueType } from '../shapes/types.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../contract/errors.ts';
 import { inferDtypes } from './dtypes.ts';
 
 export class Emitter {

@@ -3,7 +3,7 @@
  * adapter adds its delta to a tensor (the output of a block, of a projection) without touching
  * the nodes around it. A graph output keeps its name: the interposed result takes it over.
  */
-import { UserError } from '../errors.ts';
+import { UserError } from '../../contract/errors.ts';
 import type { GraphBuilder } from './builder.ts';
 import { nodeReads, type Graph, type Node } from './graph.ts';
 

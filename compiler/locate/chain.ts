@@ -4,7 +4,7 @@
  * chain with attention is the transformer's residual stream. Each attention residual starts
  * a block and the residuals after it (the FFN) join it.
  */
-import { UserError } from '../errors.ts';
+import { UserError } from '../../contract/errors.ts';
 import type { GraphView } from './graph-view.ts';
 import { feedsNorm, normConsumingOnly, type NormRegion } from './norm-region.ts';
 import { SPEC_HINT } from './overrides.ts';

@@ -3,7 +3,7 @@
  * Adds, norms, the attention dataflow) and names second (labels only). See the files beside
  * this one for each step.
  */
-import { UserError } from '../errors.ts';
+import { UserError } from '../../contract/errors.ts';
 import type { Model, Node } from '../graph/index.ts';
 import { inferShapes } from '../shapes/index.ts';
 import { stacksFromResiduals } from './chain.ts';

@@ -3,7 +3,7 @@
  * `pattern` says which nodes belong to which block and the streams are the values that
  * cross from one block's nodes to the next.
  */
-import { UserError } from '../errors.ts';
+import { UserError } from '../../contract/errors.ts';
 import type { Node } from '../graph/index.ts';
 import type { GraphView } from './graph-view.ts';
 import { nodesBetween } from './residuals.ts';

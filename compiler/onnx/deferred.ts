@@ -13,7 +13,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { DataLocation, type TensorProto } from './proto.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../contract/errors.ts';
 
 export interface DeferredBytes {
   /** Resolved path of the data file (inside the model's folder when it was read). */

@@ -11,7 +11,7 @@ import { dataTypeInfo, dataTypeName } from './dtype.ts';
 import { elementCount, tensorByteLength } from './tensor.ts';
 import { visitModelTensors } from './walk.ts';
 import { deferBytes } from './deferred.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../contract/errors.ts';
 
 export interface ReadLimits {
   /** Largest number of elements one tensor may declare (default 2^36, 256 GiB of float32). */

@@ -5,7 +5,7 @@
 import { create, DataLocation, TensorProtoSchema, type TensorProto } from './proto.ts';
 import { deferredBytes, pagedElements, readDeferred } from './deferred.ts';
 import { DataType, dataTypeName, rawByteLength } from './dtype.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../contract/errors.ts';
 
 export type NumericArray =
   | Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array

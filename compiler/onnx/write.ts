@@ -11,7 +11,8 @@ import { tensorByteLength, tensorRawBytes } from './tensor.ts';
 import { visitModelTensors } from './walk.ts';
 import { deferredBytes, readDeferred, type DeferredBytes } from './deferred.ts';
 import { DataType } from './dtype.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../contract/errors.ts';
+import { writeFileAtomic } from '../../contract/atomic.ts';
 
 /** Default: tensors of 1 MiB or more are stored externally. */
 export const DEFAULT_EXTERNAL_THRESHOLD = 1 << 20;
@@ -245,29 +246,4 @@ export function writeModel(model: ModelProto, path: string, opts: WriteOptions =
     external?.abort();
     throw e;
   }
-}
-
-/** Writes `bytes` to `path` and fsyncs it before returning. */
-export function writeDurable(path: string, bytes: Uint8Array | string): void {
-  const fd = openSync(path, 'w');
-  try {
-    const data = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
-    let done = 0;
-    while (done < data.length) done += writeSync(fd, data, done, data.length - done);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Writes to a temporary file beside `path`, fsyncs, then renames over it. */
-export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  try {
-    writeDurable(tmp, bytes);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  renameSync(tmp, path);
 }

@@ -1,5 +1,5 @@
 /** Topological order of a graph's nodes, stable: nodes stay in their existing order wherever the data allows. */
-import { UserError } from '../errors.ts';
+import { UserError } from '../../contract/errors.ts';
 import { describeNode, nodeReads, type Graph, type Node } from '../graph/graph.ts';
 
 /** Reorders graph.nodes so every node comes after the producers of what it reads. Throws on a cycle. */

@@ -17,7 +17,7 @@
  * accumulated gradient and returns a zeroed accumulator; when false parameters and state
  * pass through unchanged. One compiled session serves both kinds of micro-step.
  */
-import { UserError } from '../errors.ts';
+import { UserError } from '../../contract/errors.ts';
 import type { Model } from '../graph/graph.ts';
 import { eliminateCommonSubexpressions } from '../passes/cse.ts';
 import { eliminateDeadCode } from '../passes/dce.ts';

@@ -19,7 +19,7 @@ import { attrFloat } from '../graph/attributes.ts';
 import { describeNode } from '../graph/graph.ts';
 import { DataType } from '../onnx/dtype.ts';
 import { makeTensor, tensorNumbers } from '../onnx/tensor.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../contract/errors.ts';
 import { hashedKeepMask, type DropoutRatio } from './hashed-dropout.ts';
 
 /** FNV-1a of the node name mixed with the run seed: the salt of one Dropout node's masks. */

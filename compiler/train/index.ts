@@ -2,7 +2,7 @@
 export { buildTrainingGraphs, type TrainingSpec, type TrainingGraphs, type ParameterInfo, type ParamGroup } from './build.ts';
 export { classificationLoss, lmLoss, mseLoss, type LossSpec, type LossHead } from './losses.ts';
 export { emitUpdate, stateSlots, type OptimizerSpec, type UpdateInputs, type UpdateOutputs } from './optimizers.ts';
-export { emitScheduleFactor, scheduleFactor, warmupSteps, type ScheduleSpec } from './schedules.ts';
+export { emitScheduleFactor, scheduleFactor, type ScheduleSpec } from './schedules.ts';
 export { clipByGlobalNorm, globalNorm } from './clipping.ts';
 export { enableTrainingDropout, dropoutSeed, DEFAULT_STEP_INPUT } from './dropout.ts';
 export { dropout as hashedDropout, hashedKeepMask, hashedUniform24, type DropoutRatio } from './hashed-dropout.ts';

@@ -55,8 +55,3 @@ export function emitScheduleFactor(e: Emitter, spec: ScheduleSpec, step: string,
   if (!lengths && spec.warmupSteps <= 0) return after;
   return e.op('Where', [e.op('Less', [step, w]), warm, after]);
 }
-
-/** Warmup steps of a run of `total` optimizer steps: a count, or a fraction rounded up (HF's warmup_ratio). */
-export function warmupSteps(warmup: { unit: 'steps'; count: number } | { unit: 'fraction'; fraction: number }, total: number): number {
-  return warmup.unit === 'steps' ? warmup.count : Math.ceil(warmup.fraction * total);
-}

@@ -12,7 +12,7 @@ import { parseManifest } from '../../runtime/artifacts-parse.ts';
 import { Trainer } from '../../runtime/trainer.ts';
 import type { StepRecord } from '../../runtime/log.ts';
 import type { Metrics } from '../../runtime/evaluate.ts';
-import type { Manifest } from '../../compiler/emit/manifest.ts';
+import type { Manifest } from '../../contract/manifest.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const ARTIFACTS = 'artifacts';

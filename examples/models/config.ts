@@ -3,7 +3,7 @@
  * (which op forms, which projection layout, names or no names) that let one architecture
  * look like the graphs different exporters produce.
  */
-import { UserError } from '../../compiler/errors.ts';
+import { UserError } from '../../contract/errors.ts';
 import type { ModelProto } from '../../compiler/onnx/index.ts';
 
 /** How weights are drawn. 'hf': like Hugging Face's _init_weights (weights and embeddings

@@ -3,7 +3,7 @@
  * field `fooBar` is a flag `--foo-bar`, parsed by the type of its default (numbers, choices,
  * booleans as `--flag`, `--flag=false` or `--no-flag`). Adding a config field adds its flag.
  */
-import { UserError } from '../../compiler/errors.ts';
+import { UserError } from '../../contract/errors.ts';
 import { DEFAULTS, type Architecture } from './config.ts';
 
 export interface WriteArgs {

@@ -4,7 +4,7 @@
  * Flags are the config fields in kebab case (see write-args.ts); weights of 1 MiB or more
  * go to external data beside the model.
  */
-import { isUserError } from '../../compiler/errors.ts';
+import { isUserError } from '../../contract/errors.ts';
 import { elementCount, writeModel } from '../../compiler/onnx/index.ts';
 import { buildModel } from './index.ts';
 import { parseWriteArgs, usage } from './write-args.ts';

@@ -11,7 +11,7 @@
  * reported in `skipped` for the caller to print. Either way no bad row ever reaches a batch;
  * a row read back later is checked again, and a file changed after opening is an error.
  */
-import { UserError } from '../../compiler/errors.ts';
+import { UserError } from '../../contract/errors.ts';
 import type { LineRef, LineSource } from './lines.ts';
 import { checkExample, type CheckedExample, type DataSchema } from './schema.ts';
 

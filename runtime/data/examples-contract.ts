@@ -3,7 +3,7 @@
  * (Dataset, streamed from a line source) or raw text tokenized on opening (TextDataset). No
  * Node modules here: a browser host implements the same contract.
  */
-import type { Manifest } from '../../compiler/emit/manifest.ts';
+import type { Manifest } from '../../contract/manifest.ts';
 import type { BadRow } from './dataset.ts';
 import type { CheckedExample, DataSchema } from './schema.ts';
 import type { TextInput } from './text-dataset.ts';

@@ -4,7 +4,7 @@
  * a TextDataset. `openExamples` picks by what the file holds.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { UserError } from '../../compiler/errors.ts';
+import { UserError } from '../../contract/errors.ts';
 import { openDataset } from './dataset-file.ts';
 import type { Examples, OpenExamplesOptions } from './examples-contract.ts';
 import { MAX_LINE_BYTES } from './jsonl.ts';

@@ -6,3 +6,7 @@ export { Dataset, type DatasetOptions, type BadRow } from './dataset.ts';
 export { openDataset } from './dataset-file.ts';
 export { BatchPlan, type BatchPlanOptions, type DataPosition } from './batches.ts';
 export { collate, type Batch } from './collate.ts';
+export { classCount, openExamples } from './examples.ts';
+export type { LabelMap } from './labels.ts';
+export type { TextInput } from './text-dataset.ts';
+export { loadTextInput, saveTextInput, TEXT_CONFIG, type TextFlags } from './text-config.ts';

@@ -4,7 +4,7 @@
  * rows in the same pass); afterwards a line is read back by its byte offset.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { UserError } from '../../compiler/errors.ts';
+import { UserError } from '../../contract/errors.ts';
 import { decodeLine, MAX_LINE_BYTES, type LineRef, type LineSource } from './lines.ts';
 
 const CHUNK = 1 << 20;

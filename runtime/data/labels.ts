@@ -4,7 +4,7 @@
  * any machine and in any row order), saved with the artifacts, and reused by every later run,
  * evaluation, export and `infer` (which prints the names).
  */
-import { UserError } from '../../compiler/errors.ts';
+import { UserError } from '../../contract/errors.ts';
 
 export class LabelMap {
   private readonly ids: Map<string, number>;

@@ -4,7 +4,7 @@
  * examples whichever way it was read: lines end at '\n', a trailing '\r' and a leading UTF-8
  * byte order mark are stripped, blank lines are skipped, text must be valid UTF-8.
  */
-import { UserError } from '../../compiler/errors.ts';
+import { UserError } from '../../contract/errors.ts';
 
 /** A single line longer than this is refused rather than buffered without bound. */
 export const MAX_LINE_BYTES = 256 << 20;

@@ -4,7 +4,7 @@
  * leading batch dim) and the value used to pad it. Rows are checked against it with errors
  * that say which key, which position and what was expected.
  */
-import type { Dim, GraphInfo, Manifest } from '../../compiler/emit/manifest.ts';
+import type { Dim, GraphInfo, Manifest } from '../../contract/manifest.ts';
 
 /** Element types a data file can feed. */
 export type DataDtype = 'float32' | 'float64' | 'int64' | 'int32' | 'bool';

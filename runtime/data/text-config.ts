@@ -6,8 +6,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UserError } from '../../compiler/errors.ts';
-import { writeFileAtomic } from '../../compiler/onnx/write.ts';
+import { UserError } from '../../contract/errors.ts';
+import { writeFileAtomic } from '../../contract/atomic.ts';
 import { HfTokenizer } from '../tokenizer/hf.ts';
 import { LabelMap } from './labels.ts';
 import type { TextInput } from './text-dataset.ts';

@@ -8,8 +8,8 @@
  * Bad rows follow the dataset policy: an error at open time listing file:line for each (the
  * first 20), or left out and reported under skipInvalid.
  */
-import { UserError } from '../../compiler/errors.ts';
-import type { Manifest } from '../../compiler/emit/manifest.ts';
+import { UserError } from '../../contract/errors.ts';
+import type { Manifest } from '../../contract/manifest.ts';
 import type { HfTokenizer } from '../tokenizer/hf.ts';
 import type { BadRow } from './dataset.ts';
 import { LabelMap } from './labels.ts';

@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { UserError } from '../../compiler/errors.ts';
+import { UserError } from '../../contract/errors.ts';
 import { scanLines } from './jsonl.ts';
 
 /** Which fields of a row hold what. */

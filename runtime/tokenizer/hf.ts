@@ -8,7 +8,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import tokenizers from 'tokenizers';
-import { UserError } from '../../compiler/errors.ts';
+import { UserError } from '../../contract/errors.ts';
 
 /** A tokenizer.json bigger than this is refused (real ones are a few MB). */
 const MAX_TOKENIZER_BYTES = 64 << 20;

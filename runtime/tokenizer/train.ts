@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tokenizers from 'tokenizers';
-import { UserError } from '../../compiler/errors.ts';
+import { UserError } from '../../contract/errors.ts';
 import { readTextRows, textFormatOf } from '../data/text-rows.ts';
 
 export type TokenizerKind = 'wordpiece' | 'bpe';

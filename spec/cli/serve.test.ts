@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.ts';
-import { float32Entry } from '../../compiler/emit/safetensors.ts';
-import { writeSafetensors } from '../../compiler/emit/safetensors-file.ts';
+import { float32Entry } from '../../contract/safetensors.ts';
+import { writeSafetensors } from '../../contract/safetensors-file.ts';
 import { writeCheckpoint } from '../../runtime/checkpoint.ts';
 import { accuracy } from '../../runtime/metrics.ts';
 import { readParameterFile } from '../../runtime/artifacts.ts';

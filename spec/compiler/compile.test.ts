@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { buildBert } from '../../examples/models/index.ts';
 import { writeModel } from '../../compiler/onnx/index.ts';
 import { compileSpecFile } from '../../compiler/compile.ts';
-import { isUserError } from '../../compiler/errors.ts';
-import type { Manifest } from '../../compiler/emit/manifest.ts';
+import { isUserError } from '../../contract/errors.ts';
+import type { Manifest } from '../../contract/manifest.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lor2c-compile-'));
 writeModel(buildBert({ layers: 3, dModel: 32, heads: 2, ffn: 64, vocabSize: 50 }).model, join(dir, 'bert.onnx'));

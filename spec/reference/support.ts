@@ -1,6 +1,6 @@
 /** Helpers shared by the PyTorch-reference comparisons. */
-import { float32Values } from '../../compiler/emit/safetensors.ts';
-import { readSafetensors } from '../../compiler/emit/safetensors-file.ts';
+import { float32Values } from '../../contract/safetensors.ts';
+import { readSafetensors } from '../../contract/safetensors-file.ts';
 
 /** Every tensor of a safetensors file as float32 values, by name. */
 export function safetensors(path: string): Map<string, Float32Array> {

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { Pipeline } from '../../runtime/pipeline.ts';
 import { exportMerged } from '../../runtime/export.ts';
 import { randomAdapter, randomRows, referenceLogits, writeAdapterArtifacts } from './fixtures/adapter-artifacts.ts';
-import { float32Entry } from '../../compiler/emit/safetensors.ts';
-import { writeSafetensors } from '../../compiler/emit/safetensors-file.ts';
+import { float32Entry } from '../../contract/safetensors.ts';
+import { writeSafetensors } from '../../contract/safetensors-file.ts';
 import { writeTinyArtifacts } from './fixtures/tiny-artifacts.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'lor2c-pipeline-'));

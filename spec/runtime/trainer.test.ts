@@ -7,8 +7,8 @@ import { Trainer, type TrainerOptions } from '../../runtime/trainer.ts';
 import { nodeHost } from '../../runtime/node-host.ts';
 import { readCheckpoint, type Float32Tensor } from '../../runtime/checkpoint.ts';
 import { readTrainingLog } from '../../runtime/log.ts';
-import { float32Entry } from '../../compiler/emit/safetensors.ts';
-import { writeSafetensors } from '../../compiler/emit/safetensors-file.ts';
+import { float32Entry } from '../../contract/safetensors.ts';
+import { writeSafetensors } from '../../contract/safetensors-file.ts';
 import { writeTinyArtifacts, writeTinyData } from './fixtures/tiny-artifacts.ts';
 
 function workspace() {

@@ -13,7 +13,7 @@ import * as ort from 'onnxruntime-node';
 import { GraphBuilder, modelFromProto, modelToProto, type Model } from '../../../compiler/graph/index.ts';
 import { DataType, encodeModel, fromBinary, makeTensor, readModel, tensorArray, TensorProtoSchema, type TensorProto } from '../../../compiler/onnx/index.ts';
 import { differentiate, gradientRuleFor } from '../../../compiler/autodiff/index.ts';
-import { isUserError } from '../../../compiler/errors.ts';
+import { isUserError } from '../../../contract/errors.ts';
 import { valueInfoFromType } from '../../../compiler/shapes/types.ts';
 import { cloneModel } from '../../../compiler/graph/clone.ts';
 import { rng } from './gradcheck.ts';

@@ -3,7 +3,7 @@ import test from 'ava';
 import { Graph, GraphBuilder } from '../../../compiler/graph/index.ts';
 import { DataType, makeTensor } from '../../../compiler/onnx/index.ts';
 import { differentiate, buildGradientRegistry } from '../../../compiler/autodiff/index.ts';
-import { isUserError } from '../../../compiler/errors.ts';
+import { isUserError } from '../../../contract/errors.ts';
 import { valueInfoFromType } from '../../../compiler/shapes/types.ts';
 
 /** x -> MatMul(W1) -> Relu -> Mul(w2) -> ReduceSum = loss; W1 trainable, w2 frozen. */

@@ -1,7 +1,7 @@
 /**
  * `lor2c compile --emit-ts`: DIR/bindings.ts for a compiled BERT classifier and a GPT-2 language
  * model. The generated file must typecheck under the repo's compiler settings (importing the
- * runtime by its package name, 'lor2c/runtime', from a directory with no package.json of its own
+ * runtime by its package name, 'lor2c/inference', from a directory with no package.json of its own
  * inside a project that has lor2c installed: node_modules/lor2c links to this checkout, as
  * `npm install` of it would place it), misuses must be type errors
  * (a row without `input_ids`, a parameter name the artifacts do not have, `classify` on a
@@ -20,7 +20,7 @@ import { buildBert, buildGpt2 } from '../../../examples/models/index.ts';
 import { writeModel } from '../../../compiler/onnx/index.ts';
 import { compileSpecFile } from '../../../compiler/compile.ts';
 import { emitBindings, propertyName } from '../../../compiler/emit/bindings.ts';
-import type { Manifest } from '../../../compiler/emit/manifest.ts';
+import type { Manifest } from '../../../contract/manifest.ts';
 import { Pipeline } from '../../../runtime/pipeline.ts';
 import { Rng } from '../../../runtime/data/prng.ts';
 
@@ -112,7 +112,7 @@ test('the CLI documents --emit-ts and writes bindings.ts beside the artifacts', 
     /'lora\.b0\.q\.A': \[2, 32\],/,
     /export type Parameters = 'lora\.b0\.q\.A' \| .*'lor2c\.b0\.A' \| .*'classifier\.bias';\n/,
     /classify\(rows: readonly Row\[\]\): Promise<Classification\[\]>/,
-    /from 'lor2c\/runtime';/,
+    /from 'lor2c\/inference';/,
   ]) t.regex(text, expected);
   t.notRegex(text, /nextTokenLogits/, 'a classifier has no next-token logits');
 });

@@ -7,7 +7,7 @@ import test from 'ava';
 import { Graph, GraphBuilder, Model, modelFromProto } from '../../../compiler/graph/index.ts';
 import { locateBlocks, type BlockMap, type BlockOverride } from '../../../compiler/locate/index.ts';
 import { DataType, makeTensor, makeValueInfo } from '../../../compiler/onnx/index.ts';
-import { isUserError, type UserError } from '../../../compiler/errors.ts';
+import { isUserError, type UserError } from '../../../contract/errors.ts';
 import { buildModel } from '../../../examples/models/index.ts';
 import { rolesPerBlock } from './support.ts';
 

@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Graph, GraphBuilder, Model, modelToProto } from '../../../compiler/graph/index.ts';
 import {
-  DataLocation, DataType, ExternalDataFile, deferredBytes, encodeModel, makeTensor, makeValueInfo, readModel, tensorArray, tensorElements, writeFileAtomic, writeModel,
+  DataLocation, DataType, ExternalDataFile, deferredBytes, encodeModel, makeTensor, makeValueInfo, readModel, tensorArray, tensorElements, writeModel,
 } from '../../../compiler/onnx/index.ts';
-import { isUserError } from '../../../compiler/errors.ts';
+import { isUserError } from '../../../contract/errors.ts';
+import { writeFileAtomic } from '../../../contract/atomic.ts';
 import { runModel } from '../../support/ort.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lor2c-deferred-'));

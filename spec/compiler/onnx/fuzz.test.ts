@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { decodeModel, encodeModel } from '../../../compiler/onnx/index.ts';
-import { isUserError } from '../../../compiler/errors.ts';
+import { isUserError } from '../../../contract/errors.ts';
 import { inspectModel } from '../../../compiler/inspect.ts';
 import { buildGpt2 } from '../../../examples/models/index.ts';
 import { mulberry32 } from '../../../compiler/adapters/init.ts';

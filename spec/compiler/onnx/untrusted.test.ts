@@ -8,7 +8,7 @@ import {
   type ModelProto,
 } from '../../../compiler/onnx/index.ts';
 import { Graph, Model, modelToProto } from '../../../compiler/graph/index.ts';
-import { isUserError } from '../../../compiler/errors.ts';
+import { isUserError } from '../../../contract/errors.ts';
 import { GraphBuilder } from '../../../compiler/graph/builder.ts';
 
 

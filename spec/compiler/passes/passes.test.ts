@@ -4,7 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { Graph, GraphBuilder, Model, modelToProto, validateGraph } from '../../../compiler/graph/index.ts';
 import { eliminateCommonSubexpressions, eliminateDeadCode, liftConstants, toposort, topologicalOrder } from '../../../compiler/passes/index.ts';
 import { DataType, encodeModel, makeTensor, makeValueInfo } from '../../../compiler/onnx/index.ts';
-import { isUserError } from '../../../compiler/errors.ts';
+import { isUserError } from '../../../contract/errors.ts';
 import '../../support/ort.ts';
 
 function graphWithInput(): { g: Graph; b: GraphBuilder } {

@@ -14,7 +14,7 @@ import { differentiate } from '../../../compiler/autodiff/index.ts';
 import { modelFromProto, modelToProto, type Model } from '../../../compiler/graph/index.ts';
 import { DataType, encodeModel, readModel } from '../../../compiler/onnx/index.ts';
 import { unrollSequences } from '../../../compiler/passes/index.ts';
-import { isUserError } from '../../../compiler/errors.ts';
+import { isUserError } from '../../../contract/errors.ts';
 import { readTrainingLog } from '../../../runtime/log.ts';
 import { runCli } from '../../support/cli.ts';
 import '../../support/ort.ts';

@@ -14,7 +14,7 @@ import { Emitter } from '../../../compiler/graph/emitter.ts';
 import { differentiate } from '../../../compiler/autodiff/index.ts';
 import { dropoutSeed, enableTrainingDropout, hashedUniform24 } from '../../../compiler/train/index.ts';
 import { checkOpCoverage } from '../../../compiler/passes/op-coverage.ts';
-import { isUserError } from '../../../compiler/errors.ts';
+import { isUserError } from '../../../contract/errors.ts';
 
 const N = 1 << 20;
 const P = 0.1;

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { buildBert, buildGpt2, buildLlama, buildModel, type Architecture } from '../../../examples/models/index.ts';
 import { elementCount, encodeModel, tensorArray, tensorRawBytes, type ModelProto } from '../../../compiler/onnx/index.ts';
-import { isUserError } from '../../../compiler/errors.ts';
+import { isUserError } from '../../../contract/errors.ts';
 
 const TINY = { vocabSize: 20, dModel: 16, heads: 2, ffn: 32, layers: 1, maxPositions: 8 };
 const initializerNames = (m: ModelProto) => m.graph!.initializer.map((t) => t.name).sort();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseWriteArgs } from '../../../examples/models/write-args.ts';
 import { readModel } from '../../../compiler/onnx/index.ts';
-import { isUserError } from '../../../compiler/errors.ts';
+import { isUserError } from '../../../contract/errors.ts';
 
 const PARSES: [string[], ReturnType<typeof parseWriteArgs>][] = [
   [['bert', '--layers', '2', '--out', '/tmp/b.onnx'], { arch: 'bert', config: { layers: 2 }, out: '/tmp/b.onnx' }],

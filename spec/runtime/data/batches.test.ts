@@ -2,7 +2,7 @@ import test from 'ava';
 import { BatchPlan, type DataPosition } from '../../../runtime/data/batches.ts';
 import { collate } from '../../../runtime/data/collate.ts';
 import { checkExample, dataSchema, type CheckedExample } from '../../../runtime/data/schema.ts';
-import type { GraphInfo } from '../../../compiler/emit/manifest.ts';
+import type { GraphInfo } from '../../../contract/manifest.ts';
 
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 

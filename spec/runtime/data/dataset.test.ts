@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDataset } from '../../../runtime/data/dataset-file.ts';
 import { dataSchema } from '../../../runtime/data/schema.ts';
-import type { GraphInfo, Manifest } from '../../../compiler/emit/manifest.ts';
+import type { GraphInfo, Manifest } from '../../../contract/manifest.ts';
 
 const graph: GraphInfo = {
   file: 'train.onnx',

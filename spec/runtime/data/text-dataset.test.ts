@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { GraphInfo, Manifest } from '../../../compiler/emit/manifest.ts';
+import type { GraphInfo, Manifest } from '../../../contract/manifest.ts';
 import { openExamples } from '../../../runtime/data/examples.ts';
 import { dataSchema } from '../../../runtime/data/schema.ts';
 import { readTextRows } from '../../../runtime/data/text-rows.ts';

@@ -1,7 +1,7 @@
 /** safetensors files on disk (Node): the codec of safetensors.ts plus reading and atomic writing. */
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../onnx/write.ts';
-import { UserError } from '../errors.ts';
+import { writeFileAtomic } from './atomic.ts';
+import { UserError } from './errors.ts';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsContents, type TensorEntries } from './safetensors.ts';
 
 /** Reads and validates a safetensors file. */

@@ -12,7 +12,7 @@
  * Pure (bytes in, bytes out; runs in a browser too); reading and writing files is in
  * safetensors-file.ts.
  */
-import { UserError } from '../errors.ts';
+import { UserError } from './errors.ts';
 
 export type SafetensorsDtype = 'BOOL' | 'U8' | 'I8' | 'U16' | 'I16' | 'F16' | 'BF16' | 'U32' | 'I32' | 'F32' | 'U64' | 'I64' | 'F64';
 

@@ -85,7 +85,7 @@ export interface Manifest {
     evalEvery?: { count: number; unit: 'steps' | 'epochs' };
     seed: number;
     /** LR warmup: a step count, or a fraction of the run's total steps (rounded up). */
-    warmup: { unit: 'steps'; count: number } | { unit: 'fraction'; fraction: number };
+    warmup: Warmup;
   };
   task: { kind: 'classify' | 'lm' | 'regress'; labelKey: string; logits: string; ignoreIndex?: number };
   optimizer: { kind: 'adamw' | 'sgd'; settings: Record<string, number | boolean | string> };
@@ -96,4 +96,12 @@ export interface Manifest {
   /** Initial values of the trainable parameters. */
   adapter: string;
   target: 'cpu' | 'cuda';
+}
+
+/** LR warmup as the manifest states it: a step count, or a fraction of the run's optimizer steps. */
+export type Warmup = { unit: 'steps'; count: number } | { unit: 'fraction'; fraction: number };
+
+/** Warmup steps of a run of `total` optimizer steps: a count, or a fraction rounded up (HF's warmup_ratio). */
+export function warmupSteps(warmup: Warmup, total: number): number {
+  return warmup.unit === 'steps' ? warmup.count : Math.ceil(warmup.fraction * total);
 }

@@ -2,8 +2,8 @@ import test from 'ava';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeSafetensors, encodeSafetensors, float32Entry, float32Values, type SafetensorsTensor } from '../../../compiler/emit/safetensors.ts';
-import { readSafetensors, writeSafetensors } from '../../../compiler/emit/safetensors-file.ts';
+import { decodeSafetensors, encodeSafetensors, float32Entry, float32Values, type SafetensorsTensor } from '../../contract/safetensors.ts';
+import { readSafetensors, writeSafetensors } from '../../contract/safetensors-file.ts';
 
 const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 

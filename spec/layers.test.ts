@@ -1,0 +1,95 @@
+/**
+ * The layers' import rules (docs/architecture.md, "Layers"), checked over every source file:
+ * data flows dsl -> compiler -> runtime -> cli and never back, contract/ is imported by all and
+ * imports none of them, and a layer is entered only through its index.ts (contract/ excepted: a
+ * leaf of one-concept files, taken one by one so a browser build can leave its Node files out). Imports are read with
+ * TypeScript's own pre-processor (static imports, re-exports, dynamic import() and
+ * `import type`), so a deep import cannot hide in any of those forms.
+ */
+import test from 'ava';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, posix, relative, sep } from 'node:path';
+import ts from 'typescript';
+
+const ROOT = join(import.meta.dirname, '..');
+
+type Layer = 'contract' | 'dsl' | 'compiler' | 'runtime' | 'cli' | 'bin';
+const LAYERS: readonly Layer[] = ['contract', 'dsl', 'compiler', 'runtime', 'cli', 'bin'];
+
+/** The layers each layer may import (besides itself), and the file through which it enters them ('*': any file). */
+const ALLOWED: Readonly<Record<Layer, Partial<Record<Layer, string>>>> = {
+  contract: {},
+  dsl: { contract: '*' },
+  compiler: { contract: '*', dsl: 'dsl/index.ts' },
+  runtime: { contract: '*', dsl: 'dsl/index.ts', compiler: 'compiler/index.ts' },
+  cli: { contract: '*', dsl: 'dsl/index.ts', compiler: 'compiler/index.ts', runtime: 'runtime/index.ts' },
+  bin: { cli: 'cli/main.ts' },
+};
+
+function layerOf(path: string): Layer | undefined {
+  const top = path.split('/')[0] as Layer;
+  return LAYERS.includes(top) ? top : undefined;
+}
+
+/**
+ * What is wrong with `from` (a repository path) importing `specifier`, or undefined when the
+ * import keeps the rules. Packages and node: modules are always allowed.
+ */
+export function importProblem(from: string, specifier: string): string | undefined {
+  if (!specifier.startsWith('.')) return undefined;
+  const source = layerOf(from);
+  if (!source) return undefined;
+  const target = posix.normalize(posix.join(posix.dirname(from), specifier));
+  const layer = layerOf(target);
+  if (layer === source) return undefined;
+  if (!layer) return target === 'package.json' ? undefined : `${from} imports ${target}, outside lor2c's layers`;
+  const entry = ALLOWED[source][layer];
+  if (entry === undefined) return `${from} imports ${target}: ${source}/ must not depend on ${layer}/`;
+  if (entry !== '*' && target !== entry) return `${from} imports ${target}: outside ${layer}/, use ${entry}`;
+  return undefined;
+}
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...sourceFiles(path));
+    else if (/\.(ts|js)$/.test(entry.name)) out.push(path);
+  }
+  return out;
+}
+
+function importsOf(path: string): string[] {
+  const info = ts.preProcessFile(readFileSync(path, 'utf8'), true, true);
+  return info.importedFiles.map((f) => f.fileName);
+}
+
+test('the rule itself: deep and backward imports are found, index imports pass', (t) => {
+  t.is(importProblem('runtime/trainer.ts', '../compiler/index.ts'), undefined);
+  t.is(importProblem('runtime/data/schema.ts', '../../contract/manifest.ts'), undefined);
+  t.is(importProblem('compiler/graph/dce.ts', './graph.ts'), undefined);
+  t.is(importProblem('cli/commands/check.ts', 'node:fs'), undefined);
+  t.regex(importProblem('runtime/export.ts', '../compiler/graph/dce.ts') ?? '', /outside compiler\/, use compiler\/index\.ts/);
+  t.regex(importProblem('cli/commands/train.ts', '../../dsl/plan.ts') ?? '', /use dsl\/index\.ts/);
+  t.regex(importProblem('compiler/compile.ts', '../runtime/index.ts') ?? '', /compiler\/ must not depend on runtime\//);
+  t.regex(importProblem('dsl/checker.ts', '../compiler/index.ts') ?? '', /dsl\/ must not depend on compiler\//);
+  t.regex(importProblem('contract/manifest.ts', '../dsl/index.ts') ?? '', /contract\/ must not depend on dsl\//);
+  t.regex(importProblem('compiler/compile.ts', '../examples/models/index.ts') ?? '', /outside lor2c's layers/);
+});
+
+test('every source file keeps the layers\' import rules', (t) => {
+  const problems: string[] = [];
+  let files = 0;
+  for (const layer of LAYERS) {
+    for (const path of sourceFiles(join(ROOT, layer))) {
+      files++;
+      const from = relative(ROOT, path).split(sep).join('/');
+      for (const specifier of importsOf(path)) {
+        const problem = importProblem(from, specifier);
+        if (problem) problems.push(problem);
+      }
+    }
+  }
+  t.true(files > 100, `only ${files} source files found under ${dirname(ROOT)}`);
+  t.deepEqual(problems, []);
+});

@@ -692,7 +692,7 @@ def run_scenario(sc, models, onnx_files, data, out):
     n_mod = len(adapted.modules)
     expected = lor2c_count(adapted, D, r)
     if share_of(sc) == ('A', list(range(n_mod))):
-        assert expected == D * r + n_mod * D * r  # method.md's ShareLoR2C formula
+        assert expected == D * r + n_mod * D * r  # docs/method.md §2's ShareLoR2C formula
     elif not share_of(sc):
         assert expected == 2 * D * r * n_mod
     if 'lora' in sc:

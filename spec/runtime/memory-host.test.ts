@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { Manifest } from '../../compiler/emit/manifest.ts';
+import type { Manifest } from '../../contract/manifest.ts';
 import { MemoryHost, needsCompiler } from '../../runtime/memory-host.ts';
 import type { Engine } from '../../runtime/engine/engine.ts';
 

@@ -35,7 +35,7 @@ test('kill -9 mid-run, resume: the same parameters and optimizer state as an uni
     const run = train(killed, attempt > 0);
     // Kill once a checkpoint past the previous one exists, at a moment that varies with timing.
     const before = existsSync(join(killed, 'latest')) ? readFileSync(join(killed, 'latest'), 'utf8') : '';
-    for (let i = 0; i < 600 && (!existsSync(join(killed, 'latest')) || readFileSync(join(killed, 'latest'), 'utf8') === before); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 6000 && (!existsSync(join(killed, 'latest')) || readFileSync(join(killed, 'latest'), 'utf8') === before); i++) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 37 * (attempt + 1)));
     run.kill();
     const code = await run.done;

@@ -3,6 +3,8 @@
  * transA / transB / alpha / beta / C). With ranks known, plain MatMul / Gemm; a 2-D weight
  * under a batched activation gets its gradient as one [rows, k]^T x [rows, n] Gemm instead of
  * a batch of products summed afterwards. With ranks unknown, Einsum with '...'.
+ * com.microsoft FusedMatMul (onnxruntime's optimizer folds Transposes and a scale into
+ * MatMul) differentiates as alpha * opA(A) @ opB(B) with ordinary Transpose and MatMul.
  */
 import type { GradContext } from './context.ts';
 import type { RuleTable } from './rule.ts';
@@ -68,7 +70,36 @@ function matmulGrad(g: GradContext): (string | false)[] {
   return [g.needs(0) && da(), g.needs(1) && db()];
 }
 
+/** Y = alpha opA(A) @ opB(B), op = swap of the last two axes where transA / transB; operands of rank >= 2. */
+function fusedMatmulGrad(g: GradContext): (string | false)[] {
+  if (g.int('transBatchA', 0) !== 0 || g.int('transBatchB', 0) !== 0) g.unsupported('transBatchA / transBatchB are not differentiated');
+  const [a, b] = [g.x(0), g.x(1)];
+  const ra = g.rank(a);
+  const rb = g.rank(b);
+  if (ra === undefined || rb === undefined || ra < 2 || rb < 2) g.unsupported('operands must have a known rank of at least 2');
+  const transA = g.int('transA', 0) === 1;
+  const transB = g.int('transB', 0) === 1;
+  const alpha = g.float('alpha', 1);
+  const dy = alpha === 1 ? g.dy() : g.like(g.mul(g.dy(), g.c(alpha, g.dy())), g.dy());
+  const opA = transA ? swapLast(g, a, ra) : a;
+  const opB = transB ? swapLast(g, b, rb) : b;
+  const rank = Math.max(ra, rb);
+  // d opA = dy opB^T, d opB = opA^T dy (each broadcast over the batch), then undo op and broadcasting.
+  const da = () => {
+    const d = g.op('MatMul', [dy, swapLast(g, opB, rb)]);
+    const v = transA ? swapLast(g, d, rank) : d;
+    return g.sumTo(v, 0, v);
+  };
+  const db = () => {
+    const d = g.op('MatMul', [swapLast(g, opA, ra), dy]);
+    const v = transB ? swapLast(g, d, rank) : d;
+    return g.sumTo(v, 1, v);
+  };
+  return [g.needs(0) && da(), g.needs(1) && db()];
+}
+
 export const matmulRules: RuleTable = {
+  'com.microsoft:FusedMatMul': { grad: fusedMatmulGrad },
   MatMul: { grad: matmulGrad },
   // Y = alpha op(A) op(B) + beta C
   Gemm: {

@@ -54,13 +54,7 @@ export class Dataset {
       ds.refs.push(ref);
       ds.lengths.push(checked.length);
     });
-    if (bad.length > 0 && !opts.skipInvalid) {
-      const listed = bad.slice(0, LISTED_ERRORS).map((b) => `  ${path}:${b.line}: ${b.message}`).join('\n');
-      const more = bad.length > LISTED_ERRORS ? `\n  ... and ${bad.length - LISTED_ERRORS} more` : '';
-      throw new UserError(`${path}: ${bad.length} bad row${bad.length === 1 ? '' : 's'}; nothing was trained on this file:\n${listed}${more}`, 'fix the rows, or pass --skip-invalid to leave them out');
-    }
-    ds.skipped.push(...bad);
-    if (ds.refs.length === 0) throw new UserError(`${path}: no usable examples${bad.length ? ` (${bad.length} bad rows skipped)` : ' (the file is empty)'}`);
+    ds.skipped.push(...acceptBadRows(path, bad, opts.skipInvalid, ds.refs.length, ' (the file is empty)'));
     return ds;
   }
 
@@ -97,4 +91,19 @@ function parseAndCheck(text: string, schema: DataSchema): CheckedExample | strin
     return `not valid JSON (${(e as Error).message})`;
   }
   return checkExample(row, schema);
+}
+
+/**
+ * The one verdict on a file's bad rows, for every dataset kind: without --skip-invalid any bad row
+ * refuses the file (the first LISTED_ERRORS named by line); with it they are skipped, unless nothing
+ * usable is left. Returns the rows to record as skipped.
+ */
+export function acceptBadRows(path: string, bad: BadRow[], skipInvalid: boolean | undefined, usable: number, whenEmpty = ''): BadRow[] {
+  if (bad.length > 0 && !skipInvalid) {
+    const listed = bad.slice(0, LISTED_ERRORS).map((b) => `  ${path}:${b.line}: ${b.message}`).join('\n');
+    const more = bad.length > LISTED_ERRORS ? `\n  ... and ${bad.length - LISTED_ERRORS} more` : '';
+    throw new UserError(`${path}: ${bad.length} bad row${bad.length === 1 ? '' : 's'}; nothing was trained on this file:\n${listed}${more}`, 'fix the rows, or pass --skip-invalid to leave them out');
+  }
+  if (usable === 0) throw new UserError(`${path}: no usable examples${bad.length ? ` (${bad.length} bad rows skipped)` : whenEmpty}`);
+  return bad;
 }

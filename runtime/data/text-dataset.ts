@@ -11,7 +11,7 @@
 import { UserError } from '../../contract/errors.ts';
 import type { Manifest } from '../../contract/manifest.ts';
 import type { HfTokenizer } from '../tokenizer/hf.ts';
-import type { BadRow } from './dataset.ts';
+import { acceptBadRows, type BadRow } from './dataset.ts';
 import { LabelMap } from './labels.ts';
 import { checkExample, type CheckedExample, type DataSchema, type InputSpec } from './schema.ts';
 import { readTextRows, type TextFields, type TextRow } from './text-rows.ts';
@@ -29,7 +29,6 @@ export interface TextInput {
   labelsChanged?: boolean;
 }
 
-const LISTED_ERRORS = 20;
 const ENCODE_CHUNK = 512;
 
 export class TextDataset {
@@ -95,13 +94,7 @@ export class TextDataset {
       });
     }
     bad.sort((a, b) => a.line - b.line);
-    if (bad.length > 0 && !opts.skipInvalid) {
-      const listed = bad.slice(0, LISTED_ERRORS).map((b) => `  ${path}:${b.line}: ${b.message}`).join('\n');
-      const more = bad.length > LISTED_ERRORS ? `\n  ... and ${bad.length - LISTED_ERRORS} more` : '';
-      throw new UserError(`${path}: ${bad.length} bad row${bad.length === 1 ? '' : 's'}; nothing was trained on this file:\n${listed}${more}`, 'fix the rows, or pass --skip-invalid to leave them out');
-    }
-    ds.skipped.push(...bad);
-    if (ds.examples.length === 0) throw new UserError(`${path}: no usable examples${bad.length ? ` (${bad.length} bad rows skipped)` : ''}`);
+    ds.skipped.push(...acceptBadRows(path, bad, opts.skipInvalid, ds.examples.length));
     return ds;
   }
 

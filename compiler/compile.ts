@@ -17,7 +17,7 @@ import { liftConstants } from './passes/lift-constants.ts';
 import { unrollSequences } from './passes/unroll-sequences.ts';
 import { readModel, dataTypeName, elementCount, isFloatType, tensorArray } from './onnx/index.ts';
 import { writeFileAtomic } from '../contract/atomic.ts';
-import { locateBlocks, type BlockMap } from './locate/index.ts';
+import { locateBlocks, SPEC_HINT, type BlockMap } from './locate/index.ts';
 import { applyAdapters, patternRegex, type AdapterStructure } from './adapters/apply.ts';
 import { sitesFromBlocks } from './adapters/sites-from-blocks.ts';
 import type { AdapterSites } from './adapters/sites.ts';
@@ -65,6 +65,12 @@ export function prepareBase(plan: Plan, modelPath: string): PreparedBase {
   // autodiff error names them if they lie on a parameter's path.
   unrollSequences(model);
   const blocks = locateBlocks(model, plan.blocks);
+  if (blocks.pastInputs.length) {
+    throw new UserError(
+      `${modelPath} is a decoder exported with its key/value cache: inputs ${blocks.pastInputs.map((i) => `'${i}'`).join(', ')} are past keys/values the blocks append to; lor2c trains on whole sequences and does not feed a cache`,
+      'export the model without past key/values (torch: call it without past_key_values; Optimum: the plain decoder, e.g. `decoder_model.onnx`, not `decoder_with_past_model.onnx` or a merged one)',
+    );
+  }
   // The base model's parameters as `lor2c inspect` counts them (buffers and folded copies excluded).
   const baseParameters = countParameters(model.graph, proto.producerName).parameters;
   return { modelPath: path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex'), model, blocks, sites: sitesFromBlocks(blocks), baseParameters };
@@ -287,13 +293,16 @@ export interface SpecCompileResult {
 }
 
 /** Checks a spec file, reads its model, compiles and writes DIR. Spec errors become one UserError with rendered diagnostics. */
-export function compileSpecFile(specPath: string, opts: CompileOptions & { model?: string; out: string; emitTs?: boolean }): SpecCompileResult {
+export function compileSpecFile(specPath: string, opts: CompileOptions & { model?: string; out: string; emitTs?: boolean; strict?: boolean }): SpecCompileResult {
   const plan = checkedPlan(specPath);
   const modelPath = opts.model ?? plan.plan.model;
   if (!modelPath) throw new UserError(`${specPath} names no model`, 'add `model "path/to/model.onnx"` to the spec or pass --model');
   let t0 = performance.now();
   const base = prepareBase(plan.plan, modelPath);
   const prepare = (performance.now() - t0) / 1000;
+  if (opts.strict && base.blocks.doubts.length) {
+    throw new UserError(`--strict: the block structure found in ${modelPath} is doubtful:\n  ${base.blocks.doubts.join('\n  ')}`, `${SPEC_HINT}; \`lor2c inspect MODEL\` shows what was found`);
+  }
   // Check again with what the model says (block count, width), for positioned diagnostics.
   const withFacts = checkedPlan(specPath, modelFacts(base));
   t0 = performance.now();

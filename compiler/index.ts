@@ -7,6 +7,7 @@
  */
 export * from './compile.ts';
 export { parameterReport, renderReport, type ParameterReport } from './report.ts';
+export { summarizeBlocks } from './locate/index.ts';
 export { inspectModel, renderInspection, describeType, type Inspection, type ValueSummary } from './inspect.ts';
 export * from './onnx/index.ts';
 export * from './graph/index.ts';

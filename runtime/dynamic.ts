@@ -81,7 +81,8 @@ function restructure(opts: DynamicOptions, ctx: StructuralContext, merge: boolea
   const event: StructuralChange['event'] & { type: string } = { type: merge && inject ? 'merge+inject' : merge ? 'merge' : 'inject', sfs: Object.fromEntries(scores) };
 
   if (merge) {
-    const choice = chooseMerge(structure.modules, scores, plan.merge!.schedule!.maxSpan);
+    const stackOf = (i: number) => base.blocks.blocks[i]?.stack;
+    const choice = chooseMerge(structure.modules, scores, plan.merge!.schedule!.maxSpan, (a, b) => stackOf(a) === stackOf(b));
     if (choice) {
       const edited = mergeModules(structure, choice, values, plan.merge!.init, d);
       structure = edited.structure;

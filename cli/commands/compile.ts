@@ -1,7 +1,7 @@
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { compileSpecFile, renderReport } from '../../compiler/index.ts';
+import { compileSpecFile, renderReport, summarizeBlocks } from '../../compiler/index.ts';
 import { renderDiagnostics } from '../../dsl/index.ts';
 import { readFileSync } from 'node:fs';
 import { loadTextInput, saveTextInput } from '../../runtime/index.ts';
@@ -10,7 +10,7 @@ import { TEXT_OPTIONS, textFlags } from './text-flags.ts';
 export const compileCommand: Command = {
   name: 'compile',
   summary: 'compile a .lor2c spec and a base model into train / eval / infer artifacts',
-  help: `Usage: lor2c compile SPEC.lor2c [--model MODEL.onnx] --out DIR [--target cpu|cuda] [--emit-ts]
+  help: `Usage: lor2c compile SPEC.lor2c [--model MODEL.onnx] --out DIR [--target cpu|cuda] [--emit-ts] [--strict]
                      [--tokenizer tokenizer.json [--text-field F] [--pair-field F] [--label-field F]
                       [--max-length N] [--labels NAME,NAME,...]]
 
@@ -40,12 +40,14 @@ Options:
                        tokenizer's truncation)
   --labels A,B,...     the label names in class-id order (default: sorted, from the first
                        labelled file read)
+  --strict             refuse when the block structure found is doubtful (printed as
+                       warnings otherwise, with the hint that names the blocks)
 
 The LR schedule's warmup and total step counts are inputs of train.onnx: \`lor2c train\` feeds
 them from the run's real length, so one compile serves any --steps or --epochs.`,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, {
-      model: { type: 'string' }, out: { type: 'string' }, target: { type: 'string' }, 'emit-ts': { type: 'boolean' },
+      model: { type: 'string' }, out: { type: 'string' }, target: { type: 'string' }, 'emit-ts': { type: 'boolean' }, strict: { type: 'boolean' },
       ...TEXT_OPTIONS, labels: { type: 'string' },
     });
     if (positionals.length !== 1) throw new UsageError('expected exactly one SPEC.lor2c');
@@ -56,12 +58,12 @@ them from the run's real length, so one compile serves any --steps or --epochs.`
     if (!text.tokenizer && Object.values(text).some((v) => v !== undefined)) throw new UsageError('--text-field, --pair-field, --label-field, --max-length and --labels need --tokenizer FILE');
     // Loaded before compiling, so a bad tokenizer fails fast.
     const textInput = text.tokenizer ? loadTextInput(undefined, text) : undefined;
-    const result = compileSpecFile(spec, { model: values.model, out: values.out, target: values.target as 'cpu' | 'cuda' | undefined, emitTs: values['emit-ts'] === true });
+    const result = compileSpecFile(spec, { model: values.model, out: values.out, target: values.target as 'cpu' | 'cuda' | undefined, emitTs: values['emit-ts'] === true, strict: values.strict === true });
     if (result.diagnostics.length) console.error(renderDiagnostics(result.diagnostics, readFileSync(spec, 'utf8')));
     const { blocks } = result.base;
     const stats = result.compiled.graphs.stats;
     console.log(`model       ${result.base.modelPath}`);
-    console.log(`blocks      ${blocks.blocks.length} (${blocks.style}, hidden ${blocks.hidden})`);
+    for (const line of summarizeBlocks(blocks)) (line.startsWith('warning') || line.startsWith('hint') ? console.error : console.log)(line);
     console.log(renderReport(result.compiled.report));
     console.log(`graphs      train ${stats.trainNodes} nodes (forward ${stats.forwardNodes}, backward ${stats.backwardNodes}), eval ${stats.evalNodes}, infer ${stats.inferNodes}`);
     console.log(`time        prepare ${result.seconds.prepare.toFixed(2)} s, compile ${result.seconds.compile.toFixed(2)} s, write ${result.seconds.write.toFixed(2)} s`);

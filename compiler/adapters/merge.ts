@@ -21,13 +21,14 @@ export interface MergeChoice {
  * `maxSpan` blocks, the pair with the lowest SFS sum; the earliest pair wins ties. Undefined
  * when no pair is eligible.
  */
-export function chooseMerge(modules: Lor2cModule[], scores: ReadonlyMap<string, number>, maxSpan?: number): MergeChoice | undefined {
+/** `sameStack(a, b)`: whether blocks a and b lie in one stack (an encoder-decoder's modules never merge across). */
+export function chooseMerge(modules: Lor2cModule[], scores: ReadonlyMap<string, number>, maxSpan?: number, sameStack: (a: number, b: number) => boolean = () => true): MergeChoice | undefined {
   const ordered = [...modules].sort((a, b) => a.span[0] - b.span[0]);
   let best: MergeChoice | undefined;
   for (let i = 0; i + 1 < ordered.length; i++) {
     const first = ordered[i]!;
     const second = ordered[i + 1]!;
-    if (first.span[1] + 1 !== second.span[0]) continue;
+    if (first.span[1] + 1 !== second.span[0] || !sameStack(first.span[1], second.span[0])) continue;
     if (maxSpan !== undefined && second.span[1] - first.span[0] + 1 > maxSpan) continue;
     const score = scoreOf(scores, first) + scoreOf(scores, second);
     if (!best || score < best.score) best = { first, second, merged: mergedModule(first, second), score };

@@ -18,6 +18,8 @@ export interface ChainBlocks {
   /** The residual Adds of each block, in order. */
   residuals: ResidualAdd[][];
   notes: string[];
+  /** Of `notes`, those that make the structure doubtful. */
+  doubts: string[];
 }
 
 /**
@@ -25,8 +27,10 @@ export interface ChainBlocks {
  * in the order their first block runs. Streams without attention (a convolutional front end's
  * residuals) are noted and left out, unless no stream has attention.
  */
-export function stacksFromResiduals(view: GraphView, residuals: ResidualAdd[], sameShape: SameShape): { stacks: ChainBlocks[]; notes: string[] } {
+export function stacksFromResiduals(view: GraphView, residuals: ResidualAdd[], sameShape: SameShape): { stacks: ChainBlocks[]; notes: string[]; doubts: string[] } {
   const notes: string[] = [];
+  const doubts: string[] = [];
+  const doubt = (text: string) => (notes.push(text), doubts.push(text));
   if (residuals.length === 0) {
     const softmaxes = view.nodes.filter((n) => n.opType === 'Softmax').length;
     throw new UserError(
@@ -34,16 +38,16 @@ export function stacksFromResiduals(view: GraphView, residuals: ResidualAdd[], s
       SPEC_HINT,
     );
   }
-  const chains = linkChains(view, residuals, sameShape, notes);
+  const chains = linkChains(view, residuals, sameShape, doubt);
   const withAttention = chains.filter((c) => attentionCount(c) > 0);
   if (withAttention.length === 0) {
     const longest = [...chains].sort((a, b) => b.length - a.length)[0]!;
-    if (chains.length > 1) notes.push(`${chains.length} separate residual streams and none holds attention; using the longest, from '${view.nameOf(longest[0]!.node)}'`);
-    return { stacks: [blocksOfChain(view, longest, sameShape)], notes };
+    if (chains.length > 1) doubt(`${chains.length} separate residual streams and none holds attention; using the longest, from '${view.nameOf(longest[0]!.node)}'`);
+    return { stacks: [blocksOfChain(view, longest, sameShape)], notes, doubts };
   }
   const dropped = chains.filter((c) => attentionCount(c) === 0);
   if (dropped.length) notes.push(`${dropped.length} residual stream(s) without attention are not blocks (from ${dropped.map((c) => `'${view.nameOf(c[0]!.node)}'`).join(', ')})`);
-  return { stacks: withAttention.map((c) => blocksOfChain(view, c, sameShape)), notes };
+  return { stacks: withAttention.map((c) => blocksOfChain(view, c, sameShape)), notes, doubts };
 }
 
 function attentionCount(chain: ResidualAdd[]): number {
@@ -54,7 +58,7 @@ function attentionCount(chain: ResidualAdd[]): number {
  * Links residual Adds into chains: each residual's predecessor is the one whose stream output
  * (or post-LN norm exit) is its skip operand, through pass-through ops on the stream.
  */
-function linkChains(view: GraphView, residuals: ResidualAdd[], sameShape: SameShape, notes: string[]): ResidualAdd[][] {
+function linkChains(view: GraphView, residuals: ResidualAdd[], sameShape: SameShape, doubt: (text: string) => void): ResidualAdd[][] {
   const byOutput = new Map<string, ResidualAdd>();
   for (const r of residuals) {
     byOutput.set(streamOrigin(view, r.output, sameShape), r);
@@ -67,7 +71,7 @@ function linkChains(view: GraphView, residuals: ResidualAdd[], sameShape: SameSh
     const prev = byOutput.get(streamOrigin(view, r.skip, sameShape));
     if (!prev || prev === r) continue;
     if (next.has(prev)) {
-      notes.push(`residual Adds '${view.nameOf(next.get(prev)!.node)}' and '${view.nameOf(r.node)}' both continue the stream of '${view.nameOf(prev.node)}'; following the first`);
+      doubt(`residual Adds '${view.nameOf(next.get(prev)!.node)}' and '${view.nameOf(r.node)}' both continue the stream of '${view.nameOf(prev.node)}'; following the first`);
       continue;
     }
     next.set(prev, r);
@@ -86,6 +90,8 @@ function linkChains(view: GraphView, residuals: ResidualAdd[], sameShape: SameSh
 /** One chain of residual Adds cut into blocks: each self-attention residual starts a block. */
 function blocksOfChain(view: GraphView, fullChain: ResidualAdd[], sameShape: SameShape): ChainBlocks {
   const notes: string[] = [];
+  const doubts: string[] = [];
+  const doubt = (text: string) => (notes.push(text), doubts.push(text));
   let chain = fullChain;
   const post = new Map<ResidualAdd, NormRegion | undefined>(chain.map((r) => [r, normConsumingOnly(view, streamCarried(view, r.output, sameShape))]));
   let residualsPerBlock: ResidualAdd[][];
@@ -99,7 +105,7 @@ function blocksOfChain(view: GraphView, fullChain: ResidualAdd[], sameShape: Sam
       else residualsPerBlock[residualsPerBlock.length - 1]!.push(r);
     }
   } else {
-    notes.push('no residual branch holds a Softmax (no attention): every residual Add is taken as one block');
+    doubt('no residual branch holds a Softmax (no attention): every residual Add is taken as one block');
     residualsPerBlock = chain.map((r) => [r]);
   }
 
@@ -110,10 +116,10 @@ function blocksOfChain(view: GraphView, fullChain: ResidualAdd[], sameShape: Sam
   let style: BlockStyle = postCount === decisive.length ? 'post-ln' : postCount === 0 ? 'pre-ln' : 'other';
   if (style === 'pre-ln' && !chain.some((r) => feedsNorm(view, r.skip))) {
     style = 'other';
-    notes.push('no residual branch starts with a norm: neither pre-LN nor post-LN');
+    doubt('no residual branch starts with a norm: neither pre-LN nor post-LN');
   }
   if (chain.length === 1 && style === 'post-ln') notes.push('a single residual Add read only by a norm: taken as post-LN');
-  if (style === 'other') notes.push(`${postCount} of ${decisive.length} residual Adds are read only by a norm: neither pre-LN nor post-LN; block outputs are taken where the next block reads them`);
+  if (style === 'other') doubt(`${postCount} of ${decisive.length} residual Adds are read only by a norm: neither pre-LN nor post-LN; block outputs are taken where the next block reads them`);
 
   const streams = [residualsPerBlock[0]![0]!.skip];
   residualsPerBlock.forEach((rs, i) => {
@@ -126,5 +132,5 @@ function blocksOfChain(view: GraphView, fullChain: ResidualAdd[], sameShape: Sam
     const exit = post.get(last)?.exit;
     streams.push(style === 'post-ln' && exit ? exit : streamCarried(view, last.output, sameShape));
   });
-  return { style, streams, residuals: residualsPerBlock, notes };
+  return { style, streams, residuals: residualsPerBlock, notes, doubts };
 }

@@ -20,13 +20,16 @@ export function locateBlocks(model: Model, override: BlockOverride = { kind: 'au
   const view = new GraphView(model);
   const residuals = findResidualAdds(view);
   const notes: string[] = [];
+  const doubts: string[] = [];
+  const doubt = (text: string) => (notes.push(text), doubts.push(text));
   const { shapes, sameShape } = shapeLookup(model, notes);
   let found: { style: BlockStyle; streams: string[]; residuals?: ResidualAdd[][] }[];
   if (override.kind === 'auto') {
     const stacks = stacksFromResiduals(view, residuals, sameShape);
     notes.push(...stacks.notes);
+    doubts.push(...stacks.doubts);
     found = stacks.stacks;
-    for (const s of stacks.stacks) notes.push(...s.notes);
+    for (const s of stacks.stacks) (notes.push(...s.notes), doubts.push(...s.doubts));
   } else {
     const streams = streamsFromOverride(view, override);
     found = [{ streams, style: styleAt(view, streams) }];
@@ -66,6 +69,7 @@ export function locateBlocks(model: Model, override: BlockOverride = { kind: 'au
       const inside = nodes.map((n) => sitesByNode.get(n)).filter((s): s is ProjectionSite => s !== undefined);
       const roles = assignRoles(view, label, nodes, inside, own, shapes, modelSites);
       notes.push(...roles.notes);
+      doubts.push(...roles.doubts);
       const sites = [...inside, ...roles.outside];
       const projections = sites.map((s) => toProjection(view, s, roles.roles.get(s) ?? 'other', roles.parts.get(s)));
       blocks.push({ index: first + i, stack: names[k]!, indexInStack: i, label, input: stack.streams[i]!, output: stack.streams[i + 1]!, nodes: nodes.map((n) => view.nameOf(n)), projections });
@@ -75,7 +79,7 @@ export function locateBlocks(model: Model, override: BlockOverride = { kind: 'au
     stacks.push({ name: names[k]!, first, count: lists.length, style: stack.style, streams: stack.streams });
   });
 
-  const hidden = hiddenSize(blocks, stacks.flatMap((s) => s.streams), shapes, notes);
+  const hidden = hiddenSize(blocks, stacks.flatMap((s) => s.streams), shapes, doubt);
   for (const s of stacks) checkIsomorphic(nodeLists.slice(s.first, s.first + s.count), labelsAll.slice(s.first, s.first + s.count), notes);
   const users = new Map<string, string[]>();
   for (const b of blocks) for (const p of b.projections) users.set(p.weight, [...(users.get(p.weight) ?? []), `${b.label} ${p.role}`]);
@@ -87,9 +91,11 @@ export function locateBlocks(model: Model, override: BlockOverride = { kind: 'au
     notes.push('projection weights are held in Constant nodes: lift them to initializers (compiler/graph liftConstants) before training through them');
   }
   const style = stacks.every((s) => s.style === stacks[0]!.style) ? stacks[0]!.style : 'other';
+  const cacheInputs = pastInputs(view, nodeLists);
+  if (cacheInputs.length) notes.push(`model inputs ${cacheInputs.map((i) => `'${i}'`).join(', ')} are joined to the keys and values inside the blocks: a past key/value cache (a 'with-past' decoder export)`);
   const inBlocks = new Set(blocks.flatMap((b) => b.projections.map((p) => p.node)));
   const elsewhere = [...sitesByNode.values()].filter((s) => !inBlocks.has(view.nameOf(s.node))).map((s) => toProjection(view, s, 'other', undefined));
-  return { style, hidden, streams: stacks.length === 1 ? stacks[0]!.streams : [], stacks, blocks, elsewhere, notes };
+  return { style, hidden, streams: stacks.length === 1 ? stacks[0]!.streams : [], stacks, blocks, elsewhere, pastInputs: cacheInputs, notes, doubts };
 }
 
 function toProjection(view: GraphView, s: ProjectionSite, role: Projection['role'], parts: Projection['parts']): Projection {
@@ -107,6 +113,35 @@ function toProjection(view: GraphView, s: ProjectionSite, role: Projection['role
     y: s.y,
     ...(parts ? { parts } : {}),
   };
+}
+
+/** Ops a cache passes on its way to the Concat that appends the new keys / values. */
+const CACHE_PATH = new Set(['Identity', 'Cast', 'Reshape', 'Transpose', 'Unsqueeze', 'Squeeze']);
+
+/**
+ * Graph inputs concatenated, inside a block, with values the block computes: the past keys
+ * and values of a decoder exported with its cache (Optimum's `with-past`).
+ */
+function pastInputs(view: GraphView, nodeLists: Node[][]): string[] {
+  const found = new Set<string>();
+  for (const nodes of nodeLists) {
+    const inBlock = new Set(nodes);
+    for (const n of nodes) {
+      if (n.opType !== 'Concat') continue;
+      const origins = n.inputs.map((i) => {
+        let v = i;
+        for (let hops = 0; hops < 8; hops++) {
+          const p = view.producer.get(v);
+          if (!p || !CACHE_PATH.has(p.opType)) break;
+          v = p.inputs[0]!;
+        }
+        return v;
+      });
+      const computed = n.inputs.some((i) => inBlock.has(view.producer.get(i)!));
+      for (const o of origins) if (computed && view.graphInputs.has(o)) found.add(o);
+    }
+  }
+  return [...found];
 }
 
 /**
@@ -173,7 +208,7 @@ function shapeLookup(model: Model, notes: string[]): { shapes: ShapeLookup; same
 }
 
 /** d from the projections (inputs of q/k/v/up/gate, outputs of o/down), cross-checked with the streams' inferred shapes. */
-function hiddenSize(blocks: BlockInfo[], streams: string[], shapes: ShapeLookup, notes: string[]): number {
+function hiddenSize(blocks: BlockInfo[], streams: string[], shapes: ShapeLookup, doubt: (text: string) => void): number {
   const votes = new Map<number, number>();
   for (const b of blocks) {
     for (const p of b.projections) {
@@ -182,15 +217,15 @@ function hiddenSize(blocks: BlockInfo[], streams: string[], shapes: ShapeLookup,
     }
   }
   const ranked = [...votes].sort((a, b) => b[1] - a[1]);
-  if (ranked.length > 1) notes.push(`projections disagree on the hidden size: ${ranked.map(([d, n]) => `${d} (${n})`).join(', ')}`);
+  if (ranked.length > 1) doubt(`projections disagree on the hidden size: ${ranked.map(([d, n]) => `${d} (${n})`).join(', ')}`);
   const fromWeights = ranked[0]?.[0];
   const fromShapes = streams.map((s) => shapes(s)?.at(-1)).filter((d): d is number => d !== undefined && d > 0);
   const shapeD = fromShapes.length === streams.length && fromShapes.every((d) => d === fromShapes[0]) ? fromShapes[0] : undefined;
   if (fromWeights !== undefined && shapeD !== undefined && fromWeights !== shapeD) {
-    notes.push(`hidden size ${fromWeights} from the projection weights, but the streams' last dim is ${shapeD}`);
+    doubt(`hidden size ${fromWeights} from the projection weights, but the streams' last dim is ${shapeD}`);
   }
   const d = fromWeights ?? shapeD;
-  if (d === undefined) notes.push('hidden size unknown: no attention or FFN projections, and no stream shape');
+  if (d === undefined) doubt('hidden size unknown: no attention or FFN projections, and no stream shape');
   return d ?? 0;
 }
 

@@ -28,6 +28,8 @@ export interface RoleAssignment {
   outside: ProjectionSite[];
   parts: Map<ProjectionSite, { q: FusedPart; k: FusedPart; v: FusedPart }>;
   notes: string[];
+  /** Of `notes`, those that make the structure doubtful. */
+  doubts: string[];
 }
 
 export function assignRoles(
@@ -45,7 +47,8 @@ export function assignRoles(
     byValue.set(s.raw, s);
     byValue.set(s.y, s);
   }
-  const out: RoleAssignment = { roles: new Map(), outside: [], parts: new Map(), notes: [] };
+  const out: RoleAssignment = { roles: new Map(), outside: [], parts: new Map(), notes: [], doubts: [] };
+  const doubt = (text: string) => (out.notes.push(text), out.doubts.push(text));
   // A role names one projection per block (what LoRA on 'q' of block 3 means); a second
   // candidate, e.g. in a block the user made of two layers, stays 'other'.
   const used = new Set<ProjectionRole>();
@@ -64,7 +67,7 @@ export function assignRoles(
   for (const softmax of blockNodes.filter((n) => n.opType === 'Softmax')) {
     const found = attentionAt(view, softmax, scope, byValue, modelSites);
     if (!found) {
-      out.notes.push(`${label}: Softmax '${view.nameOf(softmax)}' is not between a scores MatMul and a context MatMul; its projections keep role 'other'`);
+      doubt(`${label}: Softmax '${view.nameOf(softmax)}' is not between a scores MatMul and a context MatMul; its projections keep role 'other'`);
       continue;
     }
     // A cross-attention's keys and values come from outside the block (the encoder's output).
@@ -80,16 +83,16 @@ export function assignRoles(
       take(q.site, 'qkv');
       const p = fusedParts(view, q, k, v, shapes);
       if (p) out.parts.set(q.site, p);
-      else out.notes.push(`${label}: fused projection '${view.nameOf(q.site.node)}' feeds q, k and v but the split points could not be told apart`);
+      else doubt(`${label}: fused projection '${view.nameOf(q.site.node)}' feeds q, k and v but the split points could not be told apart`);
     } else {
       const named: [TraceHit | undefined, 'q' | 'k' | 'v'][] = [[q, 'q'], [k, 'k'], [v, 'v']];
       const distinct = new Set(named.map(([h]) => h?.site).filter(Boolean));
       if (distinct.size < named.filter(([h]) => h).length) out.notes.push(`${label}: two of q, k, v come from one projection (a fused key/value?); it keeps the first role`);
       for (const [h, r] of named) if (h) take(h.site, role(r));
-      for (const [h, r] of named) if (!h) out.notes.push(`${label}: no ${role(r)} projection found (the ${r} side of the attention does not trace back to one projection)`);
+      for (const [h, r] of named) if (!h) doubt(`${label}: no ${role(r)} projection found (the ${r} side of the attention does not trace back to one projection)`);
     }
     if (o) take(o, role('o'));
-    else out.notes.push(`${label}: no output projection found after the attention context`);
+    else doubt(`${label}: no output projection found after the attention context`);
   }
 
   // FFN branches: a residual branch without attention, or, in a parallel block

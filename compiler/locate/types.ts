@@ -98,8 +98,16 @@ export interface BlockMap {
   blocks: BlockInfo[];
   /** Projections outside every block (input projections, poolers, heads): role 'other', targets of quoted LoRA patterns. */
   elsewhere: Projection[];
+  /** Graph inputs the blocks append their new keys / values to: a past key/value cache. */
+  pastInputs: string[];
   /** What was found, assumed or inconsistent, for the user to read. */
   notes: string[];
+  /**
+   * Of `notes`, those that make the structure doubtful (no attention, no norm, a side of an
+   * attention without its projection, streams that fork): compile warns with the hint that
+   * fixes it, and refuses under --strict.
+   */
+  doubts: string[];
 }
 
 /**

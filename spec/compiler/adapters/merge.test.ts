@@ -18,6 +18,15 @@ test('merge picks the adjacent pair with the lowest SFS sum, within the span lim
   t.is(chooseMerge([mod(0, 0), mod(2, 2)], new Map([['b0', 0], ['b2', 0]])), undefined);
 });
 
+test('merge never joins two stacks: the last encoder block and the first decoder block stay apart', (t) => {
+  const modules = [mod(0, 0), mod(1, 1), mod(2, 2), mod(3, 3)];
+  const scores = new Map([['b0', 0.5], ['b1', 0.01], ['b2', 0.01], ['b3', 0.6]]);
+  const stack = (i: number) => (i < 2 ? 'encoder' : 'decoder');
+  t.deepEqual(chooseMerge(modules, scores)!.merged.span, [1, 2]);
+  const c = chooseMerge(modules, scores, undefined, (a, b) => stack(a) === stack(b))!;
+  t.deepEqual(c.merged.span, [0, 1], 'b1 + b2 is cheapest but crosses the stacks');
+});
+
 test('inject picks the never-merged module with the highest SFS', (t) => {
   const modules = [mod(0, 1), mod(2, 2), mod(3, 3)];
   const scores = new Map([['b0_1', 9], ['b2', 0.3], ['b3', 0.2]]);

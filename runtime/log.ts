@@ -24,6 +24,10 @@ export interface StepRecord {
   eval?: Record<string, number>;
   examples?: number;
   tokens?: number;
+  /** Epochs completed before this step's data (0-based epoch of the next batch). */
+  epoch?: number;
+  /** SFS of every LoR2C module, on steps that evaluated. */
+  sfs?: Record<string, number>;
 }
 
 export interface EventRecord {

@@ -30,6 +30,7 @@ import type { TextInput } from './data/text-dataset.ts';
 import { dataSchema } from './data/schema.ts';
 import { defaultBestMetric, evaluate, higherIsBetter, paramFeeds, type Metrics } from './evaluate.ts';
 import type { StepRecord } from './log.ts';
+import { headerRecord, moduleSfs } from './report/run-record.ts';
 import { Progress, type ProgressOptions } from './progress.ts';
 import { int64Scalar, tensor, type EngineSession, type TensorValue } from './engine/engine.ts';
 import type { SessionSettings } from './session.ts';
@@ -195,6 +196,10 @@ export class Trainer {
     if (resumed) t.restore(resumed);
     else t.initialise();
     if (opts.log) t.log = host.openLog(opts.log, resumed?.step);
+    if (opts.log && !resumed) {
+      const settings = { steps: totalSteps, stepsPerEpoch: t.stepsPerEpoch, batch: batchSize, accumulate: accumulateOf(manifest), seed, ...(opts.evalEvery ? { evalEvery: opts.evalEvery } : {}) };
+      t.log!.event({ ...headerRecord(manifest, { artifacts: t.artifacts, data: opts.data, evalData: opts.evalData, settings }) });
+    }
     return t;
   }
 
@@ -360,7 +365,9 @@ export class Trainer {
           improved = this.considerBest(evalMetrics);
           progress?.note(`eval @ step ${this.stepCount}: ${Object.entries(evalMetrics).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join('  ')}${improved ? '  (best)' : ''}`);
         }
-        const record: StepRecord = { step: this.stepCount, loss: outcome.loss, ...(outcome.lr !== undefined ? { lr: outcome.lr } : {}), ...(outcome.gradNorm !== undefined ? { grad_norm: outcome.gradNorm } : {}), seconds: outcome.seconds, examples: outcome.examples, ...(outcome.tokens ? { tokens: outcome.tokens } : {}), ...(evalMetrics ? { eval: evalMetrics } : {}) };
+        const record: StepRecord = { step: this.stepCount, loss: outcome.loss, ...(outcome.lr !== undefined ? { lr: outcome.lr } : {}), ...(outcome.gradNorm !== undefined ? { grad_norm: outcome.gradNorm } : {}), seconds: outcome.seconds, examples: outcome.examples, ...(outcome.tokens ? { tokens: outcome.tokens } : {}), ...(evalMetrics ? { eval: evalMetrics } : {}), epoch: this.position.epoch };
+        const scores = evalMetrics ? moduleSfs(this.manifest, this.params) : undefined;
+        if (scores) record.sfs = scores;
         this.log?.step(record);
         this.opts.onStep?.(record);
         const changed = await this.structuralPoint(progress);

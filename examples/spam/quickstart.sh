@@ -42,5 +42,8 @@ lor2c export "$OUT/lor2c" --checkpoint "$OUT/checkpoints" --best --adapter "$OUT
 lor2c export "$OUT/lor2c" --checkpoint "$OUT/checkpoints" --best --merged "$OUT/spam-classifier.onnx"
 head -n 3 "$OUT/data/eval.jsonl" > "$OUT/three-emails.jsonl"
 lor2c infer "$OUT/lor2c" --data "$OUT/three-emails.jsonl" --adapter "$OUT/adapter/adapter_model.safetensors" | cut -c1-160  # cut reads everything: no broken pipe
+
+step "10. The run as a picture: loss, LR, evaluation, SFS per module, parameters (open it in a browser)"
+lor2c report "$OUT/train-log.jsonl" --out "$OUT/report.html"
 echo
-echo "done: artifacts, checkpoints, training log and exported models are in $OUT/"
+echo "done: artifacts, checkpoints, training log, report ($OUT/report.html) and exported models are in $OUT/"

@@ -153,10 +153,15 @@ function labelReader(path: string, rows: readonly TextRow[], input: TextInput, t
       return Number.isFinite(v) && String(row.label).trim() !== '' ? v : `the label must be a number for regression, got ${JSON.stringify(row.label)}`;
     };
   }
-  const named = rows.some((r) => typeof r.label === 'string');
-  if (named && !input.labels) {
-    input.labels = LabelMap.fromLabels(rows.filter((r) => typeof r.label === 'string').map((r) => r.label as string));
+  const names = rows.filter((r) => typeof r.label === 'string').map((r) => r.label as string);
+  if (names.length > 0 && !input.labels) {
+    input.labels = LabelMap.fromLabels(names);
     input.labelsChanged = true;
+  } else if (names.length > 0 && input.labels && input.labelsChanged) {
+    // A map fixed by an earlier file of this same command (training data before evaluation
+    // data) and not kept yet grows by this file's new names, after the others: ids stay put.
+    const added = LabelMap.fromLabels(names.filter((n) => input.labels!.id(n) === undefined)).names;
+    if (added.length > 0) input.labels = new LabelMap([...input.labels.names, ...added]);
   }
   const labels = input.labels;
   if (labels && classes !== undefined && labels.size > classes) {

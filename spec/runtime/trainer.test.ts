@@ -41,9 +41,14 @@ test('loss decreases, evaluation runs on schedule, the log has one object a step
   t.true(result.metrics!.loss! < before * 0.6, `eval loss ${before} -> ${result.metrics!.loss}`);
   t.true(result.metrics!.accuracy! > 0.8, `accuracy ${result.metrics!.accuracy}`);
   for (const k of ['loss', 'accuracy', 'f1', 'mcc']) t.true(Number.isFinite(result.metrics![k]!), k);
-  const recs = readTrainingLog(log);
+  const all = readTrainingLog(log);
+  const header = all[0]!;
+  t.is(header.type, 'header', 'a fresh log starts with the run settings');
+  t.like(header, { settings: { steps: 40, evalEvery: 20 } });
+  t.is((header.parameters as unknown[]).length, trainer.manifest.parameters.length);
+  const recs = all.filter((r) => r.type === 'step');
   t.is(recs.length, 40);
-  t.deepEqual(Object.keys(recs[0]!).sort(), ['examples', 'loss', 'lr', 'seconds', 'step', 'type']);
+  t.deepEqual(Object.keys(recs[0]!).sort(), ['epoch', 'examples', 'loss', 'lr', 'seconds', 'step', 'type']);
   t.is(recs[0]!.lr, 0.5);
   t.true(Math.abs((recs[39]!.lr as number) - 0.5 / (1 + 0.01 * 39)) < 1e-7, 'lr comes from the graph');
   t.truthy(recs[19]!.eval);

@@ -82,9 +82,10 @@ test('a fixed sequence dim pads with mask 0; a symbolic one with no limit is ref
   await t.throwsAsync(TextDataset.open(path, dataSchema(graph('seq'), task), input({ maxLength: undefined }), { task }), { message: /no maximum sequence length is known: the model's sequence dim 'seq' is symbolic/ });
 });
 
-test('an unknown label, or more labels than classes, is refused with file:line', async (t) => {
+test('an unknown label (once the map is kept), or more labels than classes, is refused with file:line', async (t) => {
   const inp = input();
   await TextDataset.open(file('a.jsonl', '{"text":"a","label":"x"}\n{"text":"b","label":"y"}'), dataSchema(graph('seq'), task), inp, { task, classes: 2 });
+  inp.labelsChanged = false; // kept with the artifacts, as the CLI does after reading
   const e = await t.throwsAsync(TextDataset.open(file('b.jsonl', '{"text":"a","label":"x"}\n{"text":"b","label":"z"}'), dataSchema(graph('seq'), task), inp, { task, classes: 2 }));
   t.regex(e!.message, /b\.jsonl:2: unknown label "z": the labels are "x", "y"/);
   await t.throwsAsync(TextDataset.open(file('c.jsonl', '{"text":"a","label":"p"}\n{"text":"b","label":"q"}\n{"text":"b","label":"r"}'), dataSchema(graph('seq'), task), input(), { task, classes: 2 }), { message: /3 labels \(p, q, r\) but the model's logits have 2 classes/ });
@@ -101,4 +102,12 @@ test('openExamples: token-id JSONL still streams as before; text without a token
   await t.throwsAsync(openExamples(text, dataSchema(graph('seq'), task), { task }), { message: /holds raw text .* no tokenizer was given/ });
   const viaText = await openExamples(text, dataSchema(graph('seq'), task), { task, text: input() });
   t.is(viaText.size, 1);
+});
+
+test('a map fixed by the training file and not kept yet grows by the evaluation file\'s new labels, ids unchanged', async (t) => {
+  const inp = input();
+  await TextDataset.open(file('tr.jsonl', '{"text":"a","label":"ham"}'), dataSchema(graph('seq'), task), inp, { task, classes: 2 });
+  const ev = await TextDataset.open(file('ev.jsonl', '{"text":"a","label":"spam"}\n{"text":"b","label":"ham"}'), dataSchema(graph('seq'), task), inp, { task, classes: 2 });
+  t.deepEqual(inp.labels!.names, ['ham', 'spam']);
+  t.deepEqual([ev.example(0).values.label, ev.example(1).values.label], [1, 0]);
 });

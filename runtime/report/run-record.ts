@@ -1,0 +1,51 @@
+/**
+ * What the training log records for `lor2c report` beyond the loss: a header with the run's
+ * settings and parameter table (first line of a fresh log), and the SFS of every LoR2C module
+ * at each evaluation (the structural events carry their own SFS).
+ */
+import type { Manifest } from '../../compiler/emit/manifest.ts';
+import { moduleFactorValues, sfs } from '../../compiler/adapters/index.ts';
+import type { AdapterStructure } from '../../compiler/adapters/apply.ts';
+import type { Float32Tensor } from '../checkpoint.ts';
+
+export interface HeaderRecord {
+  type: 'header';
+  step: 0;
+  lor2c: string;
+  artifacts: string;
+  data: string;
+  evalData?: string;
+  task: Manifest['task'];
+  optimizer: Manifest['optimizer'];
+  settings: { steps: number; stepsPerEpoch: number; batch: number; accumulate: number; seed: number; evalEvery?: number };
+  parameters: { name: string; shape: number[]; role: string; module: string; count: number; lrScale: number }[];
+  trainable: number;
+  started: string;
+}
+
+export function headerRecord(manifest: Manifest, run: { artifacts: string; data: string; evalData?: string; settings: HeaderRecord['settings'] }): HeaderRecord {
+  const parameters = manifest.parameters.map((p) => ({ name: p.name, shape: p.shape, role: p.role, module: p.module, count: p.shape.reduce((a, b) => a * b, 1), lrScale: p.lrScale }));
+  return {
+    type: 'header',
+    step: 0,
+    lor2c: manifest.versions.lor2c,
+    artifacts: run.artifacts,
+    data: run.data,
+    ...(run.evalData ? { evalData: run.evalData } : {}),
+    task: manifest.task,
+    optimizer: manifest.optimizer,
+    settings: run.settings,
+    parameters,
+    trainable: parameters.reduce((s, p) => s + p.count, 0),
+    started: new Date().toISOString(),
+  };
+}
+
+/** SFS (mean singular value of B A over d) of every LoR2C module now; undefined without modules. */
+export function moduleSfs(manifest: Manifest, params: ReadonlyMap<string, Float32Tensor>): Record<string, number> | undefined {
+  const structure = manifest.structure as AdapterStructure | undefined;
+  if (!structure?.modules?.length) return undefined;
+  const values = moduleFactorValues(structure, (name) => params.get(name)?.data);
+  const d = manifest.blocks.hidden;
+  return Object.fromEntries(structure.modules.map((m) => [m.id, sfs(values.get(m.id)!.A, values.get(m.id)!.B, m.rank, d, { kind: 'mean' })]));
+}

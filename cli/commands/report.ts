@@ -1,8 +1,8 @@
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { UserError } from '../../compiler/errors.ts';
-import { writeFileAtomic } from '../../compiler/onnx/write.ts';
+import { UserError } from '../../contract/errors.ts';
+import { writeFileAtomic } from '../../contract/atomic.ts';
 import { readTrainingLog } from '../../runtime/log.ts';
 import { renderReport } from '../../runtime/report/html.ts';
 

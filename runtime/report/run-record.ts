@@ -3,7 +3,7 @@
  * settings and parameter table (first line of a fresh log), and the SFS of every LoR2C module
  * at each evaluation (the structural events carry their own SFS).
  */
-import type { Manifest } from '../../compiler/emit/manifest.ts';
+import type { Manifest } from '../../contract/manifest.ts';
 import { moduleFactorValues, sfs } from '../../compiler/adapters/index.ts';
 import type { AdapterStructure } from '../../compiler/adapters/apply.ts';
 import type { Float32Tensor } from '../checkpoint.ts';

@@ -3,7 +3,7 @@ import { parseCommandArgs } from '../args.ts';
 import { UsageError } from '../command.ts';
 import { UserError } from '../../contract/errors.ts';
 import { writeFileAtomic } from '../../contract/atomic.ts';
-import { readTrainingLog } from '../../runtime/log.ts';
+import { readTrainingLog } from '../../runtime/index.ts';
 import { renderReport } from '../../runtime/report/html.ts';
 
 export const reportCommand: Command = {

@@ -4,7 +4,10 @@
  * at each evaluation (the structural events carry their own SFS).
  */
 import type { Manifest } from '../../contract/manifest.ts';
-import { moduleFactorValues, sfs } from '../../compiler/adapters/index.ts';
+// The node-free adapter files, not the adapters index: the trainer imports this file and the page
+// bundle must not reach the DSL's file handling.
+import { moduleParameterNames } from '../../compiler/adapters/naming.ts';
+import { sfs } from '../../compiler/adapters/sfs.ts';
 import type { AdapterStructure } from '../../compiler/adapters/apply.ts';
 import type { Float32Tensor } from '../checkpoint.ts';
 
@@ -45,7 +48,12 @@ export function headerRecord(manifest: Manifest, run: { artifacts: string; data:
 export function moduleSfs(manifest: Manifest, params: ReadonlyMap<string, Float32Tensor>): Record<string, number> | undefined {
   const structure = manifest.structure as AdapterStructure | undefined;
   if (!structure?.modules?.length) return undefined;
-  const values = moduleFactorValues(structure, (name) => params.get(name)?.data);
+  const values = new Map<string, { A: Float32Array; B: Float32Array }>();
+  for (const [id, names] of moduleParameterNames(structure)) {
+    const A = params.get(names.A)?.data, B = params.get(names.B)?.data;
+    if (!A || !B) throw new Error(`internal error: no parameters ${names.A} / ${names.B} for module ${id}`);
+    values.set(id, { A, B });
+  }
   const d = manifest.blocks.hidden;
   return Object.fromEntries(structure.modules.map((m) => [m.id, sfs(values.get(m.id)!.A, values.get(m.id)!.B, m.rank, d, { kind: 'mean' })]));
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './command.ts';
 
@@ -16,10 +17,29 @@ export function wantsHelp(args: string[]): boolean {
   return args.includes('--help') || args.includes('-h');
 }
 
+/**
+ * Parses a flag value that must be a whole number in [min, max] written in decimal digits:
+ * '1e3', '0x10', '12.0', ' 7' and numbers beyond exact integers are refused.
+ */
+export function integerFlag(flag: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER, why = ''): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^[+]?\d+$/.test(value) ? Number(value) : NaN;
+  const kind = min === 1 ? 'a positive integer' : min === 0 ? 'a non-negative integer' : `an integer of at least ${min}`;
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${flag} must be ${kind}, got '${value}'`);
+  if (n > max) throw new UsageError(`--${flag} must be at most ${max}${why ? ` (${why})` : ''}, got '${value}'`);
+  return n;
+}
+
 /** Parses a flag value that must be a positive integer. */
 export function positiveInt(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${flag} must be a positive integer, got '${value}'`);
-  return n;
+  return integerFlag(flag, value, 1);
+}
+
+/** Threads beyond this many per core only cost memory (each thread has its own stack and arena). */
+const THREADS_PER_CORE = 4;
+
+/** --threads N: a positive integer, at most a few per core of this machine. */
+export function threadsFlag(value: string | undefined): number | undefined {
+  const cores = availableParallelism();
+  return integerFlag('threads', value, 1, cores * THREADS_PER_CORE, `this machine has ${cores} cores`);
 }

@@ -9,14 +9,13 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { checkSpec, editDistance, hasErrors, renderDiagnostics, resolvePlan, type Diagnostic, type ModelFacts, type Plan } from '../dsl/index.ts';
 import { UserError } from '../contract/errors.ts';
 import { modelFromProto, cloneModel, type Model } from './graph/index.ts';
 import { liftConstants } from './passes/lift-constants.ts';
 import { unrollSequences } from './passes/unroll-sequences.ts';
 import { readModel, dataTypeName, elementCount, isFloatType, tensorArray } from './onnx/index.ts';
-import { writeFileAtomic } from '../contract/atomic.ts';
 import { locateBlocks, SPEC_HINT, type BlockMap } from './locate/index.ts';
 import { applyAdapters, patternRegex, type AdapterStructure } from './adapters/apply.ts';
 import { sitesFromBlocks } from './adapters/sites-from-blocks.ts';
@@ -24,7 +23,8 @@ import type { AdapterSites } from './adapters/sites.ts';
 import { buildTrainingGraphs, type TrainingGraphs, type LossSpec, type OptimizerSpec, type ScheduleSpec } from './train/index.ts';
 import { writeArtifacts, type WrittenArtifacts } from './emit/artifacts.ts';
 import { emitBindings } from './emit/bindings.ts';
-import { warmupSteps, type GraphInfo, type IOInfo, type Manifest, type ParameterInfo } from '../contract/manifest.ts';
+import { warmupSteps, type GraphInfo, type InputBounds, type IOInfo, type Manifest, type ParameterInfo } from '../contract/manifest.ts';
+import { inputBounds } from './emit/input-bounds.ts';
 import { describeType } from './inspect.ts';
 import { countParameters } from './inspect-parameters.ts';
 import { checkOpCoverage, formatCoverageProblems } from './passes/op-coverage.ts';
@@ -220,7 +220,7 @@ function io(v: ValueInfoProto, role: IOInfo['role'], extra: Partial<IOInfo> = {}
 }
 
 /** Says what every input and output of a graph is, from the names buildTrainingGraphs uses. */
-function graphInfo(file: string, model: Model, graphs: TrainingGraphs): GraphInfo {
+function graphInfo(file: string, model: Model, graphs: TrainingGraphs, bounds: Map<string, InputBounds>): GraphInfo {
   const params = new Map(graphs.parameters.map((p) => [p.name, p]));
   const stateIn = new Map(graphs.parameters.flatMap((p) => p.state.map((s) => [s.input, { of: p.name, slot: s.slot }] as const)));
   const stateOut = new Map(graphs.parameters.flatMap((p) => p.state.map((s) => [s.next, { of: p.name, slot: s.slot }] as const)));
@@ -236,8 +236,9 @@ function graphInfo(file: string, model: Model, graphs: TrainingGraphs): GraphInf
     if (v.name.endsWith('.grad_accum') && params.has(v.name.slice(0, -'.grad_accum'.length))) return io(v, 'state', { of: v.name.slice(0, -'.grad_accum'.length), slot: 'grad_accum' });
     if (v.name === graphs.schedule?.warmupInput) return io(v, 'schedule', { slot: 'warmup_steps' });
     if (v.name === graphs.schedule?.totalInput) return io(v, 'schedule', { slot: 'total_steps' });
-    if (v.name === graphs.labels) return io(v, 'batch', { label: true, ...(graphs.labelKey !== v.name ? { key: graphs.labelKey } : {}) });
-    return io(v, 'batch');
+    const known = bounds.get(v.name);
+    if (v.name === graphs.labels) return io(v, 'batch', { label: true, ...(graphs.labelKey !== v.name ? { key: graphs.labelKey } : {}), ...(known ? { bounds: known } : {}) });
+    return io(v, 'batch', known ? { bounds: known } : {});
   });
   const outputs = model.graph.outputs.map((v) => {
     if (v.name === 'loss') return io(v, 'loss');
@@ -257,6 +258,16 @@ function graphInfo(file: string, model: Model, graphs: TrainingGraphs): GraphInf
 function buildManifest(base: PreparedBase, plan: Plan, structure: AdapterStructure, graphs: TrainingGraphs, parameters: ParameterInfo[], opts: CompileOptions): Manifest {
   const task = plan.train.task;
   const o = plan.train.optimizer;
+  const manifestTask: Manifest['task'] = task.kind === 'regress'
+    ? { kind: 'regress', labelKey: task.target, logits: task.output }
+    : task.kind === 'lm'
+      ? { kind: 'lm', labelKey: task.labels, logits: task.logits, ignoreIndex: task.ignoreIndex }
+      : { kind: 'classify', labelKey: task.labels, logits: task.logits };
+  // The eval graph has the forward pass, the labels and the logits: the model's own limits.
+  const evalGraph = graphs.eval.graph;
+  const feeds = new Set(graphs.train.graph.feedInputs().map((v) => v.name));
+  const batchInputs = evalGraph.feedInputs().filter((v) => feeds.has(v.name) && !graphs.parameters.some((p) => p.name === v.name));
+  const bounds = inputBounds(evalGraph, manifestTask, batchInputs, graphs.labels);
   return {
     format: 'lor2c-artifacts',
     formatVersion: 1,
@@ -266,17 +277,13 @@ function buildManifest(base: PreparedBase, plan: Plan, structure: AdapterStructu
     structure,
     blocks: { streams: base.blocks.streams, hidden: base.blocks.hidden, style: base.blocks.style, labels: base.blocks.blocks.map((b) => b.label) },
     training: { batch: plan.train.batch, accumulate: plan.train.accumulate, length: plan.train.length, evalEvery: plan.train.evalEvery, seed: plan.train.seed, warmup: plan.train.schedule.warmup },
-    task: task.kind === 'regress'
-      ? { kind: 'regress', labelKey: task.target, logits: task.output }
-      : task.kind === 'lm'
-        ? { kind: 'lm', labelKey: task.labels, logits: task.logits, ignoreIndex: task.ignoreIndex }
-        : { kind: 'classify', labelKey: task.labels, logits: task.logits },
+    task: manifestTask,
     optimizer: { kind: o.kind, settings: { ...o, betas: o.kind === 'adamw' ? o.betas.join(',') : '' } as Record<string, number | boolean | string> },
     parameters,
     graphs: {
-      train: graphInfo('train.onnx', graphs.train, graphs),
-      eval: graphInfo('eval.onnx', graphs.eval, graphs),
-      infer: graphInfo('infer.onnx', graphs.infer, graphs),
+      train: graphInfo('train.onnx', graphs.train, graphs, bounds),
+      eval: graphInfo('eval.onnx', graphs.eval, graphs, bounds),
+      infer: graphInfo('infer.onnx', graphs.infer, graphs, bounds),
     },
     weights: 'weights.bin',
     adapter: 'adapter.safetensors',
@@ -293,7 +300,7 @@ export interface SpecCompileResult {
 }
 
 /** Checks a spec file, reads its model, compiles and writes DIR. Spec errors become one UserError with rendered diagnostics. */
-export function compileSpecFile(specPath: string, opts: CompileOptions & { model?: string; out: string; emitTs?: boolean; strict?: boolean }): SpecCompileResult {
+export function compileSpecFile(specPath: string, opts: CompileOptions & { model?: string; out: string; emitTs?: boolean; strict?: boolean; force?: boolean; alsoWrite?: (staging: string) => void }): SpecCompileResult {
   const plan = checkedPlan(specPath);
   const modelPath = opts.model ?? plan.plan.model;
   if (!modelPath) throw new UserError(`${specPath} names no model`, 'add `model "path/to/model.onnx"` to the spec or pass --model');
@@ -312,8 +319,7 @@ export function compileSpecFile(specPath: string, opts: CompileOptions & { model
   const { train, eval: evalModel, infer } = compiled.graphs;
   // Bindings are generated before anything is written, so a failure leaves DIR as it was.
   const bindings = opts.emitTs ? emitBindings(compiled.manifest, { artifactsDir: resolve(opts.out) }) : undefined;
-  const written = writeArtifacts(opts.out, { graphs: { train, eval: evalModel, infer }, manifest: compiled.manifest, initial: compiled.initial });
-  if (bindings !== undefined) writeFileAtomic(join(written.dir, 'bindings.ts'), bindings);
+  const written = writeArtifacts(opts.out, { graphs: { train, eval: evalModel, infer }, manifest: compiled.manifest, initial: compiled.initial }, undefined, { bindings, force: opts.force, alsoWrite: opts.alsoWrite });
   return { written, compiled, base, diagnostics: withFacts.diagnostics, seconds: { prepare, compile, write: (performance.now() - t0) / 1000 } };
 }
 

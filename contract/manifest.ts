@@ -54,6 +54,16 @@ export interface IOInfo {
   key?: string;
   /** For 'batch': this input holds the labels (padded with the task's ignore index for LM). */
   label?: boolean;
+  /** For 'batch': the values and lengths the model accepts (input-bounds.ts); every data row is checked against them. */
+  bounds?: InputBounds;
+}
+
+/** What a data input accepts, read from the model (its tables' rows, its logits' width). */
+export interface InputBounds {
+  /** Every value must be an integer in [min, max], or equal `ignore` (a loss's ignore index). */
+  values?: { min: number; max: number; ignore?: number; why: string };
+  /** Dim `axis` of the input (0 is the batch dim) is at most `max` long. */
+  lengths?: { axis: number; max: number; why: string }[];
 }
 
 export interface GraphInfo {

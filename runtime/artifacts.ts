@@ -6,13 +6,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../contract/errors.ts';
 import type { Manifest } from '../contract/manifest.ts';
+import { finishInterruptedUpdate, MANIFEST_FILE } from '../contract/artifacts-folder.ts';
 import { checkParameterSet, decodeParameters, parseManifest } from './artifacts-parse.ts';
 import type { Float32Tensor } from './checkpoint.ts';
 
 export { checkParameterSet };
 
 export function readManifest(dir: string): Manifest {
-  const path = join(dir, 'manifest.json');
+  // A compile killed after its commit point left the new artifacts to be moved into place.
+  finishInterruptedUpdate(dir);
+  const path = join(dir, MANIFEST_FILE);
   if (!existsSync(path)) throw new UserError(`${dir} is not an artifacts directory: manifest.json is missing`, 'run `lor2c compile` to produce one');
   return parseManifest(readFileSync(path, 'utf8'), path);
 }

@@ -14,10 +14,12 @@
  * any moment leaves `latest` naming a complete checkpoint; leftovers of an interrupted write
  * are temporary directories that the next write removes.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../contract/errors.ts';
-import { writeDurable, writeFileAtomic } from '../contract/atomic.ts';
+import { isUserError, UserError } from '../contract/errors.ts';
+import { fileError } from '../contract/file-errors.ts';
+import { fsyncPath, makeFolder, writeDurable, writeFileAtomic } from '../contract/atomic.ts';
+import { processAlive } from '../contract/processes.ts';
 import { decodeSafetensors, float32Values } from '../contract/safetensors.ts';
 import { checkpointFiles, OPTIMIZER_FILE, PARAMS_FILE, STATE_FILE, type StateFile } from './checkpoint-files.ts';
 import type { DataPosition } from './data/batches.ts';
@@ -75,12 +77,24 @@ export interface WriteCheckpointOptions {
   onStage?: (stage: CheckpointStage) => void;
 }
 
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
+/** Names this module writes: checkpoint directories and the temporary ones they are staged in. */
+const CHECKPOINT_NAME = /^step-\d{8,}(-\d+)?$/;
+const TMP_NAME = /^\.tmp-step-\d+-(\d+)$/;
+
+/** A checkpoint directory lor2c wrote (its state.json says so): the only kind cleanup removes. */
+function isCheckpointDir(path: string): boolean {
   try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    return (JSON.parse(readFileSync(join(path, STATE_FILE), 'utf8')) as { format?: unknown })?.format === 'lor2c-checkpoint';
+  } catch {
+    return false;
+  }
+}
+
+/** Staging directories of writes that were killed (their process is gone). */
+function removeStaleStaging(root: string): void {
+  for (const name of readdirSync(root)) {
+    const m = TMP_NAME.exec(name);
+    if (m && (Number(m[1]) === process.pid || !processAlive(Number(m[1])))) rmSync(join(root, name), { recursive: true, force: true });
   }
 }
 
@@ -95,8 +109,19 @@ function pointer(root: string, name: 'latest' | 'best'): string | undefined {
  * than the one `best` names are removed once the new one is complete.
  */
 export function writeCheckpoint(root: string, ckpt: Checkpoint, opts: WriteCheckpointOptions = {}): string {
-  mkdirSync(root, { recursive: true });
-  for (const name of readdirSync(root)) if (name.startsWith(TMP_PREFIX)) rmSync(join(root, name), { recursive: true, force: true });
+  try {
+    return writeCheckpointIn(root, ckpt, opts);
+  } catch (e) {
+    const problem = fileError(e, root);
+    if (!isUserError(problem)) throw e;
+    const kept = pointer(root, 'latest');
+    throw new UserError(`could not write the checkpoint of step ${ckpt.step}: ${problem.message}; ${kept ? `the previous checkpoint ${join(root, kept)} is kept` : 'no earlier checkpoint exists'}`, problem.hint);
+  }
+}
+
+function writeCheckpointIn(root: string, ckpt: Checkpoint, opts: WriteCheckpointOptions): string {
+  makeFolder(root, 'the checkpoint folder');
+  removeStaleStaging(root);
   const tmp = join(root, `${TMP_PREFIX}step-${ckpt.step}-${process.pid}`);
   mkdirSync(tmp);
   let finalName: string | undefined;
@@ -105,7 +130,7 @@ export function writeCheckpoint(root: string, ckpt: Checkpoint, opts: WriteCheck
     for (const file of checkpointFiles(ckpt, finalName, opts.best ?? false)) writeDurable(join(tmp, file.name), file.bytes);
     fsyncPath(tmp);
     opts.onStage?.('files-written');
-    rmSync(join(root, finalName), { recursive: true, force: true });
+    if (existsSync(join(root, finalName))) rmSync(join(root, finalName), { recursive: true, force: true }); // freeName: an unnamed checkpoint of ours
     renameSync(tmp, join(root, finalName));
     fsyncPath(root);
     opts.onStage?.('renamed');
@@ -120,17 +145,20 @@ export function writeCheckpoint(root: string, ckpt: Checkpoint, opts: WriteCheck
   opts.onStage?.('latest-written');
   const keep = new Set([finalName, opts.best ? finalName : previousBest]);
   for (const name of readdirSync(root)) {
-    if (name.startsWith('step-') && !keep.has(name)) rmSync(join(root, name), { recursive: true, force: true });
+    if (CHECKPOINT_NAME.test(name) && !keep.has(name) && isCheckpointDir(join(root, name))) rmSync(join(root, name), { recursive: true, force: true });
   }
   fsyncPath(root);
   return join(root, finalName);
 }
 
-/** A directory name for a new checkpoint that does not clobber one a pointer still names. */
+/**
+ * A directory name for a new checkpoint that clobbers neither one a pointer still names nor
+ * anything that is not a checkpoint of ours.
+ */
 function freeName(root: string, base: string): string {
   const taken = new Set([pointer(root, 'latest'), pointer(root, 'best')]);
   let name = base;
-  for (let k = 1; taken.has(name); k++) name = `${base}-${k}`;
+  for (let k = 1; taken.has(name) || (existsSync(join(root, name)) && !isCheckpointDir(join(root, name))); k++) name = `${base}-${k}`;
   return name;
 }
 

@@ -2,6 +2,8 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../contract/errors.ts';
+import { makeFolder } from '../contract/atomic.ts';
+import { lockFolder } from '../contract/lock.ts';
 import { readManifest, readParameterFile } from './artifacts.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import { openExamples } from './data/examples.ts';
@@ -22,6 +24,11 @@ export const nodeHost: TrainerHost = {
   openDataset: openExamples,
   readCheckpoint: (where) => readCheckpoint(where),
   writeCheckpoint: (root, ckpt, best) => writeCheckpoint(root, ckpt, { best }),
+  claimCheckpointFolder(root) {
+    makeFolder(root, 'the checkpoint folder');
+    const lock = lockFolder(root, 'lor2c train');
+    return () => lock.release();
+  },
   openLog: (where, resumedAt) => (resumedAt !== undefined ? TrainingLog.resume(where, resumedAt) : TrainingLog.create(where)),
   pause: () => new Promise((r) => setImmediate(r)),
   onInterrupt(handler) {

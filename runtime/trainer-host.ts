@@ -35,6 +35,11 @@ export interface TrainerHost {
   readCheckpoint(where: string): Checkpoint;
   /** Stores a checkpoint under `root`; returns where it went. */
   writeCheckpoint(root: string, ckpt: Checkpoint, best: boolean): string;
+  /**
+   * Claims the checkpoint folder for this run (created, found writable, locked against a second
+   * run) before any work is done; the claim is released by calling the returned function.
+   */
+  claimCheckpointFolder?(root: string): () => void;
   /** A training log at `where`, fresh or continuing a run resumed at `resumedAt`. */
   openLog(where: string, resumedAt: number | undefined): TrainingSink;
   /** Lets other work run between steps (signal handlers, a page's rendering). */

@@ -1,5 +1,5 @@
 /**
- * The training loop, against the artifacts contract of compiler/emit/manifest.ts. Each step
+ * The training loop, against the artifacts contract of contract/manifest.ts. Each step
  * feeds a batch, every trainable parameter, its optimizer state and the step counter (updates already applied) to
  * the fused train graph, and takes back the updated parameters and state. Parameters and state
  * live here as Float32Arrays between steps; frozen weights stay inside the graph.
@@ -158,6 +158,9 @@ export class Trainer {
   private readonly totalSteps: number;
   private log: TrainingSink | undefined;
 
+  /** Held on the checkpoint folder from open() to the end of run(), so two runs cannot share it. */
+  private releaseFolder: (() => void) | undefined;
+
   private constructor(private readonly opts: TrainerOptions, private readonly host: TrainerHost, sessions: Sessions, batchSize: number, seed: number, totalSteps: number) {
     this.sessions = sessions;
     this.batchSize = batchSize;
@@ -167,6 +170,20 @@ export class Trainer {
 
   /** Loads artifacts, data and initial (or resumed) state. */
   static async open(opts: TrainerOptions, host: TrainerHost): Promise<Trainer> {
+    // The checkpoint folder is claimed (and so found writable) before anything else is done.
+    const release = opts.checkpoint === undefined ? undefined : host.claimCheckpointFolder?.(opts.checkpoint);
+    try {
+      const t = await Trainer.openUnclaimed(opts, host);
+      t.releaseFolder = release;
+      return t;
+    } catch (e) {
+      release?.();
+      throw e;
+    }
+  }
+
+  private static async openUnclaimed(opts: TrainerOptions, host: TrainerHost): Promise<Trainer> {
+    if (opts.seed !== undefined && (!Number.isSafeInteger(opts.seed) || opts.seed < 0)) throw new UserError(`the seed must be a non-negative integer, got ${opts.seed}`);
     let artifacts = host.artifactsLocation(opts.artifacts);
     const resumed = opts.resume ? host.readCheckpoint(opts.resume) : undefined;
     if (resumed && resumed.artifacts !== artifacts && host.hasArtifacts(resumed.artifacts)) {
@@ -321,8 +338,19 @@ export class Trainer {
   /** Writes a checkpoint now (no-op without a checkpoint folder). */
   saveCheckpoint(best = false): string | undefined {
     if (!this.opts.checkpoint) return undefined;
-    this.lastCheckpoint = this.host.writeCheckpoint(this.opts.checkpoint, this.checkpointData(), best);
+    const release = this.releaseFolder ? undefined : this.host.claimCheckpointFolder?.(this.opts.checkpoint);
+    try {
+      this.lastCheckpoint = this.host.writeCheckpoint(this.opts.checkpoint, this.checkpointData(), best);
+    } finally {
+      release?.();
+    }
     return this.lastCheckpoint;
+  }
+
+  /** Releases the checkpoint folder (run() does at its end; for a Trainer opened and never run). */
+  close(): void {
+    this.releaseFolder?.();
+    this.releaseFolder = undefined;
   }
 
   /** Evaluates the current parameters on the eval data. */
@@ -378,6 +406,7 @@ export class Trainer {
       return this.result('done', this.lastCheckpoint);
     } finally {
       unsubscribe?.();
+      this.close();
     }
   }
 

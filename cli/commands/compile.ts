@@ -4,13 +4,14 @@ import { UsageError } from '../command.ts';
 import { compileSpecFile, renderReport, summarizeBlocks } from '../../compiler/index.ts';
 import { renderDiagnostics } from '../../dsl/index.ts';
 import { readFileSync } from 'node:fs';
-import { loadTextInput, saveTextInput } from '../../runtime/index.ts';
+import { join } from 'node:path';
+import { loadTextInput, saveTextInput, TEXT_CONFIG } from '../../runtime/index.ts';
 import { TEXT_OPTIONS, textFlags } from './text-flags.ts';
 
 export const compileCommand: Command = {
   name: 'compile',
   summary: 'compile a .lor2c spec and a base model into train / eval / infer artifacts',
-  help: `Usage: lor2c compile SPEC.lor2c [--model MODEL.onnx] --out DIR [--target cpu|cuda] [--emit-ts] [--strict]
+  help: `Usage: lor2c compile SPEC.lor2c [--model MODEL.onnx] --out DIR [--target cpu|cuda] [--emit-ts] [--strict] [--force]
                      [--tokenizer tokenizer.json [--text-field F] [--pair-field F] [--label-field F]
                       [--max-length N] [--labels NAME,NAME,...]]
 
@@ -22,12 +23,17 @@ static merges, LoRA), differentiates, and writes DIR:
   adapter.safetensors                 initial values of the trainable parameters
   bindings.ts                         with --emit-ts: typed TypeScript bindings
   text.json, tokenizer.json           with --tokenizer: how train / eval / infer read raw text
-DIR is replaced only once the new artifacts are complete.
+DIR is new, empty, or holds earlier artifacts: lor2c replaces only its own files there (the
+files the old manifest names, a bindings.ts and text.json it generated), once the new ones are
+complete (an interrupted compile leaves the old artifacts or the new, never a mix), and keeps
+everything else (checkpoints, notes). A non-empty folder without artifacts is refused.
 
 Options:
   --model MODEL.onnx   the base model (default: the spec's \`model\`)
   --out DIR            where to write the artifacts (required)
   --target cpu|cuda    recorded in the manifest (default: the spec's \`target\`)
+  --force              write into a non-empty folder that holds no artifacts, beside its files
+                       (a file already named like an artifact is still refused, never replaced)
   --emit-ts            also write DIR/bindings.ts: a typed Row (the model's data inputs),
                        LabelledRow, Outputs, the parameter names and shapes, and load()
                        returning run / classify or nextTokenLogits / useAdapter, typed for
@@ -47,7 +53,7 @@ The LR schedule's warmup and total step counts are inputs of train.onnx: \`lor2c
 them from the run's real length, so one compile serves any --steps or --epochs.`,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, {
-      model: { type: 'string' }, out: { type: 'string' }, target: { type: 'string' }, 'emit-ts': { type: 'boolean' }, strict: { type: 'boolean' },
+      model: { type: 'string' }, out: { type: 'string' }, target: { type: 'string' }, 'emit-ts': { type: 'boolean' }, strict: { type: 'boolean' }, force: { type: 'boolean' },
       ...TEXT_OPTIONS, labels: { type: 'string' },
     });
     if (positionals.length !== 1) throw new UsageError('expected exactly one SPEC.lor2c');
@@ -58,7 +64,9 @@ them from the run's real length, so one compile serves any --steps or --epochs.`
     if (!text.tokenizer && Object.values(text).some((v) => v !== undefined)) throw new UsageError('--text-field, --pair-field, --label-field, --max-length and --labels need --tokenizer FILE');
     // Loaded before compiling, so a bad tokenizer fails fast.
     const textInput = text.tokenizer ? loadTextInput(undefined, text) : undefined;
-    const result = compileSpecFile(spec, { model: values.model, out: values.out, target: values.target as 'cpu' | 'cuda' | undefined, emitTs: values['emit-ts'] === true, strict: values.strict === true });
+    const result = compileSpecFile(spec, { model: values.model, out: values.out, target: values.target as 'cpu' | 'cuda' | undefined, emitTs: values['emit-ts'] === true, strict: values.strict === true, force: values.force === true,
+      // Written with the artifacts, so they are replaced together and count as lor2c's own.
+      alsoWrite: textInput ? (staging) => void saveTextInput(staging, textInput) : undefined });
     if (result.diagnostics.length) console.error(renderDiagnostics(result.diagnostics, readFileSync(spec, 'utf8')));
     const { blocks } = result.base;
     const stats = result.compiled.graphs.stats;
@@ -71,7 +79,7 @@ them from the run's real length, so one compile serves any --steps or --epochs.`
       const where = result.compiled.manifest.target === 'cuda' ? 'ORT runs them on the CPU, copying tensors across' : 'fine on CPU';
       console.log(`note        ops without a CUDA kernel in ORT: ${result.compiled.unportable} (${where})`);
     }
-    if (textInput) console.log(`text        ${saveTextInput(result.written.dir, textInput)} (tokenizer ${text.tokenizer}, vocab ${textInput.tokenizer.vocabSize})`);
+    if (textInput) console.log(`text        ${join(result.written.dir, TEXT_CONFIG)} (tokenizer ${text.tokenizer}, vocab ${textInput.tokenizer.vocabSize})`);
     console.log(`wrote       ${result.written.dir}`);
     return 0;
   },

@@ -1,5 +1,5 @@
 /** Flags shared by the commands that run artifacts (infer, eval): target, threads, batch, value source. */
-import { positiveInt } from '../args.ts';
+import { positiveInt, threadsFlag } from '../args.ts';
 import { UsageError } from '../command.ts';
 import { type Target, sourceParameters, type ParameterSourceOptions, adapterBaseWarning, readManifest } from '../../runtime/index.ts';
 
@@ -36,7 +36,7 @@ export function runtimeFlags(values: { target?: string; threads?: string; batch?
   if (values.checkpoint !== undefined && values.adapter !== undefined) throw new UsageError('give --checkpoint or --adapter, not both');
   if (values.best && values.checkpoint === undefined) throw new UsageError('--best needs --checkpoint');
   const source: ParameterSourceOptions = { checkpoint: values.checkpoint, best: values.best, adapter: values.adapter };
-  return { target: parseTarget(values.target), threads: positiveInt('threads', values.threads), batch: positiveInt('batch', values.batch), source };
+  return { target: parseTarget(values.target), threads: threadsFlag(values.threads), batch: positiveInt('batch', values.batch), source };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from '../command.ts';
-import { parseCommandArgs, positiveInt } from '../args.ts';
+import { integerFlag, parseCommandArgs, positiveInt, threadsFlag } from '../args.ts';
 import { UsageError } from '../command.ts';
 import { Trainer, nodeHost, dynamicAdapters, readManifest, type StructuralHook } from '../../runtime/index.ts';
 import { prepareBase } from '../../compiler/index.ts';
@@ -71,7 +71,7 @@ ${TEXT_HELP}`,
       evalData: values['eval-data'],
       ...length,
       batchSize: positiveInt('batch', values.batch) ?? training.batch,
-      seed: values.seed !== undefined ? Number(values.seed) : training.seed,
+      seed: integerFlag('seed', values.seed, 0) ?? training.seed,
       init: values.init,
       log: values.log,
       checkpoint: values.checkpoint,
@@ -81,7 +81,7 @@ ${TEXT_HELP}`,
       skipInvalid: values['skip-invalid'],
       shuffle: !values['no-shuffle'],
       bucket: positiveInt('bucket', values.bucket),
-      session: { target: (values.target as 'cpu' | 'cuda' | undefined) ?? manifest.target, intraOpThreads: positiveInt('threads', values.threads) },
+      session: { target: (values.target as 'cpu' | 'cuda' | undefined) ?? manifest.target, intraOpThreads: threadsFlag(values.threads) },
       handleSignals: true,
       onStructuralEvent: (ctx) => hook?.(ctx),
     }, nodeHost);
@@ -97,6 +97,7 @@ ${TEXT_HELP}`,
       console.error(`lor2c train: ${result.problem}`);
       return 1;
     }
-    return 0;
+    // Stopped by Ctrl-C (its checkpoint written): the shell's convention for SIGINT.
+    return result.status === 'stopped' ? 130 : 0;
   },
 };

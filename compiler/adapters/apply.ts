@@ -53,6 +53,12 @@ export function applyAdapters(model: Model, sites: AdapterSites, structure: Adap
   const b = new GraphBuilder(graph, 'lor2c/');
   const specs = new Map<string, ParamSpec>();
   const want = (p: ParamSpec) => {
+    // A rank beyond the width it factors adds parameters (and memory) but no capacity; a huge
+    // one would otherwise fail allocating the initial values.
+    const width = Math.min(p.role.endsWith('.A') ? p.cols : p.rows, p.fanIn || Infinity);
+    if (p.rank > width) {
+      throw new UserError(`rank ${p.rank} of ${p.module} is larger than the width ${width} it factors (parameter '${p.name}')`, `use a rank of at most ${width}`);
+    }
     const known = specs.get(p.name);
     if (known && (known.rows !== p.rows || known.cols !== p.cols)) {
       throw new UserError(`shared parameter '${p.name}' would need shape [${p.rows}, ${p.cols}] for ${p.module} but is [${known.rows}, ${known.cols}] for ${known.module}`, 'share only between modules of the same rank and width');

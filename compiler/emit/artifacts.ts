@@ -1,17 +1,16 @@
 /**
  * Writing an artifact directory (docs/architecture.md): train.onnx, eval.onnx, infer.onnx sharing one
- * external data file of frozen weights, manifest.json and adapter.safetensors. Everything is
- * written into a fresh sibling directory that is renamed into place at the end, so a failed or
- * interrupted compile never leaves a half-written DIR (and never destroys a previous one
- * before the new one is complete).
+ * external data file of frozen weights, manifest.json and adapter.safetensors (and bindings.ts).
+ * artifacts-folder.ts puts them in place: a failed or interrupted compile never leaves a
+ * half-written DIR, never destroys the previous one, and never touches files of the user's.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Model } from '../graph/graph.ts';
 import { modelToProto } from '../graph/convert.ts';
 import { ExternalDataFile, encodeModel, type WeightsOnDisk } from '../onnx/write.ts';
-import { writeFileAtomic } from '../../contract/atomic.ts';
+import { writeDurable, writeFileAtomic } from '../../contract/atomic.ts';
 import { encodeSafetensors, float32Entry } from '../../contract/safetensors.ts';
+import { BINDINGS_FILE, MANIFEST_FILE, replaceArtifacts, type ReplaceOptions } from '../../contract/artifacts-folder.ts';
 import type { Manifest } from '../../contract/manifest.ts';
 
 /** Frozen weights of at least this many bytes go to the shared weights file. */
@@ -62,28 +61,25 @@ export interface WeightsCache {
   finalDir?: (staging: string) => string;
 }
 
-export function writeArtifacts(dir: string, contents: ArtifactContents, weightsCache?: WeightsCache): WrittenArtifacts {
-  const target = resolve(dir);
-  mkdirSync(dirname(target), { recursive: true });
-  const staging = join(dirname(target), `.${basename(target)}.${process.pid}.staging`);
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging);
+export interface WriteArtifactsOptions extends ReplaceOptions {
+  /** Also write bindings.ts with this text (`lor2c compile --emit-ts`). */
+  bindings?: string;
+  /** Writes more files of the artifacts into the staging folder (text.json and the tokenizer). */
+  alsoWrite?: (staging: string) => void;
+}
+
+/** Writes the artifacts into `dir`, replacing lor2c's earlier artifacts there (artifacts-folder.ts). */
+export function writeArtifacts(dir: string, contents: ArtifactContents, weightsCache?: WeightsCache, opts: WriteArtifactsOptions = {}): WrittenArtifacts {
   const bytes: Record<string, number> = {};
-  try {
-    if (weightsCache) weightsCache.finalDir = (d) => (d === staging ? target : d);
+  const target = replaceArtifacts(dir, (staging) => {
+    if (weightsCache) weightsCache.finalDir = (d) => (d === staging ? resolve(dir) : d);
     Object.assign(bytes, writeGraphs(staging, contents.graphs, contents.manifest.weights, EXTERNAL_THRESHOLD, weightsCache));
     const adapter = encodeSafetensors(new Map([...contents.initial].map(([name, t]) => [name, float32Entry(t.shape, t.values)])), { format: 'lor2c' });
-    writeFileSync(join(staging, contents.manifest.adapter), adapter);
+    writeDurable(join(staging, contents.manifest.adapter), adapter);
     bytes[contents.manifest.adapter] = adapter.length;
-    writeFileAtomic(join(staging, 'manifest.json'), `${JSON.stringify(contents.manifest, null, 2)}\n`);
-  } catch (e) {
-    rmSync(staging, { recursive: true, force: true });
-    throw e;
-  }
-  // Swap in: the old directory is moved aside first and removed only once the new one is in place.
-  const old = `${staging}.old`;
-  if (existsSync(target)) renameSync(target, old);
-  renameSync(staging, target);
-  rmSync(old, { recursive: true, force: true });
+    if (opts.bindings !== undefined) writeDurable(join(staging, BINDINGS_FILE), opts.bindings);
+    opts.alsoWrite?.(staging);
+    writeDurable(join(staging, MANIFEST_FILE), `${JSON.stringify(contents.manifest, null, 2)}\n`);
+  }, opts);
   return { dir: target, bytes };
 }

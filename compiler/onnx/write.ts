@@ -4,7 +4,7 @@
  * weights). Files are written to a temporary name and renamed, so a crash never leaves a
  * half-written model behind.
  */
-import { closeSync, constants, copyFileSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, fsyncSync, linkSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { DataLocation, ModelProtoSchema, StringStringEntryProtoSchema, create, toBinary, type ModelProto, type TensorProto } from './proto.ts';
 import { tensorByteLength, tensorRawBytes } from './tensor.ts';
@@ -12,15 +12,15 @@ import { visitModelTensors } from './walk.ts';
 import { deferredBytes, readDeferred, type DeferredBytes } from './deferred.ts';
 import { DataType } from './dtype.ts';
 import { UserError } from '../../contract/errors.ts';
-import { writeFileAtomic } from '../../contract/atomic.ts';
+import { renameInto, temporaryName, writeFileAtomic } from '../../contract/atomic.ts';
+import { fileError } from '../../contract/file-errors.ts';
+import { LINKED_DATA_DIR } from '../../contract/artifacts-folder.ts';
 
 /** Default: tensors of 1 MiB or more are stored externally. */
 export const DEFAULT_EXTERNAL_THRESHOLD = 1 << 20;
 const MAX_PROTO_BYTES = 2 ** 31 - 1;
 /** Large tensors start on a page boundary so ORT can memory-map them. */
 const PAGE = 4096;
-/** Folder (beside the weights file) holding links to the base model's own data files. */
-export const LINKED_DATA_DIR = 'base-data';
 
 /** A weights file already on disk and where each tensor's bytes sit in it. */
 export interface WeightsOnDisk {
@@ -54,7 +54,7 @@ export class ExternalDataFile {
     private readonly prior?: WeightsOnDisk,
   ) {
     this.location = basename(path);
-    this.tmp = join(dirname(path), `.${this.location}.${process.pid}.tmp`);
+    this.tmp = temporaryName(path);
     this.reusing = prior !== undefined;
   }
 
@@ -89,9 +89,13 @@ export class ExternalDataFile {
   }
 
   private write(bytes: Uint8Array, offset: number): void {
-    this.fd ??= openSync(this.tmp, 'w');
-    let done = 0;
-    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done, offset + done);
+    try {
+      this.fd ??= openSync(this.tmp, 'w');
+      let done = 0;
+      while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done, offset + done);
+    } catch (e) {
+      throw fileError(e, this.path);
+    }
   }
 
   get used(): boolean {
@@ -121,10 +125,14 @@ export class ExternalDataFile {
       }
     }
     if (this.fd === undefined) return;
-    fsyncSync(this.fd);
+    try {
+      fsyncSync(this.fd);
+    } catch (e) {
+      throw fileError(e, this.path);
+    }
     closeSync(this.fd);
     this.fd = undefined;
-    renameSync(this.tmp, this.path);
+    renameInto(this.tmp, this.path);
   }
 
   /**

@@ -238,6 +238,8 @@ export class SpecReader {
         ? 'must be finite'
         : limits.integer && !Number.isInteger(n)
           ? 'must be a whole number'
+          : limits.integer && !Number.isSafeInteger(n)
+            ? `is too large for an integer (at most ${Number.MAX_SAFE_INTEGER})`
           : limits.min !== undefined && (limits.above ? n <= limits.min : n < limits.min)
             ? `must be ${limits.above ? 'greater than' : 'at least'} ${limits.min}`
             : limits.max !== undefined && (limits.below ? n >= limits.max : n > limits.max)

@@ -4,7 +4,7 @@
  * leading batch dim) and the value used to pad it. Rows are checked against it with errors
  * that say which key, which position and what was expected.
  */
-import type { Dim, GraphInfo, Manifest } from '../../contract/manifest.ts';
+import type { Dim, GraphInfo, InputBounds, Manifest } from '../../contract/manifest.ts';
 
 /** Element types a data file can feed. */
 export type DataDtype = 'float32' | 'float64' | 'int64' | 'int32' | 'bool';
@@ -21,6 +21,8 @@ export interface InputSpec {
   pad: number;
   /** The graph's batch dim: a symbol (any batch size) or a fixed number. */
   batchDim: Dim;
+  /** Values and lengths the model accepts (token ids within its vocabulary, labels within its classes). */
+  bounds?: InputBounds;
 }
 
 export interface DataSchema {
@@ -49,7 +51,7 @@ export function dataSchema(graph: GraphInfo, task: Manifest['task'], padOverride
     const isLabel = flagged ? io.label === true : io.name === task.labelKey;
     if (isLabel && task.kind === 'lm') pad = task.ignoreIndex ?? DEFAULT_IGNORE_INDEX;
     if (Object.hasOwn(padOverrides, io.name)) pad = padOverrides[io.name]!;
-    inputs.push({ name: io.name, key: io.key ?? io.name, dtype: io.dtype as DataDtype, dims: io.shape.slice(1), pad, batchDim: io.shape[0]! });
+    inputs.push({ name: io.name, key: io.key ?? io.name, dtype: io.dtype as DataDtype, dims: io.shape.slice(1), pad, batchDim: io.shape[0]!, ...(io.bounds ? { bounds: io.bounds } : {}) });
   }
   return { inputs };
 }
@@ -108,12 +110,19 @@ function checkValue(v: unknown, spec: InputSpec, depth: number, where: string, s
       if (spec.dtype === 'int32' && (v < INT32_MIN || v > INT32_MAX)) return `'${where}' is out of int32 range: ${v}`;
       if (spec.dtype === 'int64' && !Number.isSafeInteger(v)) return `'${where}' is beyond the exactly representable integers: ${v}`;
     }
+    const range = spec.bounds?.values;
+    if (range && (v as number) !== range.ignore && ((v as number) < range.min || (v as number) > range.max)) {
+      const ignore = range.ignore !== undefined ? ` (or ${range.ignore}, the ignore index)` : '';
+      return `'${where}' is ${v}, outside [${range.min}, ${range.max}]${ignore}: ${range.why}`;
+    }
     return undefined;
   }
   if (!Array.isArray(v)) {
     return `'${where}' must be an array (the input has rank ${spec.dims.length} per example: [${spec.dims.join(', ')}]), got ${describe(v)}`;
   }
   const dim = spec.dims[depth]!;
+  const limit = spec.bounds?.lengths?.find((l) => l.axis === depth + 1);
+  if (limit && v.length > limit.max) return `'${where}' has length ${v.length}, longer than the model takes (${limit.max}): ${limit.why}`;
   if (typeof dim === 'number') {
     if (v.length !== dim) return `'${where}' has length ${v.length}, expected ${dim}`;
   } else {

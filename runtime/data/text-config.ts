@@ -8,11 +8,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../contract/errors.ts';
 import { writeFileAtomic } from '../../contract/atomic.ts';
+import { TEXT_CONFIG } from '../../contract/artifacts-folder.ts';
 import { HfTokenizer } from '../tokenizer/hf.ts';
 import { LabelMap } from './labels.ts';
 import type { TextInput } from './text-dataset.ts';
 
-export const TEXT_CONFIG = 'text.json';
+export { TEXT_CONFIG };
 const TOKENIZER_FILE = 'tokenizer.json';
 
 interface TextConfigFile {

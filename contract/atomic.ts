@@ -97,9 +97,10 @@ export function renameInto(from: string, to: string): void {
 /**
  * Removes temporary files `writeFileAtomic` (and the writers built like it) left in `folder`
  * when a process was killed mid-write: entries `.<name>.<pid>.<tag>` whose process is gone.
- * Only names of that exact form are touched.
+ * Only names of that exact form are touched, and with `of` only those whose <name> it matches
+ * in full.
  */
-export function removeStaleTemporaries(folder: string, tags: readonly string[] = ['tmp']): void {
+export function removeStaleTemporaries(folder: string, tags: readonly string[] = ['tmp'], of: RegExp = /.+/): void {
   let names: string[];
   try {
     names = readdirSync(folder);
@@ -109,6 +110,6 @@ export function removeStaleTemporaries(folder: string, tags: readonly string[] =
   const pattern = new RegExp(`^\\..+\\.(\\d+)\\.(${tags.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`);
   for (const name of names) {
     const m = pattern.exec(name);
-    if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) rmSync(join(folder, name), { recursive: true, force: true });
+    if (m && of.test(name.slice(1, name.length - m[1]!.length - m[2]!.length - 2)) && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) rmSync(join(folder, name), { recursive: true, force: true });
   }
 }

@@ -18,6 +18,8 @@ import type { Manifest } from '../contract/manifest.ts';
 import { adapterConfig, encodeAdapter, type AdapterConfig, type ExportSource } from './adapter-config.ts';
 import { modelFromProto, modelToProto, create, StringStringEntryProtoSchema, readModel, ExternalDataFile, encodeModel, bakeAdapter, type FoldReport } from '../compiler/index.ts';
 import { writeFileAtomic } from '../contract/atomic.ts';
+import { readSafetensors } from '../contract/safetensors-file.ts';
+import { MERGED_METADATA, mergedDataName, previousMergedData, refuseArtifactFiles, removeKilledWrites, removeObsoleteData } from './export-target.ts';
 import { adapterValues, type AdapterSource, type SourcedParameters } from './adapter.ts';
 import { readManifest } from './artifacts.ts';
 
@@ -49,7 +51,16 @@ export function adapterBaseWarning(manifest: Manifest, adapterFile: string): str
   } catch {
     return `${path} is not valid JSON; cannot tell which base model ${basename(adapterFile)} was trained on`;
   }
-  const theirs = config.base_model_sha256;
+  // A config whose weights hash is not this file's describes other values (an export killed
+  // between its two renames, or a file replaced by hand): the values file's own metadata tells.
+  let theirs = config.base_model_sha256;
+  if (config.weights?.sha256 && existsSync(adapterFile) && createHash('sha256').update(readFileSync(adapterFile)).digest('hex') !== config.weights.sha256) {
+    try {
+      theirs = readSafetensors(adapterFile).metadata.base_sha256;
+    } catch {
+      theirs = undefined;
+    }
+  }
   if (!theirs || !manifest.base.sha256 || theirs === manifest.base.sha256) return undefined;
   return `${basename(adapterFile)} was trained on base model ${config.base_model_name_or_path ?? '?'} (sha256 ${theirs.slice(0, 12)}...), but these artifacts were compiled from ${manifest.base.path} (sha256 ${manifest.base.sha256.slice(0, 12)}...)`;
 }
@@ -77,9 +88,16 @@ export function exportAdapter(dir: string, params: AdapterSource, outFile: strin
     source: opts.source ?? (typeof params === 'string' ? { kind: 'adapter', path: params } : { kind: 'values' }),
   });
   const configFile = adapterConfigPath(outFile);
+  refuseArtifactFiles(dir, manifest, outFile, 'the adapter');
+  refuseArtifactFiles(dir, manifest, configFile, 'the adapter config');
   makeFolderFor(outFile);
+  // Values first, then the config that names their sha256: between the two renames the old
+  // config does not match the new file, which adapterBaseWarning detects (and it then reads the
+  // base hash the values file carries itself).
   writeFileAtomic(outFile, bytes);
   writeFileAtomic(configFile, `${JSON.stringify(config, null, 2)}\n`);
+  removeKilledWrites(outFile);
+  removeKilledWrites(configFile);
   return { file: outFile, configFile, config };
 }
 
@@ -99,9 +117,9 @@ export interface MergedExport {
 }
 
 /**
- * Writes infer.onnx with the adapter inside as one standalone model. The data file is
- * `<file>.data` in the same folder; both are written to temporary names and renamed (data
- * first), and a stale data file from an earlier export that is no longer needed is removed.
+ * Writes infer.onnx with the adapter inside as one standalone model. Its data file is named for
+ * this export (`<file>.<id>.data`, export-target.ts); the .onnx is renamed into place last, and
+ * only then is the data file of the export it replaced removed.
  */
 export function exportMerged(dir: string, params: AdapterSource, outFile: string, opts: ExportMergedOptions = {}): MergedExport {
   const manifest = readManifest(dir);
@@ -119,26 +137,37 @@ export function exportMerged(dir: string, params: AdapterSource, outFile: string
     source: opts.source ?? (typeof params === 'string' ? { kind: 'adapter', path: params } : { kind: 'values' }),
     folded: fold?.folded.map((f) => f.module) ?? [],
   };
-  proto.metadataProps = [
-    ...proto.metadataProps.filter((e) => e.key !== 'lor2c.merged'),
-    create(StringStringEntryProtoSchema, { key: 'lor2c.merged', value: JSON.stringify(about) }),
-  ];
+  refuseArtifactFiles(dir, manifest, outFile, 'the merged model');
 
   makeFolderFor(outFile);
-  const dataPath = `${outFile}.data`;
+  const previousData = previousMergedData(outFile);
+  const dataName = mergedDataName(outFile);
+  const dataPath = join(dirname(outFile), dataName);
   const external = new ExternalDataFile(dataPath);
   let bytes: Uint8Array;
   let usesData: boolean;
   try {
+    // The data file's name goes into the metadata before encoding, for the next export to find.
+    const withData = (data: string | undefined) => {
+      proto.metadataProps = [
+        ...proto.metadataProps.filter((e) => e.key !== MERGED_METADATA),
+        create(StringStringEntryProtoSchema, { key: MERGED_METADATA, value: JSON.stringify({ ...about, ...(data ? { data } : {}) }) }),
+      ];
+    };
+    withData(dataName);
     bytes = encodeModel(proto, { external, threshold: opts.externalThreshold ?? 1024 });
     usesData = external.used; // read before commit, which closes the file
+    if (!usesData) {
+      withData(undefined);
+      bytes = encodeModel(proto, { threshold: Infinity });
+    }
     external.commit();
   } catch (e) {
     external.abort();
     throw e;
   }
-  writeFileAtomic(outFile, bytes);
-  if (!usesData && existsSync(dataPath)) rmSync(dataPath, { force: true });
+  writeFileAtomic(outFile, bytes); // the commit point: the new model names the new data file
+  removeObsoleteData(outFile, previousData, usesData ? dataName : undefined);
   return { file: outFile, dataFile: usesData ? dataPath : undefined, bytes: bytes.length, fold };
 }
 

@@ -4,7 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Pipeline } from '../../runtime/pipeline.ts';
 import { adapterConfigPath, exportAdapter, exportMerged, type AdapterConfig } from '../../runtime/export.ts';
 import { foldLora } from '../../compiler/adapters/fold-lora.ts';
@@ -79,8 +79,8 @@ test('exportMerged: standalone (own data file, no parameter inputs), outputs equ
   const dir = join(root, 'merged');
   mkdirSync(dir);
   const result = exportMerged(fixture.dir, values, join(dir, 'model.onnx'));
-  t.is(result.dataFile, join(dir, 'model.onnx.data'));
-  t.deepEqual(readdirSync(dir).sort(), ['model.onnx', 'model.onnx.data'], 'no temporary files left');
+  t.regex(result.dataFile!, /model\.onnx\.[0-9a-f]{12}\.data$/, 'a data file of its own, named for this export');
+  t.deepEqual(readdirSync(dir).sort(), ['model.onnx', basename(result.dataFile!)], 'no temporary files left');
   const proto = readModel(join(dir, 'model.onnx'));
   t.deepEqual(proto.graph!.input.map((i) => i.name), ['x']);
   const meta = JSON.parse(proto.metadataProps.find((e) => e.key === 'lor2c.merged')!.value);
@@ -94,13 +94,16 @@ test('exportMerged: standalone (own data file, no parameter inputs), outputs equ
   got.forEach((g, i) => t.true(maxDiff(g, expected[i]!) <= 1e-6, `row ${i}: ${maxDiff(g, expected[i]!)}`));
 });
 
-test('exportMerged: small models inline; a stale data file from an earlier export is removed', async (t) => {
+test('exportMerged: small models inline; the data file of the export it replaces is removed, files of the user are kept', async (t) => {
   const dir = join(root, 'inline');
   mkdirSync(dir);
-  writeFileSync(join(dir, 'model.onnx.data'), 'stale');
+  writeFileSync(join(dir, 'model.onnx.data'), 'mine');
+  const first = exportMerged(fixture.dir, values, join(dir, 'model.onnx'));
+  t.true(existsSync(first.dataFile!));
   const result = exportMerged(fixture.dir, values, join(dir, 'model.onnx'), { externalThreshold: Infinity });
   t.is(result.dataFile, undefined);
-  t.false(existsSync(join(dir, 'model.onnx.data')));
+  t.false(existsSync(first.dataFile!), 'the replaced export\'s data file is gone');
+  t.is(readFileSync(join(dir, 'model.onnx.data'), 'utf8'), 'mine', 'a file lor2c did not write is kept');
   const expected = await pipelineOutputs(values);
   (await runModel(join(dir, 'model.onnx'))).forEach((g, i) => t.true(maxDiff(g, expected[i]!) <= 1e-6));
 });

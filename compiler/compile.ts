@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { checkSpec, editDistance, hasErrors, renderDiagnostics, resolvePlan, type Diagnostic, type ModelFacts, type Plan } from '../dsl/index.ts';
+import { checkSpec, editDistance, hasErrors, renderDiagnostics, resolvePlan, type Diagnostic, type ModelFacts, type Plan, type StackExtent } from '../dsl/index.ts';
 import { UserError } from '../contract/errors.ts';
 import { modelFromProto, cloneModel, type Model } from './graph/index.ts';
 import { liftConstants } from './passes/lift-constants.ts';
@@ -80,10 +80,16 @@ export function prepareBase(plan: Plan, modelPath: string): PreparedBase {
 export function modelFacts(base: PreparedBase): ModelFacts {
   return {
     blockCount: base.blocks.blocks.length,
+    stacks: stackExtents(base),
     hidden: [base.blocks.hidden],
     // Roles LoRA can target: a fused QKV projection offers q, k and v after its split.
     projections: [...new Set(base.sites.allProjections().map((p) => p.role).filter((r): r is string => r !== undefined))],
   };
+}
+
+/** The model's stacks in the DSL's terms: where each one's blocks lie in the model's numbering. */
+export function stackExtents(base: PreparedBase): StackExtent[] {
+  return base.blocks.stacks.map((s) => ({ name: s.name, first: s.first, count: s.count }));
 }
 
 export function describeBase(base: PreparedBase): string {
@@ -99,7 +105,7 @@ export function adapterReport(base: PreparedBase, plan: Plan): ParameterReport {
 
 /** The plan's adapter structure on this model's block count. */
 export function initialStructure(plan: Plan, base: PreparedBase): AdapterStructure {
-  const { resolved, problems } = resolvePlan(plan, base.blocks.blocks.length);
+  const { resolved, problems } = resolvePlan(plan, base.blocks.blocks.length, stackExtents(base));
   if (problems.length) throw new UserError(`the spec does not fit the model (${base.blocks.blocks.length} blocks):\n  ${problems.join('\n  ')}`);
   return { modules: resolved.modules, share: resolved.share, lora: resolved.lora };
 }

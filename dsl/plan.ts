@@ -8,7 +8,8 @@
  * Section numbers (§) refer to docs/method.md.
  */
 
-export const PLAN_VERSION = 1;
+/** 2: `blocks boundaries` holds one list of streams per stack (`streams`), block ranges may name a stack. */
+export const PLAN_VERSION = 2;
 
 export interface Plan {
   /** Bumped on incompatible changes to these types. */
@@ -53,10 +54,28 @@ export interface BlockSelection {
   every: number;
 }
 
-/** Both ends inclusive; `from` may be greater than `to` only once negatives are resolved. */
+/**
+ * Both ends inclusive; `from` may be greater than `to` only once negatives are resolved.
+ * With `stack`, the indices count within that stack (`decoder 0..1` is the decoder's first two
+ * blocks, `decoder -1` its last); without, across all blocks in the order the stacks run.
+ */
 export interface BlockRange {
   from: number;
   to: number;
+  stack?: string;
+}
+
+/**
+ * The names the locator gives stacks: `main` (a model with one), `encoder` and `decoder` (an
+ * encoder-decoder), `stack0`, `stack1`, ... (several stacks not related so).
+ */
+export const STACK_NAME = /^(main|encoder|decoder|stack\d+)$/;
+
+/** One stack's blocks in the model's numbering: first .. first + count - 1. */
+export interface StackExtent {
+  name: string;
+  first: number;
+  count: number;
 }
 
 export type BlockDiscovery =
@@ -67,8 +86,11 @@ export type BlockDiscovery =
    * `*` for any run of characters; e.g. "/encoder/layer.{i}/*".
    */
   | { kind: 'pattern'; pattern: string }
-  /** The L+1 residual-stream tensors by name: h_0 (entering block 0), then the output of each block. */
-  | { kind: 'boundaries'; tensors: string[] };
+  /**
+   * The residual-stream tensors by name, one list per stack in the order the stacks run: a
+   * stack of L blocks lists L+1, h_0 (entering its first block), then each block's output.
+   */
+  | { kind: 'boundaries'; streams: string[][] };
 
 /** How a fresh A matrix is drawn; B always starts at zero so the adapted model starts equal to the base. */
 export type InitKind =
@@ -277,6 +299,8 @@ export interface TargetPlan {
 /** What the checker can use when a model is known (from the compiler's locator). */
 export interface ModelFacts {
   blockCount: number;
+  /** The model's stacks, for selections that name one (`decoder 0..1`); absent: one stack, `main`. */
+  stacks?: StackExtent[];
   /** Width d of the residual stream entering each block (length blockCount, or blockCount + 1 with the last block's output). */
   hidden?: number[];
   /** Projection roles the locator found in the blocks. */

@@ -3,31 +3,50 @@
  * which LoR2C modules a layout produces, and a whole Plan resolved. Pure functions, never throw;
  * problems come back as values so the checker can point at the text that caused them.
  */
-import type { BlockRange, BlockSelection, Lor2cModule, Lor2cSection, Plan, ResolvedLoraSite, ResolvedPlan } from './plan.ts';
+import type { BlockRange, BlockSelection, Lor2cModule, Lor2cSection, Plan, ResolvedLoraSite, ResolvedPlan, StackExtent } from './plan.ts';
 
 /** Every block. */
 export const ALL_BLOCKS: BlockSelection = { every: 1 };
 
-/** True when the selection needs no block count: explicit non-negative indices only, no `every` over all. */
+/** True when the selection needs no model: explicit non-negative indices across all blocks only, no `every` over all. */
 export function isConcrete(selection: BlockSelection): boolean {
-  return selection.ranges !== undefined && selection.ranges.every((r) => r.from >= 0 && r.to >= 0);
+  return selection.ranges !== undefined && selection.ranges.every((r) => r.stack === undefined && r.from >= 0 && r.to >= 0);
 }
 
 function absolute(index: number, blockCount: number): number {
   return index < 0 ? blockCount + index : index;
 }
 
-/** The selected block indices, ascending and unique; indices outside 0..blockCount-1 are dropped (see `outOfRange`). */
-export function resolveBlocks(selection: BlockSelection, blockCount: number): number[] {
+/**
+ * The blocks a range counts within: its stack's (the model's stacks, or one `main` stack of
+ * every block when they are not given), or all of them. Undefined: the model has no such stack.
+ */
+function extentOf(range: BlockRange, blockCount: number, stacks: StackExtent[] | undefined): { first: number; count: number } | undefined {
+  if (range.stack === undefined) return { first: 0, count: blockCount };
+  return (stacks ?? [{ name: 'main', first: 0, count: blockCount }]).find((s) => s.name === range.stack);
+}
+
+/** The stacks a selection names that the model does not have. */
+export function unknownStacks(selection: BlockSelection, blockCount: number, stacks?: StackExtent[]): string[] {
+  return [...new Set((selection.ranges ?? []).filter((r) => !extentOf(r, blockCount, stacks)).map((r) => r.stack!))];
+}
+
+/**
+ * The selected block indices, ascending and unique; indices outside their stack (or outside
+ * 0..blockCount-1) and stacks the model lacks are dropped (see `outOfRange`, `unknownStacks`).
+ */
+export function resolveBlocks(selection: BlockSelection, blockCount: number, stacks?: StackExtent[]): number[] {
   const chosen = new Set<number>();
   const count = Math.max(0, Math.floor(blockCount));
   if (selection.ranges === undefined) {
     for (let i = 0; i < count; i++) chosen.add(i);
   } else {
     for (const r of selection.ranges) {
-      const from = absolute(r.from, count);
-      const to = absolute(r.to, count);
-      for (let i = Math.max(0, from); i <= Math.min(to, count - 1); i++) chosen.add(i);
+      const extent = extentOf(r, count, stacks);
+      if (!extent) continue;
+      const from = absolute(r.from, extent.count);
+      const to = absolute(r.to, extent.count);
+      for (let i = Math.max(0, from); i <= Math.min(to, extent.count - 1); i++) chosen.add(extent.first + i);
     }
   }
   const sorted = [...chosen].sort((a, b) => a - b);
@@ -35,13 +54,26 @@ export function resolveBlocks(selection: BlockSelection, blockCount: number): nu
   return sorted.filter((_, position) => position % every === 0);
 }
 
-/** The ranges of a selection that reach outside 0..blockCount-1. */
-export function outOfRange(selection: BlockSelection, blockCount: number): BlockRange[] {
+/** The ranges of a selection that reach outside their stack (or 0..blockCount-1); ranges of unknown stacks are `unknownStacks`'. */
+export function outOfRange(selection: BlockSelection, blockCount: number, stacks?: StackExtent[]): BlockRange[] {
   return (selection.ranges ?? []).filter((r) => {
-    const from = absolute(r.from, blockCount);
-    const to = absolute(r.to, blockCount);
-    return from < 0 || to < 0 || from >= blockCount || to >= blockCount;
+    const extent = extentOf(r, blockCount, stacks);
+    if (!extent) return false;
+    const from = absolute(r.from, extent.count);
+    const to = absolute(r.to, extent.count);
+    return from < 0 || to < 0 || from >= extent.count || to >= extent.count;
   });
+}
+
+/** The model's stacks as a reader wants them: `encoder (blocks 0..5), decoder (6..11)`. */
+export function describeStacks(blockCount: number, stacks?: StackExtent[]): string {
+  const list = stacks ?? [{ name: 'main', first: 0, count: blockCount }];
+  return list.map((s, i) => `${s.name} (${i === 0 ? 'blocks ' : ''}${s.first}..${s.first + s.count - 1})`).join(', ');
+}
+
+/** The stack of each block (undefined when the stacks are not known: one stream). */
+function stackIndexer(stacks: StackExtent[] | undefined): (block: number) => string | undefined {
+  return (block) => stacks?.find((s) => block >= s.first && block < s.first + s.count)?.name;
 }
 
 export function moduleId(start: number, end: number): string {
@@ -64,12 +96,15 @@ export interface Layout {
   problems: LayoutProblem[];
 }
 
-/** Cuts the selected blocks into runs of consecutive blocks, and each run into spans of `span` blocks. */
-function tile(blocks: number[], span: number): Array<[number, number]> {
+/**
+ * Cuts the selected blocks into runs of consecutive blocks of one stack (a LoR2C path bypasses
+ * one residual stream, so a run ends where a stack does), and each run into spans of `span`.
+ */
+function tile(blocks: number[], span: number, stackOf: (block: number) => string | undefined): Array<[number, number]> {
   const spans: Array<[number, number]> = [];
   let runStart = 0;
   for (let i = 0; i <= blocks.length; i++) {
-    const runEnds = i === blocks.length || (i > runStart && blocks[i] !== blocks[i - 1]! + 1);
+    const runEnds = i === blocks.length || (i > runStart && (blocks[i] !== blocks[i - 1]! + 1 || stackOf(blocks[i]!) !== stackOf(blocks[i - 1]!)));
     if (!runEnds) continue;
     const run = blocks.slice(runStart, i);
     for (let k = 0; k < run.length; k += span) {
@@ -86,18 +121,19 @@ function tile(blocks: number[], span: number): Array<[number, number]> {
  * then the static merges (`mergeInit` only matters to the compiler; a merged module takes the
  * rank, alpha, dropout and init of its first part, §4).
  */
-export function layoutModules(sections: Lor2cSection[], staticMerges: BlockRange[], blockCount: number): Layout {
+export function layoutModules(sections: Lor2cSection[], staticMerges: BlockRange[], blockCount: number, stacks?: StackExtent[]): Layout {
   const problems: LayoutProblem[] = [];
   let modules: Lor2cModule[] = [];
+  const stackOf = stackIndexer(stacks);
   sections.forEach((section, sectionIndex) => {
     const span = Math.max(1, Math.floor(section.span) || 1);
-    const blocks = resolveBlocks(section.blocks, blockCount);
+    const blocks = resolveBlocks(section.blocks, blockCount, stacks);
     if (blocks.length === 0) {
       problems.push({ severity: 'warning', code: 'empty-selection', message: `\`${section.name}\` selects no blocks, so it adds no modules`, origin: { kind: 'section', section: sectionIndex } });
     }
-    const overrideBlocks = section.overrides.map((o) => new Set(resolveBlocks(o.blocks, blockCount)));
+    const overrideBlocks = section.overrides.map((o) => new Set(resolveBlocks(o.blocks, blockCount, stacks)));
     const overrideUsed = section.overrides.map(() => false);
-    for (const [start, end] of tile(blocks, span)) {
+    for (const [start, end] of tile(blocks, span, stackOf)) {
       const m: Lor2cModule = { id: moduleId(start, end), section: section.name, span: [start, end], rank: section.rank, alpha: section.alpha, dropout: section.dropout, init: section.init };
       section.overrides.forEach((o, i) => {
         if (!overrideBlocks[i]!.has(start)) return;
@@ -111,7 +147,7 @@ export function layoutModules(sections: Lor2cSection[], staticMerges: BlockRange
           severity: 'warning',
           code: 'short-span',
           message: `module ${m.id} covers ${end - start + 1} block${end === start ? '' : 's'}, not span ${span}`,
-          hint: `the selected run of blocks does not divide into spans of ${span}`,
+          hint: stacks && stacks.length > 1 ? `the selected run of blocks (a run ends where its stack does) does not divide into spans of ${span}` : `the selected run of blocks does not divide into spans of ${span}`,
           origin: { kind: 'section', section: sectionIndex },
         });
       }
@@ -159,6 +195,10 @@ export function layoutModules(sections: Lor2cSection[], staticMerges: BlockRange
       problems.push({ severity: 'error', code: 'block-out-of-range', message: `static merge ${range.from}..${range.to} is outside blocks 0..${blockCount - 1}`, origin });
       return;
     }
+    if (stackOf(from) !== stackOf(to)) {
+      problems.push({ severity: 'error', code: 'cross-stack-merge', message: `static merge ${from}..${to} starts in the ${stackOf(from)} stack and ends in the ${stackOf(to)}`, hint: 'a LoR2C path stays within one residual stream: merge modules of one stack', origin });
+      return;
+    }
     if (mergedSpans.some(([a, b]) => from <= b && a <= to)) {
       problems.push({ severity: 'error', code: 'overlapping-spans', message: `static merge ${from}..${to} overlaps another static merge`, origin });
       return;
@@ -188,13 +228,17 @@ export function layoutModules(sections: Lor2cSection[], staticMerges: BlockRange
 }
 
 /** Every symbolic part of a plan applied to `blockCount`. Problems (as in the checker with ModelFacts) come back as messages. */
-export function resolvePlan(plan: Plan, blockCount: number): { resolved: ResolvedPlan; problems: string[] } {
-  const layout = layoutModules(plan.lor2c, plan.merge?.static ?? [], blockCount);
+export function resolvePlan(plan: Plan, blockCount: number, stacks?: StackExtent[]): { resolved: ResolvedPlan; problems: string[] } {
+  const layout = layoutModules(plan.lor2c, plan.merge?.static ?? [], blockCount, stacks);
   const problems = layout.problems.filter((p) => p.severity === 'error').map((p) => p.message);
+  const selections = [...plan.lor2c, ...plan.lora].flatMap((s) => [s.blocks, ...s.overrides.map((o) => o.blocks)]);
+  for (const group of plan.share) if (group.members.kind === 'blocks') selections.push(group.members.blocks);
+  const unknown = new Set(selections.flatMap((s) => unknownStacks(s, blockCount, stacks)));
+  for (const name of unknown) problems.push(`blocks name the stack \`${name}\`, which the model does not have (${describeStacks(blockCount, stacks)})`);
   const lora: ResolvedLoraSite[] = [];
   for (const section of plan.lora) {
-    const blocks = resolveBlocks(section.blocks, blockCount);
-    const overrideBlocks = section.overrides.map((o) => new Set(resolveBlocks(o.blocks, blockCount)));
+    const blocks = resolveBlocks(section.blocks, blockCount, stacks);
+    const overrideBlocks = section.overrides.map((o) => new Set(resolveBlocks(o.blocks, blockCount, stacks)));
     for (const target of section.targets) {
       const perBlock = target.kind === 'role' || target.pattern.includes('{i}');
       const sites: Array<number | undefined> = perBlock ? blocks : [undefined];
@@ -213,15 +257,15 @@ export function resolvePlan(plan: Plan, blockCount: number): { resolved: Resolve
       }
     }
   }
-  const share = plan.share.map((group) => ({ share: group.share, modules: shareMembers(group.members, layout.modules, blockCount).ids }));
+  const share = plan.share.map((group) => ({ share: group.share, modules: shareMembers(group.members, layout.modules, blockCount, stacks).ids }));
   return { resolved: { blockCount, modules: layout.modules, lora, share }, problems };
 }
 
 /** The module ids a share group names, plus the names it uses that match nothing. */
-export function shareMembers(members: Plan['share'][number]['members'], modules: Lor2cModule[], blockCount: number): { ids: string[]; unknown: string[] } {
+export function shareMembers(members: Plan['share'][number]['members'], modules: Lor2cModule[], blockCount: number, stacks?: StackExtent[]): { ids: string[]; unknown: string[] } {
   if (members.kind === 'all') return { ids: modules.map((m) => m.id), unknown: [] };
   if (members.kind === 'blocks') {
-    const starts = new Set(resolveBlocks(members.blocks, blockCount));
+    const starts = new Set(resolveBlocks(members.blocks, blockCount, stacks));
     return { ids: modules.filter((m) => starts.has(m.span[0])).map((m) => m.id), unknown: [] };
   }
   const ids = new Set<string>();

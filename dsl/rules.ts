@@ -6,7 +6,7 @@
 import type { Diagnostic, Severity, SourceRange } from './diagnostics.ts';
 import type { Draft } from './checker.ts';
 import type { Lor2cModule, SfsMetric } from './plan.ts';
-import { isConcrete, layoutModules, outOfRange, shareMembers, type LayoutOrigin } from './resolve.ts';
+import { describeStacks, isConcrete, layoutModules, outOfRange, shareMembers, unknownStacks, type LayoutOrigin } from './resolve.ts';
 import { didYouMean } from './suggest.ts';
 
 export interface RuleContext {
@@ -30,15 +30,27 @@ export const unusedLets: Rule = (ctx) => {
   }
 };
 
-/** With a model: every written block index must exist. */
+/** With a model: every written block index, and every stack named, must exist. */
 export const blocksWithinModel: Rule = (ctx) => {
   const count = ctx.draft.facts?.blockCount;
   if (count === undefined) return;
+  const stacks = ctx.draft.facts?.stacks;
   for (const { selection, range } of ctx.draft.selections) {
-    const bad = outOfRange(selection, count);
-    if (bad.length === 0) continue;
-    const shown = bad.map((r) => (r.from === r.to ? `${r.from}` : `${r.from}..${r.to}`)).join(', ');
-    ctx.report('error', 'block-out-of-range', range, `blocks ${shown} but the model has ${plural(count, 'block')}`, `valid blocks are 0..${count - 1} (or -${count}..-1 from the end)`);
+    for (const name of unknownStacks(selection, count, stacks)) {
+      const names = (stacks ?? [{ name: 'main' }]).map((s) => s.name);
+      ctx.report('error', 'unknown-stack', range, `blocks name the stack \`${name}\`, which the model does not have`, `${didYouMean(name, names) ?? ''}${didYouMean(name, names) ? '; ' : ''}the model's stacks: ${describeStacks(count, stacks)}`);
+    }
+    const bad = outOfRange(selection, count, stacks);
+    const across = bad.filter((r) => r.stack === undefined);
+    if (across.length > 0) {
+      const shown = across.map((r) => (r.from === r.to ? `${r.from}` : `${r.from}..${r.to}`)).join(', ');
+      ctx.report('error', 'block-out-of-range', range, `blocks ${shown} but the model has ${plural(count, 'block')}`, `valid blocks are 0..${count - 1} (or -${count}..-1 from the end)`);
+    }
+    for (const r of bad.filter((r) => r.stack !== undefined)) {
+      const n = (stacks ?? [{ name: 'main', first: 0, count }]).find((s) => s.name === r.stack)!.count;
+      const shown = r.from === r.to ? `${r.from}` : `${r.from}..${r.to}`;
+      ctx.report('error', 'block-out-of-range', range, `blocks ${r.stack} ${shown} but the ${r.stack} stack has ${plural(n, 'block')}`, `valid ${r.stack} blocks are 0..${n - 1} (or -${n}..-1 from its end)`);
+    }
   }
 };
 
@@ -53,7 +65,7 @@ function originRange(ctx: RuleContext, origin: LayoutOrigin): SourceRange {
 /** Module layout problems: overlapping spans, static merges that do not fit, spans cut short. */
 export const moduleLayout: Rule = (ctx) => {
   if (ctx.blockCount === undefined) return;
-  const layout = layoutModules(ctx.draft.plan.lor2c, ctx.draft.plan.merge?.static ?? [], ctx.blockCount);
+  const layout = layoutModules(ctx.draft.plan.lor2c, ctx.draft.plan.merge?.static ?? [], ctx.blockCount, ctx.draft.facts?.stacks);
   for (const p of layout.problems) {
     // Out-of-range static merges are already reported by blocksWithinModel, with the model's count.
     if (p.code === 'block-out-of-range' && ctx.draft.facts) continue;
@@ -86,7 +98,7 @@ export const shareGroups: Rule = (ctx) => {
       }
     }
     if (!ctx.modules || ctx.blockCount === undefined) return;
-    const members = shareMembers(group.members, ctx.modules, ctx.blockCount).ids;
+    const members = shareMembers(group.members, ctx.modules, ctx.blockCount, ctx.draft.facts?.stacks).ids;
     if (members.length < 2) {
       ctx.report('warning', 'small-share-group', range, `this share group has ${plural(members.length, 'module')}; sharing needs two or more`);
     }
@@ -249,7 +261,7 @@ export function runRules(draft: Draft, index: { range(offset: number, length: nu
   const diagnostics: Diagnostic[] = [];
   const { plan } = draft;
   let blockCount = draft.facts?.blockCount;
-  if (blockCount === undefined && plan.lor2c.every((s) => isConcrete(s.blocks)) && (plan.merge?.static ?? []).every((r) => r.from >= 0 && r.to >= 0)) {
+  if (blockCount === undefined && plan.lor2c.every((s) => isConcrete(s.blocks) && s.overrides.every((o) => (o.blocks.ranges ?? []).every((r) => r.stack === undefined))) && (plan.merge?.static ?? []).every((r) => r.from >= 0 && r.to >= 0)) {
     // Only explicit indices: the layout is known without a model (blocks beyond the last index are irrelevant).
     const indices = [...plan.lor2c.flatMap((s) => (s.blocks.ranges ?? []).map((r) => r.to)), ...(plan.merge?.static ?? []).map((r) => r.to)];
     blockCount = indices.length > 0 ? Math.max(...indices) + 1 : 0;
@@ -262,7 +274,7 @@ export function runRules(draft: Draft, index: { range(offset: number, length: nu
     at: (o) => (o && draft.at.get(o)) || index.range(0, 0),
   };
   if (blockCount !== undefined) {
-    const layout = layoutModules(plan.lor2c, plan.merge?.static ?? [], blockCount);
+    const layout = layoutModules(plan.lor2c, plan.merge?.static ?? [], blockCount, draft.facts?.stacks);
     ctx.modules = layout.modules;
     if (!layout.problems.some((p) => p.severity === 'error')) plan.modules = layout.modules;
   }

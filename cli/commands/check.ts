@@ -7,7 +7,8 @@ import { checkSpec, hasErrors, isConcrete, renderDiagnostics, type BlockSelectio
 import { adapterReport, describeBase, modelFacts, prepareBase, renderReport } from '../../compiler/index.ts';
 
 function describeBlocks(s: BlockSelection): string {
-  const which = s.ranges === undefined ? 'all blocks' : `blocks ${s.ranges.map((r) => (r.from === r.to ? `${r.from}` : `${r.from}..${r.to}`)).join(', ')}`;
+  const range = (r: { from: number; to: number }) => (r.from === r.to ? `${r.from}` : `${r.from}..${r.to}`);
+  const which = s.ranges === undefined ? 'all blocks' : `blocks ${s.ranges.map((r) => (r.stack === undefined ? range(r) : r.from === 0 && r.to === -1 ? r.stack : `${r.stack} ${range(r)}`)).join(', ')}`;
   return s.every > 1 ? `${which}, every ${s.every}` : which;
 }
 

@@ -4,7 +4,8 @@ import { integerFlag, parseCommandArgs, positiveInt, threadsFlag } from '../args
 import { UsageError } from '../command.ts';
 import { Trainer, nodeHost, dynamicAdapters, readManifest, type StructuralHook } from '../../runtime/index.ts';
 import { prepareBase } from '../../compiler/index.ts';
-import type { Plan } from '../../dsl/index.ts';
+import { PLAN_VERSION, type Plan } from '../../dsl/index.ts';
+import { UserError } from '../../contract/errors.ts';
 import { keepTextInput, TEXT_HELP, TEXT_OPTIONS, textInputFor } from './text-flags.ts';
 
 export const trainCommand: Command = {
@@ -86,6 +87,8 @@ ${TEXT_HELP}`,
       onStructuralEvent: (ctx) => hook?.(ctx),
     }, nodeHost);
     if (plan.merge?.schedule || plan.inject) {
+      // Merge / Inject re-read the base with the plan's block discovery, whose shape is versioned.
+      if (plan.planVersion !== PLAN_VERSION) throw new UserError(`${dir} was compiled by another lor2c version (plan version ${plan.planVersion}, this one reads ${PLAN_VERSION})`, `compile the spec again: lor2c compile SPEC.lor2c --out ${dir}`);
       hook = dynamicAdapters({ base: prepareBase(plan, manifest.base.path), plan, totalSteps: trainer.total, stepsPerEpoch: trainer.stepsPerEpoch, root: join(dir, 'structure') });
     }
     keepTextInput('train', dir, text, values);

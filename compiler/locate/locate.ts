@@ -31,8 +31,7 @@ export function locateBlocks(model: Model, override: BlockOverride = { kind: 'au
     found = stacks.stacks;
     for (const s of stacks.stacks) (notes.push(...s.notes), doubts.push(...s.doubts));
   } else {
-    const streams = streamsFromOverride(view, override);
-    found = [{ streams, style: styleAt(view, streams) }];
+    found = streamsFromOverride(view, override).map((streams) => ({ streams, style: styleAt(view, streams) }));
   }
 
   const names = stackNames(view, found.map((f) => f.streams));

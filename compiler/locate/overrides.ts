@@ -9,10 +9,22 @@ import type { GraphView } from './graph-view.ts';
 import { nodesBetween } from './residuals.ts';
 import type { BlockOverride } from './types.ts';
 
-export const SPEC_HINT = 'name the block boundaries in the spec: `blocks boundaries ["h0", "h1", ...]` (the stream entering block 0, then each block output) or `blocks pattern "/encoder/layer.{i}/*"` (node names per block)';
+export const SPEC_HINT = 'name the block boundaries in the spec: `blocks boundaries ["h0", "h1", ...]` (the stream entering block 0, then each block output; one list per stack, e.g. `["e0", "e1"], ["d0", "d1"]`) or `blocks pattern "/encoder/layer.{i}/*"` (node names per block)';
 
-export function streamsFromOverride(view: GraphView, override: Exclude<BlockOverride, { kind: 'auto' }>): string[] {
-  return override.kind === 'boundaries' ? checkBoundaries(view, override.tensors) : streamsFromPattern(view, override.pattern);
+/** The streams of each stack the user named: one list per stack (a pattern names one stack). */
+export function streamsFromOverride(view: GraphView, override: Exclude<BlockOverride, { kind: 'auto' }>): string[][] {
+  if (override.kind === 'pattern') return [streamsFromPattern(view, override.pattern)];
+  if (override.streams.length === 0) throw new UserError('blocks boundaries: no streams given', SPEC_HINT);
+  const lists = override.streams.map((tensors) => checkBoundaries(view, tensors));
+  const seen = new Map<string, number>();
+  lists.forEach((tensors, k) => {
+    for (const t of tensors) {
+      const other = seen.get(t);
+      if (other !== undefined && other !== k) throw new UserError(`blocks boundaries: '${t}' is named in the lists of stack ${other} and stack ${k}`, 'each stack has its own residual stream: give each list only its own stack\'s tensors');
+      seen.set(t, k);
+    }
+  });
+  return lists;
 }
 
 function checkBoundaries(view: GraphView, tensors: string[]): string[] {

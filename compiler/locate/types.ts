@@ -115,6 +115,7 @@ export interface BlockMap {
  * BlockDiscovery). `pattern`: node names matching it belong to block i; `{i}` stands for the
  * index and `*` for any run of characters, matched against the whole name
  * ("/encoder/layer.{i}/*"); a pattern without `{i}` is a regular expression whose first
- * capture group is the index ("layers\\.(\\d+)/"). `boundaries`: h_0 .. h_L by name.
+ * capture group is the index ("layers\\.(\\d+)/"). `boundaries`: h_0 .. h_L by name, one list
+ * per stack in the order the stacks run (an encoder-decoder's encoder, then its decoder).
  */
-export type BlockOverride = { kind: 'auto' } | { kind: 'pattern'; pattern: string } | { kind: 'boundaries'; tensors: string[] };
+export type BlockOverride = { kind: 'auto' } | { kind: 'pattern'; pattern: string } | { kind: 'boundaries'; streams: string[][] };

@@ -8,7 +8,7 @@
  */
 import type { Block, Item, Setting, Value, ValueGroup, Word } from '../ast.ts';
 import type { Diagnostic, LineIndex, Severity, SourceRange } from '../diagnostics.ts';
-import { PROJECTION_ROLES, type BlockRange, type BlockSelection, type Interval, type ProjectionRole, type ProjectionTarget, type SfsMetric, type ShareGroup } from '../plan.ts';
+import { PROJECTION_ROLES, STACK_NAME, type BlockRange, type BlockSelection, type Interval, type ProjectionRole, type ProjectionTarget, type SfsMetric, type ShareGroup } from '../plan.ts';
 import { didYouMean } from '../suggest.ts';
 import { ARGUMENT_EXAMPLES, KEY_HOMES, PHRASINGS } from './hints.ts';
 
@@ -279,12 +279,21 @@ export class SpecReader {
     return word === undefined ? undefined : word === 'true';
   }
 
-  /** `all`, `every K`, indices, ranges, lists of them, optionally followed by `every K`. */
+  /**
+   * `all`, `every K`, indices, ranges, lists of them, optionally followed by `every K`. A stack
+   * name (`encoder`, `decoder`, ...) makes the indices after it, up to the next stack name,
+   * count within that stack; alone it means all of the stack's blocks.
+   */
   selection(values: Value[], at: SourceRange): BlockSelection | undefined {
     const ranges: BlockRange[] = [];
     let all = false;
     let every = 1;
     let ok = true;
+    // The stack the indices being read count within, and whether it has any yet.
+    let stack: { name: string; indices: number } | undefined;
+    const closeStack = () => {
+      if (stack && stack.indices === 0) ranges.push({ from: 0, to: -1, stack: stack.name });
+    };
     const flat = values.flatMap((v) => {
       const d = this.deref(v);
       return d.kind === 'list' ? d.items : [v];
@@ -292,7 +301,14 @@ export class SpecReader {
     for (let i = 0; i < flat.length; i++) {
       const raw = flat[i]!;
       const v = this.deref(raw);
-      if (v.kind === 'word' && v.name === 'all') {
+      if (v.kind === 'word' && STACK_NAME.test(v.name)) {
+        closeStack();
+        if (ranges.some((r) => r.stack === v.name)) {
+          this.error('bad-value', raw.range, `stack \`${v.name}\` is named twice in this selection`, `write its blocks after one \`${v.name}\`: e.g. \`${v.name} 0..1, 4\``);
+          ok = false;
+        }
+        stack = { name: v.name, indices: 0 };
+      } else if (v.kind === 'word' && v.name === 'all') {
         all = true;
       } else if (v.kind === 'word' && v.name === 'every') {
         const k = this.number(flat[i + 1], { what: 'the step of `every`', integer: true, min: 1 });
@@ -303,7 +319,8 @@ export class SpecReader {
       } else if (v.kind === 'number') {
         const n = this.number(raw, { what: 'a block index', integer: true });
         if (n === undefined) ok = false;
-        else ranges.push({ from: n, to: n });
+        else ranges.push(stack ? { from: n, to: n, stack: stack.name } : { from: n, to: n });
+        if (stack) stack.indices++;
       } else if (v.kind === 'range') {
         const from = this.number(v.from, { what: 'a block index', integer: true });
         const to = this.number(v.to, { what: 'a block index', integer: true });
@@ -311,13 +328,16 @@ export class SpecReader {
         else if (Math.sign(from) === Math.sign(to) && from > to) {
           this.error('bad-range', raw.range, `block range ${from}..${to} is empty: it starts after it ends`, `write ${to}..${from}`);
           ok = false;
-        } else ranges.push({ from, to });
+        } else ranges.push(stack ? { from, to, stack: stack.name } : { from, to });
+        if (stack) stack.indices++;
       } else {
-        const hint = v.kind === 'word' ? (didYouMean(v.name, ['all', 'every']) ?? 'blocks are chosen by index (`3`), range (`0..11`, `-4..-1`), `all`, or `every 2`') : 'blocks are chosen by index (`3`), range (`0..11`, `-4..-1`), `all`, or `every 2`';
+        const how = 'blocks are chosen by index (`3`), range (`0..11`, `-4..-1`), `all`, `every 2`, or within a stack (`encoder 0..5`, `decoder -2..-1`)';
+        const hint = v.kind === 'word' ? (didYouMean(v.name, ['all', 'every', 'encoder', 'decoder', 'main']) ?? how) : how;
         this.error('bad-value', raw.range, `\`${this.describe(v)}\` is not a block selection`, hint);
         ok = false;
       }
     }
+    closeStack();
     if (all && ranges.length > 0) {
       this.error('bad-value', at, '`all` cannot be combined with block indices', 'write either `all` or the indices');
       ok = false;

@@ -1,4 +1,4 @@
-/** Top-level `blocks auto | pattern "...{i}..." | boundaries [...]`: how the model's blocks are found. */
+/** Top-level `blocks auto | pattern "...{i}..." | boundaries [...], [...]`: how the model's blocks are found. */
 import type { BlockDiscovery } from '../../plan.ts';
 import type { Entry, SpecReader } from '../reader.ts';
 
@@ -32,19 +32,31 @@ export function readBlocksDiscovery(r: SpecReader, e: Entry): BlockDiscovery | u
     }
     blocks = { kind: 'pattern', pattern };
   } else {
-    const tensors: string[] = [];
-    for (const raw of e.values.slice(1).flatMap((v) => {
-      const d = r.deref(v);
-      return d.kind === 'list' ? d.items : [v];
-    })) {
-      const s = r.string(raw, 'a boundary tensor name');
-      if (s !== undefined) tensors.push(s);
+    // One list per stack (`boundaries ["e0", "e1"], ["d0", "d1"]`), or the names of one stack unbracketed.
+    const values = e.values.slice(1).map((v) => r.deref(v));
+    const lists = values.some((v) => v.kind === 'list') ? values : [{ kind: 'list' as const, items: e.values.slice(1), range: e.range }];
+    const streams: string[][] = [];
+    let ok = true;
+    for (const list of lists) {
+      if (list.kind !== 'list') {
+        r.error('bad-value', list.range, 'with several stacks, each stack\'s boundaries are a list of their own', 'e.g. `boundaries ["enc_in", "enc_0", "enc_1"], ["dec_in", "dec_0", "dec_1"]`');
+        ok = false;
+        continue;
+      }
+      const tensors: string[] = [];
+      for (const raw of list.items) {
+        const name = r.string(raw, 'a boundary tensor name');
+        if (name === undefined) ok = false;
+        else tensors.push(name);
+      }
+      if (tensors.length < 2 && ok) {
+        r.error('bad-value', lists.length > 1 ? list.range : e.range, '`boundaries` lists L+1 tensors per stack: the stream entering its first block, then each block output', 'e.g. `boundaries ["embeddings", "layer0_out", "layer1_out"]` for 2 blocks');
+        ok = false;
+      }
+      streams.push(tensors);
     }
-    if (tensors.length < 2) {
-      r.error('bad-value', e.range, '`boundaries` lists L+1 tensors: the stream entering block 0, then each block output', 'e.g. `boundaries ["embeddings", "layer0_out", "layer1_out"]` for 2 blocks');
-      return undefined;
-    }
-    blocks = { kind: 'boundaries', tensors };
+    if (!ok) return undefined;
+    blocks = { kind: 'boundaries', streams };
   }
   r.at.set(blocks, e.range);
   return blocks;

@@ -39,7 +39,7 @@ for (const [name, make] of [['bert', bert], ['gpt2', gpt2], ['llama', llama]] as
   test(`${name}: boundaries naming the discovered streams give the same blocks`, (t) => {
     const model = make();
     const auto = locateBlocks(model);
-    t.deepEqual(essentials(locateBlocks(model, { kind: 'boundaries', tensors: auto.streams })), essentials(auto));
+    t.deepEqual(essentials(locateBlocks(model, { kind: 'boundaries', streams: [auto.streams] })), essentials(auto));
   });
 }
 
@@ -47,7 +47,7 @@ test('boundaries may group two layers into one block', (t) => {
   const model = bert();
   const auto = locateBlocks(model);
   const [h0, , h2, h3] = auto.streams;
-  const map = locateBlocks(model, { kind: 'boundaries', tensors: [h0!, h2!, h3!] });
+  const map = locateBlocks(model, { kind: 'boundaries', streams: [[h0!, h2!, h3!]] });
   t.is(map.blocks.length, 2);
   t.is(map.style, 'post-ln');
   t.deepEqual(map.blocks[0]!.projections.map((p) => p.role), ['q', 'k', 'v', 'o', 'up', 'down', 'other', 'other', 'other', 'other', 'other', 'other']);
@@ -63,9 +63,9 @@ function userError(t: import('ava').ExecutionContext, fn: () => unknown): UserEr
 }
 
 const BAD: [string, BlockOverride, RegExp][] = [
-  ['an unknown tensor', { kind: 'boundaries', tensors: ['/embeddings/LayerNorm/LayerNormalization_output_0', 'nope'] }, /no value 'nope'/],
-  ['one tensor', { kind: 'boundaries', tensors: ['/embeddings/LayerNorm/LayerNormalization_output_0'] }, /L\+1/],
-  ['tensors out of order', { kind: 'boundaries', tensors: ['/encoder/layer.1/output/LayerNorm/LayerNormalization_output_0', '/encoder/layer.0/output/LayerNorm/LayerNormalization_output_0'] }, /is not computed from/],
+  ['an unknown tensor', { kind: 'boundaries', streams: [['/embeddings/LayerNorm/LayerNormalization_output_0', 'nope']] }, /no value 'nope'/],
+  ['one tensor', { kind: 'boundaries', streams: [['/embeddings/LayerNorm/LayerNormalization_output_0']] }, /L\+1/],
+  ['tensors out of order', { kind: 'boundaries', streams: [['/encoder/layer.1/output/LayerNorm/LayerNormalization_output_0', '/encoder/layer.0/output/LayerNorm/LayerNormalization_output_0']] }, /is not computed from/],
   ['a pattern matching no node', { kind: 'pattern', pattern: '/decoder/block.{i}/*' }, /no node name matches/],
   ['a regex without a capture group', { kind: 'pattern', pattern: 'layer\\.\\d+' }, /no capture group/],
   ['an invalid regex', { kind: 'pattern', pattern: 'layer.(\\d+' }, /not a valid regular expression/],

@@ -250,9 +250,9 @@ export class Trainer {
     return accumulateOf(this.manifest);
   }
 
-  /** Examples left out under skipInvalid (file:line and why). */
+  /** Examples left out under skipInvalid: file:line and why for the first few of each file, then how many more. */
   get skippedRows(): string[] {
-    return [...this.trainData.skipped.map((b) => `${this.trainData.path}:${b.line}: ${b.message}`), ...(this.evalData?.skipped.map((b) => `${this.evalData!.path}:${b.line}: ${b.message}`) ?? [])];
+    return [...this.trainData.skipped.lines(this.trainData.path), ...(this.evalData?.skipped.lines(this.evalData.path) ?? [])];
   }
 
   /** The current parameters (live arrays: copy before mutating). */

@@ -34,7 +34,7 @@ ${TEXT_HELP}`,
     const text = textInputFor(dir, values);
     const data = await openExamples(values.data, dataSchema(manifest.graphs.eval, manifest.task), { skipInvalid: values['skip-invalid'], text, task: manifest.task, classes: classCount(manifest) });
     keepTextInput('eval', dir, text, values);
-    for (const bad of data.skipped) console.error(`lor2c eval: skipped ${values.data}:${bad.line}: ${bad.message}`);
+    for (const line of data.skipped.lines(values.data)) console.error(`lor2c eval: skipped ${line}`);
     const session = await nodeEngine({ target: flags.target, intraOpThreads: flags.threads }).open({ kind: 'file', path: join(dir, manifest.graphs.eval.file) });
     let metrics;
     try {

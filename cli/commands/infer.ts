@@ -42,7 +42,7 @@ ${TEXT_HELP}`,
       const text = textInputFor(dir, values);
       const data = await openExamples(values.data, pipeline.schema, { skipInvalid: values['skip-invalid'], text, task: manifest.task, classes: classCount(manifest) });
       keepTextInput('infer', dir, text, values);
-      for (const bad of data.skipped) console.error(`lor2c infer: skipped ${values.data}:${bad.line}: ${bad.message}`);
+      for (const line of data.skipped.lines(values.data)) console.error(`lor2c infer: skipped ${line}`);
       try {
         for (let start = 0; start < data.size; start += pipeline.batchSize) {
           const indices = Array.from({ length: Math.min(pipeline.batchSize, data.size - start) }, (_, k) => start + k);

@@ -6,7 +6,7 @@
  * needs them.
  *
  * Bad rows (policy): by default a bad row is an error at open time, before any training step,
- * listing each bad row as file:line with what is wrong (the first 20), so a run never trains on
+ * listing each bad row as file:line with what is wrong (the first 20; the rest counted), so a run never trains on
  * part of a file and then dies. With `skipInvalid` the bad rows are left out of the dataset and
  * reported in `skipped` for the caller to print. Either way no bad row ever reaches a batch;
  * a row read back later is checked again, and a file changed after opening is an error.
@@ -14,26 +14,20 @@
 import { UserError } from '../../contract/errors.ts';
 import type { LineRef, LineSource } from './lines.ts';
 import { checkExample, type CheckedExample, type DataSchema } from './schema.ts';
+import { acceptBadRows, BadRows } from './bad-rows.ts';
 
 export interface DatasetOptions {
   /** Leave bad rows out (reported in `skipped`) instead of refusing the file. */
   skipInvalid?: boolean;
 }
 
-export interface BadRow {
-  line: number;
-  message: string;
-}
-
-const LISTED_ERRORS = 20;
-
 export class Dataset {
   /** Where each usable example is in the file. */
   readonly refs: LineRef[] = [];
   /** Per-example length (largest symbolic dim), for bucketing and tokens per second. */
   readonly lengths: number[] = [];
-  /** Rows left out under `skipInvalid`. */
-  readonly skipped: BadRow[] = [];
+  /** Rows left out under `skipInvalid` (counted; the first few with their messages). */
+  skipped = new BadRows();
   /** The file's name in messages. */
   readonly path: string;
 
@@ -44,17 +38,17 @@ export class Dataset {
   static read(lines: LineSource, schema: DataSchema, opts: DatasetOptions = {}): Dataset {
     const path = lines.name;
     const ds = new Dataset(lines, schema);
-    const bad: BadRow[] = [];
+    const bad = new BadRows();
     lines.scan((text, ref) => {
       const checked = parseAndCheck(text, schema);
       if (typeof checked === 'string') {
-        bad.push({ line: ref.line, message: checked });
+        bad.add(ref.line, checked);
         return;
       }
       ds.refs.push(ref);
       ds.lengths.push(checked.length);
     });
-    ds.skipped.push(...acceptBadRows(path, bad, opts.skipInvalid, ds.refs.length, ' (the file is empty)'));
+    ds.skipped = acceptBadRows(path, bad, opts.skipInvalid, ds.refs.length, ' (the file is empty)');
     return ds;
   }
 
@@ -91,19 +85,4 @@ function parseAndCheck(text: string, schema: DataSchema): CheckedExample | strin
     return `not valid JSON (${(e as Error).message})`;
   }
   return checkExample(row, schema);
-}
-
-/**
- * The one verdict on a file's bad rows, for every dataset kind: without --skip-invalid any bad row
- * refuses the file (the first LISTED_ERRORS named by line); with it they are skipped, unless nothing
- * usable is left. Returns the rows to record as skipped.
- */
-export function acceptBadRows(path: string, bad: BadRow[], skipInvalid: boolean | undefined, usable: number, whenEmpty = ''): BadRow[] {
-  if (bad.length > 0 && !skipInvalid) {
-    const listed = bad.slice(0, LISTED_ERRORS).map((b) => `  ${path}:${b.line}: ${b.message}`).join('\n');
-    const more = bad.length > LISTED_ERRORS ? `\n  ... and ${bad.length - LISTED_ERRORS} more` : '';
-    throw new UserError(`${path}: ${bad.length} bad row${bad.length === 1 ? '' : 's'}; nothing was trained on this file:\n${listed}${more}`, 'fix the rows, or pass --skip-invalid to leave them out');
-  }
-  if (usable === 0) throw new UserError(`${path}: no usable examples${bad.length ? ` (${bad.length} bad rows skipped)` : whenEmpty}`);
-  return bad;
 }

@@ -4,7 +4,7 @@
  * Node modules here: a browser host implements the same contract.
  */
 import type { Manifest } from '../../contract/manifest.ts';
-import type { BadRow } from './dataset.ts';
+import type { BadRows } from './bad-rows.ts';
 import type { CheckedExample, DataSchema } from './schema.ts';
 import type { TextInput } from './text-dataset.ts';
 
@@ -15,8 +15,8 @@ export interface Examples {
   readonly refs: readonly { readonly line: number }[];
   /** Per-example length (largest symbolic dim), for bucketing and tokens per second. */
   readonly lengths: readonly number[];
-  /** Rows left out under skipInvalid. */
-  readonly skipped: readonly BadRow[];
+  /** Rows left out under skipInvalid (all counted, the first few with their messages). */
+  readonly skipped: BadRows;
   readonly size: number;
   example(i: number): CheckedExample;
   where(i: number): string;

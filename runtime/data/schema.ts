@@ -5,6 +5,7 @@
  * that say which key, which position and what was expected.
  */
 import type { Dim, GraphInfo, InputBounds, Manifest } from '../../contract/manifest.ts';
+import { previewValue } from '../preview.ts';
 
 /** Element types a data file can feed. */
 export type DataDtype = 'float32' | 'float64' | 'int64' | 'int32' | 'bool';
@@ -71,17 +72,12 @@ export interface CheckedExample {
 
 const INT32_MIN = -(2 ** 31), INT32_MAX = 2 ** 31 - 1;
 
-function describe(v: unknown): string {
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 40 ? s.slice(0, 37) + '...' : s;
-}
-
 /**
  * Checks one parsed row against the schema; returns a message (without file:line) for the
  * first problem, or the checked example.
  */
 export function checkExample(row: unknown, schema: DataSchema): CheckedExample | string {
-  if (row === null || typeof row !== 'object' || Array.isArray(row)) return `expected a JSON object, got ${describe(row)}`;
+  if (row === null || typeof row !== 'object' || Array.isArray(row)) return `expected a JSON object, got ${previewValue(row)}`;
   const obj = row as Record<string, unknown>;
   const sizes: Record<string, number> = {};
   const sizeSource: Record<string, string> = {};
@@ -102,7 +98,7 @@ function checkValue(v: unknown, spec: InputSpec, depth: number, where: string, s
     if (spec.dtype === 'bool' && typeof v === 'boolean') return undefined;
     if (typeof v !== 'number' || !Number.isFinite(v)) {
       const rankNote = Array.isArray(v) ? ` (the input has rank ${spec.dims.length} per example: [${spec.dims.join(', ')}])` : '';
-      return `'${where}' must be a finite number, got ${describe(v)}${rankNote}`;
+      return `'${where}' must be a finite number, got ${previewValue(v)}${rankNote}`;
     }
     if (isIntegerDtype(spec.dtype)) {
       if (!Number.isInteger(v)) return `'${where}' must be an integer (${spec.dtype}), got ${v}`;
@@ -118,7 +114,7 @@ function checkValue(v: unknown, spec: InputSpec, depth: number, where: string, s
     return undefined;
   }
   if (!Array.isArray(v)) {
-    return `'${where}' must be an array (the input has rank ${spec.dims.length} per example: [${spec.dims.join(', ')}]), got ${describe(v)}`;
+    return `'${where}' must be an array (the input has rank ${spec.dims.length} per example: [${spec.dims.join(', ')}]), got ${previewValue(v)}`;
   }
   const dim = spec.dims[depth]!;
   const limit = spec.bounds?.lengths?.find((l) => l.axis === depth + 1);

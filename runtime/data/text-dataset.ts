@@ -11,7 +11,7 @@
 import { UserError } from '../../contract/errors.ts';
 import type { Manifest } from '../../contract/manifest.ts';
 import type { HfTokenizer } from '../tokenizer/hf.ts';
-import { acceptBadRows, type BadRow } from './dataset.ts';
+import { acceptBadRows, BadRows } from './bad-rows.ts';
 import { LabelMap } from './labels.ts';
 import { checkExample, type CheckedExample, type DataSchema, type InputSpec } from './schema.ts';
 import { readTextRows, type TextFields, type TextRow } from './text-rows.ts';
@@ -34,7 +34,7 @@ const ENCODE_CHUNK = 512;
 export class TextDataset {
   readonly refs: { line: number }[] = [];
   readonly lengths: number[] = [];
-  readonly skipped: BadRow[] = [];
+  skipped = new BadRows();
   private readonly examples: CheckedExample[] = [];
 
   private constructor(readonly path: string, readonly schema: DataSchema) {}
@@ -58,7 +58,8 @@ export class TextDataset {
     }
     const fields: TextFields = { ...input.fields, label: labelSpec ? (input.fields.label ?? labelSpec.key) : undefined };
     const { rows, problems } = readTextRows(path, fields, labelSpec !== undefined);
-    const bad: BadRow[] = [...problems];
+    const bad = new BadRows();
+    for (const p of problems) bad.add(p.line, p.message);
     const labelOf = labelSpec ? labelReader(path, rows, input, opts.task, opts.classes) : undefined;
 
     for (let start = 0; start < rows.length; start += ENCODE_CHUNK) {
@@ -67,7 +68,7 @@ export class TextDataset {
       chunk.forEach((row, k) => {
         const { ids, typeIds } = encoded[k]!;
         if (ids.length === 0) {
-          bad.push({ line: row.line, message: 'the text tokenizes to no tokens' });
+          bad.add(row.line, 'the text tokenizes to no tokens');
           return;
         }
         const values: Record<string, unknown> = {};
@@ -75,7 +76,7 @@ export class TextDataset {
           if (spec === labelSpec) {
             const label = labelOf!(row);
             if (typeof label === 'string') {
-              bad.push({ line: row.line, message: label });
+              bad.add(row.line, label);
               return;
             }
             values[spec.key] = label;
@@ -85,7 +86,7 @@ export class TextDataset {
         }
         const checked = checkExample(values, schema);
         if (typeof checked === 'string') {
-          bad.push({ line: row.line, message: checked });
+          bad.add(row.line, checked);
           return;
         }
         ds.refs.push({ line: row.line });
@@ -93,8 +94,7 @@ export class TextDataset {
         ds.examples.push(checked);
       });
     }
-    bad.sort((a, b) => a.line - b.line);
-    ds.skipped.push(...acceptBadRows(path, bad, opts.skipInvalid, ds.examples.length));
+    ds.skipped = acceptBadRows(path, bad, opts.skipInvalid, ds.examples.length);
     return ds;
   }
 

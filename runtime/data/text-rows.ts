@@ -8,6 +8,7 @@ import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { UserError } from '../../contract/errors.ts';
 import { scanLines } from './jsonl.ts';
+import { previewValue } from '../preview.ts';
 
 /** Which fields of a row hold what. */
 export interface TextFields {
@@ -123,7 +124,7 @@ function toRow(obj: Record<string, unknown>, line: number, fields: TextFields, n
     } else if (typeof label === 'string' || (typeof label === 'number' && Number.isFinite(label))) {
       row.label = label;
     } else {
-      return `the label '${fields.label}' must be a string or a number, got ${JSON.stringify(label).slice(0, 40)}`;
+      return `the label '${fields.label}' must be a string or a number, got ${previewValue(label)}`;
     }
   }
   return row;

@@ -84,7 +84,7 @@ test('every bad row is listed, and --skip-invalid leaves them out instead', (t) 
   t.regex(e!.message, /:2: not valid JSON[\s\S]*:4: missing key 'input_ids'/);
   const ds = openDataset(path, schema, { skipInvalid: true });
   t.is(ds.size, 3);
-  t.deepEqual(ds.skipped.map((b) => b.line), [2, 4]);
+  t.deepEqual(ds.skipped.listed.map((b) => b.line), [2, 4]);
   t.deepEqual(ds.refs.map((r) => r.line), [1, 3, 5]);
 });
 
@@ -97,4 +97,36 @@ test('a file changed after opening is caught when an example is read', (t) => {
 
 test('an empty file is a clear error', (t) => {
   t.throws(() => openDataset(file(['', '']), schema), { message: /no usable examples \(the file is empty\)/ });
+});
+
+test('a value nested 5000 deep (or 100,000 deep under a key the model ignores) is a row error with file:line, not a stack overflow', (t) => {
+  const deep = (n: number) => '['.repeat(n) + '1' + ']'.repeat(n);
+  for (const [key, n] of [['labels', 5000], ['features', 5000], ['input_ids', 5000]] as const) {
+    const row = JSON.parse(good(2)) as Record<string, unknown>;
+    const text = JSON.stringify({ ...row, [key]: 0 }).replace(`"${key}":0`, `"${key}":${key === 'features' ? `[${deep(n)},1]` : deep(n)}`);
+    const path = file([good(2), text]);
+    const e = t.throws(() => openDataset(path, schema));
+    t.true(e!.message.includes(`${path}:2: '${key}`), e!.message);
+    t.regex(e!.message, /got \[\[\[.*\.\.\./);
+    t.true(e!.message.length < 1000, `${e!.message.length} characters`);
+  }
+  const ignored = JSON.stringify({ ...JSON.parse(good(2)), extra: 0 }).replace('"extra":0', `"extra":${deep(100_000)}`);
+  t.is(openDataset(file([good(2), ignored]), schema).size, 2);
+});
+
+test('130,000 bad rows skipped: no crash, every one counted, only the first 20 kept and printed', (t) => {
+  const bad = '{"labels": 1}';
+  const path = file([good(2), ...Array(130_000).fill(bad), good(3)]);
+  const ds = openDataset(path, schema, { skipInvalid: true });
+  t.is(ds.size, 2);
+  t.is(ds.skipped.count, 130_000);
+  t.is(ds.skipped.listed.length, 20);
+  t.deepEqual(ds.skipped.listed.map((b) => b.line).slice(0, 3), [2, 3, 4]);
+  const lines = ds.skipped.lines(path);
+  t.is(lines.length, 21);
+  t.is(lines[20], `... and 129980 more bad rows in ${path}`);
+  // Refused without --skip-invalid: the same bounded list.
+  const e = t.throws(() => openDataset(path, schema));
+  t.regex(e!.message, /130000 bad rows; nothing was trained[\s\S]*:21: missing key[\s\S]*\.\.\. and 129980 more bad rows/);
+  t.true(e!.message.length < 4000, `${e!.message.length} characters`);
 });

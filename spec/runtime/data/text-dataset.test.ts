@@ -91,7 +91,7 @@ test('an unknown label (once the map is kept), or more labels than classes, is r
   await t.throwsAsync(TextDataset.open(file('c.jsonl', '{"text":"a","label":"p"}\n{"text":"b","label":"q"}\n{"text":"b","label":"r"}'), dataSchema(graph('seq'), task), input(), { task, classes: 2 }), { message: /3 labels \(p, q, r\) but the model's logits have 2 classes/ });
   const skipped = await TextDataset.open(file('d.jsonl', '{"text":"a","label":"x"}\n{"text":"b","label":"z"}'), dataSchema(graph('seq'), task), inp, { task, classes: 2, skipInvalid: true });
   t.is(skipped.size, 1);
-  t.is(skipped.skipped[0]!.line, 2);
+  t.is(skipped.skipped.listed[0]!.line, 2);
 });
 
 test('openExamples: token-id JSONL still streams as before; text without a tokenizer says what to pass', async (t) => {

@@ -21,3 +21,6 @@ export { foldLora, type FoldReport } from '../compiler/index.ts';
 export { dynamicAdapters, schedulePoints, derivedInterval, type DynamicOptions } from './dynamic.ts';
 export { HfTokenizer } from './tokenizer/hf.ts';
 export { trainTokenizer, type TokenizerKind } from './tokenizer/train.ts';
+export { generate, lastLogits, tokenRow, type GenerateOptions, type Generation, type StopReason } from './generate/generate.ts';
+export { positionLimit, type PositionLimit } from './generate/position-limit.ts';
+export { argmax, softmax, topTokens, candidates, chooseToken, samplingProblem, type SamplingOptions, type TokenProbability } from './generate/sampling.ts';

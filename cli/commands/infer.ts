@@ -1,24 +1,29 @@
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from '../command.ts';
-import { parseCommandArgs } from '../args.ts';
+import { parseCommandArgs, positiveInt } from '../args.ts';
 import { UsageError } from '../command.ts';
 import { UserError } from '../../contract/errors.ts';
-import { classCount, openExamples, type LabelMap, argmaxRows, Pipeline, type RowOutputs, type RowTensor } from '../../runtime/index.ts';
+import { classCount, openExamples, argmaxRows, Pipeline, topTokens, type RowOutputs, type RowTensor, type TextInput } from '../../runtime/index.ts';
 import { keepTextInput, TEXT_HELP, TEXT_OPTIONS, textInputFor } from './text-flags.ts';
 import { manifestAndParameters, oneDir, RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags } from './runtime-flags.ts';
+
+/** Next tokens a language model's row prints by default. */
+const DEFAULT_TOP = 5;
 
 export const inferCommand: Command = {
   name: 'infer',
   summary: 'run the inference graph on a JSONL file, with an adapter or a checkpoint',
   help: `Usage: lor2c infer DIR --data FILE.jsonl [--adapter FILE.safetensors | --checkpoint CKPT [--best]]
-                   [--out FILE.jsonl] [--batch N] [--target cpu|cuda] [--threads N] [--tokenizer FILE ...]
+                   [--out FILE.jsonl] [--top N] [--logits] [--batch N] [--target cpu|cuda] [--threads N] [--tokenizer FILE ...]
 
 Runs DIR/infer.onnx on every row of FILE (JSON objects keyed by the model's input names; other
 keys, such as the label, are ignored) and prints one JSON object per row, in file order:
   classify   {"line": 3, "label": 1, "probabilities": [...], "logits": [...]}
              with a label map (string labels): "label": "spam", "label_id": 1
-  lm         {"line": 3, "next_token": 42, "logits": [[...], ...]}   (one row per position)
+  lm         {"line": 3, "next_token": 42, "top": [{"id": 42, "probability": 0.31, "text": " the"}, ...]}
+             the most probable next tokens after the row's last position (text with a tokenizer);
+             with --logits also "logits": [[...], ...] (one row per position, vocab wide)
   regress    {"line": 3, "prediction": 0.73, "logits": [...]}
 plus any other model output by name. Rows are padded to the longest in their batch; outputs are
 cut back to each row's own length. The adapter values are, in order of preference: the
@@ -27,14 +32,17 @@ checkpoint's, the --adapter file's, or the artifacts' own adapter.safetensors.
 Options:
   --data FILE          the rows to run (required)
   --out FILE           write the results there (atomically) instead of printing them
+  --top N              language models: the N most probable next tokens (default 5)
+  --logits             language models: print the full logits too
 ${RUNTIME_HELP}
 
 ${TEXT_HELP}`,
   async run(args) {
-    const { values, positionals } = parseCommandArgs(args, { ...RUNTIME_OPTIONS, ...TEXT_OPTIONS, data: { type: 'string' }, out: { type: 'string' } });
+    const { values, positionals } = parseCommandArgs(args, { ...RUNTIME_OPTIONS, ...TEXT_OPTIONS, data: { type: 'string' }, out: { type: 'string' }, top: { type: 'string' }, logits: { type: 'boolean' } });
     const dir = oneDir(positionals);
     if (!values.data) throw new UsageError('--data FILE is required');
     const flags = runtimeFlags(values);
+    const lm = { top: positiveInt('top', values.top) ?? DEFAULT_TOP, logits: values.logits === true };
     const { manifest, params } = manifestAndParameters('infer', dir, flags.source);
     const pipeline = await Pipeline.load(dir, { target: flags.target, threads: flags.threads, batchSize: flags.batch, adapter: params.values });
     const sink = values.out ? fileSink(values.out) : { write: (s: string) => void process.stdout.write(s), commit() {}, abort() {} };
@@ -47,7 +55,8 @@ ${TEXT_HELP}`,
         for (let start = 0; start < data.size; start += pipeline.batchSize) {
           const indices = Array.from({ length: Math.min(pipeline.batchSize, data.size - start) }, (_, k) => start + k);
           const outputs = await pipeline.runExamples(indices.map((i) => data.example(i)));
-          sink.write(outputs.map((o, k) => JSON.stringify(rowRecord(pipeline, data.refs[indices[k]!]!.line, o, text?.labels)) + '\n').join(''));
+          const records = await Promise.all(outputs.map((o, k) => rowRecord(pipeline, data.refs[indices[k]!]!.line, o, text, lm)));
+          sink.write(records.map((r) => JSON.stringify(r) + '\n').join(''));
         }
       } finally {
         data.close();
@@ -64,8 +73,9 @@ ${TEXT_HELP}`,
   },
 };
 
-function rowRecord(pipeline: Pipeline, line: number, outputs: RowOutputs, labels: LabelMap | undefined): Record<string, unknown> {
+async function rowRecord(pipeline: Pipeline, line: number, outputs: RowOutputs, text: TextInput | undefined, lm: { top: number; logits: boolean }): Promise<Record<string, unknown>> {
   const task = pipeline.manifest.task;
+  const labels = text?.labels;
   const logits = pipeline.logitsOf(outputs);
   const record: Record<string, unknown> = { line };
   if (task.kind === 'classify' && logits.shape.length === 1) {
@@ -84,11 +94,17 @@ function rowRecord(pipeline: Pipeline, line: number, outputs: RowOutputs, labels
     record.probabilities = exps.map((e) => e / sum);
   } else if (task.kind === 'lm' && logits.shape.length === 2 && logits.shape[0]! > 0) {
     const vocab = logits.shape[1]!;
-    record.next_token = argmaxRows(logits.data.subarray(logits.data.length - vocab), vocab)[0];
+    const top = topTokens(logits.data.subarray(logits.data.length - vocab), lm.top);
+    record.next_token = top[0]!.id;
+    record.top = await Promise.all(top.map(async ({ id, probability }) => ({ id, probability, ...(text ? { text: await text.tokenizer.decode([id]) } : {}) })));
   } else if (task.kind === 'regress') {
     record.prediction = logits.data.length === 1 ? logits.data[0] : Array.from(logits.data);
   }
-  for (const [name, t] of Object.entries(outputs)) record[name] = nested(t);
+  for (const [name, t] of Object.entries(outputs)) {
+    // A language model's logits are seq x vocab numbers a row: printed only when asked.
+    if (task.kind === 'lm' && t === logits && !lm.logits) continue;
+    record[name] = nested(t);
+  }
   return record;
 }
 

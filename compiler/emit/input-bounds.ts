@@ -7,7 +7,10 @@
  *   input, through Cast / Reshape / Unsqueeze / Squeeze / Flatten / Identity) takes ids in [0, V);
  * - lengths: a table indexed by something computed from an input's shape (positions made by
  *   Range over the sequence length, or a slice of a stored position_ids buffer) bounds that
- *   input's dim by the table's rows;
+ *   input's dim by the table's rows; so does a stored table sliced to a length computed from
+ *   the input's shape (a causal-mask buffer or a rotary cos / sin cache cut to [:seq]), by the
+ *   size of the sliced axes. Tables are initializers or Constant nodes (caches folded by the
+ *   exporter);
  * - labels: a classifier's labels are in [0, C) for C classes (the logits' last dim); a
  *   language model's labels are token ids in [0, V) or the loss's ignore index.
  */
@@ -38,26 +41,47 @@ export function inputBounds(graph: Graph, task: Manifest['task'], batchInputs: r
     return values?.length === 1 ? values[0] : undefined;
   };
   const entry = (name: string) => out.get(name) ?? (out.set(name, {}), out.get(name)!);
+  /** A stored tensor: an initializer or a Constant node's value. */
+  const storedOf = (name: string | undefined) => {
+    if (!name) return undefined;
+    const p = producers.get(name);
+    return graph.initializers.get(name) ?? (p?.opType === 'Constant' ? p.attributes.find((a) => a.name === 'value')?.t : undefined);
+  };
+  const boundLength = (input: string, axis: number, max: number, why: string) => {
+    const lengths = (entry(input).lengths ??= []);
+    const known = lengths.find((l) => l.axis === axis);
+    if (!known) lengths.push({ axis, max, why });
+    else if (max < known.max) Object.assign(known, { max, why });
+  };
 
   for (const node of graph.nodes) {
-    if (node.opType !== 'Gather' || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
-    const table = graph.initializers.get(node.inputs[0]!);
+    if (node.domain !== '' && node.domain !== 'ai.onnx') continue;
+    if (node.opType === 'Slice') {
+      const table = storedOf(node.inputs[0]);
+      if (!table || !node.inputs[2]) continue;
+      const dims = table.dims.map(Number);
+      const axesTensor = storedOf(node.inputs[3]);
+      const axes = (node.inputs[3] ? (axesTensor ? tensorNumbers(axesTensor) : undefined) : dims.map((_, i) => i))?.map((a) => (a < 0 ? a + dims.length : a));
+      const sizes = axes?.map((a) => dims[a]).filter((d): d is number => d !== undefined && d > 1);
+      if (!sizes || sizes.length === 0) continue;
+      const max = Math.min(...sizes);
+      const name = table.name || node.inputs[0]!;
+      for (const { input, axis } of shapeSources(node.inputs[2], producers, batch, constantOf)) boundLength(input, axis, max, `the table '${name}' ${JSON.stringify(dims)} is sliced to the length along it`);
+      continue;
+    }
+    if (node.opType !== 'Gather') continue;
+    const table = storedOf(node.inputs[0]);
     if (!table || table.dims.length < 2 || attrInt(node, 'axis', 0) !== 0) continue;
     const rows = Number(table.dims[0]);
     const direct = directSource(node.inputs[1]!, producers, batch);
     if (direct !== undefined) {
       const e = entry(direct);
-      const why = `the table '${table.name}' it indexes has ${rows} rows`;
+      const why = `the table '${table.name || node.inputs[0]}' it indexes has ${rows} rows`;
       if (!e.values || rows - 1 < e.values.max) e.values = { min: 0, max: rows - 1, why };
       continue;
     }
     for (const { input, axis } of shapeSources(node.inputs[1]!, producers, batch, constantOf)) {
-      const e = entry(input);
-      const lengths = (e.lengths ??= []);
-      const known = lengths.find((l) => l.axis === axis);
-      const why = `the table '${table.name}' indexed by positions along it has ${rows} rows`;
-      if (!known) lengths.push({ axis, max: rows, why });
-      else if (rows < known.max) Object.assign(known, { max: rows, why });
+      boundLength(input, axis, rows, `the table '${table.name || node.inputs[0]}' indexed by positions along it has ${rows} rows`);
     }
   }
 

@@ -132,7 +132,7 @@ function lengthLimit(schema: DataSchema, input: TextInput): number {
 }
 
 /** A token input's per-example values, padded to a fixed sequence dim (mask 0 there). */
-function tokenValues(spec: InputSpec, ids: number[], typeIds: number[]): number[] {
+export function tokenValues(spec: InputSpec, ids: number[], typeIds: number[]): number[] {
   const n = ids.length;
   const values = spec.key === 'input_ids' ? ids : spec.key === 'token_type_ids' ? typeIds : spec.key === 'attention_mask' ? ids.map(() => 1) : ids.map((_, i) => i);
   const fixed = spec.dims[0];

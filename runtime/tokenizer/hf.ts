@@ -10,6 +10,12 @@ import { readFileSync, statSync } from 'node:fs';
 import tokenizers from 'tokenizers';
 import { UserError } from '../../contract/errors.ts';
 
+/**
+ * End-of-text tokens of common tokenizers, most specific first: GPT-2's, LLaMA 3's, SentencePiece's,
+ * and BERT's segment end (a wordpiece LM's text ends there).
+ */
+export const END_TOKENS: readonly string[] = ['<|endoftext|>', '<|end_of_text|>', '<|eot_id|>', '</s>', '<eos>', '[SEP]'];
+
 /** A tokenizer.json bigger than this is refused (real ones are a few MB). */
 const MAX_TOKENIZER_BYTES = 64 << 20;
 
@@ -70,6 +76,15 @@ export class HfTokenizer {
 
   idToToken(id: number): string | undefined {
     return this.inner.idToToken(id) ?? undefined;
+  }
+
+  /** The end-of-text token (the first of END_TOKENS in the vocabulary), if any. */
+  endToken(): { token: string; id: number } | undefined {
+    for (const token of END_TOKENS) {
+      const id = this.tokenToId(token);
+      if (id !== undefined) return { token, id };
+    }
+    return undefined;
   }
 
   /**

@@ -157,26 +157,34 @@ test.serial('infer warns when the adapter config says it was trained on another 
   t.regex(r.err, /warning: adapter_model\.safetensors was trained on base model other\.onnx \(sha256 aaaaaaaaaaaa\.\.\.\), but these artifacts were compiled from hand-built-mlp\.onnx/);
 });
 
-test.serial('infer on an LM: next token and per-position logits cut to each row', async (t) => {
+test.serial('infer on an LM: the next tokens with probabilities; with --logits the per-position logits cut to each row', async (t) => {
   const lm = writeAdapterArtifacts(join(root, 'lm'), { task: 'lm', outputs: 6 });
   const lmRows = randomRows(lm.D, [4, 2, 3], 33);
   const file = join(root, 'lm.jsonl');
   writeFileSync(file, lmRows.map((r) => JSON.stringify(r)).join('\n'));
-  const r = await run('infer', lm.dir, '--data', file, '--batch', '2');
+  const r = await run('infer', lm.dir, '--data', file, '--batch', '2', '--logits', '--top', '3');
   t.is(r.code, 0, r.err);
   const out = parseLines(r.out);
+  const brief = parseLines((await run('infer', lm.dir, '--data', file)).out);
+  t.true(brief.every((o) => !('logits' in o) && o.top.length === 5), 'logits only with --logits; 5 next tokens by default');
   const initial = new Map([...readParameterFile(lm.manifest, join(lm.dir, 'adapter.safetensors'))].map(([k, v]) => [k, v.data]));
   out.forEach((o, i) => {
     const want = referenceLogits(lm, initial, lmRows[i]!.x) as number[][];
     t.is(o.logits.length, lmRows[i]!.x.length);
     const last = want.at(-1)!;
     t.is(o.next_token, last.indexOf(Math.max(...last)));
+    const exps = last.map((v) => Math.exp(v - Math.max(...last)));
+    const probabilities = exps.map((e) => e / exps.reduce((a, b) => a + b, 0));
+    const ranked = probabilities.map((p, id) => ({ id, p })).sort((a, b) => b.p - a.p).slice(0, 3);
+    t.deepEqual(o.top.map((x: { id: number }) => x.id), ranked.map((x) => x.id));
+    t.true(o.top.every((x: { probability: number }, k: number) => Math.abs(x.probability - ranked[k]!.p) < 1e-4));
+    t.deepEqual(brief[i].top.slice(0, 3), o.top);
     t.true(o.logits.flat().every((v: number, k: number) => Math.abs(v - want.flat()[k]!) < 1e-4));
   });
 });
 
 test.serial('--help for each command exits 0 with its usage', async (t) => {
-  for (const name of ['infer', 'export', 'eval']) {
+  for (const name of ['infer', 'export', 'eval', 'generate']) {
     const r = await run(name, '--help');
     t.is(r.code, 0);
     t.regex(r.out, new RegExp(`^Usage: lor2c ${name} DIR`));

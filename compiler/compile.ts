@@ -20,7 +20,7 @@ import { locateBlocks, SPEC_HINT, type BlockMap } from './locate/index.ts';
 import { applyAdapters, patternRegex, type AdapterStructure } from './adapters/apply.ts';
 import { sitesFromBlocks } from './adapters/sites-from-blocks.ts';
 import type { AdapterSites } from './adapters/sites.ts';
-import { buildTrainingGraphs, type TrainingGraphs, type LossSpec, type OptimizerSpec, type ScheduleSpec } from './train/index.ts';
+import { buildTrainingGraphs, type Binding, type GraphInterface, type TrainingGraphs, type LossSpec, type OptimizerSpec, type ScheduleSpec } from './train/index.ts';
 import { writeArtifacts, type WrittenArtifacts } from './emit/artifacts.ts';
 import { emitBindings } from './emit/bindings.ts';
 import { warmupSteps, type GraphInfo, type InputBounds, type IOInfo, type Manifest, type ParameterInfo } from '../contract/manifest.ts';
@@ -220,45 +220,28 @@ function scheduleSpec(plan: Plan, totalSteps: number | undefined): ScheduleSpec 
 }
 
 
-function io(v: ValueInfoProto, role: IOInfo['role'], extra: Partial<IOInfo> = {}): IOInfo {
+function io(v: ValueInfoProto, binding: Binding): IOInfo {
   const { dtype, shape } = describeType(v.type);
-  return { name: v.name, dtype, shape: (shape ?? []).map((d, i) => d ?? `dim${i}`), role, ...extra };
+  return { name: v.name, dtype, shape: (shape ?? []).map((d, i) => d ?? `dim${i}`), ...binding };
 }
 
-/** Says what every input and output of a graph is, from the names buildTrainingGraphs uses. */
-function graphInfo(file: string, model: Model, graphs: TrainingGraphs, bounds: Map<string, InputBounds>): GraphInfo {
-  const params = new Map(graphs.parameters.map((p) => [p.name, p]));
-  const stateIn = new Map(graphs.parameters.flatMap((p) => p.state.map((s) => [s.input, { of: p.name, slot: s.slot }] as const)));
-  const stateOut = new Map(graphs.parameters.flatMap((p) => p.state.map((s) => [s.next, { of: p.name, slot: s.slot }] as const)));
-  const nextOf = new Map(graphs.parameters.map((p) => [p.next, p.name]));
-  const inputs = model.graph.feedInputs().map((v) => {
-    if (params.has(v.name)) return io(v, 'param', { of: v.name });
-    const s = stateIn.get(v.name);
-    if (s) return io(v, 'state', s);
-    if (v.name === graphs.step) return io(v, 'step');
-    if (v.name === graphs.applyUpdate) return io(v, 'apply');
-    if (v.name === graphs.microStep) return io(v, 'micro');
-    // The gradient accumulator is optimizer state of its parameter.
-    if (v.name.endsWith('.grad_accum') && params.has(v.name.slice(0, -'.grad_accum'.length))) return io(v, 'state', { of: v.name.slice(0, -'.grad_accum'.length), slot: 'grad_accum' });
-    if (v.name === graphs.schedule?.warmupInput) return io(v, 'schedule', { slot: 'warmup_steps' });
-    if (v.name === graphs.schedule?.totalInput) return io(v, 'schedule', { slot: 'total_steps' });
-    const known = bounds.get(v.name);
-    if (v.name === graphs.labels) return io(v, 'batch', { label: true, ...(graphs.labelKey !== v.name ? { key: graphs.labelKey } : {}), ...(known ? { bounds: known } : {}) });
-    return io(v, 'batch', known ? { bounds: known } : {});
-  });
-  const outputs = model.graph.outputs.map((v) => {
-    if (v.name === 'loss') return io(v, 'loss');
-    if (v.name === 'lr') return io(v, 'metric', { metric: 'lr' });
-    if (v.name === 'grad_norm') return io(v, 'metric', { metric: 'grad_norm' });
-    if (v.name.startsWith('metric.')) return io(v, 'metric', { metric: v.name.slice('metric.'.length) });
-    const of = nextOf.get(v.name);
-    if (of) return io(v, 'param.next', { of });
-    const s = stateOut.get(v.name);
-    if (s) return io(v, 'state.next', s);
-    if (v.name.endsWith('.grad_accum.next')) return io(v, 'state.next', { of: v.name.slice(0, -'.grad_accum.next'.length), slot: 'grad_accum' });
-    return io(v, 'output');
-  });
-  return { file, inputs, outputs };
+/**
+ * Says what every input and output of a graph is: its type from the graph, its role from the
+ * binding buildTrainingGraphs recorded when it made the value (a value without one is a bug),
+ * and for batch data the range the model accepts.
+ */
+function graphInfo(file: string, model: Model, bindings: GraphInterface, bounds: Map<string, InputBounds>): GraphInfo {
+  const described = (v: ValueInfoProto, of: Map<string, Binding>, what: string): IOInfo => {
+    const binding = of.get(v.name);
+    if (!binding) throw new Error(`internal error: ${file} ${what} '${v.name}' has no binding from the graph builder`);
+    const known = binding.role === 'batch' ? bounds.get(v.name) : undefined;
+    return io(v, known ? { ...binding, bounds: known } : binding);
+  };
+  return {
+    file,
+    inputs: model.graph.feedInputs().map((v) => described(v, bindings.inputs, 'input')),
+    outputs: model.graph.outputs.map((v) => described(v, bindings.outputs, 'output')),
+  };
 }
 
 function buildManifest(base: PreparedBase, plan: Plan, structure: AdapterStructure, graphs: TrainingGraphs, parameters: ParameterInfo[], opts: CompileOptions): Manifest {
@@ -287,9 +270,9 @@ function buildManifest(base: PreparedBase, plan: Plan, structure: AdapterStructu
     optimizer: { kind: o.kind, settings: { ...o, betas: o.kind === 'adamw' ? o.betas.join(',') : '' } as Record<string, number | boolean | string> },
     parameters,
     graphs: {
-      train: graphInfo('train.onnx', graphs.train, graphs, bounds),
-      eval: graphInfo('eval.onnx', graphs.eval, graphs, bounds),
-      infer: graphInfo('infer.onnx', graphs.infer, graphs, bounds),
+      train: graphInfo('train.onnx', graphs.train, graphs.interfaces.train, bounds),
+      eval: graphInfo('eval.onnx', graphs.eval, graphs.interfaces.eval, bounds),
+      infer: graphInfo('infer.onnx', graphs.infer, graphs.interfaces.infer, bounds),
     },
     weights: 'weights.bin',
     adapter: 'adapter.safetensors',

@@ -8,7 +8,7 @@
  *            `<param>.<slot>` per optimizer state slot (adam_m, adam_v / momentum);
  *            `step` (int64 scalar: updates already applied);
  *            with gradient accumulation also `<param>.grad_accum` and `apply_update` (bool scalar)
- *   outputs  `loss`; `metric.<name>`; `lr` (float32, the schedule's lr for multiplier 1);
+ *   outputs  `loss`; `lr` (float32, the schedule's lr for multiplier 1);
  *            `grad_norm` when clipping; `<param>.next`; `<param>.<slot>.next`;
  *            `<param>.grad_accum.next` with accumulation.
  *
@@ -16,8 +16,13 @@
  * accumulator; when `apply_update` is true it also clips and applies the optimizer to the
  * accumulated gradient and returns a zeroed accumulator; when false parameters and state
  * pass through unchanged. One compiled session serves both kinds of micro-step.
+ *
+ * What each input and output IS (parameter, optimizer slot, batch, loss ...) is recorded here,
+ * where the graph gains it, as a typed Binding per name (TrainingGraphs.interfaces); the
+ * manifest is written from those, never from the names.
  */
 import { UserError } from '../../contract/errors.ts';
+import type { IOInfo } from '../../contract/manifest.ts';
 import type { Model } from '../graph/graph.ts';
 import { eliminateCommonSubexpressions } from '../passes/cse.ts';
 import { eliminateDeadCode } from '../passes/dce.ts';
@@ -73,6 +78,15 @@ export interface ParameterInfo {
   state: { slot: string; input: string; next: string; dims: number[] }[];
 }
 
+/** What a graph input or output carries: its manifest entry without the type (which the graph has). */
+export type Binding = Omit<IOInfo, 'name' | 'dtype' | 'shape'>;
+
+/** The bindings of one graph's inputs and outputs, by value name. */
+export interface GraphInterface {
+  inputs: Map<string, Binding>;
+  outputs: Map<string, Binding>;
+}
+
 export interface TrainingGraphs {
   train: Model;
   eval: Model;
@@ -95,9 +109,11 @@ export interface TrainingGraphs {
    * spec implied, for callers without a better figure.
    */
   schedule?: { warmupInput: string; totalInput: string; warmupSteps: number; totalSteps: number };
-  trainOutputs: { loss: string; metrics: Record<string, string>; lr: string; gradNorm?: string };
-  evalOutputs: { loss: string; metrics: Record<string, string>; predictions: string[] };
+  trainOutputs: { loss: string; lr: string; gradNorm?: string };
+  evalOutputs: { loss: string; predictions: string[] };
   inferOutputs: string[];
+  /** Every input and output of each graph, bound to what it carries. */
+  interfaces: { train: GraphInterface; eval: GraphInterface; infer: GraphInterface };
   stats: { forwardNodes: number; backwardNodes: number; trainNodes: number; evalNodes: number; inferNodes: number; compileMs: number };
 }
 
@@ -122,10 +138,7 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
   // ---- eval: forward + loss ----
   const evalModel = withParametersAsInputs(model, params);
   const evalHead = attachLoss(evalModel, opset, spec.loss);
-  evalModel.graph.outputs = [
-    ...typedOutputs(evalModel, ['loss', ...Object.values(evalHead.metrics)]),
-    ...model.graph.outputs,
-  ];
+  evalModel.graph.outputs = [...typedOutputs(evalModel, ['loss']), ...model.graph.outputs];
   finish(evalModel);
 
   // ---- train: forward + loss + backward + update ----
@@ -153,14 +166,16 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
   const micro = accumulation > 1 ? addInput(MICRO, { dtype: DataType.INT64, shape: [] }) : undefined;
   if (micro) e.b.op('Add', [e.op('Mul', [step, e.int(accumulation)]), micro], undefined, { outputs: [e.b.claim(DROPOUT_KEY)] });
 
-  const outputs: string[] = ['loss'];
-  const rename = (value: string, name: string) => {
+  const trainIO = forwardInterface(feeds, head, params);
+  trainIO.outputs.set('loss', { role: 'loss' });
+  const rename = (value: string, name: string, binding: Binding) => {
     e.b.op('Identity', [value], undefined, { outputs: [e.b.claim(name)] });
-    outputs.push(name);
+    trainIO.outputs.set(name, binding);
     return name;
   };
-  const metrics: Record<string, string> = {};
-  for (const [k, v] of Object.entries(head.metrics)) metrics[k] = rename(v, `metric.${k}`);
+  trainIO.inputs.set(step, { role: 'step' });
+  if (apply) trainIO.inputs.set(apply, { role: 'apply' });
+  if (micro) trainIO.inputs.set(micro, { role: 'micro' });
 
   // Effective gradients: this batch's, or the accumulated mean over micro-batches.
   let grads = params.map((p) => diff.gradients.get(p.name)!);
@@ -168,6 +183,8 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
   if (apply) {
     grads = params.map((p, i) => {
       const acc = addInput(`${p.name}.grad_accum`, { dtype: p.dtype, shape: p.dims });
+      // The gradient accumulator is optimizer state of its parameter.
+      trainIO.inputs.set(acc, { role: 'state', of: p.name, slot: 'grad_accum' });
       const sum = e.op('Add', [acc, e.op('Mul', [grads[i]!, e.constant(1 / accumulation, p.dtype)])]);
       accumulators.push({ input: acc, next: sum });
       return sum;
@@ -177,7 +194,7 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
   if (spec.maxGradNorm !== undefined) {
     const clipped = clipByGlobalNorm(e, params.map((p, i) => ({ grad: grads[i]!, dtype: p.dtype })), spec.maxGradNorm);
     grads = clipped.grads;
-    gradNorm = rename(clipped.norm, 'grad_norm');
+    gradNorm = rename(clipped.norm, 'grad_norm', { role: 'metric', metric: 'grad_norm' });
   }
 
   const stepD = e.op('Cast', [step], { to: DataType.DOUBLE });
@@ -189,6 +206,8 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
   if (schedule.kind !== 'constant') {
     const warmupInput = addInput(WARMUP, { dtype: DataType.INT64, shape: [] });
     const totalInput = addInput(TOTAL, { dtype: DataType.INT64, shape: [] });
+    trainIO.inputs.set(warmupInput, { role: 'schedule', slot: 'warmup_steps' });
+    trainIO.inputs.set(totalInput, { role: 'schedule', slot: 'total_steps' });
     scheduleInputs = { warmupInput, totalInput, warmupSteps: schedule.warmupSteps, totalSteps: schedule.kind === 'constant_with_warmup' ? 0 : schedule.totalSteps };
     lengths = { warmup: e.op('Cast', [warmupInput], { to: DataType.DOUBLE }), total: e.op('Cast', [totalInput], { to: DataType.DOUBLE }) };
   }
@@ -199,30 +218,41 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
     if (!v) lrFor.set(scale, (v = e.op('Mul', [e.constant(spec.optimizer.lr * scale, DataType.DOUBLE), factor])));
     return v;
   };
-  const lr = rename(e.op('Cast', [lrOf(1)], { to: DataType.FLOAT }), 'lr');
+  const lr = rename(e.op('Cast', [lrOf(1)], { to: DataType.FLOAT }), 'lr', { role: 'metric', metric: 'lr' });
 
   params.forEach((p, i) => {
     const state: Record<string, string> = {};
-    for (const s of p.state) state[s.slot] = addInput(s.input, { dtype: p.dtype, shape: s.dims });
+    for (const s of p.state) {
+      state[s.slot] = addInput(s.input, { dtype: p.dtype, shape: s.dims });
+      trainIO.inputs.set(s.input, { role: 'state', of: p.name, slot: s.slot });
+    }
     const updated = emitUpdate(e, spec.optimizer, { param: p.name, grad: grads[i]!, state, dtype: p.dtype, lr: lrOf(p.lrScale), t, first, weightDecay: p.weightDecay });
     const gate = (next: string, old: string) => (apply ? e.op('Where', [apply, next, old]) : next);
-    rename(gate(updated.param, p.name), p.next);
-    for (const s of p.state) rename(gate(updated.state[s.slot]!, state[s.slot]!), s.next);
+    rename(gate(updated.param, p.name), p.next, { role: 'param.next', of: p.name });
+    for (const s of p.state) rename(gate(updated.state[s.slot]!, state[s.slot]!), s.next, { role: 'state.next', of: p.name, slot: s.slot });
     if (apply) {
       const acc = accumulators[i]!;
-      rename(e.op('Where', [apply, e.zerosLike(p.name), acc.next]), `${p.name}.grad_accum.next`);
+      rename(e.op('Where', [apply, e.zerosLike(p.name), acc.next]), `${p.name}.grad_accum.next`, { role: 'state.next', of: p.name, slot: 'grad_accum' });
     }
   });
-  g.outputs = typedOutputs(train, outputs);
+  g.outputs = typedOutputs(train, [...trainIO.outputs.keys()]);
   finish(train);
 
   finish(infer);
   const ms = performance.now() - started;
+  const evalIO = forwardInterface(feeds, evalHead, params);
+  evalIO.outputs.set('loss', { role: 'loss' });
+  const inferIO = forwardInterface(feeds, undefined, params);
+  for (const o of originalOutputs) {
+    evalIO.outputs.set(o, { role: 'output' });
+    inferIO.outputs.set(o, { role: 'output' });
+  }
   return {
     train, eval: evalModel, infer, parameters: params, batchInputs: feeds, labels: head.labels, labelKey: head.labelKey ?? head.labels, step: STEP, applyUpdate: apply, microStep: micro, schedule: scheduleInputs,
-    trainOutputs: { loss: 'loss', metrics, lr, gradNorm },
-    evalOutputs: { loss: 'loss', metrics: evalHead.metrics, predictions: originalOutputs },
+    trainOutputs: { loss: 'loss', lr, gradNorm },
+    evalOutputs: { loss: 'loss', predictions: originalOutputs },
     inferOutputs: originalOutputs,
+    interfaces: { train: trainIO, eval: evalIO, infer: inferIO },
     stats: { forwardNodes, backwardNodes, trainNodes: train.graph.nodes.length, evalNodes: evalModel.graph.nodes.length, inferNodes: infer.graph.nodes.length, compileMs: ms },
   };
 }
@@ -248,6 +278,18 @@ function describeParameters(model: Model, spec: TrainingSpec): ParameterInfo[] {
       state: stateSlots(spec.optimizer).map((slot) => ({ slot, input: `${name}.${slot}`, next: `${name}.${slot}.next`, dims: slotDims(slot, t.dims.map(Number)) })),
     };
   });
+}
+
+/**
+ * The inputs every graph shares: the model's own (batch data), the labels when there is a loss
+ * head (read from the head's data key: an LM's labels come from its input_ids), and the
+ * current value of each trainable parameter.
+ */
+function forwardInterface(feeds: readonly string[], head: LossHead | undefined, params: readonly ParameterInfo[]): GraphInterface {
+  const inputs = new Map<string, Binding>(feeds.map((name) => [name, { role: 'batch' }]));
+  if (head) inputs.set(head.labels, { role: 'batch', label: true, ...(head.labelKey !== undefined && head.labelKey !== head.labels ? { key: head.labelKey } : {}) });
+  for (const p of params) inputs.set(p.name, { role: 'param', of: p.name });
+  return { inputs, outputs: new Map() };
 }
 
 /** A copy of the model where each trainable initializer is a graph input instead. */

@@ -1,5 +1,5 @@
 /** Loss heads, optimizers, schedules, clipping, and the fused train / eval / infer graphs. */
-export { buildTrainingGraphs, type TrainingSpec, type TrainingGraphs, type ParameterInfo, type ParamGroup } from './build.ts';
+export { buildTrainingGraphs, type Binding, type GraphInterface, type TrainingSpec, type TrainingGraphs, type ParameterInfo, type ParamGroup } from './build.ts';
 export { classificationLoss, lmLoss, mseLoss, type LossSpec, type LossHead } from './losses.ts';
 export { emitUpdate, stateSlots, type OptimizerSpec, type UpdateInputs, type UpdateOutputs } from './optimizers.ts';
 export { emitScheduleFactor, scheduleFactor, type ScheduleSpec } from './schedules.ts';

@@ -6,6 +6,8 @@
  *                  Hugging Face's causal-LM heads do), tokens labelled `ignoreIndex` excluded,
  *                  mean over the remaining tokens (a batch with none gives 0, not NaN)
  *   mse:           mean of (prediction - target)^2                          (torch MSELoss)
+ * Metrics (accuracy, F1, perplexity ...) are not computed in the graph: the runtime computes them
+ * from the eval graph's predictions and the labels (runtime/evaluate.ts), the same in every task.
  */
 import { DataType } from '../onnx/dtype.ts';
 import type { Emitter } from '../graph/emitter.ts';
@@ -18,8 +20,6 @@ export type LossSpec =
 export interface LossHead {
   /** Scalar loss value. */
   loss: string;
-  /** Metric values by name (e.g. correct: int64 count of right argmax predictions). */
-  metrics: Record<string, string>;
   /** The label / target graph input this head reads. */
   labels: string;
   /** The data key of the labels, when it is not the input's name (set by the train graph builder). */
@@ -46,10 +46,7 @@ function logSoftmax(e: Emitter, logits: string): string {
 export function classificationLoss(e: Emitter, logits: string, labels: string): LossHead {
   const logp = logSoftmax(e, logits);
   const nll = e.op('Neg', [pickLabel(e, logp, labels)]);
-  const loss = e.op('ReduceMean', [nll], { keepdims: 0 });
-  const predicted = e.op('ArgMax', [logits], { axis: -1, keepdims: 0 });
-  const correct = e.reduceSum(e.op('Cast', [e.op('Equal', [predicted, labels])], { to: DataType.INT64 }), undefined, false);
-  return { loss, metrics: { correct, count: e.op('Size', [labels]) }, labels };
+  return { loss: e.op('ReduceMean', [nll], { keepdims: 0 }), labels };
 }
 
 export function lmLoss(e: Emitter, logits: string, labels: string, ignoreIndex = -100, shift = true): LossHead {
@@ -66,15 +63,10 @@ export function lmLoss(e: Emitter, logits: string, labels: string, ignoreIndex =
   const weight = e.op('Cast', [valid], { to: floatType(e, logits) });
   const total = e.reduceSum(e.op('Mul', [nll, weight]), undefined, false);
   const tokens = e.reduceSum(weight, undefined, false);
-  const loss = e.op('Div', [total, e.op('Max', [tokens, e.constant(1, floatType(e, logits))])]);
-  const predicted = e.op('ArgMax', [lg], { axis: -1, keepdims: 0 });
-  const hits = e.op('And', [e.op('Equal', [predicted, lb]), valid]);
-  const correct = e.reduceSum(e.op('Cast', [hits], { to: DataType.INT64 }), undefined, false);
-  const count = e.reduceSum(e.op('Cast', [valid], { to: DataType.INT64 }), undefined, false);
-  return { loss, metrics: { correct, count }, labels };
+  return { loss: e.op('Div', [total, e.op('Max', [tokens, e.constant(1, floatType(e, logits))])]), labels };
 }
 
 export function mseLoss(e: Emitter, prediction: string, target: string): LossHead {
   const diff = e.op('Sub', [prediction, target]);
-  return { loss: e.op('ReduceMean', [e.op('Mul', [diff, diff])], { keepdims: 0 }), metrics: {}, labels: target };
+  return { loss: e.op('ReduceMean', [e.op('Mul', [diff, diff])], { keepdims: 0 }), labels: target };
 }

@@ -11,7 +11,7 @@
  * every pass uses) keeps that array, so a cloned graph's tensors still find their bytes, while
  * a tensor whose external reference is replaced no longer claims the old bytes.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { DataLocation, type TensorProto } from './proto.ts';
 import { UserError } from '../../contract/errors.ts';
 
@@ -42,12 +42,15 @@ export function readDeferred(d: DeferredBytes, start = 0, length = d.length - st
   if (start < 0 || length < 0 || start + length > d.length) throw new RangeError(`bytes ${start}..${start + length} outside a ${d.length}-byte tensor`);
   let fd: number;
   try {
-    fd = openSync(d.file, 'r');
+    // Non-blocking: a FIFO put in the data file's place is refused below, not waited on.
+    fd = openSync(d.file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     throw new UserError(`cannot reopen external data '${d.location}': ${(e as NodeJS.ErrnoException).code}`, 'keep the base model and its data files in place while lor2c runs');
   }
   try {
-    const size = fstatSync(fd).size;
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new UserError(`external data '${d.location}' is no longer a regular file`, 'keep the base model and its data files in place while lor2c runs');
+    const size = stat.size;
     if (size !== d.fileSize) throw new UserError(`external data '${d.location}' changed size while lor2c ran (${d.fileSize} -> ${size} bytes)`, 'keep the base model and its data files in place while lor2c runs');
     const buf = Buffer.allocUnsafeSlow(length);
     let got = 0;

@@ -4,21 +4,18 @@
  * points outside the model's folder or past the end of its file, dims no machine could hold.
  * External data is loaded into raw_data, so the ModelProto returned is self-contained.
  */
-import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { DataLocation, fromBinary, ModelProtoSchema, type ModelProto, type TensorProto } from './proto.ts';
-import { dataTypeInfo, dataTypeName } from './dtype.ts';
-import { elementCount, tensorByteLength } from './tensor.ts';
-import { visitModelTensors } from './walk.ts';
+import { tensorByteLength } from './tensor.ts';
+import { checkTensorData, checkTensorHeader, type TensorLimits } from './check-tensor.ts';
+import { checkGraph } from './check-graph.ts';
+import { visitModelGraphs, visitModelTensors } from './walk.ts';
 import { deferBytes } from './deferred.ts';
 import { UserError } from '../../contract/errors.ts';
 
-export interface ReadLimits {
-  /** Largest number of elements one tensor may declare (default 2^36, 256 GiB of float32). */
-  maxElements: number;
-  /** Largest rank a tensor may declare. */
-  maxRank: number;
-}
+/** maxElements defaults to 2^36 (256 GiB of float32), maxRank to 64. */
+export type ReadLimits = TensorLimits;
 
 export const DEFAULT_LIMITS: ReadLimits = { maxElements: 2 ** 36, maxRank: 64 };
 
@@ -38,7 +35,7 @@ export function readModel(path: string, opts: ReadOptions = {}): ModelProto {
   let size: number;
   try {
     const stat = statSync(path);
-    if (!stat.isFile()) throw new UserError(`cannot read model '${path}': not a file`, 'give the path of an .onnx file');
+    if (!stat.isFile()) throw new UserError(`cannot read model '${path}': it is ${fileKind(stat)}, not a file`, 'give the path of an .onnx file');
     size = stat.size;
   } catch (e) {
     if (e instanceof UserError) throw e;
@@ -52,7 +49,11 @@ export function readModel(path: string, opts: ReadOptions = {}): ModelProto {
 }
 
 function readWhole(path: string, size: number): Uint8Array {
-  const fd = openSync(path, 'r');
+  const fd = openRegularFile(
+    path,
+    (stat) => new UserError(`cannot read model '${path}': it is ${fileKind(stat)}, not a file`, 'give the path of an .onnx file'),
+    (e) => new UserError(`cannot read model '${path}': ${e.code ?? e.message}`, 'check the path'),
+  );
   try {
     const buf = Buffer.allocUnsafe(size);
     let off = 0;
@@ -87,37 +88,19 @@ export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): ModelP
     throw new UserError(`'${label}' is not a valid ONNX model (truncated or corrupt protobuf: ${(e as Error).message})`, 'check that the file was fully written and is an .onnx model');
   }
   if (!model.graph) throw new UserError(`'${label}' has no graph: not an ONNX model, or a truncated one`);
+  visitModelGraphs(model, (g, where) => checkGraph(g, where, label, limits));
   const files = new ExternalFiles(opts.baseDir, label);
   try {
     visitModelTensors(model, (t, where) => {
-      checkTensorHeader(t, where, label, limits);
+      const name = `tensor '${t.name}' (${where}) in '${label}'`;
+      checkTensorHeader(t, name, limits);
       if (t.dataLocation === DataLocation.EXTERNAL) files.load(t, where, opts.deferAbove);
-      checkTensorSize(t, where, label);
+      checkTensorData(t, name);
     });
   } finally {
     files.close();
   }
   return model;
-}
-
-function checkTensorHeader(t: TensorProto, where: string, label: string, limits: ReadLimits): void {
-  const name = `tensor '${t.name}' (${where}) in '${label}'`;
-  if (t.dims.length > limits.maxRank) throw new UserError(`${name} has rank ${t.dims.length}, over the limit of ${limits.maxRank}`);
-  for (const d of t.dims) {
-    if (d < 0n) throw new UserError(`${name} has a negative dimension ${d}`);
-  }
-  const count = elementCount(t.dims);
-  if (count > limits.maxElements) throw new UserError(`${name} declares ${count} elements (dims ${t.dims.join('x')}), an absurd size`, 'the file is corrupt or not a model lor2c can hold');
-  if (!dataTypeInfo(t.dataType) && t.dataType !== 0) throw new UserError(`${name} has unknown data type ${t.dataType}`);
-}
-
-/** raw_data, when present, must hold exactly what dims and dtype say. */
-function checkTensorSize(t: TensorProto, where: string, label: string): void {
-  if (t.rawData.length === 0 || t.dataType === 0 || t.dataType === 8) return;
-  const want = tensorByteLength(t);
-  if (t.rawData.length !== want) {
-    throw new UserError(`tensor '${t.name}' (${where}) in '${label}' has ${t.rawData.length} bytes of data but ${dataTypeName(t.dataType)}[${t.dims.join(',')}] needs ${want}`);
-  }
 }
 
 /** Opens external data files once each, confined to the model's folder. */
@@ -183,12 +166,17 @@ class ExternalFiles {
   private fileFor(file: string, name: string, location: string) {
     let entry = this.open.get(file);
     if (!entry) {
+      const notAFile = (stat: Stats) => new UserError(`${name}: external data location '${location}' is ${fileKind(stat)}, not a data file`, 'the location must name a regular file beside the model (the file its exporter wrote)');
+      let stat: Stats;
       try {
-        const fd = openSync(file, 'r');
-        entry = { fd, size: fstatSync(fd).size };
+        // Look before opening: opening a FIFO blocks until something writes to it.
+        stat = statSync(file);
       } catch (e) {
         throw new UserError(`${name}: cannot open external data '${location}': ${(e as NodeJS.ErrnoException).code}`);
       }
+      if (!stat.isFile()) throw notAFile(stat);
+      const fd = openRegularFile(file, notAFile, (e) => new UserError(`${name}: cannot open external data '${location}': ${e.code}`));
+      entry = { fd, size: fstatSync(fd).size };
       this.open.set(file, entry);
     }
     return entry;
@@ -197,6 +185,34 @@ class ExternalFiles {
   close(): void {
     for (const { fd } of this.open.values()) closeSync(fd);
   }
+}
+
+/** What a path that is not a regular file is, for messages. */
+function fileKind(stat: Stats): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a named pipe (FIFO)';
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
+  if (stat.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * Opens a path that was just seen to be a regular file, without blocking (O_NONBLOCK: a FIFO
+ * swapped in since is not waited on) and refusing what is not a regular file once open.
+ */
+function openRegularFile(path: string, notAFile: (stat: Stats) => Error, cannotOpen: (e: NodeJS.ErrnoException) => Error): number {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw cannotOpen(e as NodeJS.ErrnoException);
+  }
+  const stat = fstatSync(fd);
+  if (!stat.isFile()) {
+    closeSync(fd);
+    throw notAFile(stat);
+  }
+  return fd;
 }
 
 function parseNonNegative(text: string, what: string, name: string): number {

@@ -68,8 +68,11 @@ export function tensorRawBytes(t: TensorProto): Uint8Array {
     // int32_data holds one element per entry, except packed sub-byte types, which hold one byte.
     if (Cls === Uint8Array && rawByteLength(dtype, count) !== count) out = Uint8Array.from(t.int32Data);
     else out = (Cls as typeof Int32Array).from(t.int32Data);
+  } else if (count === 0) {
+    out = new Uint8Array(0);
   } else {
-    out = new Uint8Array(rawByteLength(dtype, count));
+    // readModel refuses such tensors in files; one built in memory without data is a bug, not zeros.
+    throw new Error(`internal error: tensor '${t.name}' declares ${dataTypeName(dtype)}[${t.dims.join(',')}] but holds no data`);
   }
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
@@ -122,5 +125,5 @@ export function scalarTensor(name: string, dtype: DataType.FLOAT | DataType.INT6
 /** Byte size of a tensor's contents (for parameter reports and the external-data threshold). */
 export function tensorByteLength(t: TensorProto): number {
   if (t.dataType === DataType.STRING) return t.stringData.reduce((s, x) => s + x.length, 0);
-  return rawByteLength(t.dataType, elementCount(t.dims) * lanes(t.dataType));
+  return rawByteLength(t.dataType, elementCount(t.dims)); // a complex element's bits cover both of its parts
 }

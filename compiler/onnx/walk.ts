@@ -36,3 +36,29 @@ export function visitModelTensors(model: ModelProto, visit: TensorVisitor): void
   }
   for (const f of model.functions) visitNodes(f.node, `function '${f.name}'`, visit);
 }
+
+export type GraphVisitor = (graph: GraphProto, where: string) => void;
+
+function visitSubgraphs(nodes: NodeProto[], where: string, visit: GraphVisitor): void {
+  for (const n of nodes) {
+    for (const a of n.attribute) {
+      const at = `${where} node '${n.name || n.opType}' attribute '${a.name}' subgraph`;
+      for (const g of a.g ? [a.g, ...a.graphs] : a.graphs) visitGraphs(g, at, visit);
+    }
+  }
+}
+
+function visitGraphs(g: GraphProto, where: string, visit: GraphVisitor): void {
+  visit(g, where);
+  visitSubgraphs(g.node, where, visit);
+}
+
+/** Visits every GraphProto a model holds: the main graph, control-flow bodies, training graphs, functions' bodies. */
+export function visitModelGraphs(model: ModelProto, visit: GraphVisitor): void {
+  if (model.graph) visitGraphs(model.graph, 'graph', visit);
+  for (const ti of model.trainingInfo) {
+    if (ti.initialization) visitGraphs(ti.initialization, 'training initialization graph', visit);
+    if (ti.algorithm) visitGraphs(ti.algorithm, 'training algorithm graph', visit);
+  }
+  for (const f of model.functions) visitSubgraphs(f.node, `function '${f.name}'`, visit);
+}

@@ -12,6 +12,7 @@ import { applyAdapters, type AdapterStructure } from '../../../compiler/adapters
 import { sitesFromBlocks } from '../../../compiler/adapters/sites-from-blocks.ts';
 import { DataType, encodeModel, makeTensor, makeValueInfo, tensorArray } from '../../../compiler/onnx/index.ts';
 import type { Lor2cModule } from '../../../dsl/plan.ts';
+import { isUserError } from '../../../contract/errors.ts';
 import '../../support/ort.ts';
 
 const lor2c = (s: number, e: number, rank = 4, alpha = 8): Lor2cModule => ({ id: s === e ? `b${s}` : `b${s}_${e}`, section: 'lor2c', span: [s, e], rank, alpha, dropout: 0.1, init: 'kaiming' });
@@ -90,6 +91,21 @@ test('ShareLoR2C: one A for the group, a B per module; parameter counts follow d
   const shared = applyAdapters(cloneModel(base), sites, { modules, share: [{ share: 'A', modules: modules.map((m) => m.id) }], lora: [] }, { seed: 0 });
   t.is(count(shared.parameters), 32 * 8 + 4 * 32 * 8);
   t.true(shared.parameters.some((p) => p.name === 'lor2c.shared0.A'));
+});
+
+test('a rank above the adapted matrix\'s width (a mistyped `rank 1e9`) is refused before any factor is allocated', (t) => {
+  const base = modelFromProto(buildBert({ layers: 2, dModel: 32, heads: 2, ffn: 64 }).model);
+  const sites = sitesFromBlocks(locateBlocks(base));
+  for (const rank of [1e9, 33]) {
+    const error = t.throws(() => applyAdapters(cloneModel(base), sites, { modules: [lor2c(0, 0, rank)], share: [], lora: [] }, { seed: 0 }));
+    t.true(isUserError(error), String(error?.stack));
+    t.regex(error!.message, new RegExp(`LoR2C module b0 \\(section 'lor2c'\\) has rank ${rank}, above what a 32x32 matrix can have \\(32\\)`));
+  }
+  const up = { section: 'lora', block: 1, target: { kind: 'role' as const, role: 'up' as const }, rank: 40, alpha: 4, dropout: 0, init: 'kaiming' as const };
+  const error = t.throws(() => applyAdapters(cloneModel(base), sites, { modules: [], share: [], lora: [up] }, { seed: 0 }));
+  t.true(isUserError(error), String(error?.stack));
+  t.regex(error!.message, /LoRA section 'lora' on '.*' has rank 40, above what a 64x32 matrix can have \(32\)/, 'the 32 -> 64 up projection');
+  t.is(applyAdapters(cloneModel(base), sites, { modules: [lor2c(0, 0, 32)], share: [], lora: [] }, { seed: 0 }).parameters.length, 2, 'rank = d is allowed');
 });
 
 test('RoBERTa-base-sized counts (d 768, 12 blocks, r 8): LoR2C 147,456, ShareLoR2C 79,872 (docs/method.md sections 1, 2)', (t) => {

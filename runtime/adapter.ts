@@ -9,6 +9,7 @@ import { UserError } from '../contract/errors.ts';
 import type { Manifest } from '../contract/manifest.ts';
 import { checkParameterSet, readParameterFile } from './artifacts.ts';
 import { readCheckpoint, type Float32Tensor } from './checkpoint.ts';
+import { checkpointArtifacts } from './checkpoint-artifacts.ts';
 
 /** Parameter values in memory: by name, plain values (shape from the manifest) or shaped tensors. */
 export type AdapterValues = ReadonlyMap<string, Float32Array | Float32Tensor>;
@@ -54,13 +55,17 @@ export interface ParameterSourceOptions {
 
 export interface SourcedParameters {
   values: Map<string, Float32Tensor>;
+  /** The artifacts the values belong to: DIR, or for a checkpoint after a Merge/Inject, its recompile. */
+  artifacts: string;
+  manifest: Manifest;
   /** Where they came from, for messages and the exported config. */
   source: { kind: 'checkpoint'; path: string; step: number } | { kind: 'adapter'; path: string } | { kind: 'initial'; path: string };
 }
 
 /**
  * The parameter values a command works with: a checkpoint's (latest, or best), else an
- * adapter file, else the artifacts' own initial values (DIR/adapter.safetensors).
+ * adapter file, else the artifacts' own initial values (DIR/adapter.safetensors). A checkpoint
+ * made after a Merge/Inject is followed to the recompiled artifacts it belongs to.
  */
 export function sourceParameters(dir: string, manifest: Manifest, opts: ParameterSourceOptions = {}): SourcedParameters {
   if (opts.checkpoint !== undefined && opts.adapter !== undefined) {
@@ -68,6 +73,8 @@ export function sourceParameters(dir: string, manifest: Manifest, opts: Paramete
   }
   if (opts.checkpoint !== undefined) {
     const ckpt = readCheckpoint(opts.checkpoint, opts.best ? 'best' : 'latest');
+    const target = checkpointArtifacts(dir, ckpt);
+    manifest = target.manifest;
     try {
       checkParameterSet(manifest, ckpt.parameters, ckpt.dir);
     } catch (e) {
@@ -78,10 +85,10 @@ export function sourceParameters(dir: string, manifest: Manifest, opts: Paramete
       throw e;
     }
     const values = new Map(manifest.parameters.map((p) => [p.name, ckpt.parameters.get(p.name)!]));
-    return { values, source: { kind: 'checkpoint', path: ckpt.dir, step: ckpt.step } };
+    return { values, artifacts: target.dir, manifest, source: { kind: 'checkpoint', path: ckpt.dir, step: ckpt.step } };
   }
   if (opts.best) throw new UserError('--best selects a checkpoint and needs --checkpoint');
-  if (opts.adapter !== undefined) return { values: readParameterFile(manifest, opts.adapter), source: { kind: 'adapter', path: opts.adapter } };
+  if (opts.adapter !== undefined) return { values: readParameterFile(manifest, opts.adapter), artifacts: dir, manifest, source: { kind: 'adapter', path: opts.adapter } };
   const initial = join(dir, manifest.adapter);
-  return { values: readParameterFile(manifest, initial), source: { kind: 'initial', path: initial } };
+  return { values: readParameterFile(manifest, initial), artifacts: dir, manifest, source: { kind: 'initial', path: initial } };
 }

@@ -22,8 +22,8 @@ export function parseManifest(text: string, where: string): Manifest {
 }
 
 /**
- * Checks that `values` holds exactly the manifest's parameters with the right shapes; the
- * error lists every missing, unexpected and mis-shaped name.
+ * Checks that `values` holds exactly the manifest's parameters with the right shapes and only
+ * finite values; the error lists every missing, unexpected, mis-shaped and non-finite tensor.
  */
 export function checkParameterSet(manifest: Manifest, values: ReadonlyMap<string, Float32Tensor>, source: string): void {
   const problems: string[] = [];
@@ -32,11 +32,22 @@ export function checkParameterSet(manifest: Manifest, values: ReadonlyMap<string
     const v = values.get(p.name);
     if (!v) problems.push(`missing '${p.name}' (${JSON.stringify(p.shape)})`);
     else if (JSON.stringify(v.shape) !== JSON.stringify(p.shape)) problems.push(`'${p.name}' has shape ${JSON.stringify(v.shape)}, expected ${JSON.stringify(p.shape)}`);
+    else {
+      // NaN or Inf would run silently (null probabilities, NaN metrics) or poison training.
+      const bad = v.data.findIndex((x) => !Number.isFinite(x));
+      if (bad >= 0) problems.push(`'${p.name}' holds ${v.data[bad]} at element ${bad}${countNonFinite(v.data) > 1 ? ` (${countNonFinite(v.data)} non-finite values)` : ''}`);
+    }
   }
   for (const name of values.keys()) if (!expected.has(name)) problems.push(`unexpected '${name}' (not a trainable parameter of these artifacts)`);
   if (problems.length > 0) {
     throw new UserError(`${source} does not match the artifacts' parameters:\n  ${problems.join('\n  ')}`, `the artifacts expect: ${manifest.parameters.map((p) => p.name).join(', ')}`);
   }
+}
+
+function countNonFinite(a: Float32Array): number {
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) n++;
+  return n;
 }
 
 /** Parameter values (float32) from safetensors bytes, checked against the manifest, in manifest order. */

@@ -51,6 +51,10 @@ export interface CheckpointInfo {
   plan: unknown;
   /** The artifacts directory these parameters belong to (it changes after a recompile). */
   artifacts: string;
+  /** The base model the parameters were trained on (its sha256), checked on every read against the artifacts. */
+  base?: { sha256: string };
+  /** sha256 of those artifacts' manifest.json: a checkpoint is refused by artifacts compiled again since. */
+  manifestSha256?: string;
   /** Metrics of an evaluation at this step, when there was one. */
   metrics?: Record<string, number>;
   best?: BestResult;

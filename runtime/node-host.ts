@@ -10,6 +10,9 @@ import { openExamples } from './data/examples.ts';
 import { nodeEngine } from './engine/node.ts';
 import { TrainingLog } from './log.ts';
 import type { TrainerHost } from './trainer-host.ts';
+import { checkpointArtifacts, manifestDigest } from './checkpoint-artifacts.ts';
+import { dynamicAdapters } from './dynamic.ts';
+import { prepareBase } from '../compiler/index.ts';
 
 export const nodeHost: TrainerHost = {
   artifactsLocation: (where) => resolve(where),
@@ -37,4 +40,8 @@ export const nodeHost: TrainerHost = {
   },
   exitNow: () => process.exit(130),
   notice: (line) => process.stderr.write(line + '\n'),
+  checkpointArtifacts: (artifacts, ckpt, where) => checkpointArtifacts(artifacts, { ...ckpt, dir: (ckpt as { dir?: string }).dir ?? where }),
+  manifestDigest,
+  planSchedule: ({ plan, manifest, root, totalSteps, stepsPerEpoch }) =>
+    dynamicAdapters({ base: prepareBase(plan, manifest.base.path), plan, totalSteps, stepsPerEpoch, root: join(root, 'structure') }),
 };

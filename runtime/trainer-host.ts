@@ -11,6 +11,8 @@ import type { DataSchema } from './data/schema.ts';
 import type { EngineSession } from './engine/engine.ts';
 import type { EventRecord, StepRecord } from './log.ts';
 import type { SessionSettings } from './session.ts';
+import type { Plan } from '../dsl/index.ts';
+import type { StructuralHook } from './trainer.ts';
 
 export interface TrainingSink {
   step(rec: StepRecord): void;
@@ -50,4 +52,14 @@ export interface TrainerHost {
   exitNow(): void;
   /** A line for the user when no progress display is shown. */
   notice(line: string): void;
+  /**
+   * The artifacts a resumed checkpoint's parameters belong to, given the artifacts named:
+   * those, or their recompile after a Merge/Inject (runtime/checkpoint-artifacts.ts); refused
+   * for another base model or artifacts compiled again since. `where` names the checkpoint.
+   */
+  checkpointArtifacts(artifacts: string, ckpt: Checkpoint, where: string): { dir: string; manifest: Manifest };
+  /** Which compile an artifacts location holds (sha256 of its manifest), recorded in checkpoints. */
+  manifestDigest?(artifacts: string): string;
+  /** The spec's Merge/Inject schedule as a structural hook; hosts that cannot recompile leave it out. */
+  planSchedule?(about: { plan: Plan; manifest: Manifest; root: string; totalSteps: number; stepsPerEpoch: number }): StructuralHook | undefined;
 }

@@ -35,6 +35,7 @@ import { Progress, type ProgressOptions } from './progress.ts';
 import { int64Scalar, tensor, type EngineSession, type TensorValue } from './engine/engine.ts';
 import type { SessionSettings } from './session.ts';
 import type { TrainerHost, TrainingSink } from './trainer-host.ts';
+import type { Interval, Plan } from '../dsl/index.ts';
 
 export interface StructuralContext {
   /** Steps completed. */
@@ -70,7 +71,7 @@ export interface TrainerOptions {
   evalData?: string;
   /** How raw text is tokenized and labelled (a first labelled file fixes `text.labels`). */
   text?: TextInput;
-  /** Total optimizer steps of the run (counting steps before a resume). */
+  /** Total optimizer steps of the run (counting steps before a resume); default: the spec's length. */
   steps?: number;
   /** Alternatively, epochs over the training data. */
   epochs?: number;
@@ -93,8 +94,8 @@ export interface TrainerOptions {
   checkpointEvery?: number;
   /** Checkpoint (folder or directory) to continue from. */
   resume?: string;
-  /** Evaluate every N steps (and at the end) when evalData is given. */
-  evalEvery?: number;
+  /** Evaluate every N steps, or every interval (N steps | N epochs), and at the end, when evalData is given; default: the spec's `eval every`. */
+  evalEvery?: number | Interval;
   /** Metric deciding the best checkpoint (default by task: accuracy, pearson, loss). */
   bestMetric?: string;
   /** JSONL training log. */
@@ -104,6 +105,11 @@ export interface TrainerOptions {
   progress?: false | Omit<ProgressOptions, 'total'>;
   /** Install a SIGINT handler that stops after the current step (the CLI sets it). */
   handleSignals?: boolean;
+  /**
+   * The structural hook. Default: the spec's own Merge / Inject schedule from the host
+   * (node-host.ts recompiles into `<artifacts>/structure/step-N`); a plan that schedules them is
+   * never trained without them (refused where the host cannot recompile).
+   */
   onStructuralEvent?: StructuralHook;
   /** Told every committed step (what the log records), e.g. for a page's loss chart. */
   onStep?: (rec: StepRecord) => void;
@@ -131,9 +137,10 @@ interface Sessions {
   train: EngineSession;
   eval?: EngineSession;
   stateInputs: IOInfo[];
+  /** Which compile `dir` holds (checkpoints record it), where the host can tell. */
+  manifestSha256?: string;
 }
 
-const DEFAULT_BATCH = 8;
 
 function zerosLike(shape: number[]): Float32Tensor {
   return { shape: [...shape], data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
@@ -157,6 +164,9 @@ export class Trainer {
   private evalData: Examples | undefined;
   private readonly totalSteps: number;
   private log: TrainingSink | undefined;
+  /** Evaluate every this many steps (undefined: at the end only). */
+  private evalInterval: number | undefined;
+  private hook: StructuralHook | undefined;
 
   /** Held on the checkpoint folder from open() to the end of run(), so two runs cannot share it. */
   private releaseFolder: (() => void) | undefined;
@@ -184,27 +194,26 @@ export class Trainer {
 
   private static async openUnclaimed(opts: TrainerOptions, host: TrainerHost): Promise<Trainer> {
     if (opts.seed !== undefined && (!Number.isSafeInteger(opts.seed) || opts.seed < 0)) throw new UserError(`the seed must be a non-negative integer, got ${opts.seed}`);
-    let artifacts = host.artifactsLocation(opts.artifacts);
     const resumed = opts.resume ? host.readCheckpoint(opts.resume) : undefined;
-    if (resumed && resumed.artifacts !== artifacts && host.hasArtifacts(resumed.artifacts)) {
-      // After a Merge/Inject the parameters belong to recompiled artifacts, which the checkpoint names.
-      artifacts = resumed.artifacts;
-    }
-    const manifest = host.readManifest(artifacts);
+    // After a Merge/Inject the parameters belong to DIR's recompile, which the checkpoint names
+    // (followed only to artifacts of the same base model, holding the compile it was written for).
+    const { dir: artifacts, manifest } = resumed ? host.checkpointArtifacts(opts.artifacts, resumed, opts.resume!) : { dir: host.artifactsLocation(opts.artifacts), manifest: host.readManifest(host.artifactsLocation(opts.artifacts)) };
     const sessions = await openSessions(host, artifacts, manifest, opts);
     const fixed = manifest.graphs.train.inputs.find((i) => i.role === 'batch' && typeof i.shape[0] === 'number')?.shape[0] as number | undefined;
     if (fixed !== undefined && opts.batchSize !== undefined && opts.batchSize !== fixed) {
       throw new UserError(`the artifacts were compiled for batch size ${fixed}, but batch size ${opts.batchSize} was asked for`, `use --batch-size ${fixed} or recompile with a symbolic batch dim`);
     }
-    const batchSize = fixed ?? opts.batchSize ?? DEFAULT_BATCH;
-    const seed = opts.seed ?? 0;
+    // One source of defaults: the spec's settings the compiler wrote into the manifest.
+    const training = manifest.training;
+    const batchSize = fixed ?? opts.batchSize ?? training.batch;
+    const seed = opts.seed ?? training.seed;
     const dataOptions = { skipInvalid: opts.skipInvalid, text: opts.text, task: manifest.task, classes: classCount(manifest) };
     const trainData = await host.openDataset(opts.data, dataSchema(manifest.graphs.train, manifest.task, opts.padValues), dataOptions);
     const plan = new BatchPlan(trainData.lengths, { batchSize, seed, bucket: opts.bucket, shuffle: opts.shuffle, dropLast: fixed !== undefined });
     let totalSteps: number;
-    if (opts.steps !== undefined) totalSteps = opts.steps;
-    else if (opts.epochs !== undefined) totalSteps = Math.floor((opts.epochs * plan.batchesPerEpoch) / accumulateOf(manifest));
-    else throw new UserError('say how long to train: steps or epochs');
+    const length = opts.steps !== undefined || opts.epochs !== undefined ? { steps: opts.steps, epochs: opts.epochs } : training.length.unit === 'steps' ? { steps: training.length.count } : { epochs: training.length.count };
+    if (length.steps !== undefined) totalSteps = length.steps;
+    else totalSteps = Math.floor((length.epochs! * plan.batchesPerEpoch) / accumulateOf(manifest));
     if (!Number.isInteger(totalSteps) || totalSteps < 0) throw new UserError(`the number of steps must be a non-negative integer, got ${totalSteps}`);
     const t = new Trainer(opts, host, sessions, batchSize, seed, totalSteps);
     t.trainData = trainData;
@@ -213,8 +222,11 @@ export class Trainer {
     if (resumed) t.restore(resumed);
     else t.initialise();
     if (opts.log) t.log = host.openLog(opts.log, resumed?.step);
+    const every = opts.evalEvery ?? training.evalEvery;
+    t.evalInterval = every === undefined ? undefined : typeof every === 'number' ? every : every.unit === 'steps' ? every.count : every.count * t.stepsPerEpoch;
+    t.hook = opts.onStructuralEvent ?? t.planSchedule(host.artifactsLocation(opts.artifacts));
     if (opts.log && !resumed) {
-      const settings = { steps: totalSteps, stepsPerEpoch: t.stepsPerEpoch, batch: batchSize, accumulate: accumulateOf(manifest), seed, ...(opts.evalEvery ? { evalEvery: opts.evalEvery } : {}) };
+      const settings = { steps: totalSteps, stepsPerEpoch: t.stepsPerEpoch, batch: batchSize, accumulate: accumulateOf(manifest), seed, ...(t.evalInterval ? { evalEvery: t.evalInterval } : {}) };
       t.log!.event({ ...headerRecord(manifest, { artifacts: t.artifacts, data: opts.data, evalData: opts.evalData, settings }) });
     }
     return t;
@@ -327,6 +339,8 @@ export class Trainer {
       rng: { seed: this.seed },
       plan: this.manifest.plan,
       artifacts: this.artifacts,
+      base: { sha256: this.manifest.base.sha256 },
+      manifestSha256: this.sessions.manifestSha256,
       metrics: this.lastMetrics,
       best: this.best,
       extra: { batchSize: this.batchSize, examples: this.trainData.size, bucket: this.opts.bucket ?? 0, shuffle: this.opts.shuffle ?? true },
@@ -386,7 +400,7 @@ export class Trainer {
         progress?.update({ step: this.stepCount, loss: outcome.loss, lr: outcome.lr, examples: outcome.examples, tokens: outcome.tokens });
         let evalMetrics: Metrics | undefined;
         let improved = false;
-        const every = this.opts.evalEvery;
+        const every = this.evalInterval;
         if (this.evalData && ((every && this.stepCount % every === 0) || this.stepCount === this.totalSteps)) {
           evalMetrics = await this.evaluate();
           this.lastMetrics = evalMetrics;
@@ -398,9 +412,12 @@ export class Trainer {
         if (scores) record.sfs = scores;
         this.log?.step(record);
         this.opts.onStep?.(record);
+        // The best checkpoint holds what was evaluated: written before a Merge/Inject at this
+        // step changes the structure (the change is then checkpointed on its own).
+        if (improved) this.saveCheckpoint(true);
         const changed = await this.structuralPoint(progress);
         const periodic = this.opts.checkpointEvery !== undefined && this.stepCount % this.opts.checkpointEvery === 0;
-        if (improved || changed || periodic || this.stepCount === this.totalSteps) this.saveCheckpoint(improved);
+        if (changed || (!improved && (periodic || this.stepCount === this.totalSteps))) this.saveCheckpoint();
       }
       progress?.finish();
       return this.result('done', this.lastCheckpoint);
@@ -496,9 +513,18 @@ export class Trainer {
     return { loss: this.lastLoss, lr, gradNorm, seconds, examples, tokens };
   }
 
+  /** The plan's own Merge / Inject schedule as the hook (from the host), or undefined when it schedules none. */
+  private planSchedule(root: string): StructuralHook | undefined {
+    const plan = this.manifest.plan as Plan;
+    if (!plan?.merge?.schedule && !plan?.inject) return undefined;
+    const hook = this.host.planSchedule?.({ plan, manifest: this.manifest, root, totalSteps: this.totalSteps, stepsPerEpoch: this.stepsPerEpoch });
+    if (!hook) throw new UserError('the spec schedules Merge/Inject, which recompiles the model during training, and this host cannot recompile', 'train with `lor2c train` (Node), or pass onStructuralEvent');
+    return hook;
+  }
+
   /** Offers the hook a structural change; applies it when one comes back. */
   private async structuralPoint(progress: Progress | undefined): Promise<boolean> {
-    const hook = this.opts.onStructuralEvent;
+    const hook = this.hook;
     if (!hook) return false;
     const change = await hook({ step: this.stepCount, position: this.dataPosition, manifest: this.manifest, artifacts: this.artifacts, parameters: this.params, optimizer: this.optimizer });
     if (!change) return false;
@@ -527,7 +553,7 @@ async function openSessions(host: TrainerHost, dir: string, manifest: Manifest, 
   for (const io of stateInputs) {
     if (!io.of || !io.slot) throw new UserError(`${dir}/manifest.json: state input '${io.name}' lacks 'of' or 'slot'`);
   }
-  return { dir, manifest, train, stateInputs };
+  return { dir, manifest, train, stateInputs, manifestSha256: host.manifestDigest?.(dir) };
 }
 
 /** Micro-batches per optimizer step: the train graph takes an `apply` flag only when accumulating. */

@@ -30,12 +30,12 @@ ${TEXT_HELP}`,
     const dir = oneDir(positionals);
     if (!values.data) throw new UsageError('--data FILE is required');
     const flags = runtimeFlags(values);
-    const { manifest, params } = manifestAndParameters('eval', dir, flags.source);
+    const { manifest, params, artifacts } = manifestAndParameters('eval', dir, flags.source);
     const text = textInputFor(dir, values);
     const data = await openExamples(values.data, dataSchema(manifest.graphs.eval, manifest.task), { skipInvalid: values['skip-invalid'], text, task: manifest.task, classes: classCount(manifest) });
     keepTextInput('eval', dir, text, values);
     for (const line of data.skipped.lines(values.data)) console.error(`lor2c eval: skipped ${line}`);
-    const session = await nodeEngine({ target: flags.target, intraOpThreads: flags.threads }).open({ kind: 'file', path: join(dir, manifest.graphs.eval.file) });
+    const session = await nodeEngine({ target: flags.target, intraOpThreads: flags.threads }).open({ kind: 'file', path: join(artifacts, manifest.graphs.eval.file) });
     let metrics;
     try {
       metrics = await evaluate(session, manifest, data, params.values, flags.batch ?? 16);

@@ -39,15 +39,16 @@ Options:
     if (values['fold-lora'] && !values.merged) throw new UsageError('--fold-lora applies to --merged');
     if (values.adapter && !values.adapter.endsWith('.safetensors')) throw new UsageError(`--adapter names the file to write and must end in .safetensors, got '${values.adapter}'`);
     if (values.merged && !values.merged.endsWith('.onnx')) throw new UsageError(`--merged names the model to write and must end in .onnx, got '${values.merged}'`);
-    const manifest = readManifest(dir);
-    const params = sourceParameters(dir, manifest, { checkpoint: values.checkpoint, best: values.best });
+    // A checkpoint made after a Merge/Inject is exported with the recompiled artifacts it belongs to.
+    const params = sourceParameters(dir, readManifest(dir), { checkpoint: values.checkpoint, best: values.best });
+    const { manifest, artifacts } = params;
     const from = params.source.kind === 'checkpoint' ? `checkpoint ${params.source.path} (step ${params.source.step})` : params.source.path;
     if (values.adapter) {
-      const done = exportAdapter(dir, params.values, values.adapter, { source: params.source });
+      const done = exportAdapter(artifacts, params.values, values.adapter, { source: params.source });
       console.log(`wrote ${done.file} and ${done.configFile} (${manifest.parameters.length} tensors from ${from})`);
     }
     if (values.merged) {
-      const done = exportMerged(dir, params.values, values.merged, { source: params.source, foldLora: values['fold-lora'] });
+      const done = exportMerged(artifacts, params.values, values.merged, { source: params.source, foldLora: values['fold-lora'] });
       console.log(`wrote ${done.file}${done.dataFile ? ` and ${done.dataFile}` : ''} (adapter from ${from})`);
       if (done.fold) {
         for (const f of done.fold.folded) console.log(`  folded LoRA ${f.module} into ${f.weight}`);

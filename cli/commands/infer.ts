@@ -43,8 +43,8 @@ ${TEXT_HELP}`,
     if (!values.data) throw new UsageError('--data FILE is required');
     const flags = runtimeFlags(values);
     const lm = { top: positiveInt('top', values.top) ?? DEFAULT_TOP, logits: values.logits === true };
-    const { manifest, params } = manifestAndParameters('infer', dir, flags.source);
-    const pipeline = await Pipeline.load(dir, { target: flags.target, threads: flags.threads, batchSize: flags.batch, adapter: params.values });
+    const { manifest, params, artifacts } = manifestAndParameters('infer', dir, flags.source);
+    const pipeline = await Pipeline.load(artifacts, { target: flags.target, threads: flags.threads, batchSize: flags.batch, adapter: params.values });
     const sink = values.out ? fileSink(values.out) : { write: (s: string) => void process.stdout.write(s), commit() {}, abort() {} };
     try {
       const text = textInputFor(dir, values);

@@ -44,9 +44,10 @@ export function runtimeFlags(values: { target?: string; threads?: string; batch?
  * with (checkpoint, --adapter file or DIR's own), warning when an adapter names another base.
  */
 export function manifestAndParameters(command: string, dir: string, source: ParameterSourceOptions) {
-  const manifest = readManifest(dir);
-  const params = sourceParameters(dir, manifest, source);
+  const params = sourceParameters(dir, readManifest(dir), source);
+  // A checkpoint made after a Merge/Inject belongs to its recompile, which the command then runs.
+  const manifest = params.manifest;
   const warning = source.adapter === undefined ? undefined : adapterBaseWarning(manifest, source.adapter);
   if (warning) console.error(`lor2c ${command}: warning: ${warning}`);
-  return { manifest, params };
+  return { manifest, params, artifacts: params.artifacts };
 }

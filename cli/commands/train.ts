@@ -1,11 +1,7 @@
-import { join } from 'node:path';
 import type { Command } from '../command.ts';
 import { integerFlag, parseCommandArgs, positiveInt, threadsFlag } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { Trainer, nodeHost, dynamicAdapters, readManifest, type StructuralHook } from '../../runtime/index.ts';
-import { prepareBase } from '../../compiler/index.ts';
-import { PLAN_VERSION, type Plan } from '../../dsl/index.ts';
-import { UserError } from '../../contract/errors.ts';
+import { Trainer, nodeHost, readManifest } from '../../runtime/index.ts';
 import { keepTextInput, TEXT_HELP, TEXT_OPTIONS, textInputFor } from './text-flags.ts';
 
 export const trainCommand: Command = {
@@ -58,39 +54,30 @@ ${TEXT_HELP}`,
     if (values.target !== undefined && values.target !== 'cpu' && values.target !== 'cuda') throw new UsageError(`--target must be cpu or cuda, got '${values.target}'`);
     const dir = positionals[0]!;
     const manifest = readManifest(dir);
-    const training = manifest.training;
-    const plan = manifest.plan as Plan;
-    const steps = positiveInt('steps', values.steps);
-    const epochs = positiveInt('epochs', values.epochs);
-    const length = steps || epochs ? { steps, epochs } : training.length.unit === 'steps' ? { steps: training.length.count } : { epochs: training.length.count };
-    let hook: StructuralHook | undefined;
+    // Length, batch, seed, evaluation interval and the Merge/Inject schedule default to the
+    // spec's inside the Trainer (one source of defaults).
     const text = textInputFor(dir, values);
     const trainer = await Trainer.open({
       text,
       artifacts: dir,
       data: values.data,
       evalData: values['eval-data'],
-      ...length,
-      batchSize: positiveInt('batch', values.batch) ?? training.batch,
-      seed: integerFlag('seed', values.seed, 0) ?? training.seed,
+      steps: positiveInt('steps', values.steps),
+      epochs: positiveInt('epochs', values.epochs),
+      batchSize: positiveInt('batch', values.batch),
+      seed: integerFlag('seed', values.seed, 0),
       init: values.init,
       log: values.log,
       checkpoint: values.checkpoint,
       checkpointEvery: positiveInt('checkpoint-every', values['checkpoint-every']),
       resume: values.resume,
-      evalEvery: positiveInt('eval-every', values['eval-every']) ?? (training.evalEvery?.unit === 'steps' ? training.evalEvery.count : undefined),
+      evalEvery: positiveInt('eval-every', values['eval-every']),
       skipInvalid: values['skip-invalid'],
       shuffle: !values['no-shuffle'],
       bucket: positiveInt('bucket', values.bucket),
       session: { target: (values.target as 'cpu' | 'cuda' | undefined) ?? manifest.target, intraOpThreads: threadsFlag(values.threads) },
       handleSignals: true,
-      onStructuralEvent: (ctx) => hook?.(ctx),
     }, nodeHost);
-    if (plan.merge?.schedule || plan.inject) {
-      // Merge / Inject re-read the base with the plan's block discovery, whose shape is versioned.
-      if (plan.planVersion !== PLAN_VERSION) throw new UserError(`${dir} was compiled by another lor2c version (plan version ${plan.planVersion}, this one reads ${PLAN_VERSION})`, `compile the spec again: lor2c compile SPEC.lor2c --out ${dir}`);
-      hook = dynamicAdapters({ base: prepareBase(plan, manifest.base.path), plan, totalSteps: trainer.total, stepsPerEpoch: trainer.stepsPerEpoch, root: join(dir, 'structure') });
-    }
     keepTextInput('train', dir, text, values);
     for (const line of trainer.skippedRows) console.error(`skipped ${line}`);
     const result = await trainer.run();

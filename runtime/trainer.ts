@@ -197,7 +197,7 @@ export class Trainer {
     const resumed = opts.resume ? host.readCheckpoint(opts.resume) : undefined;
     // After a Merge/Inject the parameters belong to DIR's recompile, which the checkpoint names
     // (followed only to artifacts of the same base model, holding the compile it was written for).
-    const { dir: artifacts, manifest } = resumed ? host.checkpointArtifacts(opts.artifacts, resumed, opts.resume!) : { dir: host.artifactsLocation(opts.artifacts), manifest: host.readManifest(host.artifactsLocation(opts.artifacts)) };
+    const { dir: artifacts, manifest } = (resumed && host.checkpointArtifacts?.(opts.artifacts, resumed, opts.resume!)) || ownArtifacts(host, opts.artifacts, resumed);
     const sessions = await openSessions(host, artifacts, manifest, opts);
     const fixed = manifest.graphs.train.inputs.find((i) => i.role === 'batch' && typeof i.shape[0] === 'number')?.shape[0] as number | undefined;
     if (fixed !== undefined && opts.batchSize !== undefined && opts.batchSize !== fixed) {
@@ -545,6 +545,17 @@ export class Trainer {
     progress?.note(`${change.event.type} at step ${this.stepCount}: now ${manifest.parameters.length} trainable tensors`);
     return true;
   }
+}
+
+/** The artifacts named, for a host that cannot follow checkpoints: a checkpoint of another base model is refused. */
+function ownArtifacts(host: TrainerHost, where: string, resumed: Checkpoint | undefined): { dir: string; manifest: Manifest } {
+  const dir = host.artifactsLocation(where);
+  const manifest = host.readManifest(dir);
+  const theirs = resumed?.base?.sha256;
+  if (theirs && manifest.base.sha256 && theirs !== manifest.base.sha256) {
+    throw new UserError(`the checkpoint was trained on a base model with sha256 ${theirs.slice(0, 12)}..., but ${where} was compiled from ${manifest.base.path} (sha256 ${manifest.base.sha256.slice(0, 12)}...)`, 'resume with the artifacts compiled from the model it was trained on');
+  }
+  return { dir, manifest };
 }
 
 async function openSessions(host: TrainerHost, dir: string, manifest: Manifest, opts: TrainerOptions): Promise<Sessions> {

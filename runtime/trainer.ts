@@ -517,9 +517,9 @@ export class Trainer {
   private planSchedule(root: string): StructuralHook | undefined {
     const plan = this.manifest.plan as Plan;
     if (!plan?.merge?.schedule && !plan?.inject) return undefined;
-    const hook = this.host.planSchedule?.({ plan, manifest: this.manifest, root, totalSteps: this.totalSteps, stepsPerEpoch: this.stepsPerEpoch });
-    if (!hook) throw new UserError('the spec schedules Merge/Inject, which recompiles the model during training, and this host cannot recompile', 'train with `lor2c train` (Node), or pass onStructuralEvent');
-    return hook;
+    if (!this.host.planSchedule) throw new UserError('the spec schedules Merge/Inject, which recompiles the model during training, and this host cannot recompile', 'train with `lor2c train` (Node), or pass onStructuralEvent');
+    // Undefined when no point falls inside this run's length.
+    return this.host.planSchedule({ plan, manifest: this.manifest, root, totalSteps: this.totalSteps, stepsPerEpoch: this.stepsPerEpoch });
   }
 
   /** Offers the hook a structural change; applies it when one comes back. */

@@ -18,6 +18,7 @@ import { checkpointFiles, type NamedFile } from './checkpoint-files.ts';
 import { Dataset, type DatasetOptions } from './data/dataset.ts';
 import type { DataSchema } from './data/schema.ts';
 import { BytesLines } from './data/lines.ts';
+import { scheduledChanges } from './scheduled-changes.ts';
 import type { Engine, EngineSession } from './engine/engine.ts';
 import type { EventRecord, StepRecord } from './log.ts';
 import type { TrainerHost, TrainingSink } from './trainer-host.ts';
@@ -31,8 +32,7 @@ export interface StoredCheckpoint {
 
 /** Why these artifacts cannot train without the compiler, or undefined when they can. */
 export function needsCompiler(manifest: Manifest): string | undefined {
-  const plan = manifest.plan as Plan;
-  const what = [plan.merge?.schedule ? 'MergeLoR2C merges' : '', plan.inject ? 'InjectLoR2C injections' : ''].filter(Boolean);
+  const what = scheduledChanges(manifest.plan as Plan);
   if (what.length === 0) return undefined;
   return `these artifacts schedule ${what.join(' and ')} during training, which recompile the graphs; the compiler does not run in a browser, so train them with \`lor2c train\` in Node (plain LoR2C, ShareLoR2C, static merges and LoRA train here)`;
 }

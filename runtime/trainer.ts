@@ -35,6 +35,7 @@ import { Progress, type ProgressOptions } from './progress.ts';
 import { int64Scalar, tensor, type EngineSession, type TensorValue } from './engine/engine.ts';
 import type { SessionSettings } from './session.ts';
 import type { TrainerHost, TrainingSink } from './trainer-host.ts';
+import { scheduledChanges } from './scheduled-changes.ts';
 import type { Interval, Plan } from '../dsl/index.ts';
 
 export interface StructuralContext {
@@ -516,8 +517,9 @@ export class Trainer {
   /** The plan's own Merge / Inject schedule as the hook (from the host), or undefined when it schedules none. */
   private planSchedule(root: string): StructuralHook | undefined {
     const plan = this.manifest.plan as Plan;
-    if (!plan?.merge?.schedule && !plan?.inject) return undefined;
-    if (!this.host.planSchedule) throw new UserError('the spec schedules Merge/Inject, which recompiles the model during training, and this host cannot recompile', 'train with `lor2c train` (Node), or pass onStructuralEvent');
+    const what = scheduledChanges(plan);
+    if (what.length === 0) return undefined;
+    if (!this.host.planSchedule) throw new UserError(`the spec schedules ${what.join(' and ')}, which recompile the model during training, and this host cannot recompile`, 'train with `lor2c train` (Node), or pass onStructuralEvent');
     // Undefined when no point falls inside this run's length.
     return this.host.planSchedule({ plan, manifest: this.manifest, root, totalSteps: this.totalSteps, stepsPerEpoch: this.stepsPerEpoch });
   }

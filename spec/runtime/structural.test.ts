@@ -106,3 +106,10 @@ test.serial('`lor2c train`: the best checkpoint at a merge step holds what was e
   t.true(existsSync(join(work, 'final.config.json')));
   t.true((JSON.parse(readFileSync(join(work, 'final.config.json'), 'utf8')) as { modules: { id: string }[] }).modules.some((m) => m.id === 'b0_2'));
 });
+
+test.serial('a host that cannot recompile refuses a scheduled Merge rather than train without it', async (t) => {
+  const dir = await compiled('no-recompile');
+  const { planSchedule: _dropped, ...host } = nodeHost;
+  const err = await t.throwsAsync(Trainer.open({ artifacts: dir, data: DATA, progress: false, session: { intraOpThreads: 1 } }, host));
+  t.regex(err?.message ?? '', /schedules MergeLoR2C merges.*this host cannot recompile/);
+});

@@ -13,6 +13,7 @@ import type { TrainerHost } from './trainer-host.ts';
 import { checkpointArtifacts, manifestDigest } from './checkpoint-artifacts.ts';
 import { dynamicAdapters } from './dynamic.ts';
 import { prepareBase } from '../compiler/index.ts';
+import { PLAN_VERSION } from '../dsl/index.ts';
 
 export const nodeHost: TrainerHost = {
   artifactsLocation: (where) => resolve(where),
@@ -42,6 +43,9 @@ export const nodeHost: TrainerHost = {
   notice: (line) => process.stderr.write(line + '\n'),
   checkpointArtifacts: (artifacts, ckpt, where) => checkpointArtifacts(artifacts, { ...ckpt, dir: (ckpt as { dir?: string }).dir ?? where }),
   manifestDigest,
-  planSchedule: ({ plan, manifest, root, totalSteps, stepsPerEpoch }) =>
-    dynamicAdapters({ base: prepareBase(plan, manifest.base.path), plan, totalSteps, stepsPerEpoch, root: join(root, 'structure') }),
+  planSchedule({ plan, manifest, root, totalSteps, stepsPerEpoch }) {
+    // Merge / Inject re-read the base with the plan's block discovery, whose shape is versioned.
+    if (plan.planVersion !== PLAN_VERSION) throw new UserError(`${root} was compiled by another lor2c version (plan version ${plan.planVersion}, this one reads ${PLAN_VERSION})`, `compile the spec again: lor2c compile SPEC.lor2c --out ${root}`);
+    return dynamicAdapters({ base: prepareBase(plan, manifest.base.path), plan, totalSteps, stepsPerEpoch, root: join(root, 'structure') });
+  },
 };

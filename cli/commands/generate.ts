@@ -62,10 +62,10 @@ Options:
     const end = endId ?? tokenizer?.endToken()?.id;
     const prompt = promptIds ?? (await promptTokens(tokenizer!, values.prompt!, end));
 
-    const { manifest, params } = manifestAndParameters('generate', dir, { checkpoint: values.checkpoint, best: values.best, adapter: values.adapter });
+    const { manifest, params, artifacts } = manifestAndParameters('generate', dir, { checkpoint: values.checkpoint, best: values.best, adapter: values.adapter });
     if (manifest.task.kind !== 'lm') throw new UserError(`${dir} was compiled for the task '${manifest.task.kind}'; generate needs a language model`, 'compile the decoder with `task lm(logits "logits", labels "input_ids", shift true)`');
     const limit = positionLimit(manifest);
-    const pipeline = await Pipeline.load(dir, { target: parseTarget(values.target), threads: positiveInt('threads', values.threads), batchSize: 1, adapter: params.values });
+    const pipeline = await Pipeline.load(artifacts, { target: parseTarget(values.target), threads: positiveInt('threads', values.threads), batchSize: 1, adapter: params.values });
     const stream = !values.json ? textStream(tokenizer, prompt) : undefined;
     const started = performance.now();
     try {

@@ -144,7 +144,13 @@ function loraTargets(sites: AdapterSites, site: ResolvedLoraSite): ProjectionSit
     }
     if (found.length === 0) {
       const roles = [...new Set(sites.projections(site.block).map((p) => p.role).filter(Boolean))].join(', ');
-      throw new UserError(`LoRA section '${site.section}': block ${site.block} has no '${target.role}' projection (found: ${roles || 'none'})`, 'target a role the block has, or name the projection by pattern');
+      // A role only one stack has (a decoder's cross_q): say which, and how to select it.
+      const stacks = [...new Set(sites.blocks.filter((_, i) => sites.projections(i).some((p) => p.role === target.role)).map((b) => b.stack))];
+      const here = sites.blocks[site.block]?.stack;
+      const hint = stacks.length > 0 && here !== undefined && !stacks.includes(here)
+        ? `'${target.role}' is a projection of the ${stacks.join(', ')} stack's blocks, not the ${here}'s: give it its own section, e.g. \`lora ${target.role} { on ${target.role}; blocks ${stacks[0]} }\``
+        : 'target a role the block has, or name the projection by pattern';
+      throw new UserError(`LoRA section '${site.section}': block ${site.block}${here && here !== 'main' ? ` (${here})` : ''} has no '${target.role}' projection (found: ${roles || 'none'})`, hint);
     }
     return found;
   }

@@ -22,10 +22,9 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from '../../cli/main.ts';
 import { readCheckpoint, type Float32Tensor } from '../../runtime/checkpoint.ts';
 import { readTrainingLog } from '../../runtime/log.ts';
-import { maxAbsDiff, safetensors } from './support.ts';
+import { cli, maxAbsDiff, safetensors } from './support.ts';
 
 const DIR = fileURLToPath(new URL('../fixtures/reference/', import.meta.url));
 
@@ -93,26 +92,6 @@ const scenarios: Scenario[] = readdirSync(DIR)
 
 const work = mkdtempSync(join(tmpdir(), 'lor2c-reference-training-'));
 test.after.always(() => rmSync(work, { recursive: true, force: true }));
-
-/** Runs the CLI in-process; what it prints is kept for failure messages. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string }> {
-  const out: string[] = [];
-  const saved = { log: console.log, error: console.error, out: process.stdout.write, err: process.stderr.write };
-  const keep = (chunk: unknown) => (out.push(String(chunk)), true);
-  console.log = (...a: unknown[]) => void out.push(a.join(' ') + '\n');
-  console.error = (...a: unknown[]) => void out.push(a.join(' ') + '\n');
-  process.stdout.write = keep as typeof process.stdout.write;
-  process.stderr.write = keep as typeof process.stderr.write;
-  try {
-    return { code: await main(argv), out: out.join('') };
-  } finally {
-    console.log = saved.log;
-    console.error = saved.error;
-    process.stdout.write = saved.out;
-    process.stderr.write = saved.err;
-  }
-}
-
 
 function relErr(a: number, b: number): number {
   return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-30);

@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { join } from 'node:path';
-import { initialStructure, modelFacts, prepareBase } from '../../../compiler/compile.ts';
+import { adapterReport, initialStructure, modelFacts, prepareBase } from '../../../compiler/compile.ts';
 import { modelFromProto } from '../../../compiler/graph/index.ts';
 import { locateBlocks } from '../../../compiler/locate/index.ts';
 import { readModel } from '../../../compiler/onnx/index.ts';
@@ -73,4 +73,15 @@ test('a tensor in two stacks\' lists is refused', (t) => {
   const e = t.throws(() => locateBlocks(modelFromProto(readModel(MODEL)), { kind: 'boundaries', streams: [enc, [enc.at(-1)!, ...dec.slice(1)]] }));
   t.true(isUserError(e));
   t.regex(e!.message, /is named in the lists of stack 0 and stack 1/);
+});
+
+test('LoRA on a role only the decoder has, over every block, is an error that says to select the decoder', (t) => {
+  const { plan, base } = planFor('lora { on q, cross_q }\n');
+  const e = t.throws(() => adapterReport(base, plan));
+  t.true(isUserError(e));
+  t.regex(e!.message, /block 0 \(encoder\) has no 'cross_q' projection/);
+  t.regex((e as { hint?: string }).hint!, /of the decoder stack's blocks.*`lora cross_q \{ on cross_q; blocks decoder \}`/);
+  const { plan: split, base: again } = planFor('lora { on q }\nlora cross { on cross_q; blocks decoder }\n');
+  // q on all four blocks, cross_q on the decoder's two: 6 LoRA pairs.
+  t.is(adapterReport(again, split).modules.filter((m) => m.kind === 'lora').length, 6);
 });

@@ -2,9 +2,10 @@
  * Loading an artifacts directory (manifest.json + graphs + adapter.safetensors) from disk; the
  * checks themselves are in artifacts-parse.ts, shared with the browser.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../contract/errors.ts';
+import { readRegularFile } from '../contract/regular-file.ts';
 import type { Manifest } from '../contract/manifest.ts';
 import { finishInterruptedUpdate, MANIFEST_FILE } from '../contract/artifacts-folder.ts';
 import { checkParameterSet, decodeParameters, parseManifest } from './artifacts-parse.ts';
@@ -17,16 +18,10 @@ export function readManifest(dir: string): Manifest {
   finishInterruptedUpdate(dir);
   const path = join(dir, MANIFEST_FILE);
   if (!existsSync(path)) throw new UserError(`${dir} is not an artifacts directory: manifest.json is missing`, 'run `lor2c compile` to produce one');
-  return parseManifest(readFileSync(path, 'utf8'), path);
+  return parseManifest(readRegularFile(path, 'manifest').toString('utf8'), path);
 }
 
 /** Reads parameter values (float32) from a safetensors file and checks them against the manifest. */
 export function readParameterFile(manifest: Manifest, path: string): Map<string, Float32Tensor> {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new UserError(`cannot read safetensors file ${path}: ${(e as Error).message}`);
-  }
-  return decodeParameters(manifest, bytes, path);
+  return decodeParameters(manifest, readRegularFile(path, 'safetensors file'), path);
 }

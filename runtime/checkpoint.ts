@@ -14,14 +14,16 @@
  * any moment leaves `latest` naming a complete checkpoint; leftovers of an interrupted write
  * are temporary directories that the next write removes.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isUserError, UserError } from '../contract/errors.ts';
 import { fileError } from '../contract/file-errors.ts';
 import { fsyncPath, makeFolder, writeDurable, writeFileAtomic } from '../contract/atomic.ts';
 import { processAlive } from '../contract/processes.ts';
+import { readRegularFile } from '../contract/regular-file.ts';
 import { decodeSafetensors, float32Values } from '../contract/safetensors.ts';
-import { checkpointFiles, OPTIMIZER_FILE, PARAMS_FILE, STATE_FILE, type StateFile } from './checkpoint-files.ts';
+import { checkpointFiles, OPTIMIZER_FILE, PARAMS_FILE, STATE_FILE } from './checkpoint-files.ts';
+import { validateState } from './checkpoint-state.ts';
 import type { DataPosition } from './data/batches.ts';
 import type { RngState } from './data/prng.ts';
 
@@ -88,7 +90,7 @@ const TMP_NAME = /^\.tmp-step-\d+-(\d+)$/;
 /** A checkpoint directory lor2c wrote (its state.json says so): the only kind cleanup removes. */
 function isCheckpointDir(path: string): boolean {
   try {
-    return (JSON.parse(readFileSync(join(path, STATE_FILE), 'utf8')) as { format?: unknown })?.format === 'lor2c-checkpoint';
+    return (JSON.parse(readRegularFile(join(path, STATE_FILE), 'checkpoint state').toString('utf8')) as { format?: unknown })?.format === 'lor2c-checkpoint';
   } catch {
     return false;
   }
@@ -102,10 +104,9 @@ function removeStaleStaging(root: string): void {
   }
 }
 
-
 function pointer(root: string, name: 'latest' | 'best'): string | undefined {
   const path = join(root, name);
-  return existsSync(path) ? readFileSync(path, 'utf8').trim() : undefined;
+  return existsSync(path) ? readRegularFile(path, 'checkpoint pointer').toString('utf8').trim() : undefined;
 }
 
 /**
@@ -186,23 +187,18 @@ export function readCheckpoint(path: string, which: 'latest' | 'best' = 'latest'
     throw new UserError(`${dir}: not a valid lor2c checkpoint: ${what}`);
   };
   if (!statSync(dir).isDirectory()) fail('not a directory');
-  let state: StateFile;
+  const where = join(dir, STATE_FILE);
+  let raw: unknown;
   try {
-    state = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as StateFile;
+    raw = JSON.parse(readRegularFile(where, 'checkpoint state').toString('utf8'));
   } catch (e) {
     return fail(`${STATE_FILE} is unreadable (${(e as Error).message})`);
   }
-  if (state === null || typeof state !== 'object' || state.format !== 'lor2c-checkpoint') fail(`${STATE_FILE} is not a lor2c checkpoint state`);
-  if (state.formatVersion !== 1) fail(`format version ${state.formatVersion} is not supported (this lor2c reads version 1)`);
-  if (!Number.isSafeInteger(state.step) || state.step < 0) fail(`step ${JSON.stringify(state.step)} is not a non-negative integer`);
-  const d = state.data;
-  if (!d || !Number.isSafeInteger(d.epoch) || !Number.isSafeInteger(d.batch) || d.epoch < 0 || d.batch < 0) fail(`data position ${JSON.stringify(d)} is malformed`);
-  if (!state.rng || !Number.isSafeInteger(state.rng.seed)) fail(`rng ${JSON.stringify(state.rng)} is malformed`);
-  if (typeof state.artifacts !== 'string') fail('artifacts path missing');
+  const state = validateState(raw, where);
   const load = (file: string): Map<string, Float32Tensor> => {
     let bytes: Uint8Array;
     try {
-      bytes = readFileSync(join(dir, file));
+      bytes = readRegularFile(join(dir, file), 'checkpoint file');
     } catch (e) {
       return fail(`${file} is missing (${(e as Error).message})`);
     }

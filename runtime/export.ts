@@ -13,12 +13,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { UserError } from '../contract/errors.ts';
+import { isUserError, UserError } from '../contract/errors.ts';
 import type { Manifest } from '../contract/manifest.ts';
 import { adapterConfig, encodeAdapter, type AdapterConfig, type ExportSource } from './adapter-config.ts';
 import { modelFromProto, modelToProto, create, StringStringEntryProtoSchema, readModel, ExternalDataFile, encodeModel, bakeAdapter, type FoldReport } from '../compiler/index.ts';
 import { writeFileAtomic } from '../contract/atomic.ts';
 import { readSafetensors } from '../contract/safetensors-file.ts';
+import { readRegularFile } from '../contract/regular-file.ts';
 import { MERGED_METADATA, mergedDataName, previousMergedData, refuseArtifactFiles, removeKilledWrites, removeObsoleteData } from './export-target.ts';
 import { adapterValues, type AdapterSource, type SourcedParameters } from './adapter.ts';
 import { readManifest } from './artifacts.ts';
@@ -47,14 +48,14 @@ export function adapterBaseWarning(manifest: Manifest, adapterFile: string): str
   if (!existsSync(path)) return undefined;
   let config: Partial<AdapterConfig>;
   try {
-    config = JSON.parse(readFileSync(path, 'utf8')) as Partial<AdapterConfig>;
-  } catch {
-    return `${path} is not valid JSON; cannot tell which base model ${basename(adapterFile)} was trained on`;
+    config = JSON.parse(readRegularFile(path, 'adapter config').toString('utf8')) as Partial<AdapterConfig>;
+  } catch (e) {
+    return `${isUserError(e) ? e.message : `${path} is not valid JSON`}; cannot tell which base model ${basename(adapterFile)} was trained on`;
   }
   // A config whose weights hash is not this file's describes other values (an export killed
   // between its two renames, or a file replaced by hand): the values file's own metadata tells.
   let theirs = config.base_model_sha256;
-  if (config.weights?.sha256 && existsSync(adapterFile) && createHash('sha256').update(readFileSync(adapterFile)).digest('hex') !== config.weights.sha256) {
+  if (config.weights?.sha256 && existsSync(adapterFile) && createHash('sha256').update(readRegularFile(adapterFile, 'safetensors file')).digest('hex') !== config.weights.sha256) {
     try {
       theirs = readSafetensors(adapterFile).metadata.base_sha256;
     } catch {

@@ -3,8 +3,9 @@
  * Dataset, raw text (CSV / TSV, or JSONL with a text field and no input_ids) is tokenized into
  * a TextDataset. `openExamples` picks by what the file holds.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { UserError } from '../../contract/errors.ts';
+import { openRegularFile } from '../../contract/regular-file.ts';
 import { openDataset } from './dataset-file.ts';
 import type { Examples, OpenExamplesOptions } from './examples-contract.ts';
 import { MAX_LINE_BYTES } from './jsonl.ts';
@@ -40,7 +41,7 @@ function holdsText(path: string, textField: string): boolean {
 function firstLine(path: string): string | undefined {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openRegularFile(path, 'data file').fd;
   } catch {
     return undefined; // the JSONL reader reports it
   }

@@ -3,8 +3,9 @@
  * non-blank line starts (and hands each line to a visitor, which is how the dataset validates
  * rows in the same pass); afterwards a line is read back by its byte offset.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { UserError } from '../../contract/errors.ts';
+import { openRegularFile } from '../../contract/regular-file.ts';
 import { decodeLine, MAX_LINE_BYTES, type LineRef, type LineSource } from './lines.ts';
 
 const CHUNK = 1 << 20;
@@ -15,15 +16,8 @@ export { MAX_LINE_BYTES, type LineRef } from './lines.ts';
  * A UTF-8 byte order mark and a trailing '\r' (CRLF files) are stripped.
  */
 export function scanLines(path: string, visit: (text: string, ref: LineRef) => void): { size: number; mtimeMs: number } {
-  let fd: number;
+  const { fd, stat } = openRegularFile(path, 'data file');
   try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw new UserError(`cannot open data file ${path}: ${(e as Error).message}`);
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new UserError(`cannot read data file ${path}: not a file`, 'give the path of a .jsonl file');
     const chunk = Buffer.allocUnsafe(CHUNK);
     let pending: Buffer[] = [];
     let pendingBytes = 0;
@@ -77,7 +71,7 @@ export class LineReader {
   constructor(readonly path: string) {}
 
   read(ref: LineRef): string {
-    this.fd ??= openSync(this.path, 'r');
+    this.fd ??= openRegularFile(this.path, 'data file').fd;
     const buf = Buffer.allocUnsafe(ref.length);
     let done = 0;
     while (done < ref.length) {

@@ -3,10 +3,11 @@
  * csv-parse, so quoted fields, embedded newlines and delimiters inside quotes are handled as
  * RFC 4180 says). Each row keeps the line it starts on, for file:line messages.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { UserError } from '../../contract/errors.ts';
+import { openRegularFile } from '../../contract/regular-file.ts';
 import { scanLines } from './jsonl.ts';
 import { previewValue } from '../preview.ts';
 
@@ -73,13 +74,15 @@ function readJsonl(path: string, fields: TextFields, needLabel: boolean): { rows
 
 function readDelimited(path: string, delimiter: string, fields: TextFields, needLabel: boolean): { rows: TextRow[]; problems: TextRowProblem[] } {
   let input: Buffer;
+  const { fd, stat } = openRegularFile(path, 'data file');
   try {
-    const size = statSync(path).size;
-    if (size > MAX_CSV_BYTES) throw new UserError(`${path}: ${size} bytes; CSV/TSV files are read whole and at most ${MAX_CSV_BYTES} bytes are accepted`, 'convert it to JSONL (one {"text": ..., "label": ...} a line), which is streamed');
-    input = readFileSync(path);
+    if (stat.size > MAX_CSV_BYTES) throw new UserError(`${path}: ${stat.size} bytes; CSV/TSV files are read whole and at most ${MAX_CSV_BYTES} bytes are accepted`, 'convert it to JSONL (one {"text": ..., "label": ...} a line), which is streamed');
+    input = readFileSync(fd);
   } catch (e) {
     if (e instanceof UserError) throw e;
-    throw new UserError(`cannot open data file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UserError(`cannot read data file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  } finally {
+    closeSync(fd);
   }
   let records: { record: Record<string, string>; info: { lines: number } }[];
   try {

@@ -111,7 +111,7 @@ test.serial('user mistakes: usage errors exit 2, bad inputs exit 1, never a stac
     [['export', dir, '--adapter', join(root, 'a.safetensors'), '--fold-lora'], 2, /--fold-lora applies to --merged/],
     [['eval', join(root, 'nowhere'), '--data', dataFile], 1, /manifest\.json is missing/],
     [['infer', dir, '--data', join(root, 'missing.jsonl')], 1, /cannot open data file/],
-    [['infer', dir, '--data', dataFile, '--adapter', join(root, 'missing.safetensors')], 1, /cannot read safetensors file/],
+    [['infer', dir, '--data', dataFile, '--adapter', join(root, 'missing.safetensors')], 1, /cannot open safetensors file .*missing.safetensors: no such file or directory/],
     [['eval', dir, '--data', dataFile, '--checkpoint', join(root, 'nockpt')], 1, /checkpoint not found/],
   ];
   for (const [argv, code, message] of cases) {

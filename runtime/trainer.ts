@@ -306,6 +306,16 @@ export class Trainer {
     if (c.rng.seed !== this.seed && this.opts.seed !== undefined) {
       throw new UserError(`the checkpoint was trained with seed ${c.rng.seed}, this run asks for seed ${this.seed}`, 'omit --seed when resuming');
     }
+    // The data position must lie within this run's data (a damaged or edited state.json could
+    // point past it, which would fail mid-run or silently repeat data).
+    const perEpoch = this.plan.batchesPerEpoch;
+    const state = `checkpoint ${this.opts.resume} (state.json)`;
+    if (c.data.batch >= perEpoch) {
+      throw new UserError(`${state}: 'data.batch' is ${c.data.batch}, but an epoch of ${this.opts.data} has ${perEpoch} batches of ${this.batchSize}`, 'resume from another checkpoint, with the data and batch size it was trained with');
+    }
+    if (c.data.epoch > c.step * this.accumulate) {
+      throw new UserError(`${state}: 'data.epoch' is ${c.data.epoch}, more epochs than the ${c.step} steps recorded could have consumed`, 'resume from another checkpoint');
+    }
     this.seed = c.rng.seed;
     this.plan = new BatchPlan(this.trainData.lengths, { ...this.plan.opts, seed: c.rng.seed });
     this.params = new Map(this.manifest.parameters.map((p) => [p.name, c.parameters.get(p.name)!]));

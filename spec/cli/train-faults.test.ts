@@ -108,3 +108,26 @@ test.serial('a full disk mid-run is a clear error that keeps the previous checkp
   t.deepEqual([...r.out.matchAll(/exit=(\d+)/g)].map((m) => m[1]), ['1', '1']);
   t.notRegex(r.out.split('remount')[0]!.split('read-only')[1] ?? '', /step 1\//);
 });
+
+test.serial('a tampered state.json is refused on --resume with the file and the field: a position past the data, wrong types', async (t) => {
+  const ckpt = join(dir, 'tampered');
+  t.is((await runCli('train', art, '--data', data, '--steps', '2', '--checkpoint', ckpt)).code, 0);
+  const at = readCheckpoint(ckpt).dir;
+  const state = JSON.parse(readFileSync(join(at, 'state.json'), 'utf8'));
+  for (const [edit, message] of [
+    // 16 rows in batches of 4: an epoch has 4 batches.
+    [{ data: { epoch: 0, batch: 99 } }, /\(state\.json\): 'data\.batch' is 99, but an epoch of .*train\.jsonl has 4 batches of 4/],
+    [{ data: { epoch: 5000, batch: 0 } }, /'data\.epoch' is 5000, more epochs than the 2 steps recorded could have consumed/],
+    [{ data: { epoch: 0, batch: 1e300 } }, /state\.json: 'data\.batch' is 1e\+300, expected a non-negative integer/],
+    [{ step: 'two' }, /state\.json: 'step' is "two", expected a non-negative integer/],
+  ] as const) {
+    writeFileSync(join(at, 'state.json'), JSON.stringify({ ...state, ...edit }));
+    const r = await runCli('train', art, '--data', data, '--steps', '4', '--resume', ckpt);
+    t.is(r.code, 1, r.err);
+    t.regex(r.err, message);
+    t.notRegex(r.err, /^\s+at .+:\d+:\d+\)?$/m);
+    t.notRegex(r.err, /step 3\//);
+  }
+  writeFileSync(join(at, 'state.json'), JSON.stringify(state));
+  t.is((await runCli('train', art, '--data', data, '--steps', '4', '--resume', ckpt)).code, 0);
+});

@@ -124,7 +124,28 @@ test('corrupt checkpoints are refused with the reason', (t) => {
   const ck = writeCheckpoint(dir, checkpointAt(1));
   const state = JSON.parse(readFileSync(join(ck, 'state.json'), 'utf8'));
   writeFileSync(join(ck, 'state.json'), JSON.stringify({ ...state, step: -1 }));
-  t.throws(() => readCheckpoint(dir), { message: /step -1 is not a non-negative integer/ });
+  t.throws(() => readCheckpoint(dir), { message: /state\.json: 'step' is -1, expected a non-negative integer/ });
+  // Tampered fields: wrong types, out of range, deep nesting; each named with the file and the field.
+  for (const [edit, message] of [
+    [{ data: { epoch: 0, batch: '3' } }, /'data\.batch' is "3", expected a non-negative integer/],
+    [{ data: { epoch: -2, batch: 0 } }, /'data\.epoch' is -2, expected a non-negative integer/],
+    [{ data: null }, /'data' is null, expected an object/],
+    [{ rng: { seed: 1.5 } }, /'rng\.seed' is 1\.5, expected an integer/],
+    [{ rng: { seed: 1, state: [1, 2, 3] } }, /'rng\.state' is \[1,2,3\], expected four unsigned 32-bit integers/],
+    [{ artifacts: 7 }, /'artifacts' is 7, expected the artifacts folder/],
+    [{ metrics: { loss: 'low' } }, /'metrics\.loss' is "low", expected a number/],
+    [{ best: { step: 1, metric: 'loss', value: '0.1', metrics: {} } }, /'best\.value' is "0\.1", expected a finite number/],
+    [{ best: { step: 99, metric: 'loss', value: 0.1, metrics: {} } }, /'best\.step' is 99, expected a step no later than the checkpoint's \(1\)/],
+    [{ best: { step: 1, metric: 'loss', value: 0.1, metrics: {}, checkpoint: '../elsewhere' } }, /'best\.checkpoint' is "\.\.\/elsewhere"/],
+    [{ extra: 'DEEP' }, /'extra' is \[\[\[.*\.\.\..*, expected an object/],
+  ] as const) {
+    // A value nested 5000 deep is spliced in as text (JSON.stringify itself would overflow on it).
+    writeFileSync(join(ck, 'state.json'), JSON.stringify({ ...state, ...edit }).replace('"DEEP"', '['.repeat(5000) + ']'.repeat(5000)));
+    const e = t.throws(() => readCheckpoint(dir));
+    t.true(e!.message.startsWith(join(ck, 'state.json')), e!.message);
+    t.regex(e!.message, message);
+    t.is(e!.name, 'UserError');
+  }
   writeFileSync(join(ck, 'state.json'), JSON.stringify(state));
   writeFileSync(join(ck, 'params.safetensors'), new Uint8Array(3));
   t.throws(() => readCheckpoint(dir), { message: /params.safetensors: not a valid safetensors file/ });

@@ -28,7 +28,9 @@ Options:
   --best               with --checkpoint: its best checkpoint
   --fold-lora          with --merged: fold LoRA into the weights it adapts where the projection
                        is a plain MatMul with its own weight (LoR2C paths skip blocks and stay
-                       as graph paths); the model then runs LoRA at no extra cost`,
+                       as graph paths; LoRA trained with dropout folds too, its Dropout being
+                       the identity at inference); the model then runs LoRA at no extra cost.
+                       Every merged export stores the adapter's factors already transposed.`,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, {
       adapter: { type: 'string' }, merged: { type: 'string' }, checkpoint: { type: 'string' }, best: { type: 'boolean' }, 'fold-lora': { type: 'boolean' },

@@ -1,10 +1,12 @@
 /**
  * An adapter baked into a graph: each trainable-parameter input of an inference graph becomes
  * an initializer holding its value, so the model runs standalone; optionally LoRA is then folded
- * into the weights it adapts (fold-lora.ts). What is left unused is removed.
+ * into the weights it adapts (fold-lora.ts), the Transposes of constants are computed once
+ * (passes/fold-constant-transposes.ts), and what is left unused is removed.
  */
 import type { GraphInfo, Manifest } from '../../contract/manifest.ts';
 import { eliminateDeadCode } from '../passes/dce.ts';
+import { foldConstantTransposes } from '../passes/fold-constant-transposes.ts';
 import type { Graph } from '../graph/graph.ts';
 import { DataType } from '../onnx/dtype.ts';
 import { makeTensor } from '../onnx/tensor.ts';
@@ -36,6 +38,9 @@ export function bakeAdapter(graph: Graph, info: GraphInfo, manifest: Manifest, v
   for (const [name, t] of paramInputs) graph.initializers.set(name, makeTensor(name, DataType.FLOAT, t.shape, t.data));
 
   const fold = opts.foldLora ? foldLora(graph, manifest, names) : undefined;
+  // The factors are constants now: paths that stay read them transposed once, not per run.
+  eliminateDeadCode(graph);
+  foldConstantTransposes(graph);
   eliminateDeadCode(graph);
   return { fold };
 }

@@ -6,14 +6,15 @@
  * sits on a projection whose W is a plain [in, out] initializer read by that projection only,
  * the path is replaced by W' = W + s A^T B^T (A [r, in], B [out, r], s = alpha / r) and the
  * Add becomes an Identity of y, so the model runs as if it had never been adapted. Anything
- * else (a fused QKV projection split after the MatMul, a Gemm, dropout in the path, a weight
- * shared with another reader) is left as a graph path and reported with the reason. LoR2C paths
+ * else (a fused QKV projection split after the MatMul, a Gemm, a weight shared with another
+ * reader) is left as a graph path and reported with the reason. LoRA trained with dropout reads
+ * Dropout(x), which in an inference graph is the identity, so such paths fold too. LoR2C paths
  * never fold: they skip whole blocks, so no single weight can hold them.
  *
  * Runs after the parameters became initializers; dead path nodes are left for DCE.
  */
 import type { Manifest } from '../../contract/manifest.ts';
-import { attrInts } from '../graph/attributes.ts';
+import { attrInt, attrInts } from '../graph/attributes.ts';
 import type { Graph, Node } from '../graph/graph.ts';
 import { DataType } from '../onnx/dtype.ts';
 import { makeTensor, tensorArray, tensorDims } from '../onnx/tensor.ts';
@@ -60,7 +61,8 @@ function foldOne(graph: Graph, A: string, B: string): { weight: string } | strin
   if (!transposed(tA) || !transposed(tB)) return 'its A or B is not read by exactly one 2-D Transpose';
   const down = only(tA!.outputs[0]!, 'MatMul');
   if (!down || down.inputs[1] !== tA!.outputs[0]) return 'no MatMul x A^T found';
-  const x = down.inputs[0]!;
+  // LoRA trained with dropout reads Dropout(x): an identity in this (inference) graph.
+  const x = throughInferenceDropout(graph, producers, down.inputs[0]!);
   const mul = only(down.outputs[0]!, 'Mul');
   const scaleName = mul?.inputs.find((i) => i !== down.outputs[0]);
   const scaleTensor = scaleName === undefined ? undefined : graph.initializers.get(scaleName);
@@ -86,7 +88,7 @@ function foldOne(graph: Graph, A: string, B: string): { weight: string } | strin
     projection = producers.get(matmulSide);
   }
   if (!projection || projection.opType !== 'MatMul' || projection.domain !== '') return `'${y}' is not computed by a MatMul (e.g. a fused projection split after it)`;
-  if (projection.inputs[0] !== x) return 'the projection reads a different value than the LoRA path (dropout or a cast in between)';
+  if (throughInferenceDropout(graph, producers, projection.inputs[0]!) !== x) return 'the projection reads a different value than the LoRA path (a cast or a training-mode dropout in between)';
   const weightName = projection.inputs[1]!;
   const W = graph.initializers.get(weightName);
   if (!W || W.dataType !== DataType.FLOAT || W.dims.length !== 2) return `weight '${weightName}' is not a 2-D float32 initializer`;
@@ -112,4 +114,28 @@ function foldOne(graph: Graph, A: string, B: string): { weight: string } | strin
   add.inputs = [y];
   add.attributes = [];
   return { weight: weightName };
+}
+
+/**
+ * The value `v` passes on, looking through inference-mode Dropouts: opset 12+ Dropout without a
+ * training_mode input (or with a constant false one), opset 7-11 Dropout (always inference in
+ * ONNX runtimes); an is_test attribute (opset 6 and older) must be set. A training-mode Dropout
+ * is not looked through.
+ */
+function throughInferenceDropout(graph: Graph, producers: ReadonlyMap<string, Node>, v: string): string {
+  for (let node = producers.get(v); node && node.opType === 'Dropout' && node.domain === '' && node.outputs[0] === v && inferenceMode(graph, node); node = producers.get(v)) {
+    v = node.inputs[0]!;
+  }
+  return v;
+}
+
+function inferenceMode(graph: Graph, dropout: Node): boolean {
+  const isTest = attrInt(dropout, 'is_test');
+  if (isTest !== undefined) return isTest !== 0;
+  const mode = dropout.inputs[2];
+  if (mode === undefined || mode === '') return true;
+  const t = graph.initializers.get(mode);
+  if (!t || graph.inputNames().includes(mode)) return false;
+  const values = tensorArray(t);
+  return values.length === 1 && !Number(values[0]);
 }

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.ts';
 import { buildBert } from '../../examples/models/index.ts';
-import { writeModel } from '../../compiler/onnx/index.ts';
+import { readModel, writeModel } from '../../compiler/onnx/index.ts';
 import { readManifest } from '../../runtime/artifacts.ts';
 import { writeCheckpoint } from '../../runtime/checkpoint.ts';
 import { Pipeline } from '../../runtime/pipeline.ts';
@@ -27,14 +27,16 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
-const root = mkdtempSync(join(tmpdir(), 'lor2c-serve-compiled-'));
+const bertRoot = mkdtempSync(join(tmpdir(), 'lor2c-serve-compiled-'));
+writeModel(buildBert({ layers: 2, dModel: 32, heads: 2, ffn: 64, vocabSize: 50, seed: 3 }).model, join(bertRoot, 'bert.onnx'));
 
-test('compile -> checkpoint -> export adapter + merged -> infer: every route gives the same logits', async (t) => {
-  writeModel(buildBert({ layers: 2, dModel: 32, heads: 2, ffn: 64, vocabSize: 50, seed: 3 }).model, join(root, 'bert.onnx'));
-  writeFileSync(join(root, 'spec.lor2c'), `model "bert.onnx"
+/** One route check per LoRA dropout: the inference graph keeps a Dropout (the identity) in each path with dropout > 0. */
+const routes = test.macro(async (t, loraDropout: number) => {
+  const root = mkdtempSync(join(tmpdir(), 'lor2c-serve-compiled-'));
+  writeFileSync(join(root, 'spec.lor2c'), `model "${join(bertRoot, 'bert.onnx')}"
 lor2c { rank 4; alpha 8; blocks all }
 share A
-lora { on q, v; rank 2; alpha 4 }
+lora { on q, v; rank 2; alpha 4; dropout ${loraDropout} }
 train {
   task classify(logits "logits", labels "label")
   trainable "classifier.*"
@@ -118,4 +120,17 @@ train {
     t.true(maxDiff(withOther[i]!.logits!.data, p) > 1e-3, `the other adapter changes row ${i}`);
   }
   t.log(`largest |difference| from the pipeline: cli ${worst.cli}, merged ${worst.merged}, folded ${worst.folded}`);
+  // The constant factors are transposed once at export: no Transpose of an initializer is left.
+  for (const file of ['model.onnx', 'folded.onnx']) {
+    const graph = readModel(join(out, file)).graph!;
+    const constants = new Set(graph.initializer.map((i) => i.name));
+    t.deepEqual(graph.node.filter((n) => n.opType === 'Transpose' && constants.has(n.input[0]!)).map((n) => n.input[0]), [], file);
+  }
+  const foldedGraph = readModel(join(out, 'folded.onnx')).graph!;
+  t.false(foldedGraph.initializer.some((i) => i.name.startsWith('lora.')), 'every LoRA factor was folded away');
+  const dropouts = (file: string) => readModel(join(out, file)).graph!.node.filter((n) => n.opType === 'Dropout').length;
+  t.is(dropouts('model.onnx') - dropouts('folded.onnx'), loraDropout > 0 ? 4 : 0, 'the LoRA paths\' Dropouts go with them');
 });
+
+test.serial('compile -> checkpoint -> export adapter + merged -> infer: every route gives the same logits', routes, 0);
+test.serial('the same with LoRA dropout 0.1: --fold-lora folds through the inference graph\'s Dropout', routes, 0.1);

@@ -14,7 +14,7 @@ import { readModel } from '../../compiler/onnx/read.ts';
 import { DataType, makeTensor, makeValueInfo } from '../../compiler/onnx/index.ts';
 import { Graph, GraphBuilder } from '../../compiler/graph/index.ts';
 import { addLowRankPath } from '../../compiler/adapters/low-rank.ts';
-import { randomAdapter, randomRows, writeAdapterArtifacts } from './fixtures/adapter-artifacts.ts';
+import { LOR2C, LORA, randomAdapter, randomRows, writeAdapterArtifacts } from './fixtures/adapter-artifacts.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'lor2c-export-'));
 const fixture = writeAdapterArtifacts(join(root, 'artifacts'));
@@ -117,10 +117,14 @@ test('exportMerged --fold-lora: LoRA folded into its weight, LoR2C paths kept, s
   const before = readModel(plain).graph!;
   const after = readModel(folded).graph!;
   const names = (g: typeof after) => g.initializer.map((i) => i.name);
-  t.true(names(before).includes('lora.b0.q.A'));
-  t.false(names(after).includes('lora.b0.q.A'));
-  t.false(names(after).includes('lora.b0.q.B'));
-  t.true(names(after).includes('lor2c.shared0.A'), 'LoR2C paths stay');
+  // The factors are stored transposed (A^T [D, r], B^T [r, D]): LoRA's two go, LoR2C's three stay.
+  const factors = (g: typeof after) => g.initializer.filter((i) => {
+    const [small, large] = i.dims.map(Number).sort((x, y) => x - y);
+    return i.dims.length === 2 && large === fixture.D && (small === LORA.rank || small === LOR2C.rank);
+  }).length;
+  t.is(factors(before), 5);
+  t.is(factors(after), 3);
+  t.false(names(after).some((n) => n.startsWith('lora.')));
   const matmuls = (g: typeof after) => g.node.filter((n) => n.opType === 'MatMul').length;
   t.is(matmuls(before) - matmuls(after), 2);
   const a = await runModel(plain);
@@ -144,6 +148,54 @@ test('foldLora keeps a path whose projection is split after the MatMul, and says
   t.deepEqual(report.folded, []);
   t.is(report.kept.length, 1);
   t.regex(report.kept[0]!.reason, /is not computed by a MatMul/);
+});
+
+test('exportMerged --fold-lora folds LoRA trained with dropout (the inference Dropout is the identity), same outputs', async (t) => {
+  const dropped = writeAdapterArtifacts(join(root, 'dropout-artifacts'), { loraDropout: 0.1, lor2cDropout: 0.1 });
+  const trained = randomAdapter(dropped.manifest, 21);
+  const plain = join(root, 'dropout-plain.onnx');
+  const folded = join(root, 'dropout-folded.onnx');
+  exportMerged(dropped.dir, trained, plain);
+  const result = exportMerged(dropped.dir, trained, folded, { foldLora: true });
+  t.deepEqual(result.fold, { folded: [{ module: 'b0.q', weight: 'block0.W' }], kept: [] });
+  const dropouts = (file: string) => readModel(file).graph!.node.filter((n) => n.opType === 'Dropout').length;
+  t.is(dropouts(plain), 3, 'the inference graph keeps a Dropout in each path');
+  t.is(dropouts(folded), 2, "the LoRA path's Dropout went with it; the LoR2C paths keep theirs");
+  const transposes = (file: string) => readModel(file).graph!.node.filter((n) => n.opType === 'Transpose').length;
+  t.is(transposes(plain), 0, 'the constant factors are stored transposed, not transposed per run');
+  const a = await runModel(plain);
+  const b = await runModel(folded);
+  a.forEach((x, i) => t.true(maxDiff(x, b[i]!) < 1e-5, `row ${i}: ${maxDiff(x, b[i]!)}`));
+  const viaPipeline = await (async () => {
+    const p = await Pipeline.load(dropped.dir, { adapter: trained });
+    const out = (await p.runRows(rows)).map((r) => r.logits!.data as Float32Array);
+    await p.release();
+    return out;
+  })();
+  b.forEach((x, i) => t.true(maxDiff(x, viaPipeline[i]!) < 1e-5, `folded vs pipeline, row ${i}`));
+});
+
+test('foldLora keeps a path whose Dropout runs in training mode, and says why', (t) => {
+  const g = new Graph();
+  const b = new GraphBuilder(g);
+  g.inputs.push(makeValueInfo('x', DataType.FLOAT, [2, 4]));
+  g.initializers.set('W', makeTensor('W', DataType.FLOAT, [4, 4], new Float32Array(16).fill(0.1)));
+  g.initializers.set('lora.b0.q.A', makeTensor('lora.b0.q.A', DataType.FLOAT, [2, 4], new Float32Array(8).fill(1)));
+  g.initializers.set('lora.b0.q.B', makeTensor('lora.b0.q.B', DataType.FLOAT, [4, 2], new Float32Array(8).fill(1)));
+  const y = b.op('MatMul', ['x', 'W']);
+  b.op('Relu', [y], undefined, { outputs: ['out'] });
+  g.outputs.push(makeValueInfo('out', DataType.FLOAT, [2, 4]));
+  addLowRankPath({ graph: g, b, opset: 17 }, { x: 'x', y, A: 'lora.b0.q.A', B: 'lora.b0.q.B', rank: 2, alpha: 4, dropout: 0.1 });
+  const manifest = { ...fixture.manifest, parameters: fixture.manifest.parameters.filter((p) => p.module === 'b0.q') };
+  const dropout = g.nodes.find((n) => n.opType === 'Dropout')!;
+  g.initializers.set('training', makeTensor('training', DataType.BOOL, [], Uint8Array.of(1)));
+  dropout.inputs.push('training');
+  const report = foldLora(g, manifest, new Map());
+  t.deepEqual(report.folded, []);
+  t.regex(report.kept[0]!.reason, /training-mode dropout/);
+  // The same path with the flag false folds.
+  g.initializers.set('training', makeTensor('training', DataType.BOOL, [], Uint8Array.of(0)));
+  t.deepEqual(foldLora(g, manifest, new Map()).folded, [{ module: 'b0.q', weight: 'W' }]);
 });
 
 test('sourceParameters: checkpoint latest or best, adapter file, else the initial values', (t) => {

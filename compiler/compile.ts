@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { readSpecFile } from './spec-file.ts';
 import { checkSpec, editDistance, hasErrors, renderDiagnostics, resolvePlan, type Diagnostic, type ModelFacts, type Plan, type StackExtent } from '../dsl/index.ts';
 import { UserError } from '../contract/errors.ts';
 import { modelFromProto, cloneModel, type Model } from './graph/index.ts';
@@ -313,12 +314,7 @@ export function compileSpecFile(specPath: string, opts: CompileOptions & { model
 }
 
 function checkedPlan(specPath: string, facts?: Parameters<typeof checkSpec>[2]): { plan: Plan; diagnostics: Diagnostic[] } {
-  let text: string;
-  try {
-    text = readFileSync(specPath, 'utf8');
-  } catch (e) {
-    throw new UserError(`cannot read spec '${specPath}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const text = readSpecFile(specPath);
   const result = checkSpec(text, specPath, facts);
   if (hasErrors(result.diagnostics) || !result.plan) {
     throw new UserError(`${specPath} has errors:\n${renderDiagnostics(result.diagnostics, text)}`, 'fix them, then compile again (`lor2c check` shows the same)');

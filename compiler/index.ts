@@ -6,6 +6,7 @@
  * directly.
  */
 export * from './compile.ts';
+export { readSpecFile, MAX_SPEC_BYTES } from './spec-file.ts';
 export { parameterReport, renderReport, type ParameterReport } from './report.ts';
 export { summarizeBlocks } from './locate/index.ts';
 export { inspectModel, renderInspection, describeType, type Inspection, type ValueSummary } from './inspect.ts';

@@ -12,6 +12,7 @@
 import type { SpecFile, Word } from './ast.ts';
 import { defaultTrain } from './check/defaults.ts';
 import { assign, SpecReader, type LetBinding, type Schema, type SelectionAt } from './check/reader.ts';
+import { SectionNames } from './check/sections/adapter.ts';
 import { readBlocksDiscovery } from './check/sections/blocks.ts';
 import { readInject } from './check/sections/inject.ts';
 import { readLor2c } from './check/sections/lor2c.ts';
@@ -22,6 +23,7 @@ import { readShare } from './check/sections/share.ts';
 import { readTarget } from './check/sections/target.ts';
 import { readTrain } from './check/sections/train/train.ts';
 import type { Diagnostic, LineIndex, SourceRange } from './diagnostics.ts';
+import type { Suggester } from './suggest.ts';
 import {
   PLAN_VERSION,
   type BlockDiscovery,
@@ -51,6 +53,7 @@ export interface Draft {
   /** Share groups as written: names still unclassified (sections vs module ids). */
   shareNames: Map<ShareGroup, Word[]>;
   lets: Map<string, LetBinding>;
+  suggest: Suggester;
   /** True when any setting of the training length was written (so derived values are meaningful). */
   wroteLength: boolean;
 }
@@ -63,6 +66,8 @@ export class Checker {
   private blocks: BlockDiscovery = { kind: 'auto' };
   private readonly lor2c: Lor2cSection[] = [];
   private readonly lora: LoraSection[] = [];
+  private readonly lor2cNames = new SectionNames();
+  private readonly loraNames = new SectionNames();
   private readonly share: ShareGroup[] = [];
   private merge: MergePlan | undefined;
   private inject: InjectPlan | undefined;
@@ -80,8 +85,8 @@ export class Checker {
     const top: Schema = {
       model: { read: (e) => assign(readModel(r, e), (m) => (this.model = m)) },
       blocks: { read: (e) => assign(readBlocksDiscovery(r, e), (b) => (this.blocks = b)) },
-      lor2c: { repeat: true, body: 'optional', read: (e) => this.lor2c.push(readLor2c(r, e, this.lor2c.map((s) => s.name))) },
-      lora: { repeat: true, body: 'optional', read: (e) => this.lora.push(readLora(r, e, this.lora.map((s) => s.name))) },
+      lor2c: { repeat: true, body: 'optional', read: (e) => this.lor2c.push(readLor2c(r, e, this.lor2cNames)) },
+      lora: { repeat: true, body: 'optional', read: (e) => this.lora.push(readLora(r, e, this.loraNames)) },
       share: { repeat: true, read: (e) => assign(readShare(r, e), (g) => this.share.push(g)) },
       merge: { body: 'required', read: (e) => (this.merge = readMerge(r, e)) },
       inject: { body: 'optional', read: (e) => assign(readInject(r, e), (i) => (this.inject = i)) },
@@ -105,7 +110,7 @@ export class Checker {
     for (const [group, names] of r.shareNames) {
       if (group.members.kind !== 'named') continue;
       for (const n of names) {
-        if (this.lor2c.some((s) => s.name === n.name)) group.members.sections.push(n.name);
+        if (this.lor2cNames.has(n.name)) group.members.sections.push(n.name);
         else group.members.modules.push(n.name);
       }
     }
@@ -136,6 +141,7 @@ export class Checker {
       selections: r.selections,
       shareNames: r.shareNames,
       lets: r.lets,
+      suggest: r.suggest,
       wroteLength: this.wroteLength,
     };
   }

@@ -23,6 +23,8 @@ export { renderDiagnostic, renderDiagnostics, hasErrors, sortDiagnostics } from 
 export { resolveBlocks, resolvePlan, outOfRange, isConcrete, layoutModules, moduleId, ALL_BLOCKS } from './resolve.ts';
 export { DEFAULTS } from './checker.ts';
 export { editDistance } from './suggest.ts';
+export * from './limits.ts';
+export { RENDERED_DIAGNOSTICS_LIMIT, EXCERPT_WIDTH } from './diagnostics.ts';
 
 function internalError(e: unknown, file: string): Diagnostic {
   return {
@@ -61,6 +63,7 @@ export interface CheckResult {
 export function checkSpec(text: string, file = '<spec>', facts?: ModelFacts): CheckResult {
   try {
     const parsed = parseText(String(text), file);
+    if (parsed.refused) return { diagnostics: parsed.diagnostics };
     const checker = new Checker(parsed.index, file);
     checker.read(parsed.ast);
     const draft = checker.draft(facts);

@@ -19,8 +19,41 @@ export const Identifier = createToken({ name: 'Identifier', pattern: /[A-Za-z_][
 /** The one reserved word: `let name = value`. `letter` and `lets` stay identifiers. */
 export const Let = createToken({ name: 'Let', pattern: /let/, longer_alt: Identifier });
 
-/** A string with JSON-style escapes. Unterminated strings fail to lex and are reported. */
-export const StringLiteral = createToken({ name: 'StringLiteral', pattern: /"(?:[^"\\\n]|\\.)*"/ });
+/**
+ * `"..."` up to the next unescaped `"` on the same line, `\\` escaping one character. A loop
+ * rather than a regular expression: a backtracking match of a long string costs stack per
+ * character. Unterminated strings do not match, so they fail to lex and are reported.
+ */
+function matchString(text: string, offset: number): [string] | null {
+  if (text.charCodeAt(offset) !== 34) return null;
+  // After a failed scan, the lexer retries one character further on. A `"` before the point
+  // where that scan failed was read by it as escaped, so a scan from there reads the rest
+  // the same way and fails too: answering at once keeps `"\"\"\"...` linear, not quadratic.
+  if (text === unterminated.text && offset < unterminated.until) return null;
+  for (let i = offset + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) return [text.slice(offset, i + 1)];
+    if (c === 10) return fail(text, i);
+    if (c === 92) {
+      // As `\\.` in a regular expression: any character but a line terminator may be escaped.
+      const next = text.charCodeAt(i + 1);
+      if (Number.isNaN(next) || next === 10 || next === 13 || next === 0x2028 || next === 0x2029) return fail(text, i);
+      i++;
+    }
+  }
+  return fail(text, text.length);
+}
+
+const unterminated = { text: undefined as string | undefined, until: -1 };
+
+function fail(text: string, at: number): null {
+  unterminated.text = text;
+  unterminated.until = at;
+  return null;
+}
+
+/** A string with JSON-style escapes. */
+export const StringLiteral = createToken({ name: 'StringLiteral', pattern: matchString, start_chars_hint: ['"'], line_breaks: false });
 /** `25%` is a fraction (0.25); it comes before Number so the `%` is not left behind. */
 export const Percent = createToken({ name: 'Percent', pattern: /-?\d+(?:\.\d+)?%/ });
 /**
@@ -77,5 +110,6 @@ export interface LexResult {
 
 export function tokenize(text: string): LexResult {
   const result = lexer.tokenize(text);
+  unterminated.text = undefined; // do not keep the text alive
   return { tokens: result.tokens, comments: result.groups['comments'] ?? [], errors: result.errors };
 }

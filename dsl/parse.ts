@@ -6,8 +6,9 @@ import type { ILexingError, IRecognitionException, IToken } from 'chevrotain';
 import type { SpecFile } from './ast.ts';
 import { CstToAst } from './cst-to-ast.ts';
 import { LineIndex, type Diagnostic } from './diagnostics.ts';
-import { tokenize } from './lexer.ts';
-import { parseTokens } from './parser.ts';
+import { StringLiteral, tokenize } from './lexer.ts';
+import { MAX_NESTING, MAX_SPEC_LENGTH, MAX_STRING_LENGTH, MAX_SYNTAX_ERRORS } from './limits.ts';
+import { parseTokens, TooManySyntaxErrors } from './parser.ts';
 
 const tokenDisplay: Record<string, string> = {
   Newline: 'end of line',
@@ -118,13 +119,9 @@ export interface ParsedSpec {
   /** Lexing and parsing errors only. */
   diagnostics: Diagnostic[];
   index: LineIndex;
+  /** The text was refused unread (over MAX_SPEC_LENGTH): there is nothing to check. */
+  refused?: true;
 }
-
-/**
- * Real specs nest three or four levels; the recursive-descent parser would exhaust the stack
- * at a few hundred. Tokens from the first one deeper than this are not parsed (and reported).
- */
-export const MAX_NESTING = 64;
 
 function nestingCut(tokens: IToken[]): number | undefined {
   let depth = 0;
@@ -139,10 +136,65 @@ function nestingCut(tokens: IToken[]): number | undefined {
   return undefined;
 }
 
+/** Nothing is read from a text over MAX_SPEC_LENGTH: the whole result is this one error. */
+function tooLong(text: string, file: string): ParsedSpec {
+  const index = new LineIndex('', file);
+  const diagnostic: Diagnostic = {
+    severity: 'error',
+    code: 'spec-too-large',
+    message: `the spec is ${text.length.toLocaleString('en-US')} characters long; the limit is ${MAX_SPEC_LENGTH.toLocaleString('en-US')}`,
+    hint: 'a spec is a few settings; is this the right file?',
+    range: { file, line: 1, col: 1, endLine: 1, endCol: 1, offset: 0, length: 0 },
+  };
+  return { ast: { kind: 'spec', items: [], comments: [], range: diagnostic.range }, diagnostics: [diagnostic], index, refused: true };
+}
+
+/** Strings over MAX_STRING_LENGTH are reported (and kept: the rest of the file still checks). */
+function longStrings(tokens: IToken[], index: LineIndex): Diagnostic[] {
+  return tokens
+    .filter((t) => t.tokenType === StringLiteral && t.image.length - 2 > MAX_STRING_LENGTH)
+    .map((t) => ({
+      severity: 'error',
+      code: 'string-too-long',
+      message: `this string is ${(t.image.length - 2).toLocaleString('en-US')} characters long; the limit is ${MAX_STRING_LENGTH.toLocaleString('en-US')}`,
+      hint: 'strings name files, tensors and patterns; shorten it',
+      range: index.range(t.startOffset, t.image.length),
+    }));
+}
+
+/**
+ * Parses; past MAX_SYNTAX_ERRORS, parses again only the tokens before the error over the limit
+ * (allowing a few more errors, as the cut itself may add one at the new end).
+ */
+function parseBounded(tokens: IToken[], index: LineIndex): { parsed: ReturnType<typeof parseTokens>; cut?: Diagnostic } {
+  let kept = tokens;
+  let cutOffset: number | undefined;
+  for (let limit = MAX_SYNTAX_ERRORS; ; limit += 8) {
+    try {
+      const parsed = parseTokens(kept, limit);
+      if (cutOffset === undefined) return { parsed };
+      const at = cutOffset < index.text.length ? index.range(cutOffset, 1) : index.range(index.text.length, 0);
+      return {
+        parsed,
+        cut: { severity: 'error', code: 'syntax', message: `more than ${MAX_SYNTAX_ERRORS} syntax errors; the rest of the file is not read`, hint: 'fix the first ones: later errors often follow from them', range: at },
+      };
+    } catch (e) {
+      if (!(e instanceof TooManySyntaxErrors)) throw e;
+      const offset = [...e.errors].reverse().find((x) => Number.isFinite(x.token.startOffset))?.token.startOffset ?? 0;
+      // Always shorter than before, so this ends.
+      const cutAt = Math.min(kept.length - 1, Math.max(0, kept.findIndex((t) => t.startOffset >= offset)));
+      kept = kept.slice(0, cutAt);
+      cutOffset = kept.length < tokens.length ? tokens[kept.length]!.startOffset : index.text.length;
+    }
+  }
+}
+
 export function parseText(text: string, file: string): ParsedSpec {
+  if (text.length > MAX_SPEC_LENGTH) return tooLong(text, file);
   const index = new LineIndex(text, file);
   const lexed = tokenize(text);
   const diagnostics: Diagnostic[] = lexed.errors.map((e) => lexDiagnostic(e, index));
+  diagnostics.push(...longStrings(lexed.tokens, index));
   const cut = nestingCut(lexed.tokens);
   let tokens = lexed.tokens;
   let comments = lexed.comments;
@@ -158,7 +210,7 @@ export function parseText(text: string, file: string): ParsedSpec {
     tokens = tokens.slice(0, cut);
     comments = comments.filter((c) => c.startOffset < at.startOffset);
   }
-  const parsed = parseTokens(tokens);
+  const { parsed, cut: stopped } = parseBounded(tokens, index);
   const seen = new Set<number>();
   for (const e of parsed.errors) {
     const d = syntaxDiagnostic(e, index);
@@ -166,6 +218,10 @@ export function parseText(text: string, file: string): ParsedSpec {
     if (seen.has(d.range.offset)) continue;
     seen.add(d.range.offset);
     diagnostics.push(d);
+  }
+  if (stopped) {
+    diagnostics.push(stopped);
+    comments = comments.filter((c) => c.startOffset < stopped.range.offset);
   }
   const ast = new CstToAst(index).spec(parsed.cst, comments);
   return { ast, diagnostics, index };

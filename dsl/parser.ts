@@ -38,8 +38,32 @@ import {
   Semicolon,
   StringLiteral,
 } from './lexer.ts';
+import { MAX_SYNTAX_ERRORS } from './limits.ts';
+
+/** Thrown out of the parse when it meets more than MAX_SYNTAX_ERRORS errors. */
+export class TooManySyntaxErrors extends Error {
+  constructor(readonly errors: IRecognitionException[]) {
+    super('too many syntax errors');
+  }
+}
+
+/** chevrotain's recorder of recognition errors, called once for each (not in its typings). */
+type SaveError = (this: CstParser, error: IRecognitionException) => IRecognitionException;
+const saveError = (CstParser.prototype as unknown as { SAVE_ERROR: SaveError }).SAVE_ERROR;
 
 class Lor2cParser extends CstParser {
+  /**
+   * Stops the parse past MAX_SYNTAX_ERRORS: chevrotain re-enters a repetition to recover inside
+   * it, so each error there costs stack, and thousands of them would overflow it.
+   */
+  maxErrors = MAX_SYNTAX_ERRORS;
+
+  SAVE_ERROR(error: IRecognitionException): IRecognitionException {
+    const saved = saveError.call(this, error);
+    if (this.errors.length > this.maxErrors) throw new TooManySyntaxErrors(this.errors);
+    return saved;
+  }
+
   constructor() {
     // maxLookahead 2 is all the grammar needs; recovery lets one run report every syntax error.
     super(allTokens, { recoveryEnabled: true, maxLookahead: 2 });
@@ -174,8 +198,10 @@ export interface ParseResult {
   errors: IRecognitionException[];
 }
 
-export function parseTokens(tokens: IToken[]): ParseResult {
+/** Throws TooManySyntaxErrors past `maxErrors`. */
+export function parseTokens(tokens: IToken[], maxErrors = MAX_SYNTAX_ERRORS): ParseResult {
   shared ??= new Lor2cParser();
+  shared.maxErrors = maxErrors;
   shared.input = tokens;
   const cst = shared.spec();
   return { cst, errors: [...shared.errors] };

@@ -76,6 +76,9 @@ function stackIndexer(stacks: StackExtent[] | undefined): (block: number) => str
   return (block) => stacks?.find((s) => block >= s.first && block < s.first + s.count)?.name;
 }
 
+/** Overlapping pairs of sections reported one by one; a spec has a handful of sections. */
+const MAX_REPORTED_OVERLAPS = 20;
+
 export function moduleId(start: number, end: number): string {
   return start === end ? `b${start}` : `b${start}_${end}`;
 }
@@ -162,19 +165,28 @@ export function layoutModules(sections: Lor2cSection[], staticMerges: BlockRange
 
   modules.sort((a, b) => a.span[0] - b.span[0] || a.span[1] - b.span[1]);
   // One problem per pair of sections, listing the blocks they both claim.
+  // The modules of one section never overlap each other, so the overlapping pairs come from
+  // distinct pairs of sections: capping those bounds the work.
+  const sectionIndex = new Map<string, number>();
+  sections.forEach((s, i) => sectionIndex.has(s.name) || sectionIndex.set(s.name, i));
   const clashes = new Map<string, { later: string; earlier: string; blocks: Set<number> }>();
-  for (let i = 0; i < modules.length; i++) {
+  let unlisted = false;
+  pairs: for (let i = 0; i < modules.length; i++) {
     for (let j = i + 1; j < modules.length && modules[j]!.span[0] <= modules[i]!.span[1]; j++) {
       const [a, b] = [modules[i]!, modules[j]!];
-      const [earlier, later] = sections.findIndex((s) => s.name === a.section) <= sections.findIndex((s) => s.name === b.section) ? [a, b] : [b, a];
+      const [earlier, later] = sectionIndex.get(a.section)! <= sectionIndex.get(b.section)! ? [a, b] : [b, a];
       const key = `${earlier.section}\u0000${later.section}`;
+      if (!clashes.has(key) && clashes.size >= MAX_REPORTED_OVERLAPS) {
+        unlisted = true;
+        break pairs;
+      }
       const clash = clashes.get(key) ?? { later: later.section, earlier: earlier.section, blocks: new Set<number>() };
       for (let k = Math.max(a.span[0], b.span[0]); k <= Math.min(a.span[1], b.span[1]); k++) clash.blocks.add(k);
       clashes.set(key, clash);
     }
   }
   for (const clash of clashes.values()) {
-    const sectionIndex = sections.findIndex((s) => s.name === clash.later);
+    const laterIndex = sectionIndex.get(clash.later) ?? 0;
     const blocks = [...clash.blocks].sort((x, y) => x - y);
     const same = clash.later === clash.earlier;
     problems.push({
@@ -182,8 +194,11 @@ export function layoutModules(sections: Lor2cSection[], staticMerges: BlockRange
       code: 'overlapping-spans',
       message: same ? `modules of \`${clash.later}\` overlap on block${blocks.length > 1 ? 's' : ''} ${blocks.join(', ')}` : `\`${clash.later}\` overlaps \`${clash.earlier}\` on block${blocks.length > 1 ? 's' : ''} ${blocks.join(', ')}`,
       hint: 'LoR2C modules may not share blocks; give each section its own blocks',
-      origin: { kind: 'section', section: Math.max(0, sectionIndex) },
+      origin: { kind: 'section', section: laterIndex },
     });
+  }
+  if (unlisted) {
+    problems.push({ severity: 'error', code: 'overlapping-spans', message: `more than ${MAX_REPORTED_OVERLAPS} pairs of sections overlap; the others are not listed`, origin: { kind: 'section', section: sections.length - 1 } });
   }
 
   const mergedSpans: Array<[number, number]> = [];
@@ -270,8 +285,9 @@ export function shareMembers(members: Plan['share'][number]['members'], modules:
   }
   const ids = new Set<string>();
   const unknown: string[] = [];
+  const existing = new Set(modules.map((m) => m.id));
   for (const id of members.modules) {
-    if (modules.some((m) => m.id === id)) ids.add(id);
+    if (existing.has(id)) ids.add(id);
     else unknown.push(id);
   }
   for (const section of members.sections) for (const m of modules) if (m.section === section) ids.add(m.id);

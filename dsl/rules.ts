@@ -23,6 +23,10 @@ export type Rule = (ctx: RuleContext) => void;
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/** At most this many names in a hint's list, then how many more. */
+const LISTED = 20;
+const listed = (names: string[]) => (names.length > LISTED ? `${names.slice(0, LISTED).join(', ')}, and ${names.length - LISTED} more` : names.join(', '));
+
 /** `let`s nobody uses are probably typos of the name at the use site. */
 export const unusedLets: Rule = (ctx) => {
   for (const [name, binding] of ctx.draft.lets) {
@@ -81,18 +85,19 @@ export const shareGroups: Rule = (ctx) => {
     return;
   }
   const owner = { A: new Map<string, number>(), B: new Map<string, number>() };
+  const known = ctx.modules ? new Set(ctx.modules.map((m) => m.id)) : undefined;
+  const moduleById = new Map((ctx.modules ?? []).map((m) => [m.id, m] as const));
   plan.share.forEach((group, groupIndex) => {
     const range = ctx.at(group);
     const names = ctx.draft.shareNames.get(group) ?? [];
     if (group.members.kind === 'named') {
+      const wordOf = new Map(names.map((n) => [n.name, n] as const));
       for (const id of group.members.modules) {
-        const word = names.find((n) => n.name === id);
-        const where = word?.range ?? range;
-        const known = ctx.modules?.map((m) => m.id);
+        const where = wordOf.get(id)?.range ?? range;
         const wellFormed = /^b\d+(_\d+)?$/.test(id);
-        if ((known && !known.includes(id)) || (!known && !wellFormed)) {
+        if ((known && !known.has(id)) || (!known && !wellFormed)) {
           const candidates = [...plan.lor2c.map((s) => s.name), ...(known ?? [])];
-          const hint = didYouMean(id, candidates) ?? (known ? `modules: ${known.join(', ')}` : 'name modules by their blocks (`b3`, or `b0_1` for span 0..1) or name a `lor2c` section');
+          const hint = ctx.draft.suggest.didYouMean(id, candidates) ?? (known ? `modules: ${listed([...known])}` : 'name modules by their blocks (`b3`, or `b0_1` for span 0..1) or name a `lor2c` section');
           ctx.report('error', 'unknown-module', where, `share group names \`${id}\`, which is no module or \`lor2c\` section`, hint);
         }
       }
@@ -115,7 +120,7 @@ export const shareGroups: Rule = (ctx) => {
     if (hidden) {
       const widths = new Map<number, string[]>();
       for (const id of members) {
-        const m = ctx.modules.find((x) => x.id === id)!;
+        const m = moduleById.get(id)!;
         const d = group.share === 'B' ? (hidden[m.span[1] + 1] ?? hidden[m.span[0]]) : hidden[m.span[0]];
         if (d === undefined) continue;
         widths.set(d, [...(widths.get(d) ?? []), id]);

@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from '../command.ts';
 import { UsageError } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { existsSync } from 'node:fs';
 import { checkSpec, hasErrors, isConcrete, renderDiagnostics, type BlockSelection, type Plan } from '../../dsl/index.ts';
-import { adapterReport, describeBase, modelFacts, prepareBase, renderReport } from '../../compiler/index.ts';
+import { adapterReport, describeBase, modelFacts, prepareBase, readSpecFile, renderReport } from '../../compiler/index.ts';
 
 function describeBlocks(s: BlockSelection): string {
   const range = (r: { from: number; to: number }) => (r.from === r.to ? `${r.from}` : `${r.from}..${r.to}`);
@@ -63,13 +62,7 @@ The language is described in spec/language.md.`,
     const { values, positionals } = parseCommandArgs(args, { model: { type: 'string' } });
     if (positionals.length !== 1) throw new UsageError('expected exactly one SPEC.lor2c');
     const file = positionals[0]!;
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (e) {
-      console.error(`lor2c check: error: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      return 1;
-    }
+    const text = readSpecFile(file);
     let result = checkSpec(text, file);
     const modelPath = values.model ?? (result.plan?.model && existsSync(result.plan.model) ? result.plan.model : undefined);
     let report: string | undefined;

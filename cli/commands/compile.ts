@@ -1,9 +1,8 @@
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { compileSpecFile, renderReport, summarizeBlocks } from '../../compiler/index.ts';
+import { compileSpecFile, readSpecFile, renderReport, summarizeBlocks } from '../../compiler/index.ts';
 import { renderDiagnostics } from '../../dsl/index.ts';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTextInput, saveTextInput, TEXT_CONFIG } from '../../runtime/index.ts';
 import { TEXT_OPTIONS, textFlags } from './text-flags.ts';
@@ -67,7 +66,7 @@ them from the run's real length, so one compile serves any --steps or --epochs.`
     const result = compileSpecFile(spec, { model: values.model, out: values.out, target: values.target as 'cpu' | 'cuda' | undefined, emitTs: values['emit-ts'] === true, strict: values.strict === true, force: values.force === true,
       // Written with the artifacts, so they are replaced together and count as lor2c's own.
       alsoWrite: textInput ? (staging) => void saveTextInput(staging, textInput) : undefined });
-    if (result.diagnostics.length) console.error(renderDiagnostics(result.diagnostics, readFileSync(spec, 'utf8')));
+    if (result.diagnostics.length) console.error(renderDiagnostics(result.diagnostics, readSpecFile(spec)));
     const { blocks } = result.base;
     const stats = result.compiled.graphs.stats;
     console.log(`model       ${result.base.modelPath}`);

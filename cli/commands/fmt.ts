@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from '../command.ts';
 import { UsageError } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { renderDiagnostics, tryFormatSpec } from '../../dsl/index.ts';
+import { readSpecFile } from '../../compiler/index.ts';
 
 /** Writes beside the target and renames over it, so a crash never leaves half a spec. */
 async function writeAtomically(file: string, text: string): Promise<void> {
@@ -39,13 +40,7 @@ Exit status: 0 success, 1 syntax errors (or --check found differences), 2 usage 
     if (positionals.length !== 1) throw new UsageError('expected exactly one SPEC.lor2c');
     if (values.write && values.check) throw new UsageError('--write and --check exclude each other');
     const file = positionals[0]!;
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (e) {
-      console.error(`lor2c fmt: error: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      return 1;
-    }
+    const text = readSpecFile(file);
     const result = tryFormatSpec(text, file);
     if (result.text === undefined) {
       console.error(renderDiagnostics(result.diagnostics, text));

@@ -9,7 +9,7 @@
 import type { Block, Item, Setting, Value, ValueGroup, Word } from '../ast.ts';
 import type { Diagnostic, LineIndex, Severity, SourceRange } from '../diagnostics.ts';
 import { PROJECTION_ROLES, STACK_NAME, type BlockRange, type BlockSelection, type Interval, type ProjectionRole, type ProjectionTarget, type SfsMetric, type ShareGroup } from '../plan.ts';
-import { didYouMean } from '../suggest.ts';
+import { didYouMean, Suggester } from '../suggest.ts';
 import { ARGUMENT_EXAMPLES, KEY_HOMES, PHRASINGS } from './hints.ts';
 
 /**
@@ -71,6 +71,8 @@ export class SpecReader {
   readonly selections: SelectionAt[] = [];
   /** Share groups as written: names stay unclassified (sections vs module ids) until every section is read. */
   readonly shareNames = new Map<ShareGroup, Word[]>();
+  /** For suggestions among open-ended candidates (`let`s, modules): one work budget per check. */
+  readonly suggest = new Suggester();
 
   constructor(
     readonly index: LineIndex,
@@ -225,7 +227,7 @@ export class SpecReader {
     const ok = v.kind === 'number' || (v.kind === 'percent' && limits.percent);
     if (!ok) {
       if (raw.kind === 'word' && v === raw) {
-        const hint = didYouMean(raw.name, this.lets.keys()) ?? `no \`let ${raw.name} = ...\` comes before this`;
+        const hint = this.suggest.didYouMean(raw.name, this.lets.keys()) ?? `no \`let ${raw.name} = ...\` comes before this`;
         this.error('unknown-name', at, `\`${raw.name}\` is not defined; ${limits.what} must be a number`, hint);
       } else {
         this.error('bad-value', at, `${limits.what} must be a number${limits.percent ? ' or a percentage' : ''}, not \`${this.describe(v)}\``);

@@ -3,20 +3,41 @@ import type { BlockSelection, InitKind, LayerOverride } from '../../plan.ts';
 import { ALL_BLOCKS } from '../../resolve.ts';
 import { assign, type Entry, type Schema, type SpecReader } from '../reader.ts';
 
-/** The name after a section keyword (`lor2c deep { }`), or the keyword itself. */
-export function sectionName(r: SpecReader, e: Entry, taken: string[]): string {
+/** The names of the sections of one keyword read so far. */
+export class SectionNames {
+  private readonly names = new Set<string>();
+  /** Every `keyword_n` below this is taken (names are only ever added), so the search resumes here. */
+  private nextSuffix = 2;
+
+  has(name: string): boolean {
+    return this.names.has(name);
+  }
+
+  add(name: string): string {
+    this.names.add(name);
+    return name;
+  }
+
+  /** The keyword itself, else the first free `keyword_2`, `keyword_3`, ... */
+  fresh(keyword: string): string {
+    if (!this.names.has(keyword)) return keyword;
+    while (this.names.has(`${keyword}_${this.nextSuffix}`)) this.nextSuffix++;
+    return `${keyword}_${this.nextSuffix}`;
+  }
+}
+
+/** The name after a section keyword (`lor2c deep { }`), or the keyword itself; recorded in `taken`. */
+export function sectionName(r: SpecReader, e: Entry, taken: SectionNames): string {
   const first = e.values[0];
   if (first && first.kind === 'word') {
     r.noExtra(e, 1);
-    if (taken.includes(first.name)) r.error('duplicate-name', first.range, `a section named \`${first.name}\` already exists`, 'give each section its own name');
-    return first.name;
+    if (taken.has(first.name)) r.error('duplicate-name', first.range, `a section named \`${first.name}\` already exists`, 'give each section its own name');
+    return taken.add(first.name);
   }
   if (first) {
     r.error('bad-value', first.range, `\`${e.key.name}\` takes an optional name, then \`{ ... }\``, `e.g. \`${e.key.name} deep { rank 16 }\``);
   }
-  let name = e.key.name;
-  for (let n = 2; taken.includes(name); n++) name = `${e.key.name}_${n}`;
-  return name;
+  return taken.add(taken.fresh(e.key.name));
 }
 
 /** Keys every adapter section accepts; `known` lists the whole section's keys, for hints. */

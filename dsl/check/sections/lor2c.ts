@@ -3,10 +3,10 @@ import type { Lor2cSection } from '../../plan.ts';
 import { ALL_BLOCKS } from '../../resolve.ts';
 import { DEFAULTS } from '../defaults.ts';
 import { assign, type Entry, type Schema, type SpecReader } from '../reader.ts';
-import { adapterKeys, sectionName } from './adapter.ts';
+import { adapterKeys, sectionName, type SectionNames } from './adapter.ts';
 
 /** `taken`: names of the sections read before, so each gets its own. */
-export function readLor2c(r: SpecReader, e: Entry, taken: string[]): Lor2cSection {
+export function readLor2c(r: SpecReader, e: Entry, taken: SectionNames): Lor2cSection {
   const section: Lor2cSection = {
     name: sectionName(r, e, taken),
     blocks: ALL_BLOCKS,

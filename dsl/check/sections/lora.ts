@@ -3,10 +3,10 @@ import type { LoraSection } from '../../plan.ts';
 import { ALL_BLOCKS } from '../../resolve.ts';
 import { DEFAULTS } from '../defaults.ts';
 import { assign, type Entry, type Schema, type SpecReader } from '../reader.ts';
-import { adapterKeys, sectionName } from './adapter.ts';
+import { adapterKeys, sectionName, type SectionNames } from './adapter.ts';
 
 /** `taken`: names of the sections read before, so each gets its own. */
-export function readLora(r: SpecReader, e: Entry, taken: string[]): LoraSection {
+export function readLora(r: SpecReader, e: Entry, taken: SectionNames): LoraSection {
   const section: LoraSection = {
     name: sectionName(r, e, taken),
     targets: [

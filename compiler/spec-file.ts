@@ -2,14 +2,15 @@
  * Reading a .lor2c file from disk, bounded: a file too large to hold a spec within
  * MAX_SPEC_LENGTH characters is refused without reading it into memory.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { UserError } from '../contract/index.ts';
+import { readRegularFile } from '../contract/regular-file.ts';
 import { MAX_SPEC_LENGTH } from '../dsl/index.ts';
 
 /** UTF-8 takes at most 3 bytes per UTF-16 code unit (4 for a surrogate pair, which counts 2): a spec within the limit has at most this many bytes. */
 export const MAX_SPEC_BYTES = 3 * MAX_SPEC_LENGTH;
 
-/** The text of a spec file; a UserError naming the file when it cannot be read or is far too large. */
+/** The text of a spec file; a UserError naming the file when it cannot be read, is not a regular file, or is far too large. */
 export function readSpecFile(path: string): string {
   let size: number;
   try {
@@ -20,9 +21,6 @@ export function readSpecFile(path: string): string {
   if (size > MAX_SPEC_BYTES) {
     throw new UserError(`${path}:1:1: the spec is ${size.toLocaleString('en-US')} bytes; the limit is ${MAX_SPEC_LENGTH.toLocaleString('en-US')} characters`, 'a spec is a few settings; is this the right file?');
   }
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UserError(`cannot read spec '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  // A FIFO or a device is refused by name rather than read (it could block or never end).
+  return readRegularFile(path, 'spec').toString('utf8');
 }

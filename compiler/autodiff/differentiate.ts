@@ -68,7 +68,7 @@ export function differentiate(graph: Graph, opts: DifferentiateOptions): Differe
   toposort(graph);
   const forward = [...graph.nodes];
   const before = graph.nodes.length;
-  const e = new Emitter(graph, opts.opset, new Map(opts.shapes ?? inferOrNothing(graph, opts)), opts.prefix ?? 'grad/');
+  const e = new Emitter(graph, opts.opset, new Map(opts.shapes ?? inferForRules(graph, opts)), opts.prefix ?? 'grad/');
   const defined = graph.definedNames();
   for (const w of opts.wrt) if (!defined.has(w)) throw new UserError(`cannot differentiate with respect to '${w}': the graph has no such value`);
   if (!defined.has(opts.loss)) throw new UserError(`the loss '${opts.loss}' is not a value of the graph`);
@@ -154,14 +154,10 @@ function saveOutputs(e: Emitter, node: Node, slots: readonly number[]): void {
   }
 }
 
-function inferOrNothing(graph: Graph, opts: DifferentiateOptions): Map<string, ValueType> {
+/** Shapes let rules emit smaller gradients; where one is unknown, every rule still emits a correct one. */
+function inferForRules(graph: Graph, opts: DifferentiateOptions): Map<string, ValueType> {
   const opsets = new Map([['com.microsoft', 1], ...(opts.opsets ?? []), ['', opts.opset]]);
-  try {
-    return inferGraphShapes(graph, opsets);
-  } catch {
-    // Inference is an optimisation here: without it every rule still emits a correct gradient.
-    return new Map();
-  }
+  return inferGraphShapes(graph, opsets);
 }
 
 function onesLike(e: Emitter, v: string): string {

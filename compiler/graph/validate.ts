@@ -2,6 +2,7 @@
 import { nodeReads, type Graph } from './graph.ts';
 import { describeNode } from './graph.ts';
 import { topologicalOrder } from '../passes/toposort.ts';
+import { isUserError } from '../../contract/errors.ts';
 
 export interface GraphProblem {
   message: string;
@@ -30,7 +31,8 @@ export function validateGraph(graph: Graph): GraphProblem[] {
   try {
     topologicalOrder(graph.nodes);
   } catch (e) {
-    problems.push({ message: (e as Error).message });
+    if (!isUserError(e)) throw e;
+    problems.push({ message: e.message }); // a cycle
   }
   return problems;
 }

@@ -3,7 +3,7 @@
  * Adds, norms, the attention dataflow) and names second (labels only). See the files beside
  * this one for each step.
  */
-import { UserError } from '../../contract/errors.ts';
+import { isUserError, UserError } from '../../contract/errors.ts';
 import type { Model, Node } from '../graph/index.ts';
 import { inferShapes } from '../shapes/index.ts';
 import { stacksFromResiduals } from './chain.ts';
@@ -194,6 +194,7 @@ function shapeLookup(model: Model, notes: string[]): { shapes: ShapeLookup; same
   try {
     types = inferShapes(model);
   } catch (e) {
+    if (!isUserError(e)) throw e;
     notes.push(`shape inference failed (${(e as Error).message}); sizes come from the weights alone`);
   }
   const shapes: ShapeLookup = (value) => types?.get(value)?.shape?.map((d) => (typeof d === 'number' ? d : -1));

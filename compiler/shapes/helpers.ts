@@ -1,13 +1,14 @@
 /** Small pieces the op rules share: axes, broadcasting, values computed element by element. */
 import { dimEquals, isConcrete, type Dim } from './dim.ts';
 import type { Inferred, RuleContext } from './rule.ts';
+import { ShapeContradiction } from './rule.ts';
 
 /** Largest tensor whose contents inference carries along (shape computations are tiny). */
 export const MAX_VALUE_ELEMENTS = 4096;
 
 export function normalizeAxis(axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
-  if (!Number.isInteger(a) || a < 0 || a >= rank) throw new Error(`axis ${axis} out of range for rank ${rank}`);
+  if (!Number.isInteger(a) || a < 0 || a >= rank) throw new ShapeContradiction(`axis ${axis} out of range for rank ${rank}`);
   return a;
 }
 
@@ -18,7 +19,7 @@ export function broadcastDim(a: Dim, b: Dim): Dim {
   if (b === 1) return a;
   const eq = dimEquals(a, b);
   if (eq === true) return a;
-  if (typeof a === 'number' && typeof b === 'number') throw new Error(`cannot broadcast ${a} with ${b}`);
+  if (typeof a === 'number' && typeof b === 'number') throw new ShapeContradiction(`cannot broadcast ${a} with ${b}`);
   // A symbol against a number other than 1: a valid model has the symbol equal to that number.
   if (typeof a === 'number') return a;
   if (typeof b === 'number') return b;

@@ -1,23 +1,28 @@
 /**
  * The inference driver: walks a graph in topological order, seeds it with the declared input
- * types and the initializers, and applies each node's rule. Unknown ops and rules that fail
- * give unknown outputs; declared value_info fills in what inference could not find.
+ * types and the initializers, and applies each node's rule. Unknown ops, and rules that find
+ * their inputs contradictory (ShapeContradiction), give unknown outputs; declared value_info
+ * fills in what inference could not find. A rule that fails any other way has a bug: that is
+ * reported as an internal error naming the op and the node, never turned into "unknown".
  */
-import type { GraphProto } from '../onnx/proto.ts';
+import { DataLocation, type GraphProto } from '../onnx/proto.ts';
 import { DataType } from '../onnx/dtype.ts';
 import { tensorNumbers } from '../onnx/tensor.ts';
 import { graphFromProto } from '../graph/convert.ts';
-import { normalizeDomain, type Graph, type Model, type Node } from '../graph/graph.ts';
+import { describeNode, normalizeDomain, type Graph, type Model, type Node } from '../graph/graph.ts';
+import { isUserError } from '../../contract/errors.ts';
 import { topologicalOrder } from '../passes/toposort.ts';
 import { isConcrete, type Dim } from './dim.ts';
 import { MAX_VALUE_ELEMENTS, product } from './helpers.ts';
-import type { Inferred, RuleContext } from './rule.ts';
+import { ShapeContradiction, type Inferred, type Rule, type RuleContext } from './rule.ts';
 import { ruleFor } from './registry.ts';
 import { UNKNOWN, valueTypeFromInfo, valueTypeOfTensor, type ValueType } from './types.ts';
 
 export interface InferOptions {
   /** Use the graph's declared value_info / output types where inference finds nothing better (default true). */
   useDeclared?: boolean;
+  /** Where rules come from (default: the registry); lets a caller stand in its own. */
+  rules?: (domain: string, opType: string) => Rule | undefined;
 }
 
 /** Types of every value of the model's main graph: inputs, initializers, node outputs. */
@@ -52,8 +57,9 @@ export function inferGraphValues(graph: Graph, opsets: Map<string, number>, know
   let order: Node[];
   try {
     order = topologicalOrder(graph.nodes);
-  } catch {
-    order = graph.nodes;
+  } catch (e) {
+    if (!isUserError(e)) throw e;
+    order = graph.nodes; // a cycle: a malformed model, inferred in file order as far as it goes
   }
   for (const node of order) {
     const outs = applyRule(node, env, opsets, fresh, options);
@@ -71,13 +77,8 @@ export function inferGraphValues(graph: Graph, opsets: Map<string, number>, know
 function initializerInfo(t: GraphProto['initializer'][number]): Inferred {
   const type = valueTypeOfTensor(t);
   const count = product(type.shape as number[]);
-  if (count <= MAX_VALUE_ELEMENTS && t.dataType !== DataType.STRING && t.dataLocation !== 1) {
-    try {
-      return { ...type, value: tensorNumbers(t) };
-    } catch {
-      return type;
-    }
-  }
+  // Initializers read from files were checked on reading (onnx/check-tensor.ts); deferred ones stay on disk.
+  if (count <= MAX_VALUE_ELEMENTS && t.dataType !== DataType.STRING && t.dataLocation !== DataLocation.EXTERNAL) return { ...type, value: tensorNumbers(t) };
   return type;
 }
 
@@ -110,7 +111,7 @@ function freshNames(graph: Graph): (hint?: string) => string {
 
 function applyRule(node: Node, env: Map<string, Inferred>, opsets: Map<string, number>, fresh: (hint?: string) => string, options: InferOptions): (Inferred | undefined)[] {
   const domain = normalizeDomain(node.domain);
-  const rule = ruleFor(domain, node.opType);
+  const rule = (options.rules ?? ruleFor)(domain, node.opType);
   if (!rule) return [];
   const opset = opsets.get(domain) ?? (domain === '' ? 21 : 1);
   const input = (i: number): Inferred | undefined => {
@@ -139,12 +140,15 @@ function applyRule(node: Node, env: Map<string, Inferred>, opsets: Map<string, n
     fresh,
     inferBody: (body, inputTypes) => inferBody(body, inputTypes, env, opsets, options, fresh),
   };
+  let outs: (Inferred | undefined)[];
   try {
-    const outs = rule(ctx);
-    return outs.map((o) => (o ? sanitize(o) : o));
-  } catch {
-    return [];
+    outs = rule(ctx);
+  } catch (e) {
+    if (e instanceof ShapeContradiction) return [];
+    if (isUserError(e)) throw e;
+    throw new Error(`internal error: the shape rule of ${domain ? `${domain}:` : ''}${node.opType} failed on ${describeNode(node)}: ${(e as Error).message}`, { cause: e });
   }
+  return outs.map((o) => (o ? sanitize(o) : o));
 }
 
 /** Guards the invariants rules rely on: dims are non-negative integers or symbols; values match shapes. */

@@ -1,8 +1,9 @@
 /**
  * What a shape rule sees and returns. A rule gets the node, the opset of its domain and what
- * is known of its inputs, and returns one entry per output (undefined = unknown). A rule may
- * throw on input it cannot make sense of: the driver turns that into unknown outputs, so a
- * malformed graph degrades inference and never crashes it.
+ * is known of its inputs, and returns one entry per output (undefined = unknown). A rule
+ * throws ShapeContradiction on inputs that contradict each other or the op (a malformed
+ * graph): the driver turns that into unknown outputs, so a malformed graph degrades inference
+ * and never crashes it. Anything else a rule throws is a bug in the rule, reported as one.
  *
  * Besides types, small integer tensors carry their VALUES (flattened, row-major), elements
  * being Dims: 'batch' inside a value means "this element equals the batch size". That is how
@@ -43,3 +44,8 @@ export type Rule = (ctx: RuleContext) => (Inferred | undefined)[];
 
 /** op type -> rule; an op of another domain is keyed 'domain:OpType' ('com.microsoft:Gelu'). */
 export type RuleTable = Readonly<Record<string, Rule>>;
+
+/** Inputs that contradict each other or the op's definition: the node's outputs are unknown, not wrong. */
+export class ShapeContradiction extends Error {
+  override readonly name = 'ShapeContradiction';
+}

@@ -304,7 +304,7 @@ function withParametersAsInputs(model: Model, params: readonly ParameterInfo[]):
 
 /** Adds the loss head and its labels input; the loss value is named `loss`. */
 function attachLoss(m: Model, opset: number, spec: LossSpec): LossHead {
-  const shapes = safeInfer(m);
+  const shapes = inferShapes(m);
   const e = new Emitter(m.graph, opset, shapes, 'loss/');
   const typeOf = (v: string) => shapes.get(v);
   const source = spec.kind === 'mse' ? spec.prediction : spec.logits;
@@ -333,17 +333,9 @@ function attachLoss(m: Model, opset: number, spec: LossSpec): LossHead {
   return { ...head, loss: 'loss', labels: labelsName, labelKey };
 }
 
-function safeInfer(m: Model): Map<string, ValueType> {
-  try {
-    return inferShapes(m);
-  } catch {
-    return new Map();
-  }
-}
-
 /** Graph outputs with their types: inferred shapes where known, else at least the element type. */
 function typedOutputs(m: Model, names: readonly string[]) {
-  const shapes = safeInfer(m);
+  const shapes = inferShapes(m);
   const dtypes = inferDtypes(m.graph, shapes);
   return names.map((name) => {
     const t = shapes.get(name);

@@ -7,6 +7,7 @@ import { DataType } from '../../onnx/dtype.ts';
 import { attrInt, attrInts, attrString } from '../../graph/attributes.ts';
 import { dimAdd, dimFloorDiv, dimMul, dimSub, type Dim } from '../dim.ts';
 import type { Rule, RuleContext, RuleTable } from '../rule.ts';
+import { ShapeContradiction } from '../rule.ts';
 
 function ceilDiv(a: Dim, b: number): Dim | undefined {
   if (typeof a === 'number') return Math.ceil(a / b);
@@ -39,7 +40,7 @@ function windowOutput(ctx: RuleContext, spatial: Dim[], kernel: number[], ceilMo
         out = q === undefined ? undefined : dimAdd(q, 1);
       }
     }
-    if (typeof out === 'number' && out < 0) throw new Error('window larger than input');
+    if (typeof out === 'number' && out < 0) throw new ShapeContradiction('window larger than input');
     return out ?? ctx.fresh('conv');
   });
 }

@@ -8,18 +8,17 @@ import { tensorNumbers } from '../../onnx/tensor.ts';
 import { attrInt, attrInts, getAttr } from '../../graph/attributes.ts';
 import { dimDivExact, dimSub, isConcrete, type Dim } from '../dim.ts';
 import { MAX_VALUE_ELEMENTS, product, withValue } from '../helpers.ts';
-import type { Rule, RuleTable } from '../rule.ts';
+import { ShapeContradiction, type Rule, type RuleTable } from '../rule.ts';
 
 const constant: Rule = (ctx) => {
   for (const a of ctx.node.attributes) {
     switch (a.name) {
       case 'value': {
-        const t = a.t!;
+        const t = a.t;
+        if (!t) throw new ShapeContradiction(`Constant: attribute 'value' holds no tensor`);
         const shape = t.dims.map(Number);
-        let value: Dim[] | undefined;
-        if (t.dataType !== DataType.STRING && product(shape) <= MAX_VALUE_ELEMENTS) {
-          try { value = tensorNumbers(t); } catch { value = undefined; }
-        }
+        // Tensors read from files were checked on reading (onnx/check-tensor.ts).
+        const value = t.dataType !== DataType.STRING && product(shape) <= MAX_VALUE_ELEMENTS ? tensorNumbers(t) : undefined;
         return [withValue(t.dataType, shape, value)];
       }
       case 'sparse_value': {
@@ -40,10 +39,7 @@ const constant: Rule = (ctx) => {
 const constantOfShape: Rule = (ctx) => {
   const t = getAttr(ctx.node, 'value')?.t;
   const dtype = t?.dataType ?? DataType.FLOAT;
-  let fill: number = 0;
-  if (t) {
-    try { fill = tensorNumbers(t)[0] ?? 0; } catch { fill = NaN; }
-  }
+  const fill = t && t.dataType !== DataType.STRING ? (tensorNumbers(t)[0] ?? 0) : 0;
   const shape = ctx.value(0);
   if (!shape) {
     const len = ctx.shape(0)?.[0];

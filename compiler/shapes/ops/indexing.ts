@@ -8,6 +8,7 @@ import { attrInt } from '../../graph/attributes.ts';
 import { dimProduct, isConcrete, type Dim } from '../dim.ts';
 import { normalizeAxis, product, withValue } from '../helpers.ts';
 import type { Rule, RuleTable } from '../rule.ts';
+import { ShapeContradiction } from '../rule.ts';
 
 const gather: Rule = (ctx) => {
   const data = ctx.input(0);
@@ -26,7 +27,7 @@ const gather: Rule = (ctx) => {
     for (let o = 0; o < outer; o++) {
       for (let i of idx) {
         if (i < 0) i += n;
-        if (i < 0 || i >= n) throw new Error('Gather: index out of range');
+        if (i < 0 || i >= n) throw new ShapeContradiction('Gather: index out of range');
         for (let k = 0; k < inner; k++) value.push(data.value[(o * n + i) * inner + k]!);
       }
     }

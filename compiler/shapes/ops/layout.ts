@@ -8,6 +8,7 @@ import { attrInt, attrInts, getAttr } from '../../graph/attributes.ts';
 import { dimAdd, dimDivExact, dimEquals, dimFloorDiv, dimMul, dimProduct, dimSub, isConcrete, type Dim } from '../dim.ts';
 import { axesOf, broadcastShapes, elementwiseValue, MAX_VALUE_ELEMENTS, normalizeAxis, product, withValue } from '../helpers.ts';
 import type { Inferred, Rule, RuleContext, RuleTable } from '../rule.ts';
+import { ShapeContradiction } from '../rule.ts';
 
 const reshape: Rule = (ctx) => {
   const x = ctx.input(0);
@@ -35,7 +36,7 @@ const reshape: Rule = (ctx) => {
       shape[inferAt] = q ?? ctx.fresh('reshape');
     } else shape[inferAt] = ctx.fresh('reshape');
   }
-  if (shape.some((d) => typeof d === 'number' && d < 0)) throw new Error('Reshape: negative dim');
+  if (shape.some((d) => typeof d === 'number' && d < 0)) throw new ShapeContradiction('Reshape: negative dim');
   return [withValue(dtype, shape, x?.value)];
 };
 
@@ -45,7 +46,7 @@ const flatten: Rule = (ctx) => {
   const r = x.shape.length;
   let axis = attrInt(ctx.node, 'axis', 1);
   if (axis < 0) axis += r;
-  if (axis < 0 || axis > r) throw new Error('Flatten: axis out of range');
+  if (axis < 0 || axis > r) throw new ShapeContradiction('Flatten: axis out of range');
   return [withValue(x.dtype, [dimProduct(x.shape.slice(0, axis)), dimProduct(x.shape.slice(axis))], x.value)];
 };
 
@@ -53,7 +54,7 @@ const transpose: Rule = (ctx) => {
   const x = ctx.input(0);
   if (!x?.shape) return [x && { dtype: x.dtype }];
   const perm = attrInts(ctx.node, 'perm') ?? x.shape.map((_, i) => x.shape!.length - 1 - i);
-  if (perm.length !== x.shape.length) throw new Error('Transpose: perm length');
+  if (perm.length !== x.shape.length) throw new ShapeContradiction('Transpose: perm length');
   const shape = perm.map((p) => x.shape![normalizeAxis(p, x.shape!.length)]!);
   return [withValue(x.dtype, shape, x.shape.length <= 1 ? x.value : undefined)];
 };
@@ -69,7 +70,7 @@ const squeeze: Rule = (ctx) => {
     if (!isConcrete(x.shape)) return [{ dtype: x.dtype }];
     drop = new Set(x.shape.flatMap((d, i) => (d === 1 ? [i] : [])));
   } else drop = new Set(axes.map((a) => normalizeAxis(a, x.shape!.length)));
-  for (const a of drop) if (typeof x.shape[a] === 'number' && x.shape[a] !== 1) throw new Error('Squeeze: dim is not 1');
+  for (const a of drop) if (typeof x.shape[a] === 'number' && x.shape[a] !== 1) throw new ShapeContradiction('Squeeze: dim is not 1');
   return [withValue(x.dtype, x.shape.filter((_, i) => !drop.has(i)), x.value)];
 };
 
@@ -80,7 +81,7 @@ const unsqueeze: Rule = (ctx) => {
   if (axes === 'unknown' || !axes) return [{ dtype: x.dtype }];
   const rank = x.shape.length + axes.length;
   const set = new Set(axes.map((a) => normalizeAxis(a, rank)));
-  if (set.size !== axes.length) throw new Error('Unsqueeze: repeated axis');
+  if (set.size !== axes.length) throw new ShapeContradiction('Unsqueeze: repeated axis');
   const shape: Dim[] = [];
   let k = 0;
   for (let i = 0; i < rank; i++) shape.push(set.has(i) ? 1 : x.shape[k++]!);
@@ -115,10 +116,10 @@ const concat: Rule = (ctx) => {
   const axis = normalizeAxis(attrInt(ctx.node, 'axis', 0), rank);
   const shape = [...ins[0]!.shape!];
   for (const x of ins.slice(1)) {
-    if (x.shape!.length !== rank) throw new Error('Concat: rank mismatch');
+    if (x.shape!.length !== rank) throw new ShapeContradiction('Concat: rank mismatch');
     x.shape!.forEach((d, i) => {
       if (i === axis) shape[i] = dimAdd(shape[i]!, d);
-      else if (dimEquals(shape[i]!, d) === false) throw new Error('Concat: dim mismatch');
+      else if (dimEquals(shape[i]!, d) === false) throw new ShapeContradiction('Concat: dim mismatch');
       else if (typeof shape[i] !== 'number' && typeof d === 'number') shape[i] = d;
     });
   }
@@ -166,7 +167,7 @@ const BIG = 2 ** 31 - 1;
 
 /** One sliced axis: its new size, and (for numeric sizes) the indices it keeps. */
 export function sliceDim(d: Dim, start: Dim, end: Dim, step: number, fresh: () => string): { size: Dim; indices?: number[] } {
-  if (step === 0) throw new Error('Slice: step 0');
+  if (step === 0) throw new ShapeContradiction('Slice: step 0');
   if (typeof d === 'number' && typeof start === 'number' && typeof end === 'number') {
     let s = start < 0 ? start + d : start;
     let e = end < 0 ? end + d : end;
@@ -279,7 +280,7 @@ const tile: Rule = (ctx) => {
   const repeats = ctx.value(1);
   if (!x?.shape) return [x && { dtype: x.dtype }];
   if (!repeats) return [{ dtype: x.dtype, shape: x.shape.map((d) => (d === 0 ? 0 : ctx.fresh('tile'))) }];
-  if (repeats.length !== x.shape.length) throw new Error('Tile: repeats length');
+  if (repeats.length !== x.shape.length) throw new ShapeContradiction('Tile: repeats length');
   const shape = x.shape.map((d, i) => dimMul(d, repeats[i]!));
   let value: Dim[] | undefined;
   if (x.value && x.shape.length === 1 && typeof repeats[0] === 'number') value = Array.from({ length: repeats[0] }, () => x.value!).flat();
@@ -295,7 +296,7 @@ const pad: Rule = (ctx) => {
   let axes = ctx.opset >= 18 && ctx.present(3) ? ctx.numbers(3) : x.shape.map((_, i) => i);
   if (!axes) return [{ dtype: x.dtype, shape: x.shape.map(() => ctx.fresh('pad')) }];
   axes = axes.map((a) => normalizeAxis(a, rank));
-  if (pads.length !== 2 * axes.length) throw new Error('Pad: pads length');
+  if (pads.length !== 2 * axes.length) throw new ShapeContradiction('Pad: pads length');
   const shape = [...x.shape];
   axes.forEach((a, k) => {
     shape[a] = dimAdd(dimAdd(shape[a]!, pads[k]!), pads[k + axes!.length]!);

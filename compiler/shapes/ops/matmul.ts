@@ -4,10 +4,11 @@ import { attrInt, attrString } from '../../graph/attributes.ts';
 import type { Dim } from '../dim.ts';
 import { broadcastDim, broadcastShapes } from '../helpers.ts';
 import type { Rule, RuleTable } from '../rule.ts';
+import { ShapeContradiction } from '../rule.ts';
 
 /** numpy.matmul's shape: 1-D operands get a 1 prepended/appended and removed after. */
 export function matmulShape(a: readonly Dim[], b: readonly Dim[], transA = false, transB = false): Dim[] {
-  if (a.length === 0 || b.length === 0) throw new Error('MatMul of a scalar');
+  if (a.length === 0 || b.length === 0) throw new ShapeContradiction('MatMul of a scalar');
   let aa = a.length === 1 ? [1, a[0]!] : [...a];
   let bb = b.length === 1 ? [b[0]!, 1] : [...b];
   if (transA && a.length > 1) aa = [...aa.slice(0, -2), aa[aa.length - 1]!, aa[aa.length - 2]!];
@@ -62,18 +63,18 @@ const einsum: Rule = (ctx) => {
   const equation = attrString(ctx.node, 'equation', '').replace(/\s+/g, '');
   const [lhs, rhsGiven] = equation.split('->') as [string, string | undefined];
   const terms = lhs.split(',');
-  if (terms.length !== ctx.inputCount) throw new Error('Einsum: operand count does not match the equation');
+  if (terms.length !== ctx.inputCount) throw new ShapeContradiction('Einsum: operand count does not match the equation');
   const sizes = new Map<string, Dim>();
   let ellipsis: Dim[] | undefined;
   const counts = new Map<string, number>();
   terms.forEach((term, i) => {
     const shape = ctx.shape(i);
-    if (!shape) throw new Error('unknown operand shape');
+    if (!shape) throw new ShapeContradiction('unknown operand shape');
     const letters = term.replace('...', '.').split('');
     const dotAt = letters.indexOf('.');
     const explicit = letters.filter((l) => l !== '.').length;
     const ellRank = dotAt >= 0 ? shape.length - explicit : 0;
-    if (ellRank < 0 || (dotAt < 0 && explicit !== shape.length)) throw new Error('Einsum: term rank mismatch');
+    if (ellRank < 0 || (dotAt < 0 && explicit !== shape.length)) throw new ShapeContradiction('Einsum: term rank mismatch');
     let pos = 0;
     for (const l of letters) {
       if (l === '.') {
@@ -95,7 +96,7 @@ const einsum: Rule = (ctx) => {
     if (l === '.') out.push(...(ellipsis ?? []));
     else {
       const d = sizes.get(l);
-      if (d === undefined) throw new Error(`Einsum: output letter ${l} is not in any operand`);
+      if (d === undefined) throw new ShapeContradiction(`Einsum: output letter ${l} is not in any operand`);
       out.push(d);
     }
   }

@@ -4,6 +4,7 @@ import { attrInt } from '../../graph/attributes.ts';
 import { dimAdd, dimFloorDiv, dimSub, type Dim } from '../dim.ts';
 import { normalizeAxis } from '../helpers.ts';
 import type { Rule, RuleTable } from '../rule.ts';
+import { ShapeContradiction } from '../rule.ts';
 
 const half = (n: Dim): Dim | undefined => (typeof n === 'number' ? Math.floor(n / 2) + 1 : undefined);
 
@@ -17,7 +18,7 @@ const dft: Rule = (ctx) => {
   if (axisRaw === undefined) return [{ dtype, shape: x.map(() => ctx.fresh('dft')) }];
   // Negative axes count from the back of the full rank; the last (complex) dim is never the axis.
   const axis = normalizeAxis(axisRaw, rank);
-  if (axis === rank - 1) throw new Error('DFT: axis is the complex dim');
+  if (axis === rank - 1) throw new ShapeContradiction('DFT: axis is the complex dim');
   const out = [...x];
   const length: Dim | undefined = ctx.present(1) ? ctx.value(1)?.[0] : x[axis];
   const inverse = attrInt(ctx.node, 'inverse', 0) !== 0;

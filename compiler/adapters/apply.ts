@@ -72,7 +72,6 @@ export function applyAdapters(model: Model, sites: AdapterSites, structure: Adap
   for (const site of structure.lora) {
     for (const proj of loraTargets(sites, site)) {
       const id = loraId(proj);
-      checkRank(site.rank, proj.inDim, proj.outDim, `LoRA section '${site.section}' on '${proj.node}'`);
       const A = want({ name: loraParameterName(id, 'A'), rows: site.rank, cols: proj.inDim, module: id, role: 'lora.A', init: site.init, fanIn: proj.inDim, rank: site.rank });
       const B = want({ name: loraParameterName(id, 'B'), rows: proj.outDim, cols: site.rank, module: id, role: 'lora.B', init: 'zero', fanIn: 0, rank: site.rank });
       addLowRankPath({ graph, b, opset }, { x: proj.input, y: proj.output, A, B, rank: site.rank, alpha: site.alpha, dropout: site.dropout, ...(proj.columns ? { columns: { columns: proj.columns, width: proj.fusedDim! } } : {}) });
@@ -96,7 +95,6 @@ export function applyAdapters(model: Model, sites: AdapterSites, structure: Adap
       });
       throw new UserError(`LoR2C module ${m.id} covers blocks ${s}..${e}, which start in the ${first.stack} stack and end in the ${last.stack}: a path stays within one residual stream`, `choose blocks within one stack (${bounds.join(', ')}); a run of selected blocks crossing a stack boundary needs \`span\` that divides each stack's part, or separate sections`);
     }
-    checkRank(m.rank, d, d, `LoR2C module ${m.id} (section '${m.section}')`);
     const A = want({ name: factorParameterName(structure, m.id, 'A'), rows: m.rank, cols: d, module: m.id, role: 'lor2c.A', init: m.init, fanIn: d, rank: m.rank });
     const B = want({ name: factorParameterName(structure, m.id, 'B'), rows: d, cols: m.rank, module: m.id, role: 'lor2c.B', init: 'zero', fanIn: 0, rank: m.rank });
     current.set(last.output, addLowRankPath({ graph, b, opset }, { x: now(first.input), y: now(last.output), A, B, rank: m.rank, alpha: m.alpha, dropout: m.dropout }));
@@ -111,18 +109,6 @@ export function applyAdapters(model: Model, sites: AdapterSites, structure: Adap
     parameters.push({ name: p.name, shape: [p.rows, p.cols], dtype: 'float32', module: p.module, role: p.role, lrScale: 1, weightDecay: true });
   }
   return { parameters, initial };
-}
-
-/**
- * A rank above min(d_in, d_out) adds parameters but no capacity (B A is already any matrix at
- * that rank), breaks the truncated-SVD merge and, for a mistyped rank like 1e9, would allocate
- * gigabytes: refused before any factor is allocated.
- */
-function checkRank(rank: number, inDim: number, outDim: number, what: string): void {
-  const most = Math.min(inDim, outDim);
-  if (rank > most) {
-    throw new UserError(`${what} has rank ${rank}, above what a ${outDim}x${inDim} matrix can have (${most})`, `use a rank of at most ${most}`);
-  }
 }
 
 function loraId(p: ProjectionSite): string {

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from '../../cli/main.ts';
+import { runCli } from '../support/cli.ts';
 import { Trainer } from '../../runtime/trainer.ts';
 import { nodeHost } from '../../runtime/node-host.ts';
 import { readCheckpoint } from '../../runtime/checkpoint.ts';
@@ -21,23 +21,8 @@ const DATA = join(REF, 'bert-data.jsonl');
 const work = mkdtempSync(join(tmpdir(), 'lor2c-structural-'));
 test.after.always(() => rmSync(work, { recursive: true, force: true }));
 
-/** Runs the CLI in-process, output captured. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string }> {
-  const out: string[] = [];
-  const saved = { log: console.log, error: console.error, out: process.stdout.write, err: process.stderr.write };
-  const keep = (chunk: unknown) => (out.push(String(chunk)), true);
-  console.log = (...a: unknown[]) => void out.push(a.join(' ') + '\n');
-  console.error = (...a: unknown[]) => void out.push(a.join(' ') + '\n');
-  process.stdout.write = keep as typeof process.stdout.write;
-  process.stderr.write = keep as typeof process.stderr.write;
-  try {
-    return { code: await main(argv), out: out.join('') };
-  } finally {
-    Object.assign(console, { log: saved.log, error: saved.error });
-    process.stdout.write = saved.out;
-    process.stderr.write = saved.err;
-  }
-}
+/** The CLI in-process (stdout in `out`, messages in `err`); the tests run serially. */
+const cli = runCli;
 
 /** d-merge with batch 6 (8 steps an epoch), 12 steps, seed 7, `eval every 1 epoch`: merges after steps 5 and 10. */
 async function compiled(name: string): Promise<string> {
@@ -48,7 +33,7 @@ async function compiled(name: string): Promise<string> {
   writeFileSync(file, spec);
   const out = join(work, name);
   const r = await cli('compile', file, '--out', out);
-  if (r.code !== 0) throw new Error(r.out);
+  if (r.code !== 0) throw new Error(r.err);
   return out;
 }
 
@@ -74,7 +59,7 @@ test.serial('`lor2c train` keeps the spec\'s `eval every 1 epoch`', async (t) =>
   const dir = await compiled('epochs');
   const log = join(work, 'epochs.jsonl');
   const trained = await cli('train', dir, '--data', DATA, '--eval-data', DATA, '--log', log);
-  t.is(trained.code, 0, trained.out);
+  t.is(trained.code, 0, trained.err);
   t.deepEqual(readTrainingLog(log).filter((r) => r.type === 'step' && r.eval).map((r) => r.step), [8, 12]);
 });
 
@@ -83,7 +68,7 @@ test.serial('`lor2c train`: the best checkpoint at a merge step holds what was e
   const ckpt = join(work, 'cli-ckpt');
   const log = join(work, 'cli.jsonl');
   const trained = await cli('train', dir, '--data', DATA, '--eval-data', DATA, '--checkpoint', ckpt, '--log', log, '--eval-every', '5');
-  t.is(trained.code, 0, trained.out);
+  t.is(trained.code, 0, trained.err);
   const evals = readTrainingLog(log).filter((r) => r.type === 'step' && r.eval);
   t.deepEqual(evals.map((r) => r.step), [5, 10, 12]);
   // Evaluated at step 5 is the first best; a merge fires at that same step.
@@ -94,15 +79,15 @@ test.serial('`lor2c train`: the best checkpoint at a merge step holds what was e
   t.true(best.parameters.has(best.step === 5 ? 'lor2c.b2.A' : 'lor2c.b1_2.A'), 'the structure before the merge of that step');
   // Re-evaluating the best checkpoint reproduces its recorded metrics; `eval DIR` follows its artifacts.
   const again = await cli('eval', dir, '--data', DATA, '--checkpoint', ckpt, '--best', '--json', '--batch', '6');
-  t.is(again.code, 0, again.out);
+  t.is(again.code, 0, again.err);
   const metrics = JSON.parse(again.out.trim().split('\n').pop()!).metrics as Record<string, number>;
   for (const [k, v] of Object.entries(best.best!.metrics)) t.true(Math.abs(metrics[k]! - v) < 1e-6, `${k}: ${metrics[k]} vs recorded ${v}`);
   // The latest checkpoint (after the merge at step 10) through infer and export, given only DIR.
   const inferred = await cli('infer', dir, '--data', DATA, '--checkpoint', ckpt, '--out', join(work, 'rows.jsonl'));
-  t.is(inferred.code, 0, inferred.out);
+  t.is(inferred.code, 0, inferred.err);
   t.is(readFileSync(join(work, 'rows.jsonl'), 'utf8').trim().split('\n').length, 48);
   const exported = await cli('export', dir, '--checkpoint', ckpt, '--adapter', join(work, 'final.safetensors'));
-  t.is(exported.code, 0, exported.out);
+  t.is(exported.code, 0, exported.err);
   t.true(existsSync(join(work, 'final.config.json')));
   t.true((JSON.parse(readFileSync(join(work, 'final.config.json'), 'utf8')) as { modules: { id: string }[] }).modules.some((m) => m.id === 'b0_2'));
 });

@@ -16,7 +16,7 @@ import { UserError } from '../contract/errors.ts';
 import { modelFromProto, cloneModel, type Model } from './graph/index.ts';
 import { liftConstants } from './passes/lift-constants.ts';
 import { unrollSequences } from './passes/unroll-sequences.ts';
-import { readModel, dataTypeName, elementCount, isFloatType, tensorArray } from './onnx/index.ts';
+import { readModel, dataTypeName, isFloatType, tensorArray } from './onnx/index.ts';
 import { locateBlocks, SPEC_HINT, type BlockMap } from './locate/index.ts';
 import { applyAdapters, patternRegex, type AdapterStructure } from './adapters/apply.ts';
 import { sitesFromBlocks } from './adapters/sites-from-blocks.ts';

@@ -3,6 +3,8 @@
  * graph input and output of train.onnx / eval.onnx / infer.onnx means, and describes every
  * trainable parameter, so the runtime never has to guess from names.
  */
+import type { Plan, Warmup } from './plan.ts';
+import type { AdapterStructure } from './structure.ts';
 
 /** A dimension: a size, or a symbolic name such as 'batch' or 'seq'. */
 export type Dim = number | string;
@@ -78,13 +80,10 @@ export interface Manifest {
   versions: { lor2c: string; onnxruntime: string };
   /** Where the base model came from, and its hash, so a stale artifact is detected. */
   base: { path: string; sha256: string };
-  /** The checked plan the artifacts were compiled from (dsl Plan, JSON). */
-  plan: unknown;
-  /**
-   * The adapter structure compiled: LoR2C modules, share groups and LoRA sites (an
-   * AdapterStructure). It starts as the plan's and changes with Merge / Inject.
-   */
-  structure: unknown;
+  /** The checked plan the artifacts were compiled from. */
+  plan: Plan;
+  /** The adapter structure compiled. It starts as the plan's and changes with Merge / Inject. */
+  structure: AdapterStructure;
   /** The residual stream found in the base model: h_0..h_L and its width d. */
   blocks: { streams: string[]; hidden: number; style: string; labels: string[] };
   /** Training-loop settings from the plan that the runtime applies. */
@@ -108,10 +107,10 @@ export interface Manifest {
   target: 'cpu' | 'cuda';
 }
 
-/** LR warmup as the manifest states it: a step count, or a fraction of the run's optimizer steps. */
-export type Warmup = { unit: 'steps'; count: number } | { unit: 'fraction'; fraction: number };
 
 /** Warmup steps of a run of `total` optimizer steps: a count, or a fraction rounded up (HF's warmup_ratio). */
+export type { Warmup };
+
 export function warmupSteps(warmup: Warmup, total: number): number {
   return warmup.unit === 'steps' ? warmup.count : Math.ceil(warmup.fraction * total);
 }

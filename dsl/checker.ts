@@ -36,7 +36,7 @@ import {
   type ShareGroup,
   type TargetPlan,
   type TrainPlan,
-} from './plan.ts';
+} from '../contract/plan.ts';
 
 export { DEFAULTS, defaultTrain } from './check/defaults.ts';
 export type { Entry, SelectionAt } from './check/reader.ts';

@@ -12,12 +12,12 @@ import { Checker } from './checker.ts';
 import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.ts';
 import { formatAst } from './format.ts';
 import { parseText } from './parse.ts';
-import type { ModelFacts, Plan } from './plan.ts';
+import type { ModelFacts, Plan } from '../contract/plan.ts';
 import { runRules } from './rules.ts';
 
 export type * from './ast.ts';
-export type * from './plan.ts';
-export { PLAN_VERSION, PROJECTION_ROLES } from './plan.ts';
+export type * from '../contract/plan.ts';
+export { PLAN_VERSION, PROJECTION_ROLES } from '../contract/plan.ts';
 export type { Diagnostic, Severity, SourceRange } from './diagnostics.ts';
 export { renderDiagnostic, renderDiagnostics, hasErrors, sortDiagnostics } from './diagnostics.ts';
 export { resolveBlocks, resolvePlan, outOfRange, isConcrete, layoutModules, moduleId, ALL_BLOCKS } from './resolve.ts';

@@ -3,7 +3,7 @@
  * which LoR2C modules a layout produces, and a whole Plan resolved. Pure functions, never throw;
  * problems come back as values so the checker can point at the text that caused them.
  */
-import type { BlockRange, BlockSelection, Lor2cModule, Lor2cSection, Plan, ResolvedLoraSite, ResolvedPlan, StackExtent } from './plan.ts';
+import type { BlockRange, BlockSelection, Lor2cModule, Lor2cSection, Plan, ResolvedLoraSite, ResolvedPlan, StackExtent } from '../contract/plan.ts';
 
 /** Every block. */
 export const ALL_BLOCKS: BlockSelection = { every: 1 };

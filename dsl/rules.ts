@@ -5,7 +5,7 @@
  */
 import type { Diagnostic, Severity, SourceRange } from './diagnostics.ts';
 import type { Draft } from './checker.ts';
-import type { Lor2cModule, SfsMetric } from './plan.ts';
+import type { Lor2cModule, SfsMetric } from '../contract/plan.ts';
 import { describeStacks, isConcrete, layoutModules, outOfRange, shareMembers, unknownStacks, type LayoutOrigin } from './resolve.ts';
 import { didYouMean } from './suggest.ts';
 

@@ -6,7 +6,6 @@
 import type { Manifest } from '../contract/manifest.ts';
 import { encodeSafetensors, float32Entry } from '../contract/safetensors.ts';
 import { describeAdapters, type AdapterDescription, type LoraDescription, type ModuleDescription } from '../compiler/adapters/describe.ts';
-import type { AdapterStructure } from '../compiler/adapters/apply.ts';
 import type { SourcedParameters } from './adapter.ts';
 import type { Float32Tensor } from './checkpoint.ts';
 
@@ -52,7 +51,7 @@ export function encodeAdapter(manifest: Manifest, values: ReadonlyMap<string, Fl
 
 /** The config of an adapter for `manifest`, from its parameters and (where it has them) its plan. */
 export function adapterConfig(manifest: Manifest, about: { file: string; sha256: string; source: AdapterConfig['source'] }): AdapterConfig {
-  const described = describeAdapters(manifest.parameters, manifest.structure as AdapterStructure | undefined);
+  const described = describeAdapters(manifest.parameters, manifest.structure);
   return {
     format: 'lor2c-adapter',
     formatVersion: 1,

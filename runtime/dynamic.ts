@@ -8,8 +8,7 @@
  */
 import { join } from 'node:path';
 import type { Plan, SfsMetric, Lor2cModule, Interval } from '../dsl/index.ts';
-import { compileStructure, type PreparedBase, writeArtifacts, type WeightsCache, chooseInject, chooseMerge, copyStructure, injectLora, mergeModules, moduleFactorValues, pruneShareGroups, renamedParameters, sfs, type AdapterStructure, type ModuleValues } from '../compiler/index.ts';
-import type { Manifest } from '../contract/manifest.ts';
+import { compileStructure, type PreparedBase, writeArtifacts, type WeightsCache, chooseInject, chooseMerge, copyStructure, injectLora, mergeModules, moduleFactorValues, pruneShareGroups, renamedParameters, sfs, type ModuleValues } from '../compiler/index.ts';
 import type { Float32Tensor } from './checkpoint.ts';
 import type { StructuralContext, StructuralChange, StructuralHook } from './trainer.ts';
 
@@ -70,7 +69,7 @@ function scoresOf(values: Map<string, ModuleValues>, modules: Lor2cModule[], d: 
 function restructure(opts: DynamicOptions, ctx: StructuralContext, merge: boolean, inject: boolean, weights: WeightsCache): StructuralChange | undefined {
   const { plan, base } = opts;
   const d = base.blocks.hidden;
-  const before = ctx.manifest.structure as AdapterStructure;
+  const before = ctx.manifest.structure;
   const values = moduleFactorValues(before, (name) => ctx.parameters.get(name)?.data);
   // IMLoR2C: one SFS snapshot decides both (docs/method.md section 6).
   const metric = plan.merge?.schedule?.metric ?? plan.inject?.metric ?? { kind: 'mean' };

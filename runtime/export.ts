@@ -11,7 +11,7 @@
  *   into the weights it adapts (compiler/adapters/fold-lora.ts); LoR2C paths stay graph paths.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { isUserError, UserError } from '../contract/errors.ts';
 import type { Manifest } from '../contract/manifest.ts';
@@ -21,7 +21,7 @@ import { writeFileAtomic } from '../contract/atomic.ts';
 import { readSafetensors } from '../contract/safetensors-file.ts';
 import { readRegularFile } from '../contract/regular-file.ts';
 import { MERGED_METADATA, mergedDataName, previousMergedData, refuseArtifactFiles, removeKilledWrites, removeObsoleteData } from './export-target.ts';
-import { adapterValues, type AdapterSource, type SourcedParameters } from './adapter.ts';
+import { adapterValues, type AdapterSource } from './adapter.ts';
 import { readManifest } from './artifacts.ts';
 
 export { adapterConfig, encodeAdapter, type AdapterConfig, type ExportSource };

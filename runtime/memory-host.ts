@@ -11,7 +11,6 @@
  */
 import { UserError } from '../contract/errors.ts';
 import type { Manifest } from '../contract/manifest.ts';
-import type { Plan } from '../dsl/index.ts';
 import { decodeParameters, parseManifest } from './artifacts-parse.ts';
 import type { Checkpoint, Float32Tensor } from './checkpoint.ts';
 import { checkpointFiles, type NamedFile } from './checkpoint-files.ts';
@@ -32,7 +31,7 @@ export interface StoredCheckpoint {
 
 /** Why these artifacts cannot train without the compiler, or undefined when they can. */
 export function needsCompiler(manifest: Manifest): string | undefined {
-  const what = scheduledChanges(manifest.plan as Plan);
+  const what = scheduledChanges(manifest.plan);
   if (what.length === 0) return undefined;
   return `these artifacts schedule ${what.join(' and ')} during training, which recompile the graphs; the compiler does not run in a browser, so train them with \`lor2c train\` in Node (plain LoR2C, ShareLoR2C, static merges and LoRA train here)`;
 }

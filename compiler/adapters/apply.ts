@@ -4,7 +4,8 @@
  * initial values. Used for the train, eval and infer graphs alike; the train graph builder
  * later turns the parameters into graph inputs.
  */
-import type { InitKind, Lor2cModule, ProjectionTarget, ResolvedLoraSite, ShareMatrix } from '../../dsl/index.ts';
+import type { InitKind, ProjectionTarget, ResolvedLoraSite } from '../../dsl/index.ts';
+import type { AdapterStructure } from '../../contract/structure.ts';
 import { UserError } from '../../contract/errors.ts';
 import { GraphBuilder } from '../graph/builder.ts';
 import type { Model } from '../graph/graph.ts';
@@ -16,14 +17,7 @@ import { addLowRankPath } from './low-rank.ts';
 import { factorParameterName, loraNodeId, loraParameterName, loraTargetId } from './naming.ts';
 import type { AdapterSites, ProjectionSite } from './sites.ts';
 
-/** The adapter structure of one compilation: the DSL's ResolvedPlan, plus LoRA injected during training. */
-export interface AdapterStructure {
-  modules: Lor2cModule[];
-  share: { share: ShareMatrix; modules: string[] }[];
-  lora: ResolvedLoraSite[];
-  /** Ids of modules created by a scheduled merge (never candidates for injection). */
-  merged?: string[];
-}
+export type { AdapterStructure };
 
 export interface ApplyOptions {
   /** Seeds initial values (each parameter by its own name). */

@@ -1,4 +1,4 @@
-import type { InitKind, TrainPlan } from '../plan.ts';
+import type { InitKind, TrainPlan } from '../../contract/plan.ts';
 
 /** Defaults, from docs/method.md §1 (LoR2C reference hyperparameters) and PyTorch's AdamW. */
 export const DEFAULTS = {

@@ -8,7 +8,7 @@
  */
 import type { Block, Item, Setting, Value, ValueGroup, Word } from '../ast.ts';
 import type { Diagnostic, LineIndex, Severity, SourceRange } from '../diagnostics.ts';
-import { PROJECTION_ROLES, STACK_NAME, type BlockRange, type BlockSelection, type Interval, type ProjectionRole, type ProjectionTarget, type SfsMetric, type ShareGroup } from '../plan.ts';
+import { PROJECTION_ROLES, STACK_NAME, type BlockRange, type BlockSelection, type Interval, type ProjectionRole, type ProjectionTarget, type SfsMetric, type ShareGroup } from '../../contract/plan.ts';
 import { didYouMean, Suggester } from '../suggest.ts';
 import { ARGUMENT_EXAMPLES, KEY_HOMES, PHRASINGS } from './hints.ts';
 

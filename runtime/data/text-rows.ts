@@ -3,7 +3,7 @@
  * csv-parse, so quoted fields, embedded newlines and delimiters inside quotes are handled as
  * RFC 4180 says). Each row keeps the line it starts on, for file:line messages.
  */
-import { closeSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { UserError } from '../../contract/errors.ts';

@@ -8,7 +8,6 @@ import type { Manifest } from '../../contract/manifest.ts';
 // bundle must not reach the DSL's file handling.
 import { moduleParameterNames } from '../../compiler/adapters/naming.ts';
 import { sfs } from '../../compiler/adapters/sfs.ts';
-import type { AdapterStructure } from '../../compiler/adapters/apply.ts';
 import type { Float32Tensor } from '../checkpoint.ts';
 
 export interface HeaderRecord {
@@ -46,7 +45,7 @@ export function headerRecord(manifest: Manifest, run: { artifacts: string; data:
 
 /** SFS (mean singular value of B A over d) of every LoR2C module now; undefined without modules. */
 export function moduleSfs(manifest: Manifest, params: ReadonlyMap<string, Float32Tensor>): Record<string, number> | undefined {
-  const structure = manifest.structure as AdapterStructure | undefined;
+  const structure = manifest.structure;
   if (!structure?.modules?.length) return undefined;
   const values = new Map<string, { A: Float32Array; B: Float32Array }>();
   for (const [id, names] of moduleParameterNames(structure)) {

@@ -30,7 +30,7 @@ import { readSafetensors } from '../../contract/safetensors-file.ts';
 import { modelFromProto, modelToProto } from '../../compiler/graph/index.ts';
 import { locateBlocks } from '../../compiler/locate/index.ts';
 import { DataType, encodeModel, makeTensor, readModel } from '../../compiler/onnx/index.ts';
-import type { Lor2cModule, SfsMetric } from '../../dsl/plan.ts';
+import type { Lor2cModule, SfsMetric } from '../../contract/plan.ts';
 
 ort.env.logLevel = 'error';
 

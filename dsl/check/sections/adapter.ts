@@ -1,5 +1,5 @@
 /** What `lor2c { }` and `lora { }` sections share: an optional section name, and the adapter keys. */
-import type { BlockSelection, InitKind, LayerOverride } from '../../plan.ts';
+import type { BlockSelection, InitKind, LayerOverride } from '../../../contract/plan.ts';
 import { ALL_BLOCKS } from '../../resolve.ts';
 import { assign, type Entry, type Schema, type SpecReader } from '../reader.ts';
 

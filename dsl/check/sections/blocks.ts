@@ -1,5 +1,5 @@
 /** Top-level `blocks auto | pattern "...{i}..." | boundaries [...], [...]`: how the model's blocks are found. */
-import type { BlockDiscovery } from '../../plan.ts';
+import type { BlockDiscovery } from '../../../contract/plan.ts';
 import type { Entry, SpecReader } from '../reader.ts';
 
 export function readBlocksDiscovery(r: SpecReader, e: Entry): BlockDiscovery | undefined {

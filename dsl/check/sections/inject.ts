@@ -1,5 +1,5 @@
 /** `inject { ... }`: SFS-driven injection of LoRA modules during training. */
-import type { InjectPlan, ProjectionTarget } from '../../plan.ts';
+import type { InjectPlan, ProjectionTarget } from '../../../contract/plan.ts';
 import { assign, type Entry, type Schema, type SpecReader } from '../reader.ts';
 import { finishSchedule, scheduleKeys, type ScheduleDraft } from './sfs-schedule.ts';
 

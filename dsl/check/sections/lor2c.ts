@@ -1,5 +1,5 @@
 /** `lor2c [name] { ... }`: a LoR2C section (residual adapters spanning blocks). */
-import type { Lor2cSection } from '../../plan.ts';
+import type { Lor2cSection } from '../../../contract/plan.ts';
 import { ALL_BLOCKS } from '../../resolve.ts';
 import { DEFAULTS } from '../defaults.ts';
 import { assign, type Entry, type Schema, type SpecReader } from '../reader.ts';

@@ -1,5 +1,5 @@
 /** `lora [name] { ... }`: a LoRA section (adapters on projections inside blocks). */
-import type { LoraSection } from '../../plan.ts';
+import type { LoraSection } from '../../../contract/plan.ts';
 import { ALL_BLOCKS } from '../../resolve.ts';
 import { DEFAULTS } from '../defaults.ts';
 import { assign, type Entry, type Schema, type SpecReader } from '../reader.ts';

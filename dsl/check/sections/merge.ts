@@ -1,5 +1,5 @@
 /** `merge { ... }`: static merges before training, and/or SFS-driven merges during it. */
-import type { BlockRange, BlockSelection, MergePlan } from '../../plan.ts';
+import type { BlockRange, BlockSelection, MergePlan } from '../../../contract/plan.ts';
 import { assign, type Entry, type Schema, type SpecReader } from '../reader.ts';
 import { finishSchedule, scheduleKeys } from './sfs-schedule.ts';
 

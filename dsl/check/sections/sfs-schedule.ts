@@ -1,5 +1,5 @@
 /** When `merge` and `inject` act: the SFS-driven schedule keys they share, and its completion. */
-import type { Interval, SfsMetric } from '../../plan.ts';
+import type { Interval, SfsMetric } from '../../../contract/plan.ts';
 import { assign, type Entry, type Schema, type SpecReader } from '../reader.ts';
 
 /** A schedule as written so far; `wrote` when any of its keys appeared. */

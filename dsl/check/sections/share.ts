@@ -3,7 +3,7 @@
  * are shared. Names stay unclassified (sections vs module ids) until every section is read.
  */
 import type { Word } from '../../ast.ts';
-import type { ShareGroup, ShareMatrix } from '../../plan.ts';
+import type { ShareGroup, ShareMatrix } from '../../../contract/plan.ts';
 import type { Entry, SpecReader } from '../reader.ts';
 
 export function readShare(r: SpecReader, e: Entry): ShareGroup | undefined {

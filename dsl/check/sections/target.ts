@@ -1,5 +1,5 @@
 /** `target cpu | cuda [fallback cpu]`: where training runs. */
-import type { TargetPlan } from '../../plan.ts';
+import type { TargetPlan } from '../../../contract/plan.ts';
 import { didYouMean } from '../../suggest.ts';
 import type { Entry, SpecReader } from '../reader.ts';
 

@@ -11,7 +11,7 @@ import { locateBlocks } from '../../../compiler/locate/index.ts';
 import { applyAdapters, type AdapterStructure } from '../../../compiler/adapters/apply.ts';
 import { sitesFromBlocks } from '../../../compiler/adapters/sites-from-blocks.ts';
 import { DataType, encodeModel, makeTensor, makeValueInfo, tensorArray } from '../../../compiler/onnx/index.ts';
-import type { Lor2cModule } from '../../../dsl/plan.ts';
+import type { Lor2cModule } from '../../../contract/plan.ts';
 import { isUserError } from '../../../contract/errors.ts';
 import '../../support/ort.ts';
 

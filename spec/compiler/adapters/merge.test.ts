@@ -1,7 +1,7 @@
 import test from 'ava';
 import { chooseInject, chooseMerge, mergedValues } from '../../../compiler/adapters/merge.ts';
 import { matmul, matrix, svd } from '../../../compiler/adapters/linalg.ts';
-import type { Lor2cModule } from '../../../dsl/plan.ts';
+import type { Lor2cModule } from '../../../contract/plan.ts';
 
 const mod = (s: number, e: number, rank = 2, alpha = 4): Lor2cModule => ({
   id: s === e ? `b${s}` : `b${s}_${e}`, section: 'lor2c', span: [s, e], rank, alpha, dropout: 0, init: 'kaiming',

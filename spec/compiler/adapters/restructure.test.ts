@@ -2,7 +2,7 @@
 import test from 'ava';
 import { copyStructure, injectLora, mergeModules, moduleParameterNames, pruneShareGroups, renamedParameters, type AdapterStructure, type ModuleValues } from '../../../compiler/adapters/index.ts';
 import { mergedModule } from '../../../compiler/adapters/merge.ts';
-import type { Lor2cModule } from '../../../dsl/plan.ts';
+import type { Lor2cModule } from '../../../contract/plan.ts';
 
 const d = 6, r = 2;
 const mod = (b: number, alpha = 4): Lor2cModule => ({ id: `b${b}`, section: 'lor2c', span: [b, b], rank: r, alpha, dropout: 0, init: 'kaiming' });

@@ -11,7 +11,7 @@ import { isUserError } from '../../../contract/errors.ts';
 import { Graph, GraphBuilder, Model, modelFromProto, modelToProto } from '../../../compiler/graph/index.ts';
 import { locateBlocks, summarizeBlocks } from '../../../compiler/locate/index.ts';
 import { DataType, makeTensor, makeValueInfo, readModel, writeModel } from '../../../compiler/onnx/index.ts';
-import type { Plan } from '../../../dsl/plan.ts';
+import type { Plan } from '../../../contract/plan.ts';
 
 const D = 8;
 const work = mkdtempSync(join(tmpdir(), 'lor2c-doubts-'));

@@ -1,5 +1,5 @@
 /** `schedule constant | linear(warmup ...) | cosine(warmup ...)` in `train { }`: the learning-rate schedule. */
-import type { TrainPlan, Warmup } from '../../../plan.ts';
+import type { TrainPlan, Warmup } from '../../../../contract/plan.ts';
 import { DEFAULTS } from '../../defaults.ts';
 import { TRAIN_KEYS } from '../../hints.ts';
 import { assign, type Entry, type SpecReader } from '../../reader.ts';

@@ -1,5 +1,5 @@
 /** `optimizer adamw(...) | sgd(...)` in `train { }`. */
-import type { OptimizerPlan, TrainPlan } from '../../../plan.ts';
+import type { OptimizerPlan, TrainPlan } from '../../../../contract/plan.ts';
 import { DEFAULTS } from '../../defaults.ts';
 import { TRAIN_KEYS } from '../../hints.ts';
 import { assign, type Entry, type SpecReader } from '../../reader.ts';

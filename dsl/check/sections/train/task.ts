@@ -1,5 +1,5 @@
 /** `task classify(...) | lm(...) | regress(...)` in `train { }`: what the loss is computed on. */
-import type { TaskPlan, TrainPlan } from '../../../plan.ts';
+import type { TaskPlan, TrainPlan } from '../../../../contract/plan.ts';
 import { DEFAULTS } from '../../defaults.ts';
 import { TRAIN_KEYS } from '../../hints.ts';
 import { assign, type Entry, type SpecReader } from '../../reader.ts';

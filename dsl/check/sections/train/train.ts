@@ -1,5 +1,5 @@
 /** `train { ... }`: task, trainable weights, optimizer, schedule, batch and training length. */
-import type { TrainPlan } from '../../../plan.ts';
+import type { TrainPlan } from '../../../../contract/plan.ts';
 import { didYouMean } from '../../../suggest.ts';
 import { defaultTrain } from '../../defaults.ts';
 import { TRAIN_KEYS } from '../../hints.ts';

@@ -255,8 +255,7 @@ function buildManifest(base: PreparedBase, plan: Plan, structure: AdapterStructu
       : { kind: 'classify', labelKey: task.labels, logits: task.logits };
   // The eval graph has the forward pass, the labels and the logits: the model's own limits.
   const evalGraph = graphs.eval.graph;
-  const feeds = new Set(graphs.train.graph.feedInputs().map((v) => v.name));
-  const batchInputs = evalGraph.feedInputs().filter((v) => feeds.has(v.name) && !graphs.parameters.some((p) => p.name === v.name));
+  const batchInputs = evalGraph.feedInputs().filter((v) => graphs.interfaces.eval.inputs.get(v.name)?.role === 'batch');
   const bounds = inputBounds(evalGraph, manifestTask, batchInputs, graphs.labels);
   return {
     format: 'lor2c-artifacts',

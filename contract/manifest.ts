@@ -108,9 +108,10 @@ export interface Manifest {
 }
 
 
-/** Warmup steps of a run of `total` optimizer steps: a count, or a fraction rounded up (HF's warmup_ratio). */
+/** LR warmup (its one home is the Plan's type). */
 export type { Warmup };
 
+/** Warmup steps of a run of `total` optimizer steps: a count, or a fraction rounded up (HF's warmup_ratio). */
 export function warmupSteps(warmup: Warmup, total: number): number {
   return warmup.unit === 'steps' ? warmup.count : Math.ceil(warmup.fraction * total);
 }

@@ -109,9 +109,6 @@ export interface TrainingGraphs {
    * spec implied, for callers without a better figure.
    */
   schedule?: { warmupInput: string; totalInput: string; warmupSteps: number; totalSteps: number };
-  trainOutputs: { loss: string; lr: string; gradNorm?: string };
-  evalOutputs: { loss: string; predictions: string[] };
-  inferOutputs: string[];
   /** Every input and output of each graph, bound to what it carries. */
   interfaces: { train: GraphInterface; eval: GraphInterface; infer: GraphInterface };
   stats: { forwardNodes: number; backwardNodes: number; trainNodes: number; evalNodes: number; inferNodes: number; compileMs: number };
@@ -190,11 +187,10 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
       return sum;
     });
   }
-  let gradNorm: string | undefined;
   if (spec.maxGradNorm !== undefined) {
     const clipped = clipByGlobalNorm(e, params.map((p, i) => ({ grad: grads[i]!, dtype: p.dtype })), spec.maxGradNorm);
     grads = clipped.grads;
-    gradNorm = rename(clipped.norm, 'grad_norm', { role: 'metric', metric: 'grad_norm' });
+    rename(clipped.norm, 'grad_norm', { role: 'metric', metric: 'grad_norm' });
   }
 
   const stepD = e.op('Cast', [step], { to: DataType.DOUBLE });
@@ -218,7 +214,7 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
     if (!v) lrFor.set(scale, (v = e.op('Mul', [e.constant(spec.optimizer.lr * scale, DataType.DOUBLE), factor])));
     return v;
   };
-  const lr = rename(e.op('Cast', [lrOf(1)], { to: DataType.FLOAT }), 'lr', { role: 'metric', metric: 'lr' });
+  rename(e.op('Cast', [lrOf(1)], { to: DataType.FLOAT }), 'lr', { role: 'metric', metric: 'lr' });
 
   params.forEach((p, i) => {
     const state: Record<string, string> = {};
@@ -249,9 +245,6 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
   }
   return {
     train, eval: evalModel, infer, parameters: params, batchInputs: feeds, labels: head.labels, labelKey: head.labelKey ?? head.labels, step: STEP, applyUpdate: apply, microStep: micro, schedule: scheduleInputs,
-    trainOutputs: { loss: 'loss', lr, gradNorm },
-    evalOutputs: { loss: 'loss', predictions: originalOutputs },
-    inferOutputs: originalOutputs,
     interfaces: { train: trainIO, eval: evalIO, infer: inferIO },
     stats: { forwardNodes, backwardNodes, trainNodes: train.graph.nodes.length, evalNodes: evalModel.graph.nodes.length, inferNodes: infer.graph.nodes.length, compileMs: ms },
   };

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readSpecFile } from './spec-file.ts';
-import { checkSpec, editDistance, hasErrors, renderDiagnostics, resolvePlan, type Diagnostic, type ModelFacts, type Plan, type StackExtent } from '../dsl/index.ts';
+import { editDistance, hasErrors, readSpec, renderDiagnostics, resolvePlan, type Diagnostic, type Layout, type ModelFacts, type Plan, type StackExtent } from '../dsl/index.ts';
 import { UserError } from '../contract/errors.ts';
 import { modelFromProto, cloneModel, type Model } from './graph/index.ts';
 import { liftConstants } from './passes/lift-constants.ts';
@@ -98,15 +98,15 @@ export function describeBase(base: PreparedBase): string {
 }
 
 /** The parameter report of the plan's initial structure, without building the training graphs. */
-export function adapterReport(base: PreparedBase, plan: Plan): ParameterReport {
-  const structure = initialStructure(plan, base);
+export function adapterReport(base: PreparedBase, plan: Plan, layout?: Layout): ParameterReport {
+  const structure = initialStructure(plan, base, layout);
   const applied = applyAdapters(cloneModel(base.model), base.sites, structure, { seed: plan.train.seed });
   return parameterReport([...applied.parameters, ...extraTrainables(base.model, plan).map(extraInfo)], structure, base.baseParameters);
 }
 
-/** The plan's adapter structure on this model's block count. */
-export function initialStructure(plan: Plan, base: PreparedBase): AdapterStructure {
-  const { resolved, problems } = resolvePlan(plan, base.blocks.blocks.length, stackExtents(base));
+/** The plan's adapter structure on this model's block count; `layout`: its module layout there, when the check with this model's facts made it. */
+export function initialStructure(plan: Plan, base: PreparedBase, layout?: Layout): AdapterStructure {
+  const { resolved, problems } = resolvePlan(plan, base.blocks.blocks.length, stackExtents(base), layout);
   if (problems.length) throw new UserError(`the spec does not fit the model (${base.blocks.blocks.length} blocks):\n  ${problems.join('\n  ')}`);
   return { modules: resolved.modules, share: resolved.share, lora: resolved.lora };
 }
@@ -288,35 +288,41 @@ export interface SpecCompileResult {
   seconds: { prepare: number; compile: number; write: number };
 }
 
-/** Checks a spec file, reads its model, compiles and writes DIR. Spec errors become one UserError with rendered diagnostics. */
+/**
+ * Checks a spec file, reads its model, compiles and writes DIR. Spec errors become one UserError
+ * with rendered diagnostics. The spec is read once; its rules run once, with the model's facts,
+ * and the module layout they checked is the one compiled.
+ */
 export function compileSpecFile(specPath: string, opts: CompileOptions & { model?: string; out: string; emitTs?: boolean; strict?: boolean; force?: boolean; alsoWrite?: (staging: string) => void }): SpecCompileResult {
-  const plan = checkedPlan(specPath);
-  const modelPath = opts.model ?? plan.plan.model;
+  const text = readSpecFile(specPath);
+  const spec = readSpec(text, specPath);
+  const read = withoutErrors(spec.plan, spec.diagnostics, specPath, text);
+  const modelPath = opts.model ?? read.model;
   if (!modelPath) throw new UserError(`${specPath} names no model`, 'add `model "path/to/model.onnx"` to the spec or pass --model');
   let t0 = performance.now();
-  const base = prepareBase(plan.plan, modelPath);
+  const base = prepareBase(read, modelPath);
   const prepare = (performance.now() - t0) / 1000;
   if (opts.strict && base.blocks.doubts.length) {
     throw new UserError(`--strict: the block structure found in ${modelPath} is doubtful:\n  ${base.blocks.doubts.join('\n  ')}`, `${SPEC_HINT}; \`lor2c inspect MODEL\` shows what was found`);
   }
-  // Check again with what the model says (block count, width), for positioned diagnostics.
-  const withFacts = checkedPlan(specPath, modelFacts(base));
+  // The rules, with what the model says (block count, width), for positioned diagnostics.
+  const checked = spec.check(modelFacts(base));
+  const plan = withoutErrors(checked.plan, checked.diagnostics, specPath, text);
   t0 = performance.now();
-  const compiled = compileStructure(base, withFacts.plan, initialStructure(withFacts.plan, base), opts);
+  const compiled = compileStructure(base, plan, initialStructure(plan, base, checked.layout), opts);
   const compile = (performance.now() - t0) / 1000;
   t0 = performance.now();
   const { train, eval: evalModel, infer } = compiled.graphs;
   // Bindings are generated before anything is written, so a failure leaves DIR as it was.
   const bindings = opts.emitTs ? emitBindings(compiled.manifest, { artifactsDir: resolve(opts.out) }) : undefined;
   const written = writeArtifacts(opts.out, { graphs: { train, eval: evalModel, infer }, manifest: compiled.manifest, initial: compiled.initial }, undefined, { bindings, force: opts.force, alsoWrite: opts.alsoWrite });
-  return { written, compiled, base, diagnostics: withFacts.diagnostics, seconds: { prepare, compile, write: (performance.now() - t0) / 1000 } };
+  return { written, compiled, base, diagnostics: checked.diagnostics, seconds: { prepare, compile, write: (performance.now() - t0) / 1000 } };
 }
 
-function checkedPlan(specPath: string, facts?: Parameters<typeof checkSpec>[2]): { plan: Plan; diagnostics: Diagnostic[] } {
-  const text = readSpecFile(specPath);
-  const result = checkSpec(text, specPath, facts);
-  if (hasErrors(result.diagnostics) || !result.plan) {
-    throw new UserError(`${specPath} has errors:\n${renderDiagnostics(result.diagnostics, text)}`, 'fix them, then compile again (`lor2c check` shows the same)');
+/** The plan, or one UserError with every diagnostic rendered. */
+function withoutErrors(plan: Plan | undefined, diagnostics: Diagnostic[], specPath: string, text: string): Plan {
+  if (hasErrors(diagnostics) || !plan) {
+    throw new UserError(`${specPath} has errors:\n${renderDiagnostics(diagnostics, text)}`, 'fix them, then compile again (`lor2c check` shows the same)');
   }
-  return { plan: result.plan, diagnostics: result.diagnostics };
+  return plan;
 }

@@ -104,8 +104,8 @@ export class Checker {
     r.readItems(ast.items, top, 'the top level');
   }
 
-  /** The Plan and its side tables, with derived schedule intervals filled in. */
-  draft(facts?: ModelFacts): Draft {
+  /** The Plan and its side tables, with derived schedule intervals filled in; the model's facts are added by whoever has them. */
+  draft(): Draft {
     const r = this.reader;
     for (const [group, names] of r.shareNames) {
       if (group.members.kind !== 'named') continue;
@@ -136,7 +136,6 @@ export class Checker {
     return {
       plan,
       file: r.file,
-      ...(facts ? { facts } : {}),
       at: r.at,
       selections: r.selections,
       shareNames: r.shareNames,

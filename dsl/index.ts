@@ -3,6 +3,7 @@
  *
  *   parseSpec(text, file)              -> { ast, diagnostics }       syntax only
  *   checkSpec(text, file, modelFacts?) -> { plan?, diagnostics }     syntax + meaning
+ *   readSpec(text, file).check(facts?) -> the same, the text read once for several checks
  *   formatSpec(text)                   -> canonical text (input unchanged when it has syntax errors)
  *   tryFormatSpec(text, file)          -> { text?, diagnostics }
  *   resolveBlocks / resolvePlan        -> symbolic block choices applied to a block count
@@ -14,6 +15,7 @@ import { formatAst } from './format.ts';
 import { parseText } from './parse.ts';
 import type { ModelFacts, Plan } from '../contract/plan.ts';
 import { runRules } from './rules.ts';
+import type { Layout } from './resolve.ts';
 
 export type * from './ast.ts';
 export type * from '../contract/plan.ts';
@@ -21,6 +23,7 @@ export { PLAN_VERSION, PROJECTION_ROLES } from '../contract/plan.ts';
 export type { Diagnostic, Severity, SourceRange } from './diagnostics.ts';
 export { renderDiagnostic, renderDiagnostics, hasErrors, sortDiagnostics } from './diagnostics.ts';
 export { resolveBlocks, resolvePlan, outOfRange, isConcrete, layoutModules, moduleId, ALL_BLOCKS } from './resolve.ts';
+export type { Layout, LayoutProblem } from './resolve.ts';
 export { DEFAULTS } from './checker.ts';
 export { editDistance } from './suggest.ts';
 export * from './limits.ts';
@@ -53,6 +56,51 @@ export interface CheckResult {
   plan?: Plan;
   /** Syntax and semantic diagnostics, in source order. */
   diagnostics: Diagnostic[];
+  /** The module layout the checks were made on, when the block count was known (with `plan`: the one `plan.modules` holds). */
+  layout?: Layout;
+}
+
+/**
+ * A spec read once: its syntax and settings, before the rules. `check` runs the rules with
+ * what the model says, so a caller that learns the model from the spec itself (its `model`
+ * and `blocks` settings) reads the text only once.
+ */
+export interface ReadSpec {
+  /** Syntax and reading diagnostics (the rules' come from `check`). */
+  diagnostics: Diagnostic[];
+  /** The plan as read, before the rules; present when reading found no errors. */
+  plan?: Plan;
+  /** Runs the rules (`facts` enables the checks that need a model); the result is as `checkSpec`'s. */
+  check(facts?: ModelFacts): CheckResult;
+}
+
+/** Lexes, parses and reads a spec; nothing here throws, whatever the input. */
+export function readSpec(text: string, file = '<spec>'): ReadSpec {
+  try {
+    const parsed = parseText(String(text), file);
+    if (parsed.refused) return { diagnostics: parsed.diagnostics, check: () => ({ diagnostics: parsed.diagnostics }) };
+    const checker = new Checker(parsed.index, file);
+    checker.read(parsed.ast);
+    const read = sortDiagnostics([...parsed.diagnostics, ...checker.diagnostics]);
+    const draft = checker.draft();
+    const check = (facts?: ModelFacts): CheckResult => {
+      try {
+        const checked = runRules(facts ? { ...draft, facts } : draft, parsed.index);
+        const diagnostics = sortDiagnostics([...read, ...checked.diagnostics]);
+        const layout = checked.layout ? { layout: checked.layout } : {};
+        if (hasErrors(diagnostics)) return { diagnostics, ...layout };
+        const modules = checked.layout && !checked.layout.problems.some((p) => p.severity === 'error') ? { modules: checked.layout.modules } : {};
+        // A JSON round trip drops the checker's shared references: the plan is plain data.
+        return { plan: JSON.parse(JSON.stringify({ ...draft.plan, ...modules })) as Plan, diagnostics, ...layout };
+      } catch (e) {
+        return { diagnostics: [internalError(e, file)] };
+      }
+    };
+    return hasErrors(read) ? { diagnostics: read, check } : { diagnostics: read, plan: JSON.parse(JSON.stringify(draft.plan)) as Plan, check };
+  } catch (e) {
+    const diagnostics = [internalError(e, file)];
+    return { diagnostics, check: () => ({ diagnostics }) };
+  }
 }
 
 /**
@@ -61,19 +109,7 @@ export interface CheckResult {
  * model (block count, widths, projections) and expands `plan.modules`.
  */
 export function checkSpec(text: string, file = '<spec>', facts?: ModelFacts): CheckResult {
-  try {
-    const parsed = parseText(String(text), file);
-    if (parsed.refused) return { diagnostics: parsed.diagnostics };
-    const checker = new Checker(parsed.index, file);
-    checker.read(parsed.ast);
-    const draft = checker.draft(facts);
-    const semantic = runRules(draft, parsed.index);
-    const diagnostics = sortDiagnostics([...parsed.diagnostics, ...checker.diagnostics, ...semantic]);
-    // A JSON round trip drops the checker's shared references: the plan is plain data.
-    return hasErrors(diagnostics) ? { diagnostics } : { plan: JSON.parse(JSON.stringify(draft.plan)) as Plan, diagnostics };
-  } catch (e) {
-    return { diagnostics: [internalError(e, file)] };
-  }
+  return readSpec(text, file).check(facts);
 }
 
 /** Formats when the text has no syntax errors; otherwise returns the diagnostics and no text. */

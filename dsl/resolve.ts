@@ -242,9 +242,12 @@ export function layoutModules(sections: Lor2cSection[], staticMerges: BlockRange
   return { modules, problems };
 }
 
-/** Every symbolic part of a plan applied to `blockCount`. Problems (as in the checker with ModelFacts) come back as messages. */
-export function resolvePlan(plan: Plan, blockCount: number, stacks?: StackExtent[]): { resolved: ResolvedPlan; problems: string[] } {
-  const layout = layoutModules(plan.lor2c, plan.merge?.static ?? [], blockCount, stacks);
+/**
+ * Every symbolic part of a plan applied to `blockCount`. Problems (as in the checker with
+ * ModelFacts) come back as messages. `layout`: the plan's module layout on these blocks when
+ * the caller has it already (the check made with the same facts lays the modules out).
+ */
+export function resolvePlan(plan: Plan, blockCount: number, stacks?: StackExtent[], layout: Layout = layoutModules(plan.lor2c, plan.merge?.static ?? [], blockCount, stacks)): { resolved: ResolvedPlan; problems: string[] } {
   const problems = layout.problems.filter((p) => p.severity === 'error').map((p) => p.message);
   const selections = [...plan.lor2c, ...plan.lora].flatMap((s) => [s.blocks, ...s.overrides.map((o) => o.blocks)]);
   for (const group of plan.share) if (group.members.kind === 'blocks') selections.push(group.members.blocks);

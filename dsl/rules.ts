@@ -6,12 +6,14 @@
 import type { Diagnostic, Severity, SourceRange } from './diagnostics.ts';
 import type { Draft } from './checker.ts';
 import type { Lor2cModule, SfsMetric } from '../contract/plan.ts';
-import { describeStacks, isConcrete, layoutModules, outOfRange, shareMembers, unknownStacks, type LayoutOrigin } from './resolve.ts';
+import { describeStacks, isConcrete, layoutModules, outOfRange, shareMembers, unknownStacks, type Layout, type LayoutOrigin } from './resolve.ts';
 import { didYouMean } from './suggest.ts';
 
 export interface RuleContext {
   draft: Draft;
-  /** The concrete modules when the block count is known (ModelFacts, or only explicit indices). */
+  /** The module layout when the block count is known (ModelFacts, or only explicit indices); computed once for every rule. */
+  layout?: Layout;
+  /** `layout.modules`. */
   modules?: Lor2cModule[];
   blockCount?: number;
   report(severity: Severity, code: string, range: SourceRange, message: string, hint?: string): void;
@@ -68,9 +70,8 @@ function originRange(ctx: RuleContext, origin: LayoutOrigin): SourceRange {
 
 /** Module layout problems: overlapping spans, static merges that do not fit, spans cut short. */
 export const moduleLayout: Rule = (ctx) => {
-  if (ctx.blockCount === undefined) return;
-  const layout = layoutModules(ctx.draft.plan.lor2c, ctx.draft.plan.merge?.static ?? [], ctx.blockCount, ctx.draft.facts?.stacks);
-  for (const p of layout.problems) {
+  if (!ctx.layout) return;
+  for (const p of ctx.layout.problems) {
     // Out-of-range static merges are already reported by blocksWithinModel, with the model's count.
     if (p.code === 'block-out-of-range' && ctx.draft.facts) continue;
     ctx.report(p.severity, p.code, originRange(ctx, p.origin), p.message, p.hint);
@@ -261,28 +262,37 @@ export const topkWithinRank: Rule = (ctx) => {
 /** Every rule, in the order they run. */
 export const rules: Rule[] = [unusedLets, blocksWithinModel, moduleLayout, shareGroups, adaptersPresent, mergeCanFire, injectRank, projectionsExist, trainingFits, topkWithinRank];
 
-/** Runs every rule; computes the module layout first when the block count is known. */
-export function runRules(draft: Draft, index: { range(offset: number, length: number): SourceRange }): Diagnostic[] {
+export interface RulesResult {
+  diagnostics: Diagnostic[];
+  /** The module layout the rules checked, when the block count is known. */
+  layout?: Layout;
+}
+
+/** The block count the layout is known for: the model's, or the highest explicit index when only explicit indices are written. */
+function knownBlockCount(draft: Draft): number | undefined {
+  const { plan } = draft;
+  if (draft.facts?.blockCount !== undefined) return draft.facts.blockCount;
+  if (plan.lor2c.length === 0) return undefined;
+  const explicit = plan.lor2c.every((s) => isConcrete(s.blocks) && s.overrides.every((o) => (o.blocks.ranges ?? []).every((r) => r.stack === undefined))) && (plan.merge?.static ?? []).every((r) => r.from >= 0 && r.to >= 0);
+  if (!explicit) return undefined;
+  // Only explicit indices: the layout is known without a model (blocks beyond the last index are irrelevant).
+  const indices = [...plan.lor2c.flatMap((s) => (s.blocks.ranges ?? []).map((r) => r.to)), ...(plan.merge?.static ?? []).map((r) => r.to)];
+  return indices.length > 0 ? Math.max(...indices) + 1 : 0;
+}
+
+/** Runs every rule over the draft, which it leaves as it is; lays the modules out once, first, when the block count is known. */
+export function runRules(draft: Draft, index: { range(offset: number, length: number): SourceRange }): RulesResult {
   const diagnostics: Diagnostic[] = [];
   const { plan } = draft;
-  let blockCount = draft.facts?.blockCount;
-  if (blockCount === undefined && plan.lor2c.every((s) => isConcrete(s.blocks) && s.overrides.every((o) => (o.blocks.ranges ?? []).every((r) => r.stack === undefined))) && (plan.merge?.static ?? []).every((r) => r.from >= 0 && r.to >= 0)) {
-    // Only explicit indices: the layout is known without a model (blocks beyond the last index are irrelevant).
-    const indices = [...plan.lor2c.flatMap((s) => (s.blocks.ranges ?? []).map((r) => r.to)), ...(plan.merge?.static ?? []).map((r) => r.to)];
-    blockCount = indices.length > 0 ? Math.max(...indices) + 1 : 0;
-    if (plan.lor2c.length === 0) blockCount = undefined;
-  }
+  const blockCount = knownBlockCount(draft);
+  const layout = blockCount === undefined ? undefined : layoutModules(plan.lor2c, plan.merge?.static ?? [], blockCount, draft.facts?.stacks);
   const ctx: RuleContext = {
     draft,
     ...(blockCount !== undefined ? { blockCount } : {}),
+    ...(layout ? { layout, modules: layout.modules } : {}),
     report: (severity, code, range, message, hint) => diagnostics.push(hint === undefined ? { severity, code, message, range } : { severity, code, message, hint, range }),
     at: (o) => (o && draft.at.get(o)) || index.range(0, 0),
   };
-  if (blockCount !== undefined) {
-    const layout = layoutModules(plan.lor2c, plan.merge?.static ?? [], blockCount, draft.facts?.stacks);
-    ctx.modules = layout.modules;
-    if (!layout.problems.some((p) => p.severity === 'error')) plan.modules = layout.modules;
-  }
   for (const rule of rules) {
     try {
       rule(ctx);
@@ -291,6 +301,5 @@ export function runRules(draft: Draft, index: { range(offset: number, length: nu
       diagnostics.push({ severity: 'error', code: 'internal', message: `internal error in rule ${rule.name}: ${(e as Error).message}`, hint: 'please report this', range: index.range(0, 0) });
     }
   }
-  return diagnostics;
+  return layout ? { diagnostics, layout } : { diagnostics };
 }
-

@@ -2,7 +2,7 @@ import type { Command } from '../command.ts';
 import { UsageError } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { existsSync } from 'node:fs';
-import { checkSpec, hasErrors, isConcrete, renderDiagnostics, type BlockSelection, type Plan } from '../../dsl/index.ts';
+import { hasErrors, readSpec, isConcrete, renderDiagnostics, type BlockSelection, type Plan } from '../../dsl/index.ts';
 import { adapterReport, describeBase, modelFacts, prepareBase, readSpecFile, renderReport } from '../../compiler/index.ts';
 
 function describeBlocks(s: BlockSelection): string {
@@ -63,14 +63,18 @@ The language is described in spec/language.md.`,
     if (positionals.length !== 1) throw new UsageError('expected exactly one SPEC.lor2c');
     const file = positionals[0]!;
     const text = readSpecFile(file);
-    let result = checkSpec(text, file);
-    const modelPath = values.model ?? (result.plan?.model && existsSync(result.plan.model) ? result.plan.model : undefined);
+    // Read once; the rules run once, with the model's facts when there is a model to read.
+    const spec = readSpec(text, file);
+    const modelPath = values.model ?? (spec.plan?.model && existsSync(spec.plan.model) ? spec.plan.model : undefined);
     let report: string | undefined;
-    if (result.plan && modelPath !== undefined) {
+    let result;
+    if (spec.plan && modelPath !== undefined) {
       // The model's facts (block count, width, projections) enable the model-dependent checks.
-      const base = prepareBase(result.plan, modelPath);
-      result = checkSpec(text, file, modelFacts(base));
-      if (result.plan) report = `${describeBase(base)}\n${renderReport(adapterReport(base, result.plan))}`;
+      const base = prepareBase(spec.plan, modelPath);
+      result = spec.check(modelFacts(base));
+      if (result.plan) report = `${describeBase(base)}\n${renderReport(adapterReport(base, result.plan, result.layout))}`;
+    } else {
+      result = spec.check();
     }
     if (result.diagnostics.length > 0) console.error(renderDiagnostics(result.diagnostics, text));
     if (hasErrors(result.diagnostics) || !result.plan) {

@@ -3,7 +3,7 @@ import test from 'ava';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkSpec, hasErrors, resolveBlocks, resolvePlan, DEFAULTS, type Plan } from '../../dsl/index.ts';
+import { checkSpec, hasErrors, readSpec, resolveBlocks, resolvePlan, DEFAULTS, type Plan } from '../../dsl/index.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const examplesDir = path.join(here, '..', '..', 'examples', 'specs');
@@ -159,4 +159,20 @@ test('warnings do not withhold the plan; errors do', (t) => {
   t.truthy(warn.plan);
   const err = checkSpec('lor2c { rank 0 }\n', 'e.lor2c');
   t.is(err.plan, undefined);
+});
+
+test('a spec read once checks with and without facts as checkSpec does; checking leaves the reading unchanged', (t) => {
+  const text = 'lor2c { blocks 0..3 }\nmerge { static 0..1 }\n';
+  const facts = { blockCount: 6, hidden: Array(7).fill(16), projections: ['q', 'v'] };
+  const spec = readSpec(text, 'specs/x.lor2c');
+  const before = JSON.stringify(spec.plan);
+  t.is(spec.plan?.modules, undefined, 'the plan as read has no layout yet');
+  const withFacts = spec.check(facts);
+  t.deepEqual(withFacts, checkSpec(text, 'specs/x.lor2c', facts));
+  t.deepEqual(spec.check(), checkSpec(text, 'specs/x.lor2c'));
+  t.is(JSON.stringify(spec.plan), before);
+  // The layout the rules checked is the one the plan holds and the one resolvePlan gives.
+  t.deepEqual(withFacts.layout?.modules, withFacts.plan?.modules);
+  t.deepEqual(withFacts.plan?.modules?.map((m) => m.id), ['b0_1', 'b2', 'b3']);
+  t.deepEqual(resolvePlan(withFacts.plan!, 6, undefined, withFacts.layout).resolved, resolvePlan(withFacts.plan!, 6).resolved);
 });

@@ -5,8 +5,12 @@
  *
  *   npx tsx bench/lor2c.ts [--arch bert|gpt2] [--layers 12] [--d 768] [--heads 12] [--ffn 3072]
  *                          [--vocab 30522] [--batch 8] [--seq 128] [--steps 5] [--rank 8] [--threads N]
+ *                          [--target cpu|cuda] [--keep DIR]
+ *
+ * --target cuda compiles for and trains on ORT's CUDA provider; --keep DIR leaves the run's
+ * files (base model, spec, artifacts) in DIR instead of a temporary folder removed at the end.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,12 +27,15 @@ const { values } = parseArgs({
     arch: { type: 'string', default: 'bert' }, layers: { type: 'string', default: '12' }, d: { type: 'string', default: '768' },
     heads: { type: 'string', default: '12' }, ffn: { type: 'string', default: '3072' }, vocab: { type: 'string', default: '30522' },
     batch: { type: 'string', default: '8' }, seq: { type: 'string', default: '128' }, steps: { type: 'string', default: '5' },
-    rank: { type: 'string', default: '8' }, threads: { type: 'string' },
+    rank: { type: 'string', default: '8' }, threads: { type: 'string' }, target: { type: 'string', default: 'cpu' }, keep: { type: 'string' },
   },
 });
 const n = (k: keyof typeof values) => Number(values[k]);
 const arch = values.arch as 'bert' | 'gpt2';
-const dir = mkdtempSync(join(tmpdir(), 'lor2c-bench-'));
+if (values.target !== 'cpu' && values.target !== 'cuda') throw new Error(`--target must be cpu or cuda, got '${values.target}'`);
+const target = values.target;
+const dir = values.keep ?? mkdtempSync(join(tmpdir(), 'lor2c-bench-'));
+mkdirSync(dir, { recursive: true });
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
@@ -41,7 +48,7 @@ try {
   const task = arch === 'bert' ? 'classify(logits "logits", labels "label")' : 'lm(logits "logits", labels "input_ids")';
   writeFileSync(join(dir, 'bench.lor2c'), `model "base.onnx"\nlor2c {\n  rank ${n('rank')}\n  alpha ${2 * n('rank')}\n  dropout 0.1\n}\ntrain {\n  task ${task}\n  optimizer adamw(lr 4e-4)\n  schedule linear(warmup 6%)\n  batch ${n('batch')}\n  steps ${n('steps')}\n}\n`);
   t0 = performance.now();
-  const result = compileSpecFile(join(dir, 'bench.lor2c'), { out: join(dir, 'artifacts') });
+  const result = compileSpecFile(join(dir, 'bench.lor2c'), { out: join(dir, 'artifacts'), target, force: values.keep !== undefined });
   const s = result.seconds;
   console.log(`compile   ${seconds(t0).toFixed(2)} s (read + locate ${s.prepare.toFixed(2)} s, adapters + autodiff + optimizer ${s.compile.toFixed(2)} s, write ${s.write.toFixed(2)} s); ${result.compiled.report.trainable.toLocaleString('en-US')} trainable parameters (${result.compiled.report.percent.toFixed(3)}%)`);
   console.log(`graphs    train ${result.compiled.graphs.stats.trainNodes} nodes (backward ${result.compiled.graphs.stats.backwardNodes})`);
@@ -52,7 +59,7 @@ try {
   });
   writeFileSync(join(dir, 'data.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n'));
   const threads = values.threads ? Number(values.threads) : undefined;
-  const trainer = await Trainer.open({ artifacts: join(dir, 'artifacts'), data: join(dir, 'data.jsonl'), steps: n('steps'), batchSize: n('batch'), progress: false, log: join(dir, 'log.jsonl'), session: { intraOpThreads: threads } }, nodeHost);
+  const trainer = await Trainer.open({ artifacts: join(dir, 'artifacts'), data: join(dir, 'data.jsonl'), steps: n('steps'), batchSize: n('batch'), progress: false, log: join(dir, 'log.jsonl'), session: { intraOpThreads: threads, target } }, nodeHost);
   t0 = performance.now();
   await trainer.run();
   const total = seconds(t0);
@@ -80,5 +87,5 @@ try {
   }
   console.log(`memory    peak RSS ${mib(process.resourceUsage().maxRSS * 1024)}`);
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  if (values.keep === undefined) rmSync(dir, { recursive: true, force: true });
 }

@@ -113,8 +113,11 @@ export function initialStructure(plan: Plan, base: PreparedBase, layout?: Layout
 
 export interface Compiled {
   graphs: TrainingGraphs;
-  /** Ops of the train graph without a kernel on both ORT's CPU and CUDA providers (they run on CPU under --target cuda). */
-  unportable: string;
+  /**
+   * Under `target cuda fallback cpu`: the nodes of the train / eval / infer graphs without a
+   * CUDA kernel, which ORT runs on the CPU (empty when every node has one, or the target is cpu).
+   */
+  cudaFallback: string;
   manifest: Manifest;
   initial: Map<string, { shape: number[]; values: Float32Array }>;
   report: ParameterReport;
@@ -152,7 +155,26 @@ export function compileStructure(base: PreparedBase, plan: Plan, structure: Adap
   for (const p of applied.parameters) initial.set(p.name, { shape: p.shape, values: applied.initial.get(p.name)! });
   for (const e of extras) initial.set(e.name, { shape: e.shape, values: e.values });
   const manifest = buildManifest(base, plan, structure, graphs, parameters, opts);
-  return { graphs, manifest, initial, report: parameterReport(parameters, structure, base.baseParameters), unportable: formatCoverageProblems(checkOpCoverage(graphs.train.graph)) };
+  const cudaFallback = manifest.target === 'cuda' ? checkCudaKernels(graphs, plan.target.fallback === 'cpu') : '';
+  return { graphs, manifest, initial, report: parameterReport(parameters, structure, base.baseParameters), cudaFallback };
+}
+
+/**
+ * Every node of the three graphs must have a CUDA kernel for `target cuda`: one that has none
+ * runs on the CPU, its tensors copied across each step. With `fallback cpu` that is allowed
+ * and the list is returned for a warning; without, it is an error naming the nodes.
+ */
+function checkCudaKernels(graphs: TrainingGraphs, fallback: boolean): string {
+  const found = (['train', 'eval', 'infer'] as const)
+    .map((g) => [g, formatCoverageProblems(checkOpCoverage(graphs[g].graph, graphs[g].opsets))] as const)
+    .filter(([, text]) => text !== '');
+  if (found.length === 0) return '';
+  const text = found.map(([g, list]) => `${g}.onnx: ${list}`).join('\n  ');
+  if (fallback) return text;
+  throw new UserError(
+    `target cuda: nodes without a CUDA kernel in onnxruntime 1.30 (they would run on the CPU):\n  ${text}`,
+    'write `target cuda fallback cpu` to run them on the CPU anyway (their tensors cross to the host each step), or `target cpu`',
+  );
 }
 
 interface ExtraTrainable { name: string; shape: number[]; values: Float32Array; lrScale: number; weightDecay: boolean }

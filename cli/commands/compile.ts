@@ -74,9 +74,8 @@ them from the run's real length, so one compile serves any --steps or --epochs.`
     console.log(renderReport(result.compiled.report));
     console.log(`graphs      train ${stats.trainNodes} nodes (forward ${stats.forwardNodes}, backward ${stats.backwardNodes}), eval ${stats.evalNodes}, infer ${stats.inferNodes}`);
     console.log(`time        prepare ${result.seconds.prepare.toFixed(2)} s, compile ${result.seconds.compile.toFixed(2)} s, write ${result.seconds.write.toFixed(2)} s`);
-    if (result.compiled.unportable) {
-      const where = result.compiled.manifest.target === 'cuda' ? 'ORT runs them on the CPU, copying tensors across' : 'fine on CPU';
-      console.log(`note        ops without a CUDA kernel in ORT: ${result.compiled.unportable} (${where})`);
+    if (result.compiled.cudaFallback) {
+      console.error(`warning     nodes without a CUDA kernel run on the CPU (fallback cpu), their tensors copied across each step:\n  ${result.compiled.cudaFallback}`);
     }
     if (textInput) console.log(`text        ${join(result.written.dir, TEXT_CONFIG)} (tokenizer ${text.tokenizer}, vocab ${textInput.tokenizer.vocabSize})`);
     console.log(`wrote       ${result.written.dir}`);

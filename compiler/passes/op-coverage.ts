@@ -1,62 +1,62 @@
 /**
- * Ops that onnxruntime implements on BOTH its CPU and its CUDA execution provider (from ORT's
- * docs/OperatorKernels.md, kernels registered for float at least). Graphs lor2c emits must
- * stay inside this set so the same artifacts run on either provider; `checkOpCoverage` lists
- * every node outside it. Types matter too: double kernels are missing on CUDA for a few ops
- * (OneHot), which only float64 test graphs use.
+ * Which nodes of a graph onnxruntime's CUDA provider has no kernel for, from the table of its
+ * registered kernels (cuda-kernels.ts): the op in its domain, the model's opset for that
+ * domain, and the element types of the node's inputs and outputs. ORT runs such a node on the
+ * CPU and copies its tensors across on every step, so `target cuda` refuses a graph that has
+ * one and `target cuda fallback cpu` warns with the list (compile.ts).
+ *
+ * An op ONNX defines as a function (CastLike, Range, ...) and ORT has no kernel for is
+ * expanded by ORT into its body, which may well run on CUDA; this check does not expand it
+ * and reports it, the cautious answer.
  */
 import type { Graph } from '../graph/graph.ts';
 import { normalizeDomain } from '../graph/graph.ts';
+import { inferGraphShapes } from '../shapes/index.ts';
+import { CUDA_KERNELS, CUDA_TYPE_GROUPS } from './cuda-kernels.ts';
+import { lookupKernel, ortTypeName, parseKernelTable, type KernelTable, type KernelVerdict } from './kernel-table.ts';
 
-/** ai.onnx ops with CPU and CUDA kernels. */
-const AI_ONNX = [
-  'Abs', 'Add', 'And', 'ArgMax', 'ArgMin', 'AveragePool', 'BatchNormalization', 'Cast', 'Ceil', 'Clip', 'Compress',
-  'Concat', 'ConstantOfShape', 'Conv', 'ConvTranspose', 'Cos', 'CumSum', 'DepthToSpace', 'Div', 'Dropout', 'Einsum',
-  'Elu', 'Equal', 'Erf', 'Exp', 'Expand', 'EyeLike', 'Flatten', 'Floor', 'GRU', 'Gather', 'GatherElements', 'GatherND',
-  'Gelu', 'Gemm', 'GlobalAveragePool', 'GlobalMaxPool', 'Greater', 'GreaterOrEqual', 'HardSigmoid', 'HardSwish',
-  'Identity', 'If', 'InstanceNormalization', 'IsInf', 'IsNaN', 'LRN', 'LSTM', 'LayerNormalization', 'LeakyRelu', 'Less',
-  'LessOrEqual', 'Log', 'LogSoftmax', 'Loop', 'MatMul', 'Max', 'MaxPool', 'Min', 'Mod', 'Mul', 'Neg', 'NonZero',
-  'Not', 'OneHot', 'Or', 'PRelu', 'Pad', 'Pow', 'RMSNormalization', 'RNN', 'RandomNormal', 'RandomNormalLike',
-  'RandomUniform', 'RandomUniformLike', 'Range', 'Reciprocal', 'ReduceL1', 'ReduceL2', 'ReduceLogSum',
-  'ReduceLogSumExp', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd', 'ReduceSum', 'ReduceSumSquare', 'Relu',
-  'Reshape', 'Resize', 'ReverseSequence', 'RoiAlign', 'Round', 'Scan', 'ScatterElements', 'ScatterND', 'Selu', 'Shape',
-  'Shrink', 'Sigmoid', 'Sign', 'Sin', 'Size', 'Slice', 'Softmax', 'Softplus', 'Softsign', 'SpaceToDepth', 'Split',
-  'Sqrt', 'Squeeze', 'Sub', 'Sum', 'Tanh', 'ThresholdedRelu', 'Tile', 'TopK', 'Transpose', 'Trilu', 'Unsqueeze', 'Where', 'Xor',
-];
-
-/** com.microsoft contrib ops with CPU and CUDA kernels that lor2c may meet or emit. */
-const COM_MICROSOFT = ['Gelu', 'FastGelu', 'BiasGelu', 'FusedMatMul', 'SkipLayerNormalization', 'Attention'];
-
-export const PORTABLE_OPS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
-  ['', new Set(AI_ONNX)],
-  ['com.microsoft', new Set(COM_MICROSOFT)],
-]);
-
-export function isPortableOp(domain: string, opType: string): boolean {
-  return PORTABLE_OPS.get(normalizeDomain(domain))?.has(opType) ?? false;
+let cudaTable: KernelTable | undefined;
+export function cudaKernelTable(): KernelTable {
+  return (cudaTable ??= parseKernelTable(CUDA_KERNELS, CUDA_TYPE_GROUPS));
 }
 
 export interface CoverageProblem {
   domain: string;
   opType: string;
+  /** Why, for the first node (all nodes of one op and reason share it). */
+  why: string;
   /** Names (or first outputs) of the nodes using it. */
   nodes: string[];
 }
 
-/** Every op in the graph that is not implemented by both ORT's CPU and CUDA providers. */
-export function checkOpCoverage(graph: Graph): CoverageProblem[] {
+/** Every node of the graph without a CUDA kernel for its op, opset and element types, grouped by op and reason. */
+export function checkOpCoverage(graph: Graph, opsets: ReadonlyMap<string, number>): CoverageProblem[] {
+  const table = cudaKernelTable();
+  const types = inferGraphShapes(graph, new Map(opsets));
+  const typeOf = (name: string) => (name === '' ? undefined : ortTypeName(types.get(name)?.dtype ?? 0));
   const problems = new Map<string, CoverageProblem>();
   for (const n of graph.nodes) {
-    if (n.opType === 'Constant' && normalizeDomain(n.domain) === '') continue; // folded into an initializer by ORT
-    if (isPortableOp(n.domain, n.opType)) continue;
-    const key = `${n.domain}:${n.opType}`;
+    const domain = normalizeDomain(n.domain);
+    if (n.opType === 'Constant' && domain === '') continue; // folded into an initializer by ORT
+    const opset = opsets.get(domain) ?? (domain === '' ? 0 : 1);
+    const verdict = lookupKernel(table, domain, n.opType, opset, n.inputs.map(typeOf), n.outputs.map(typeOf));
+    if (verdict.ok) continue;
+    const why = describe(verdict, opset, domain);
+    const key = `${domain}:${n.opType}:${why}`;
     let p = problems.get(key);
-    if (!p) problems.set(key, (p = { domain: normalizeDomain(n.domain), opType: n.opType, nodes: [] }));
+    if (!p) problems.set(key, (p = { domain, opType: n.opType, why, nodes: [] }));
     p.nodes.push(n.name || n.outputs[0] || '?');
   }
   return [...problems.values()];
 }
 
+function describe(v: Exclude<KernelVerdict, { ok: true }>, opset: number, domain: string): string {
+  const where = `${domain || 'ai.onnx'} opset ${opset}`;
+  if (v.reason === 'no-op') return 'no CUDA kernel';
+  if (v.reason === 'no-opset') return `no CUDA kernel at ${where} (registered: ${v.registered})`;
+  return `${v.slot} ${v.index} is ${v.type}; CUDA registers ${v.constraint} = ${v.accepted.join(', ')} at ${v.range}`;
+}
+
 export function formatCoverageProblems(problems: readonly CoverageProblem[]): string {
-  return problems.map((p) => `${p.domain ? `${p.domain}.` : ''}${p.opType} (${p.nodes.length} node${p.nodes.length === 1 ? '' : 's'}, e.g. '${p.nodes[0]}')`).join('; ');
+  return problems.map((p) => `${p.domain ? `${p.domain}.` : ''}${p.opType} (${p.nodes.length} node${p.nodes.length === 1 ? '' : 's'}, e.g. '${p.nodes[0]}': ${p.why})`).join('; ');
 }

@@ -136,6 +136,34 @@ test('precision fp16 is refused clearly rather than silently trained in float32'
   expectError(t, spec('fp16', `lor2c {\n  rank 4\n}\n${TRAIN.replace('  batch 4', '  precision fp16\n  batch 4')}`), join(dir, 'fp16-out'), /precision fp16 is not supported yet/);
 });
 
+/** The BERT base with a Mean (no CUDA kernel in ORT 1.30) on its attention-mask path, where no gradient flows. */
+function baseWithMean(): string {
+  const model = buildBert({ layers: 3, dModel: 32, heads: 2, ffn: 64, vocabSize: 50 }).model;
+  const nodes = model.graph!.node;
+  const cast = nodes.findIndex((n) => n.opType === 'Cast');
+  const castOut = nodes[cast]!.output[0]!;
+  for (const n of nodes) n.input = n.input.map((x) => (x === castOut ? 'mask_mean' : x));
+  nodes.splice(cast + 1, 0, { ...nodes[cast]!, name: 'uncovered_mean', opType: 'Mean', input: [castOut], output: ['mask_mean'], attribute: [] });
+  writeModel(model, join(dir, 'bert-mean.onnx'));
+  return 'bert-mean.onnx';
+}
+
+test('target cuda: a node without a CUDA kernel is an error naming it; `fallback cpu` compiles with it listed; covered graphs compile', (t) => {
+  const base = baseWithMean();
+  const withMean = (name: string, target: string) => {
+    const path = join(dir, `${name}.lor2c`);
+    writeFileSync(path, `model "${base}"\ntarget ${target}\nlor2c {\n  rank 4\n}\n${TRAIN}`);
+    return path;
+  };
+  expectError(t, withMean('cuda-uncovered', 'cuda'), join(dir, 'cuda-uncovered-out'), /nodes without a CUDA kernel.*\n.*train\.onnx: Mean \(1 node, e\.g\. 'uncovered_mean': no CUDA kernel\)[\s\S]*target cuda fallback cpu/);
+  const fallback = compileSpecFile(withMean('cuda-fallback', 'cuda fallback cpu'), { out: join(dir, 'cuda-fallback-out') });
+  t.regex(fallback.compiled.cudaFallback, /^train\.onnx: Mean .*'uncovered_mean'.*\n  eval\.onnx: Mean .*\n  infer\.onnx: Mean /);
+  t.is(fallback.compiled.manifest.target, 'cuda');
+  const covered = compileSpecFile(spec('cuda-covered', `lor2c {\n  rank 4\n}\n${TRAIN}`), { out: join(dir, 'cuda-covered-out'), target: 'cuda' });
+  t.is(covered.compiled.cudaFallback, '');
+  t.is(covered.compiled.manifest.target, 'cuda');
+});
+
 test('a base with external data: its weights are linked, not copied, and train the same as when read whole', async (t) => {
   const { Trainer } = await import('../../runtime/trainer.ts');
   const { nodeHost } = await import('../../runtime/node-host.ts');

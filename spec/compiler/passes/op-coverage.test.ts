@@ -1,11 +1,12 @@
-/** Emitted graphs use only ops both ORT providers (CPU and CUDA) implement. */
+/** Emitted graphs have a CUDA kernel for every node (op, opset and element types), from ORT's registered-kernel table. */
 import test from 'ava';
 import { buildBert, buildGpt2, buildLlama } from '../../../examples/models/index.ts';
 import { Graph, modelFromProto } from '../../../compiler/graph/index.ts';
 import { DataType } from '../../../compiler/onnx/index.ts';
 import { differentiate } from '../../../compiler/autodiff/index.ts';
 import { buildTrainingGraphs } from '../../../compiler/train/index.ts';
-import { checkOpCoverage, formatCoverageProblems } from '../../../compiler/passes/op-coverage.ts';
+import { checkOpCoverage, cudaKernelTable, formatCoverageProblems } from '../../../compiler/passes/op-coverage.ts';
+import { lookupKernel } from '../../../compiler/passes/kernel-table.ts';
 import { buildForward } from '../autodiff/gradcheck.ts';
 import { OP_CASES } from '../autodiff/op-cases.ts';
 
@@ -20,30 +21,76 @@ const MODELS = [
 ] as const;
 
 for (const [name, make, loss] of MODELS) {
-  test(`full fine-tuning graphs of ${name} use only CPU+CUDA ops`, (t) => {
+  test(`full fine-tuning graphs of ${name} have a CUDA kernel for every node`, (t) => {
     const model = modelFromProto(make());
     const trainable = [...model.graph.initializers].filter(([, v]) => v.dataType === DataType.FLOAT).map(([k]) => k);
     const g = buildTrainingGraphs(model, { trainable, loss: { kind: loss, logits: 'logits' }, optimizer: { kind: 'adamw', lr: 1e-3 }, maxGradNorm: 1, accumulationSteps: 2, schedule: { kind: 'cosine', warmupSteps: 2, totalSteps: 10 } });
-    for (const m of [g.train, g.eval, g.infer]) t.deepEqual(formatCoverageProblems(checkOpCoverage(m.graph)), '');
+    for (const m of [g.train, g.eval, g.infer]) t.is(formatCoverageProblems(checkOpCoverage(m.graph, m.opsets)), '');
   });
 }
 
-test('every gradient rule emits only CPU+CUDA ops (float32 graphs, opset >= 13)', (t) => {
+test('every gradient rule emits only nodes with CUDA kernels (float32 graphs, opset >= 13)', (t) => {
   for (const c of OP_CASES) {
     if ((c.opset ?? 18) < 13) continue;
     const built = buildForward(c, 'float32', 7, true);
-    const before = new Set(built.graph.nodes);
+    const before = new Set(built.graph.nodes.map((n) => n.name || n.outputs[0]));
+    const opsets = new Map([['', c.opset ?? 18], ['com.microsoft', 1]]);
     differentiate(built.graph, { loss: 'loss', wrt: built.wrt, opset: c.opset ?? 18 });
-    const backward = new Graph();
-    backward.nodes = built.graph.nodes.filter((n) => !before.has(n));
-    t.is(formatCoverageProblems(checkOpCoverage(backward)), '', c.name);
+    // Checked in the whole graph, so the backward's inputs have the forward's types.
+    const backward = checkOpCoverage(built.graph, opsets).map((p) => ({ ...p, nodes: p.nodes.filter((n) => !before.has(n)) })).filter((p) => p.nodes.length);
+    t.is(formatCoverageProblems(backward), '', c.name);
   }
 });
 
-test('ops outside the portable set are reported with their nodes', (t) => {
+function graphOf(nodes: { op: string; domain?: string; inputs: [string, number][]; output: [string, number] }[]): Graph {
   const g = new Graph();
-  g.nodes.push({ name: 'u', opType: 'Unique', domain: '', inputs: ['x'], outputs: ['y'], attributes: [] });
-  g.nodes.push({ name: 'c', opType: 'CastLike', domain: '', inputs: ['y', 'x'], outputs: ['z'], attributes: [] });
-  g.nodes.push({ name: 'm', opType: 'MatMul', domain: '', inputs: ['z', 'z'], outputs: ['w'], attributes: [] });
-  t.deepEqual(checkOpCoverage(g).map((p) => [p.opType, p.nodes]), [['Unique', ['u']], ['CastLike', ['c']]]);
+  const seen = new Set<string>();
+  for (const n of nodes) {
+    for (const [name, dtype] of n.inputs) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      g.inputs.push({ name, type: { value: { case: 'tensorType', value: { elemType: dtype, shape: { dim: [] } } } } } as never);
+    }
+    seen.add(n.output[0]);
+    g.nodes.push({ name: `${n.op}_${n.output[0]}`, opType: n.op, domain: n.domain ?? '', inputs: n.inputs.map(([x]) => x), outputs: [n.output[0]], attributes: [] });
+    g.valueInfo.set(n.output[0], { name: n.output[0], type: { value: { case: 'tensorType', value: { elemType: n.output[1], shape: { dim: [] } } } } } as never);
+  }
+  return g;
+}
+
+test('a node whose op, opset or input type CUDA does not register is reported with its node, covered ones are not', (t) => {
+  const g = graphOf([
+    { op: 'MatMul', inputs: [['a', DataType.FLOAT], ['b', DataType.FLOAT]], output: ['mm', DataType.FLOAT] },
+    { op: 'Unique', inputs: [['mm', DataType.FLOAT]], output: ['u', DataType.FLOAT] },
+    // OneHot's values (T3) are float, float16 or int64 on CUDA: a double one has no kernel.
+    { op: 'OneHot', inputs: [['idx', DataType.INT64], ['depth', DataType.INT64], ['vals', DataType.DOUBLE]], output: ['oh', DataType.DOUBLE] },
+    { op: 'OneHot', inputs: [['idx', DataType.INT64], ['depth', DataType.INT64], ['fvals', DataType.FLOAT]], output: ['ohf', DataType.FLOAT] },
+    // MatMul has no int64 kernel on CUDA (it has on CPU).
+    { op: 'MatMul', inputs: [['i', DataType.INT64], ['j', DataType.INT64]], output: ['mi', DataType.INT64] },
+    { op: 'Gelu', domain: 'com.microsoft', inputs: [['mm', DataType.FLOAT]], output: ['ge', DataType.FLOAT] },
+  ]);
+  const problems = checkOpCoverage(g, new Map([['', 18], ['com.microsoft', 1]]));
+  t.deepEqual(problems.map((p) => [p.opType, p.nodes]), [['Unique', ['Unique_u']], ['OneHot', ['OneHot_oh']], ['MatMul', ['MatMul_mi']]]);
+  t.regex(problems[1]!.why, /input 2 is double; CUDA registers T3 = float, float16, int64 at 11\+/);
+  t.regex(formatCoverageProblems(problems), /Unique \(1 node, e\.g\. 'Unique_u': no CUDA kernel\)/);
+});
+
+test('an opset below the first registered CUDA kernel is reported (ConstantOfShape is registered from 9)', (t) => {
+  const g = graphOf([{ op: 'ConstantOfShape', inputs: [['s', DataType.INT64]], output: ['z', DataType.FLOAT] }]);
+  t.regex(formatCoverageProblems(checkOpCoverage(g, new Map([['', 8]]))), /no CUDA kernel at ai\.onnx opset 8 \(registered: 9\+\)/);
+  t.is(formatCoverageProblems(checkOpCoverage(g, new Map([['', 9]]))), '');
+});
+
+test('the table reads ranges, type groups and signature alternatives', (t) => {
+  const table = cudaKernelTable();
+  // Add: 14+ all numbers incl. int8; 13 without int8.
+  t.true(lookupKernel(table, '', 'Add', 14, ['int8', 'int8'], ['int8']).ok);
+  t.like(lookupKernel(table, '', 'Add', 13, ['int8', 'int8'], ['int8']), { ok: false, reason: 'type', constraint: 'T', range: '13' });
+  // Identity's input is V from 14 on and T before: both are found.
+  t.true(lookupKernel(table, '', 'Identity', 13, ['float'], ['float']).ok);
+  t.true(lookupKernel(table, '', 'Identity', 21, ['float'], ['float']).ok);
+  // Cast's output type is checked too (string is not a CUDA Cast target).
+  t.like(lookupKernel(table, '', 'Cast', 21, ['float'], ['string']), { ok: false, slot: 'output', index: 0 });
+  // Unknown types are not checked.
+  t.true(lookupKernel(table, '', 'MatMul', 18, [undefined, undefined], [undefined]).ok);
 });

@@ -1,7 +1,7 @@
 /**
  * The training log (`--log FILE.jsonl`): one JSON object per line. Per step:
  * `{"type":"step","step":12,"loss":0.53,"lr":0.0004,"seconds":0.081}` (plus `grad_norm`, the
- * pre-clip gradient norm, when the spec clips, and eval metrics,
+ * pre-clip gradient norm, when the spec clips, `bytes`, what crossed between JS and ORT, and eval metrics,
  * `"eval":{...}`, on steps that evaluated). Per structural event (merge, inject):
  * `{"type":"merge","step":300,...details}`. Lines are written synchronously, so a crash loses
  * at most the line being written.
@@ -11,6 +11,7 @@
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../contract/atomic.ts';
+import type { BoundaryBytes } from './boundary-bytes.ts';
 
 export interface StepRecord {
   step: number;
@@ -28,6 +29,8 @@ export interface StepRecord {
   epoch?: number;
   /** SFS of every LoR2C module, on steps that evaluated. */
   sfs?: Record<string, number>;
+  /** Bytes fed to and read back from ORT by this step's train-graph runs, by kind (boundary-bytes.ts). */
+  bytes?: BoundaryBytes;
 }
 
 export interface EventRecord {

@@ -34,6 +34,7 @@ import { headerRecord, moduleSfs } from './report/run-record.ts';
 import { Progress, type ProgressOptions } from './progress.ts';
 import { int64Scalar, tensor, type EngineSession, type TensorValue } from './engine/engine.ts';
 import type { SessionSettings } from './session.ts';
+import { countBoundary, describeBoundary, noBytes, type BoundaryBytes } from './boundary-bytes.ts';
 import type { TrainerHost, TrainingSink } from './trainer-host.ts';
 import { scheduledChanges } from './scheduled-changes.ts';
 import type { Interval, Plan } from '../dsl/index.ts';
@@ -157,6 +158,7 @@ export class Trainer {
   private lastMetrics: Metrics | undefined;
   private lastLoss: number | undefined;
   private stopRequested = false;
+  private boundaryNoted = false;
   private lastCheckpoint: string | undefined;
   private seed: number;
   private readonly batchSize: number;
@@ -409,6 +411,11 @@ export class Trainer {
           return { ...this.result('nonfinite', ckpt), problem: outcome.problem };
         }
         progress?.update({ step: this.stepCount, loss: outcome.loss, lr: outcome.lr, examples: outcome.examples, tokens: outcome.tokens });
+        // The traffic is the same every step (fixed shapes) but for padded batches: said once.
+        if (!this.boundaryNoted) {
+          this.boundaryNoted = true;
+          progress?.note(describeBoundary(outcome.bytes));
+        }
         let evalMetrics: Metrics | undefined;
         let improved = false;
         const every = this.evalInterval;
@@ -418,7 +425,7 @@ export class Trainer {
           improved = this.considerBest(evalMetrics);
           progress?.note(`eval @ step ${this.stepCount}: ${Object.entries(evalMetrics).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join('  ')}${improved ? '  (best)' : ''}`);
         }
-        const record: StepRecord = { step: this.stepCount, loss: outcome.loss, ...(outcome.lr !== undefined ? { lr: outcome.lr } : {}), ...(outcome.gradNorm !== undefined ? { grad_norm: outcome.gradNorm } : {}), seconds: outcome.seconds, examples: outcome.examples, ...(outcome.tokens ? { tokens: outcome.tokens } : {}), ...(evalMetrics ? { eval: evalMetrics } : {}), epoch: this.position.epoch };
+        const record: StepRecord = { step: this.stepCount, loss: outcome.loss, ...(outcome.lr !== undefined ? { lr: outcome.lr } : {}), ...(outcome.gradNorm !== undefined ? { grad_norm: outcome.gradNorm } : {}), seconds: outcome.seconds, examples: outcome.examples, ...(outcome.tokens ? { tokens: outcome.tokens } : {}), bytes: outcome.bytes, ...(evalMetrics ? { eval: evalMetrics } : {}), epoch: this.position.epoch };
         const scores = evalMetrics ? moduleSfs(this.manifest, this.params) : undefined;
         if (scores) record.sfs = scores;
         this.log?.step(record);
@@ -463,13 +470,14 @@ export class Trainer {
    * the micro-batch flagged `apply`). Every output is checked; the step is committed only when
    * all of them are finite.
    */
-  private async trainStep(): Promise<{ loss: number; lr?: number; gradNorm?: number; seconds: number; examples: number; tokens: number; problem?: string }> {
+  private async trainStep(): Promise<{ loss: number; lr?: number; gradNorm?: number; seconds: number; examples: number; tokens: number; bytes: BoundaryBytes; problem?: string }> {
     const graph = this.manifest.graphs.train;
     const micro = this.accumulate;
     const params = new Map(this.params);
     const state = new Map(this.optimizer);
     let position = this.position;
     let lossSum = 0, lr: number | undefined, gradNorm: number | undefined, seconds = 0, examples = 0, tokens = 0;
+    const bytes = noBytes();
     const nextStep = this.stepCount + 1;
     for (let k = 0; k < micro; k++) {
       const indices = this.plan.batchAt(position);
@@ -493,6 +501,7 @@ export class Trainer {
       const started = performance.now();
       const out = await this.sessions.train.run(feeds);
       seconds += (performance.now() - started) / 1000;
+      countBoundary(bytes, graph, feeds, out);
       examples += batch.examples;
       tokens += batch.tokens;
       const bad: string[] = [];
@@ -512,7 +521,7 @@ export class Trainer {
       if (bad.length > 0) {
         const lines = indices.map((i) => this.trainData.refs[i]!.line).sort((a, b) => a - b).join(', ');
         const loss = lossSum / (k + 1);
-        return { loss, lr, seconds, examples, tokens, problem: `step ${nextStep}: non-finite values in ${bad.join(', ')} (loss ${loss}); the step was not applied and the parameters of step ${this.stepCount} are kept (the batch was ${this.trainData.path} lines ${lines})` };
+        return { loss, lr, seconds, examples, tokens, bytes, problem: `step ${nextStep}: non-finite values in ${bad.join(', ')} (loss ${loss}); the step was not applied and the parameters of step ${this.stepCount} are kept (the batch was ${this.trainData.path} lines ${lines})` };
       }
       position = this.plan.next(position);
     }
@@ -521,7 +530,7 @@ export class Trainer {
     this.stepCount = nextStep;
     this.position = position;
     this.lastLoss = lossSum / micro;
-    return { loss: this.lastLoss, lr, gradNorm, seconds, examples, tokens };
+    return { loss: this.lastLoss, lr, gradNorm, seconds, examples, tokens, bytes };
   }
 
   /** The plan's own Merge / Inject schedule as the hook (from the host), or undefined when it schedules none. */

@@ -49,7 +49,14 @@ test('loss decreases, evaluation runs on schedule, the log has one object a step
   t.is((header.parameters as unknown[]).length, trainer.manifest.parameters.length);
   const recs = all.filter((r) => r.type === 'step');
   t.is(recs.length, 40);
-  t.deepEqual(Object.keys(recs[0]!).sort(), ['epoch', 'examples', 'loss', 'lr', 'seconds', 'step', 'type']);
+  t.deepEqual(Object.keys(recs[0]!).sort(), ['bytes', 'epoch', 'examples', 'loss', 'lr', 'seconds', 'step', 'type']);
+  // What crossed into ORT and back: every parameter and optimizer-state tensor both ways, the batch in.
+  const sizeOf = (name: string) => 4 * trainer.manifest.parameters.find((p) => p.name === name)!.shape.reduce((a, b) => a * b, 1);
+  const paramBytes = trainer.manifest.parameters.reduce((s, p) => s + sizeOf(p.name), 0);
+  const stateBytes = trainer.manifest.graphs.train.inputs.filter((io) => io.role === 'state').reduce((s, io) => s + sizeOf(io.of!), 0);
+  t.true(stateBytes > 0);
+  t.like(recs[0]!.bytes, { params_in: paramBytes, params_out: paramBytes, state_in: stateBytes, state_out: stateBytes });
+  t.true((recs[0]!.bytes as { batch: number }).batch > 0);
   t.is(recs[0]!.lr, 0.5);
   t.true(Math.abs((recs[39]!.lr as number) - 0.5 / (1 + 0.01 * 39)) < 1e-7, 'lr comes from the graph');
   t.truthy(recs[19]!.eval);

@@ -15,6 +15,7 @@ import { editDistance, hasErrors, readSpec, renderDiagnostics, resolvePlan, type
 import { UserError } from '../contract/errors.ts';
 import { modelFromProto, cloneModel, type Model } from './graph/index.ts';
 import { liftConstants } from './passes/lift-constants.ts';
+import { computeInFloat32, type HalfRewrite } from './passes/compute-in-float32.ts';
 import { unrollSequences } from './passes/unroll-sequences.ts';
 import { readModel, dataTypeName, isFloatType, tensorArray } from './onnx/index.ts';
 import { locateBlocks, SPEC_HINT, type BlockMap } from './locate/index.ts';
@@ -44,6 +45,8 @@ export interface PreparedBase {
   sites: AdapterSites;
   /** Float parameters of the base model (for "percent of the base"). */
   baseParameters: number;
+  /** What was done to a base stored in float16 / bfloat16 to compute it in float32 (compute-in-float32.ts). */
+  half: HalfRewrite;
 }
 
 /**
@@ -61,6 +64,9 @@ export function prepareBase(plan: Plan, modelPath: string): PreparedBase {
   // Weights some exporters keep in Constant nodes become initializers, so they can be found
   // by locate and made trainable; small constants (shapes, scalars) stay where they are.
   liftConstants(model.graph, 2);
+  // A half-precision base computes in float32 (ORT's CPU kernels are float32), its large
+  // weights kept half on disk and cast by ORT once at load.
+  const half = computeInFloat32(model, DEFER_WEIGHTS_ABOVE);
   // Loops over sequences whose counts are known (torch's repeat_interleave / unbind over a dim
   // it could not size) become plain ops that autodiff and locate read; others stay, and an
   // autodiff error names them if they lie on a parameter's path.
@@ -74,7 +80,7 @@ export function prepareBase(plan: Plan, modelPath: string): PreparedBase {
   }
   // The base model's parameters as `lor2c inspect` counts them (buffers and folded copies excluded).
   const baseParameters = countParameters(model.graph, proto.producerName).parameters;
-  return { modelPath: path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex'), model, blocks, sites: sitesFromBlocks(blocks), baseParameters };
+  return { modelPath: path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex'), model, blocks, sites: sitesFromBlocks(blocks), baseParameters, half };
 }
 
 /** What the DSL checker can verify once the model is known. */

@@ -70,6 +70,8 @@ them from the run's real length, so one compile serves any --steps or --epochs.`
     const { blocks } = result.base;
     const stats = result.compiled.graphs.stats;
     console.log(`model       ${result.base.modelPath}`);
+    const half = result.base.half;
+    if (half.type) console.log(`precision   base stored in ${half.type}, computed in float32: ${half.kept} weights (${(half.keptBytes / 2 ** 20).toFixed(1)} MiB) stay ${half.type} on disk, cast once by ORT at load; ${half.converted} small tensors converted`);
     for (const line of summarizeBlocks(blocks)) (line.startsWith('warning') || line.startsWith('hint') ? console.error : console.log)(line);
     console.log(renderReport(result.compiled.report));
     console.log(`graphs      train ${stats.trainNodes} nodes (forward ${stats.forwardNodes}, backward ${stats.backwardNodes}), eval ${stats.evalNodes}, infer ${stats.inferNodes}`);

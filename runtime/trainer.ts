@@ -498,14 +498,19 @@ export class Trainer {
           feeds[io.name] = int64Scalar(k);
         }
       }
+      // Before the micro-batch that applies the update, the graph passes parameters and
+      // optimizer moments through unchanged (a Where on `apply`): only the gradient
+      // accumulators, loss and metrics are read back, saving (k - 1) / k of the traffic.
+      const applies = k === micro - 1;
+      const wanted = applies ? graph.outputs : graph.outputs.filter((io) => !(io.role === 'param.next' || (io.role === 'state.next' && io.slot !== 'grad_accum')));
       const started = performance.now();
-      const out = await this.sessions.train.run(feeds);
+      const out = await this.sessions.train.run(feeds, applies ? undefined : wanted.map((io) => io.name));
       seconds += (performance.now() - started) / 1000;
       countBoundary(bytes, graph, feeds, out);
       examples += batch.examples;
       tokens += batch.tokens;
       const bad: string[] = [];
-      for (const io of graph.outputs) {
+      for (const io of wanted) {
         const t = out[io.name];
         if (!t) throw new Error(`the train graph did not return '${io.name}'`);
         const data = t.data as Float32Array;

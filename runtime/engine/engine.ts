@@ -39,7 +39,8 @@ export interface EngineSession {
   readonly outputNames: readonly string[];
   /** The execution provider actually running it (e.g. 'cpu', 'cuda', 'wasm', 'webgpu'). */
   readonly provider: string;
-  run(feeds: Feeds): Promise<Record<string, TensorValue>>;
+  /** Runs on `feeds`; with `outputs`, returns (and copies back) only those. */
+  run(feeds: Feeds, outputs?: readonly string[]): Promise<Record<string, TensorValue>>;
   release(): Promise<void>;
 }
 

@@ -11,10 +11,10 @@ export function wrapSession(session: InferenceSession, provider: string, TensorC
     inputNames: session.inputNames,
     outputNames: session.outputNames,
     provider,
-    async run(feeds: Feeds) {
+    async run(feeds: Feeds, outputs?: readonly string[]) {
       const wrapped: Record<string, Tensor> = {};
       for (const [name, t] of Object.entries(feeds)) wrapped[name] = new TensorClass(t.type, t.data as never, t.dims);
-      const out = await session.run(wrapped);
+      const out = outputs ? await session.run(wrapped, outputs) : await session.run(wrapped);
       const values: Record<string, TensorValue> = {};
       for (const [name, t] of Object.entries(out)) values[name] = { type: t.type as TensorValue['type'], data: t.data as TensorValue['data'], dims: t.dims };
       return values;

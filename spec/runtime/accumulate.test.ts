@@ -12,6 +12,7 @@ import { writeModel } from '../../compiler/onnx/index.ts';
 import { compileSpecFile } from '../../compiler/compile.ts';
 import { Trainer } from '../../runtime/trainer.ts';
 import { nodeHost } from '../../runtime/node-host.ts';
+import type { StepRecord } from '../../runtime/log.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'lor2c-accumulate-'));
 
@@ -40,9 +41,10 @@ test('accumulate 2 x batch 4 == batch 8, and counts optimizer steps, not micro-b
   const data = join(root, 'train.jsonl');
   writeFileSync(data, rows.map((r) => JSON.stringify(r)).join('\n'));
   const run = async (batch: number, accumulate: number) => {
-    const trainer = await Trainer.open({ artifacts: compile(batch, accumulate), data, steps: 3, batchSize: batch, shuffle: false, progress: false }, nodeHost);
+    const bytes: NonNullable<StepRecord['bytes']>[] = [];
+    const trainer = await Trainer.open({ artifacts: compile(batch, accumulate), data, steps: 3, batchSize: batch, shuffle: false, progress: false, onStep: (r) => bytes.push(r.bytes!) }, nodeHost);
     const result = await trainer.run();
-    return { result, params: trainer.parameters(), perEpoch: trainer.stepsPerEpoch };
+    return { result, params: trainer.parameters(), perEpoch: trainer.stepsPerEpoch, bytes: bytes[0]! };
   };
   const whole = await run(8, 1);
   const split = await run(4, 2);
@@ -56,6 +58,10 @@ test('accumulate 2 x batch 4 == batch 8, and counts optimizer steps, not micro-b
   t.log(`max parameter difference after 3 updates: ${worst}`);
   t.true(worst < 1e-5, `max difference ${worst}`);
   t.true(Math.abs(whole.result.loss! - split.result.loss!) < 1e-5);
+  // Parameters go in with both micro-batches but come back only from the one that applies.
+  t.is(split.bytes.params_in, 2 * whole.bytes.params_in);
+  t.is(split.bytes.params_out, whole.bytes.params_out);
+  t.true(split.bytes.state_out < split.bytes.state_in, `state ${split.bytes.state_in} in, ${split.bytes.state_out} out`);
 });
 
 test('with dropout, the micro-batches of one update draw different masks (keyed by step * N + micro-step)', async (t) => {

@@ -1,6 +1,6 @@
-import { availableParallelism } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './command.ts';
+import { maxThreads, threadsWhy } from '../runtime/index.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -35,11 +35,8 @@ export function positiveInt(flag: string, value: string | undefined): number | u
   return integerFlag(flag, value, 1);
 }
 
-/** Threads beyond this many per core only cost memory (each thread has its own stack and arena). */
-const THREADS_PER_CORE = 4;
-
-/** --threads N: a positive integer, at most a few per core of this machine. */
+/** --threads N: a positive integer, at most the runtime's bound for this machine (runtime/threads.ts). */
 export function threadsFlag(value: string | undefined): number | undefined {
-  const cores = availableParallelism();
-  return integerFlag('threads', value, 1, cores * THREADS_PER_CORE, `this machine has ${cores} cores`);
+  const { max, cores } = maxThreads();
+  return integerFlag('threads', value, 1, max, threadsWhy(cores));
 }

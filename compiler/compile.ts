@@ -8,11 +8,11 @@
  * never re-reads or re-analyses the model.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readSpecFile } from './spec-file.ts';
 import { editDistance, hasErrors, readSpec, renderDiagnostics, resolvePlan, type Diagnostic, type Layout, type ModelFacts, type Plan, type StackExtent } from '../dsl/index.ts';
 import { UserError } from '../contract/errors.ts';
+import { readRegularFile } from '../contract/regular-file.ts';
 import { modelFromProto, cloneModel, type Model } from './graph/index.ts';
 import { liftConstants } from './passes/lift-constants.ts';
 import { computeInFloat32, type HalfRewrite } from './passes/compute-in-float32.ts';
@@ -80,7 +80,7 @@ export function prepareBase(plan: Plan, modelPath: string): PreparedBase {
   }
   // The base model's parameters as `lor2c inspect` counts them (buffers and folded copies excluded).
   const baseParameters = countParameters(model.graph, proto.producerName).parameters;
-  return { modelPath: path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex'), model, blocks, sites: sitesFromBlocks(blocks), baseParameters, half };
+  return { modelPath: path, sha256: createHash('sha256').update(readRegularFile(path, 'model')).digest('hex'), model, blocks, sites: sitesFromBlocks(blocks), baseParameters, half };
 }
 
 /** What the DSL checker can verify once the model is known. */

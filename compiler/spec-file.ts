@@ -2,7 +2,6 @@
  * Reading a .lor2c file from disk, bounded: a file too large to hold a spec within
  * MAX_SPEC_LENGTH characters is refused without reading it into memory.
  */
-import { statSync } from 'node:fs';
 import { UserError } from '../contract/index.ts';
 import { readRegularFile } from '../contract/regular-file.ts';
 import { MAX_SPEC_LENGTH } from '../dsl/index.ts';
@@ -12,15 +11,9 @@ export const MAX_SPEC_BYTES = 3 * MAX_SPEC_LENGTH;
 
 /** The text of a spec file; a UserError naming the file when it cannot be read, is not a regular file, or is far too large. */
 export function readSpecFile(path: string): string {
-  let size: number;
-  try {
-    size = statSync(path).size;
-  } catch (e) {
-    throw new UserError(`cannot read spec '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  if (size > MAX_SPEC_BYTES) {
-    throw new UserError(`${path}:1:1: the spec is ${size.toLocaleString('en-US')} bytes; the limit is ${MAX_SPEC_LENGTH.toLocaleString('en-US')} characters`, 'a spec is a few settings; is this the right file?');
-  }
   // A FIFO or a device is refused by name rather than read (it could block or never end).
-  return readRegularFile(path, 'spec').toString('utf8');
+  return readRegularFile(path, 'spec', {
+    maxBytes: MAX_SPEC_BYTES,
+    tooLarge: (size) => new UserError(`${path}:1:1: the spec is ${size.toLocaleString('en-US')} bytes; the limit is ${MAX_SPEC_LENGTH.toLocaleString('en-US')} characters`, 'a spec is a few settings; is this the right file?'),
+  }).toString('utf8');
 }

@@ -8,9 +8,10 @@
  * parameters would silently mean something else.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { UserError } from '../contract/errors.ts';
+import { readRegularFile } from '../contract/regular-file.ts';
 import type { Manifest } from '../contract/manifest.ts';
 import { readManifest } from './artifacts.ts';
 
@@ -27,7 +28,7 @@ export interface CheckpointOrigin {
 
 /** sha256 of an artifacts directory's manifest.json: which compile the folder holds now. */
 export function manifestDigest(dir: string): string {
-  return createHash('sha256').update(readFileSync(join(dir, 'manifest.json'))).digest('hex');
+  return createHash('sha256').update(readRegularFile(join(dir, 'manifest.json'), 'manifest')).digest('hex');
 }
 
 /** Whether `path` lies inside `folder`. */

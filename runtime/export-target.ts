@@ -12,13 +12,14 @@
  *   kill at any moment leaves the old model with its old data or the new model with its new data.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../contract/errors.ts';
 import type { Manifest } from '../contract/manifest.ts';
 import { ownedFiles } from '../contract/artifacts-folder.ts';
 import { fromBinary, ModelProtoSchema } from '../compiler/index.ts';
 import { removeStaleTemporaries } from '../contract/atomic.ts';
+import { readRegularFile } from '../contract/regular-file.ts';
 
 /** The metadata key of a merged export (JSON: base hash, parameters, source, data file). */
 export const MERGED_METADATA = 'lor2c.merged';
@@ -50,16 +51,10 @@ function dataPattern(outFile: string): RegExp {
 export function previousMergedData(outFile: string): string[] {
   if (!existsSync(outFile)) return [];
   const refuse = (why: string) => new UserError(`${outFile} exists and ${why}; lor2c replaces only a merged model it exported itself`, 'remove it or export to another name');
-  const size = statSync(outFile).size;
-  if (!statSync(outFile).isFile()) throw refuse('is not a file');
-  if (size > MAX_PREVIOUS_BYTES) throw refuse(`is ${size} bytes, too large to be checked`);
-  const bytes = new Uint8Array(size);
-  const fd = openSync(outFile, 'r');
-  try {
-    for (let done = 0; done < size; ) done += readSync(fd, bytes, done, size - done, done) || size;
-  } finally {
-    closeSync(fd);
-  }
+  const bytes = readRegularFile(outFile, {
+    notRegular: (kind) => refuse(`is ${kind}`),
+    cannotOpen: (cause) => refuse(`cannot be read (${cause})`),
+  }, { maxBytes: MAX_PREVIOUS_BYTES, tooLarge: (size) => refuse(`is ${size} bytes, too large to be checked`) });
   let about: { data?: unknown } | undefined;
   try {
     const entry = fromBinary(ModelProtoSchema, bytes).metadataProps.find((e) => e.key === MERGED_METADATA);

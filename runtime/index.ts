@@ -1,5 +1,6 @@
 /** The runtime's public surface: artifacts -> onnxruntime sessions, data, training, checkpoints. */
 export { openSession, cudaFallbackNotice, resetCudaProbe, type Target, type GraphOptimization, type SessionSettings, type OpenedSession } from './session.ts';
+export { checkThreads, maxThreads, threadsWhy, THREADS_PER_CORE } from './threads.ts';
 export { tensor, int64Scalar, type Engine, type EngineSession, type TensorValue, type TensorType, type TensorData, type Feeds, type ModelSource } from './engine/engine.ts';
 export { nodeEngine } from './engine/node.ts';
 export { readManifest, checkParameterSet, readParameterFile } from './artifacts.ts';

@@ -9,7 +9,9 @@
  * Resuming from a checkpoint at step k keeps the log's records up to step k and drops later
  * ones (they belong to the abandoned continuation), so the resumed log reads as one run.
  */
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
+import { UserError } from '../contract/errors.ts';
+import { readRegularText } from '../contract/regular-file.ts';
 import { writeFileAtomic } from '../contract/atomic.ts';
 import type { BoundaryBytes } from './boundary-bytes.ts';
 
@@ -51,7 +53,7 @@ export class TrainingLog {
   /** Continues a log for a run resumed at `step`: records after it are dropped. */
   static resume(path: string, step: number): TrainingLog {
     if (!existsSync(path)) return TrainingLog.create(path);
-    const kept = readFileSync(path, 'utf8').split('\n').filter((line) => {
+    const kept = readRegularText(path, 'training log').split('\n').filter((line) => {
       if (line.trim() === '') return false;
       try {
         const rec = JSON.parse(line) as { step?: unknown };
@@ -78,15 +80,27 @@ export class TrainingLog {
   }
 }
 
-/** Reads a training log back (tests, tools). A last line cut off by a crash is ignored. */
+/**
+ * Reads a training log back (`lor2c report`, tools). A last line cut off by a crash is ignored;
+ * any other line that is not a JSON record with a string "type" is refused at FILE:LINE.
+ */
 export function readTrainingLog(path: string): ({ type: string; step: number } & Record<string, unknown>)[] {
-  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');
-  return lines.flatMap((l, i) => {
+  const lines = readRegularText(path, 'training log').split('\n');
+  while (lines.length > 0 && lines[lines.length - 1]!.trim() === '') lines.pop();
+  const records: ({ type: string; step: number } & Record<string, unknown>)[] = [];
+  lines.forEach((l, i) => {
+    if (l.trim() === '') return;
+    let rec: unknown;
     try {
-      return [JSON.parse(l)];
+      rec = JSON.parse(l);
     } catch (e) {
-      if (i === lines.length - 1) return [];
-      throw new Error(`${path}:${i + 1}: not JSON (${(e as Error).message})`);
+      if (i === lines.length - 1) return;
+      throw new UserError(`${path}:${i + 1}: not JSON (${(e as Error).message})`, 'give the file written by `lor2c train --log`');
     }
+    if (rec === null || typeof rec !== 'object' || Array.isArray(rec) || typeof (rec as { type?: unknown }).type !== 'string') {
+      throw new UserError(`${path}:${i + 1}: not a training log record (a JSON object with a "type")`, 'give the file written by `lor2c train --log`');
+    }
+    records.push(rec as { type: string; step: number } & Record<string, unknown>);
   });
+  return records;
 }

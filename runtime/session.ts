@@ -10,6 +10,7 @@
 import * as ort from 'onnxruntime-node';
 import { existsSync } from 'node:fs';
 import { UserError } from '../contract/errors.ts';
+import { checkThreads } from './threads.ts';
 
 export type Target = 'cpu' | 'cuda';
 export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
@@ -69,15 +70,10 @@ function baseOptions(s: SessionSettings): ort.InferenceSession.SessionOptions {
     // (docs/performance.md).
     enableCpuMemArena: s.memoryArena ?? false,
   };
-  if (s.intraOpThreads !== undefined) opts.intraOpNumThreads = positive('intraOpThreads', s.intraOpThreads);
-  if (s.interOpThreads !== undefined) opts.interOpNumThreads = positive('interOpThreads', s.interOpThreads);
+  if (s.intraOpThreads !== undefined) opts.intraOpNumThreads = checkThreads('intraOpThreads', s.intraOpThreads);
+  if (s.interOpThreads !== undefined) opts.interOpNumThreads = checkThreads('interOpThreads', s.interOpThreads);
   if (s.parallel) opts.executionMode = 'parallel';
   return opts;
-}
-
-function positive(name: string, n: number): number {
-  if (!Number.isInteger(n) || n < 0) throw new UserError(`${name} must be a non-negative integer (0 lets ORT decide), got ${n}`);
-  return n;
 }
 
 /** Opens a model file for the target, falling back from CUDA to CPU with one notice line. */

@@ -1,5 +1,5 @@
 import type { Command } from '../command.ts';
-import { parseCommandArgs, positiveInt } from '../args.ts';
+import { parseCommandArgs, positiveInt, threadsFlag } from '../args.ts';
 import { UsageError } from '../command.ts';
 import { UserError } from '../../contract/errors.ts';
 import { generate, loadTextInput, Pipeline, positionLimit, type HfTokenizer, type SamplingOptions, type StopReason } from '../../runtime/index.ts';
@@ -65,7 +65,7 @@ Options:
     const { manifest, params, artifacts } = manifestAndParameters('generate', dir, { checkpoint: values.checkpoint, best: values.best, adapter: values.adapter });
     if (manifest.task.kind !== 'lm') throw new UserError(`${dir} was compiled for the task '${manifest.task.kind}'; generate needs a language model`, 'compile the decoder with `task lm(logits "logits", labels "input_ids", shift true)`');
     const limit = positionLimit(manifest);
-    const pipeline = await Pipeline.load(artifacts, { target: parseTarget(values.target), threads: positiveInt('threads', values.threads), batchSize: 1, adapter: params.values });
+    const pipeline = await Pipeline.load(artifacts, { target: parseTarget(values.target), threads: threadsFlag(values.threads), batchSize: 1, adapter: params.values });
     const stream = !values.json ? textStream(tokenizer, prompt) : undefined;
     const started = performance.now();
     try {

@@ -1,9 +1,11 @@
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, fsyncSync, openSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Command } from '../command.ts';
 import { parseCommandArgs, positiveInt } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { UserError } from '../../contract/errors.ts';
+import { isUserError, UserError } from '../../contract/errors.ts';
+import { makeFolder, renameInto, temporaryName } from '../../contract/atomic.ts';
+import { fileError } from '../../contract/file-errors.ts';
 import { classCount, openExamples, argmaxRows, Pipeline, topTokens, type RowOutputs, type RowTensor, type TextInput } from '../../runtime/index.ts';
 import { keepTextInput, TEXT_HELP, TEXT_OPTIONS, textInputFor } from './text-flags.ts';
 import { manifestAndParameters, oneDir, RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags } from './runtime-flags.ts';
@@ -118,27 +120,38 @@ function nested(t: RowTensor): unknown {
   return build(0, 0);
 }
 
-/** Results streamed into a temporary file that replaces `path` only when every row is done. */
+/** Results streamed into a temporary file that replaces `path` (fsynced, atomically) only when every row is done. */
 function fileSink(path: string) {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const tmp = temporaryName(path);
   let fd: number;
+  makeFolder(dirname(path), 'the output folder');
   try {
-    mkdirSync(dirname(path), { recursive: true });
     fd = openSync(tmp, 'w');
   } catch (e) {
-    throw new UserError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const known = fileError(e, path);
+    throw isUserError(known) ? known : new UserError(`cannot write ${path}: ${(e as Error).message}`);
   }
   let open = true;
   return {
     write(s: string) {
       const bytes = Buffer.from(s);
       let done = 0;
-      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+      try {
+        while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+      } catch (e) {
+        throw fileError(e, path);
+      }
     },
     commit() {
-      closeSync(fd);
-      open = false;
-      renameSync(tmp, path);
+      try {
+        fsyncSync(fd);
+      } catch (e) {
+        throw fileError(e, path);
+      } finally {
+        closeSync(fd);
+        open = false;
+      }
+      renameInto(tmp, path);
     },
     abort() {
       if (open) closeSync(fd);

@@ -24,13 +24,7 @@ Options:
     const log = positionals[0]!;
     const out = values.out ?? log.replace(/\.jsonl?$/i, '') + '.html';
     if (out === log) throw new UsageError('--out must differ from the log');
-    let records;
-    try {
-      records = readTrainingLog(log);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new UserError(code ? `cannot read ${log}: ${code}` : (e as Error).message, 'give the file written by `lor2c train --log`');
-    }
+    const records = readTrainingLog(log);
     if (!records.some((r) => r.type === 'step')) throw new UserError(`${log}: no step records; is it a lor2c training log?`);
     try {
       writeFileAtomic(out, renderReport(records, log));

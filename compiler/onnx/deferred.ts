@@ -11,9 +11,10 @@
  * every pass uses) keeps that array, so a cloned graph's tensors still find their bytes, while
  * a tensor whose external reference is replaced no longer claims the old bytes.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { DataLocation, type TensorProto } from './proto.ts';
 import { UserError } from '../../contract/errors.ts';
+import { openRegularFile } from '../../contract/regular-file.ts';
 
 export interface DeferredBytes {
   /** Resolved path of the data file (inside the model's folder when it was read). */
@@ -40,18 +41,15 @@ export function deferredBytes(t: TensorProto): DeferredBytes | undefined {
 /** Reads `length` bytes at `start` of a deferred tensor (all of them by default). */
 export function readDeferred(d: DeferredBytes, start = 0, length = d.length - start): Uint8Array {
   if (start < 0 || length < 0 || start + length > d.length) throw new RangeError(`bytes ${start}..${start + length} outside a ${d.length}-byte tensor`);
-  let fd: number;
+  const keep = 'keep the base model and its data files in place while lor2c runs';
+  // A FIFO put in the data file's place is refused, not waited on.
+  const { fd, stat } = openRegularFile(d.file, {
+    notRegular: (kind) => new UserError(`external data '${d.location}' is no longer a regular file: it is ${kind}`, keep),
+    cannotOpen: (cause) => new UserError(`cannot reopen external data '${d.location}': ${cause}`, keep),
+  });
   try {
-    // Non-blocking: a FIFO put in the data file's place is refused below, not waited on.
-    fd = openSync(d.file, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (e) {
-    throw new UserError(`cannot reopen external data '${d.location}': ${(e as NodeJS.ErrnoException).code}`, 'keep the base model and its data files in place while lor2c runs');
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new UserError(`external data '${d.location}' is no longer a regular file`, 'keep the base model and its data files in place while lor2c runs');
     const size = stat.size;
-    if (size !== d.fileSize) throw new UserError(`external data '${d.location}' changed size while lor2c ran (${d.fileSize} -> ${size} bytes)`, 'keep the base model and its data files in place while lor2c runs');
+    if (size !== d.fileSize) throw new UserError(`external data '${d.location}' changed size while lor2c ran (${d.fileSize} -> ${size} bytes)`, keep);
     const buf = Buffer.allocUnsafeSlow(length);
     let got = 0;
     while (got < length) {

@@ -4,7 +4,7 @@
  * points outside the model's folder or past the end of its file, dims no machine could hold.
  * External data is loaded into raw_data, so the ModelProto returned is self-contained.
  */
-import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { closeSync, readSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { DataLocation, fromBinary, ModelProtoSchema, type ModelProto, type TensorProto } from './proto.ts';
 import { tensorByteLength } from './tensor.ts';
@@ -13,6 +13,7 @@ import { checkGraph } from './check-graph.ts';
 import { visitModelGraphs, visitModelTensors } from './walk.ts';
 import { deferBytes } from './deferred.ts';
 import { UserError } from '../../contract/errors.ts';
+import { openRegularFile } from '../../contract/regular-file.ts';
 
 /** maxElements defaults to 2^36 (256 GiB of float32), maxRank to 64. */
 export type ReadLimits = TensorLimits;
@@ -32,40 +33,30 @@ export interface ReadOptions {
 const MAX_PROTO_BYTES = 2 ** 31 - 1;
 
 export function readModel(path: string, opts: ReadOptions = {}): ModelProto {
-  let size: number;
+  const { fd, stat } = openRegularFile(path, {
+    notRegular: (kind) => new UserError(`cannot read model '${path}': it is ${kind}, not a file`, 'give the path of an .onnx file'),
+    cannotOpen: (cause) => new UserError(`cannot read model '${path}': ${cause}`, 'check the path'),
+  });
   try {
-    const stat = statSync(path);
-    if (!stat.isFile()) throw new UserError(`cannot read model '${path}': it is ${fileKind(stat)}, not a file`, 'give the path of an .onnx file');
-    size = stat.size;
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`cannot read model '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'check the path');
-  }
-  if (size > MAX_PROTO_BYTES) {
-    throw new UserError(`model '${path}' is ${size} bytes, over protobuf's 2 GiB limit`, 'store the weights as ONNX external data');
-  }
-  const bytes = readWhole(path, size);
-  return decodeModel(bytes, { label: path, baseDir: dirname(resolve(path)), limits: opts.limits, deferAbove: opts.deferAbove });
-}
-
-function readWhole(path: string, size: number): Uint8Array {
-  const fd = openRegularFile(
-    path,
-    (stat) => new UserError(`cannot read model '${path}': it is ${fileKind(stat)}, not a file`, 'give the path of an .onnx file'),
-    (e) => new UserError(`cannot read model '${path}': ${e.code ?? e.message}`, 'check the path'),
-  );
-  try {
-    const buf = Buffer.allocUnsafe(size);
-    let off = 0;
-    while (off < size) {
-      const n = readSync(fd, buf, off, size - off, off);
-      if (n === 0) break;
-      off += n;
+    if (stat.size > MAX_PROTO_BYTES) {
+      throw new UserError(`model '${path}' is ${stat.size} bytes, over protobuf's 2 GiB limit`, 'store the weights as ONNX external data');
     }
-    return buf.subarray(0, off);
+    const bytes = readWhole(fd, stat.size);
+    return decodeModel(bytes, { label: path, baseDir: dirname(resolve(path)), limits: opts.limits, deferAbove: opts.deferAbove });
   } finally {
     closeSync(fd);
   }
+}
+
+function readWhole(fd: number, size: number): Uint8Array {
+  const buf = Buffer.allocUnsafe(size);
+  let off = 0;
+  while (off < size) {
+    const n = readSync(fd, buf, off, size - off, off);
+    if (n === 0) break;
+    off += n;
+  }
+  return buf.subarray(0, off);
 }
 
 export interface DecodeOptions {
@@ -166,17 +157,11 @@ class ExternalFiles {
   private fileFor(file: string, name: string, location: string) {
     let entry = this.open.get(file);
     if (!entry) {
-      const notAFile = (stat: Stats) => new UserError(`${name}: external data location '${location}' is ${fileKind(stat)}, not a data file`, 'the location must name a regular file beside the model (the file its exporter wrote)');
-      let stat: Stats;
-      try {
-        // Look before opening: opening a FIFO blocks until something writes to it.
-        stat = statSync(file);
-      } catch (e) {
-        throw new UserError(`${name}: cannot open external data '${location}': ${(e as NodeJS.ErrnoException).code}`);
-      }
-      if (!stat.isFile()) throw notAFile(stat);
-      const fd = openRegularFile(file, notAFile, (e) => new UserError(`${name}: cannot open external data '${location}': ${e.code}`));
-      entry = { fd, size: fstatSync(fd).size };
+      const { fd, stat } = openRegularFile(file, {
+        notRegular: (kind) => new UserError(`${name}: external data location '${location}' is ${kind}, not a data file`, 'the location must name a regular file beside the model (the file its exporter wrote)'),
+        cannotOpen: (cause) => new UserError(`${name}: cannot open external data '${location}': ${cause}`),
+      });
+      entry = { fd, size: stat.size };
       this.open.set(file, entry);
     }
     return entry;
@@ -185,34 +170,6 @@ class ExternalFiles {
   close(): void {
     for (const { fd } of this.open.values()) closeSync(fd);
   }
-}
-
-/** What a path that is not a regular file is, for messages. */
-function fileKind(stat: Stats): string {
-  if (stat.isDirectory()) return 'a directory';
-  if (stat.isFIFO()) return 'a named pipe (FIFO)';
-  if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
-  if (stat.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
-
-/**
- * Opens a path that was just seen to be a regular file, without blocking (O_NONBLOCK: a FIFO
- * swapped in since is not waited on) and refusing what is not a regular file once open.
- */
-function openRegularFile(path: string, notAFile: (stat: Stats) => Error, cannotOpen: (e: NodeJS.ErrnoException) => Error): number {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (e) {
-    throw cannotOpen(e as NodeJS.ErrnoException);
-  }
-  const stat = fstatSync(fd);
-  if (!stat.isFile()) {
-    closeSync(fd);
-    throw notAFile(stat);
-  }
-  return fd;
 }
 
 function parseNonNegative(text: string, what: string, name: string): number {

@@ -4,10 +4,11 @@
  * DIR/tokenizer.json, so train, eval, infer and export all tokenize the same way without
  * repeating flags; the label map is added the first time labelled text is read.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../contract/errors.ts';
 import { writeFileAtomic } from '../../contract/atomic.ts';
+import { readRegularFile, readRegularText } from '../../contract/regular-file.ts';
 import { TEXT_CONFIG } from '../../contract/artifacts-folder.ts';
 import { HfTokenizer } from '../tokenizer/hf.ts';
 import { LabelMap } from './labels.ts';
@@ -40,13 +41,19 @@ export interface TextFlags {
 function readConfig(dir: string): TextConfigFile | undefined {
   const path = join(dir, TEXT_CONFIG);
   if (!existsSync(path)) return undefined;
+  const text = readRegularText(path, 'text settings file');
   let json: TextConfigFile;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    json = JSON.parse(text);
   } catch (e) {
     throw new UserError(`${path}: not valid JSON (${(e as Error).message})`, 'recompile the artifacts with --tokenizer');
   }
   if (json?.format !== 'lor2c-text' || typeof json.tokenizer !== 'string' || typeof json.textField !== 'string') throw new UserError(`${path}: not a lor2c text settings file`);
+  // Every optional field is what the flags it stands for would be, or the run would use a wrong value silently.
+  for (const field of ['pairField', 'labelField'] as const) {
+    if (json[field] !== undefined && typeof json[field] !== 'string') throw new UserError(`${path}: "${field}" must be a string, got ${JSON.stringify(json[field])}`, 'recompile the artifacts with --tokenizer');
+  }
+  if (json.maxLength !== undefined && !(Number.isSafeInteger(json.maxLength) && json.maxLength > 0)) throw new UserError(`${path}: "maxLength" must be a positive integer, got ${JSON.stringify(json.maxLength)}`, 'recompile the artifacts with --tokenizer');
   return json;
 }
 
@@ -75,7 +82,7 @@ export function loadTextInput(dir: string | undefined, flags: TextFlags = {}): T
 export function saveTextInput(dir: string, input: TextInput): string {
   const inside = resolve(dir, TOKENIZER_FILE);
   if (resolve(input.tokenizer.path) !== inside) {
-    writeFileAtomic(inside, readFileSync(input.tokenizer.path));
+    writeFileAtomic(inside, readRegularFile(input.tokenizer.path, 'tokenizer'));
   }
   const config: TextConfigFile = {
     format: 'lor2c-text',

@@ -6,9 +6,9 @@
  * lor2c truncates here and pads later (collate pads each batch to its longest row), so the
  * tokenizer's own padding is switched off and its truncation replaced by the model's limit.
  */
-import { readFileSync, statSync } from 'node:fs';
 import tokenizers from 'tokenizers';
 import { UserError } from '../../contract/errors.ts';
+import { readRegularText, regularFileMessages } from '../../contract/regular-file.ts';
 
 /**
  * End-of-text tokens of common tokenizers, most specific first: GPT-2's, LLaMA 3's, SentencePiece's,
@@ -37,15 +37,14 @@ export class HfTokenizer {
   ) {}
 
   static load(path: string): HfTokenizer {
-    let text: string;
-    try {
-      const size = statSync(path).size;
-      if (size > MAX_TOKENIZER_BYTES) throw new UserError(`${path}: ${size} bytes is too large for a tokenizer.json (at most ${MAX_TOKENIZER_BYTES})`);
-      text = readFileSync(path, 'utf8');
-    } catch (e) {
-      if (e instanceof UserError) throw e;
-      throw new UserError(`cannot read tokenizer ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'give the path of a Hugging Face tokenizer.json');
-    }
+    // A FIFO, a device or a folder is refused by name (reading one would hang or crash the tokenizer library).
+    const text = readRegularText(path, {
+      ...regularFileMessages(path, 'tokenizer'),
+      cannotOpen: (cause) => new UserError(`cannot read tokenizer ${path}: ${cause}`, 'give the path of a Hugging Face tokenizer.json'),
+    }, {
+      maxBytes: MAX_TOKENIZER_BYTES,
+      tooLarge: (size) => new UserError(`${path}: ${size} bytes is too large for a tokenizer.json (at most ${MAX_TOKENIZER_BYTES})`),
+    });
     let json: { truncation?: { max_length?: unknown } | null; model?: unknown };
     try {
       json = JSON.parse(text);

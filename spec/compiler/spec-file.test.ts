@@ -23,6 +23,6 @@ test('a file over MAX_SPEC_BYTES is refused at FILE:1:1 without reading it', (t)
 });
 
 test('a missing spec or a folder is a UserError naming it', (t) => {
-  t.regex(t.throws(() => readSpecFile(join(dir, 'absent.lor2c'))).message, /cannot read spec .*absent\.lor2c.*ENOENT/);
+  t.regex(t.throws(() => readSpecFile(join(dir, 'absent.lor2c'))).message, /cannot open spec .*absent\.lor2c.*ENOENT/);
   t.regex(t.throws(() => readSpecFile(dir)).message, /it is a folder/);
 });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { buildBert } from '../../examples/models/index.ts';
 import { writeModel } from '../../compiler/onnx/index.ts';
 import { readManifest, readParameterFile } from '../../runtime/artifacts.ts';
+import { finishInterruptedUpdate } from '../../contract/artifacts-folder.ts';
 import { openSession } from '../../runtime/session.ts';
 import { runCli } from '../support/cli.ts';
 import '../support/ort.ts';
@@ -107,4 +108,19 @@ test('killed at renames across a recompile, DIR holds the old or the new artifac
     }));
   }
   t.deepEqual([...seen].sort(), [2, 3], 'kills before and after the commit point were both exercised');
+});
+
+test('a damaged list of replaced files can only remove plain names inside DIR, never DIR itself or its parent', (t) => {
+  const parent = mkdtempSync(join(dir, 'damaged-'));
+  const out = join(parent, 'out');
+  mkdirSync(join(out, '.lor2c-commit'), { recursive: true });
+  writeFileSync(join(parent, 'notes.txt'), 'the user\'s');
+  writeFileSync(join(out, 'old.onnx'), 'replaced');
+  writeFileSync(join(out, '.lor2c-commit', 'manifest.json'), '{}');
+  writeFileSync(join(out, '.lor2c-commit', '.obsolete.json'), JSON.stringify(['..', '.', '', '..\\x', 'old.onnx', 7]));
+  finishInterruptedUpdate(out);
+  t.is(readFileSync(join(parent, 'notes.txt'), 'utf8'), 'the user\'s');
+  t.true(existsSync(join(out, 'manifest.json')));
+  t.false(existsSync(join(out, 'old.onnx')), 'a plain name listed is removed');
+  t.false(existsSync(join(out, '.lor2c-commit')));
 });

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSession, resetCudaProbe } from '../../runtime/session.ts';
+import { maxThreads } from '../../runtime/threads.ts';
 import { Graph, GraphBuilder, Model, modelToProto } from '../../compiler/graph/index.ts';
 import { DataType, makeValueInfo, writeModel } from '../../compiler/onnx/index.ts';
 
@@ -82,4 +83,16 @@ test('a missing model and bad settings are user errors', async (t) => {
   await t.throwsAsync(openSession('/nonexistent/model.onnx'), { message: /model file not found: \/nonexistent\/model.onnx/ });
   const { path } = externalDataModel();
   await t.throwsAsync(openSession(path, { intraOpThreads: -1 }), { message: /intraOpThreads must be a non-negative integer/ });
+});
+
+test('the library bounds thread counts itself (the CLI reports the same bound): 100000 threads is refused before a session opens', async (t) => {
+  const { path } = externalDataModel();
+  const { max, cores } = maxThreads();
+  for (const setting of ['intraOpThreads', 'interOpThreads'] as const) {
+    const e = await t.throwsAsync(openSession(path, { [setting]: 100_000 }));
+    t.is(e?.name, 'UserError');
+    t.regex(e!.message, new RegExp(`^${setting} must be at most ${max} \\(this machine has ${cores} cores`));
+    await t.throwsAsync(openSession(path, { [setting]: 1.5 }), { message: new RegExp(`${setting} must be a non-negative integer`) });
+  }
+  await (await openSession(path, { intraOpThreads: max })).session.release();
 });

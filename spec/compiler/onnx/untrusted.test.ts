@@ -193,28 +193,28 @@ test('an initializer name defined twice is refused, naming it', (t) => {
   expectUserError(t, writeCase('duplicate', withInitializers(m, [w, other])), /initializer 'w' is defined twice in the graph of '.*duplicate\/m\.onnx'/);
 });
 
-test('external data location naming the model folder itself or a directory', (t) => {
-  expectUserError(t, writeCase('ext-dot', externalTo(tinyModel(), '.')), /tensor 'w'.*external data location '\.' is a directory, not a data file/);
+test('external data location naming the model folder itself or a folder', (t) => {
+  expectUserError(t, writeCase('ext-dot', externalTo(tinyModel(), '.')), /tensor 'w'.*external data location '\.' is a folder, not a data file/);
   const path = writeCase('ext-dir', externalTo(tinyModel(), 'sub'));
   mkdirSync(join(dir, 'ext-dir', 'sub'));
-  expectUserError(t, path, /tensor 'w'.*external data location 'sub' is a directory/);
+  expectUserError(t, path, /tensor 'w'.*external data location 'sub' is a folder/);
 });
 
 test('external data location naming a FIFO is refused without opening it (which would block)', (t) => {
   const path = writeCase('ext-fifo', externalTo(tinyModel(), 'pipe'));
   execFileSync('mkfifo', [join(dir, 'ext-fifo', 'pipe')]);
-  expectUserError(t, path, /tensor 'w'.*external data location 'pipe' is a named pipe \(FIFO\), not a data file/);
+  expectUserError(t, path, /tensor 'w'.*external data location 'pipe' is a FIFO \(named pipe\), not a data file/);
   symlinkSync('pipe', join(dir, 'ext-fifo', 'link'));
   writeFileSync(path, encodeModel(externalTo(tinyModel(), 'link')));
-  expectUserError(t, path, /tensor 'w'.*external data location 'link' is a named pipe/);
+  expectUserError(t, path, /tensor 'w'.*external data location 'link' is a FIFO/);
 });
 
-test('the model path itself naming a FIFO or a directory', (t) => {
+test('the model path itself naming a FIFO or a folder', (t) => {
   const sub = join(dir, 'model-fifo');
   mkdirSync(sub, { recursive: true });
   execFileSync('mkfifo', [join(sub, 'm.onnx')]);
-  expectUserError(t, join(sub, 'm.onnx'), /cannot read model .*m\.onnx': it is a named pipe \(FIFO\), not a file/);
-  expectUserError(t, sub, /cannot read model .*model-fifo': it is a directory, not a file/);
+  expectUserError(t, join(sub, 'm.onnx'), /cannot read model .*m\.onnx': it is a FIFO \(named pipe\), not a file/);
+  expectUserError(t, sub, /cannot read model .*model-fifo': it is a folder, not a file/);
 });
 
 test('external data offset past the end with no length: the dims give the length', (t) => {

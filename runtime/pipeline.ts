@@ -14,7 +14,7 @@
 import { join } from 'node:path';
 import { UserError } from '../contract/errors.ts';
 import type { IOInfo, Manifest } from '../contract/manifest.ts';
-import { adapterValues, type AdapterSource } from './adapter.ts';
+import { adapterValues, sourceParameters, type AdapterSource } from './adapter.ts';
 import { readManifest } from './artifacts.ts';
 import type { Float32Tensor } from './checkpoint.ts';
 import { collate } from './data/collate.ts';
@@ -29,8 +29,17 @@ export interface PipelineOptions {
   target?: Target;
   /** Threads inside one op (0 or undefined: ORT decides). */
   threads?: number;
-  /** Initial adapter (default: the artifacts' adapter.safetensors). */
+  /** Initial adapter (default: the artifacts' adapter.safetensors). Not with `checkpoint`. */
   adapter?: AdapterSource;
+  /**
+   * Run a checkpoint's values instead (a checkpoint folder's latest, or one checkpoint
+   * directory): the pipeline follows it to the artifacts it belongs to, which after a
+   * Merge/Inject are DIR's recompile DIR/structure/step-N (`pipeline.dir` says which), as
+   * `lor2c infer --checkpoint` does.
+   */
+  checkpoint?: string;
+  /** With `checkpoint`: its best checkpoint instead of the latest. */
+  best?: boolean;
   /** Rows per batch for runRows / classify / nextTokenLogits (default 16; a fixed graph batch size wins). */
   batchSize?: number;
   /** Where the CUDA fallback notice goes (default stderr). */
@@ -77,8 +86,13 @@ export class Pipeline {
     if (this.outputs.length === 0) throw new UserError(`${join(dir, graph.file)}: the manifest lists no model outputs for the inference graph`);
   }
 
-  static async load(dir: string, opts: PipelineOptions = {}): Promise<Pipeline> {
-    const manifest = readManifest(dir);
+  static async load(requested: string, opts: PipelineOptions = {}): Promise<Pipeline> {
+    if (opts.checkpoint !== undefined && opts.adapter !== undefined) throw new UserError('give the pipeline a checkpoint or an adapter, not both');
+    // A checkpoint's values run on the artifacts they belong to (after a Merge/Inject, a recompile of DIR).
+    const sourced = opts.checkpoint !== undefined || opts.best ? sourceParameters(requested, readManifest(requested), { checkpoint: opts.checkpoint, best: opts.best }) : undefined;
+    const dir = sourced?.artifacts ?? requested;
+    const manifest = sourced?.manifest ?? readManifest(dir);
+    const adapter = sourced?.values ?? opts.adapter;
     const graph = manifest.graphs.infer;
     const batchSize = opts.batchSize ?? 16;
     if (!Number.isInteger(batchSize) || batchSize <= 0) throw new UserError(`batch size must be a positive integer, got ${batchSize}`);
@@ -92,7 +106,7 @@ export class Pipeline {
       throw new UserError(`${join(dir, graph.file)} has inputs the manifest does not describe: ${undescribed.join(', ')}`, 'the artifacts directory is inconsistent; recompile it');
     }
     const pipeline = new Pipeline(dir, manifest, session, provider, batchSize);
-    pipeline.useAdapter(opts.adapter ?? join(dir, manifest.adapter), opts.adapter === undefined ? join(dir, manifest.adapter) : undefined);
+    pipeline.useAdapter(adapter ?? join(dir, manifest.adapter), sourced !== undefined ? `checkpoint ${sourced.source.path}` : adapter === undefined ? join(dir, manifest.adapter) : undefined);
     return pipeline;
   }
 

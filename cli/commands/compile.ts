@@ -36,7 +36,9 @@ Options:
   --emit-ts            also write DIR/bindings.ts: a typed Row (the model's data inputs),
                        LabelledRow, Outputs, the parameter names and shapes, and load()
                        returning run / classify or nextTokenLogits / useAdapter, typed for
-                       these artifacts; it imports lor2c's runtime by absolute path
+                       these artifacts (it imports lor2c's runtime as lor2c/inference);
+                       load({ checkpoint }) follows a checkpoint made after a Merge/Inject to
+                       its recompiled artifacts, as infer --checkpoint does
   --tokenizer FILE     a Hugging Face tokenizer.json: data files may then hold raw text (JSONL
                        with a "text" field, CSV / TSV with a header) and string labels
   --text-field, --pair-field, --label-field NAME   which fields hold the text, a pair's

@@ -8,6 +8,16 @@
  * `load()` that opens the artifacts with the runtime's Pipeline and exposes only what this task
  * has (`classify` for classification, `nextTokenLogits` for language models).
  *
+ * What a Merge/Inject changes and what it does not: training recompiles the same model with
+ * another adapter structure (DIR/structure/step-N), so its rows, outputs and task stay those the
+ * types describe, while its parameters are no longer the compiled ones. `load({ checkpoint })`
+ * follows a checkpoint to the artifacts it belongs to, as `lor2c infer --checkpoint` does, and
+ * `load({ dir })` opens a recompile directly: both are accepted when the artifacts come from the
+ * same base model (its sha256 is baked in), have the same rows, outputs and task, and their spec
+ * schedules a Merge/Inject; `structure` then says 'recompiled' and `parameters` lists the
+ * parameters actually loaded (`Parameters` and `PARAMETERS` describe the compiled structure).
+ * Anything else with other parameters is refused: the bindings were generated for other artifacts.
+ *
  * The source is built through ts-morph structures (interfaces, type aliases, variables,
  * functions); only function bodies are written with its code writer. ts-morph (and the
  * TypeScript compiler inside it, about half a second to load) is loaded on the first call, not
@@ -72,6 +82,7 @@ export function emitBindings(manifest: Manifest, options: BindingsOptions = {}):
     constant('ARTIFACTS_DIR', options.artifactsDir === undefined ? 'undefined' : literal(options.artifactsDir),
       options.artifactsDir === undefined ? 'No default artifacts directory was given when these bindings were generated: pass `load({ dir })`.' : 'Where the artifacts were written: the default `dir` of `load()`.',
       options.artifactsDir === undefined ? 'string | undefined' : undefined),
+    constant('BASE_SHA256', literal(manifest.base.sha256), 'The sha256 of the base model the artifacts were compiled from: a recompile after a Merge/Inject must share it.'),
     constant('TASK', `${literal(task)} as const`, `The task the artifacts were compiled for (label key ${literal(manifest.task.labelKey)}, logits ${literal(manifest.task.logits)}).`),
     {
       kind: StructureKind.Interface,
@@ -128,14 +139,21 @@ export function emitBindings(manifest: Manifest, options: BindingsOptions = {}):
       type: 'string | AdapterValues',
     },
     {
+      kind: StructureKind.TypeAlias,
+      name: 'AnyAdapter',
+      isExported: true,
+      docs: ['An adapter of the structure actually loaded: after a Merge/Inject (`structure` \'recompiled\') its names are those of `parameters`, given as a file or a Map.'],
+      type: 'Adapter | ReadonlyMap<string, Float32Array | Float32Tensor>',
+    },
+    {
       kind: StructureKind.Interface,
       name: 'LoadOptions',
       isExported: true,
       extends: [`Omit<PipelineOptions, 'adapter'>`],
-      docs: ['Options of load(): the Pipeline options, with the adapter typed by these artifacts\' parameter names.'],
+      docs: ['Options of load(): the Pipeline options (`checkpoint` and `best` follow a checkpoint to its artifacts), with the adapter typed by these artifacts\' parameter names.'],
       properties: [
-        { name: 'dir', type: 'string', hasQuestionToken: options.artifactsDir !== undefined, docs: ['The artifacts directory (default: ARTIFACTS_DIR).'] },
-        { name: 'adapter', type: 'Adapter', hasQuestionToken: true, docs: ['The adapter to start with (default: the artifacts\' adapter.safetensors, the initial values).'] },
+        { name: 'dir', type: 'string', hasQuestionToken: options.artifactsDir !== undefined, docs: ['The artifacts directory (default: ARTIFACTS_DIR), or its recompile DIR/structure/step-N.'] },
+        { name: 'adapter', type: 'Adapter', hasQuestionToken: true, docs: ['The adapter to start with (default: the checkpoint\'s values with `checkpoint`, else the artifacts\' adapter.safetensors, the initial values).'] },
       ],
     },
     bindingsInterface(manifest),
@@ -144,7 +162,7 @@ export function emitBindings(manifest: Manifest, options: BindingsOptions = {}):
       name: 'load',
       isExported: true,
       isAsync: true,
-      docs: ['Opens the artifacts (infer.onnx, loaded once) and checks they are the ones these bindings were generated for.'],
+      docs: ['Opens the artifacts (infer.onnx, loaded once), or with `checkpoint` the artifacts that checkpoint belongs to, and checks they are the ones these bindings were generated for or a Merge/Inject recompile of them.'],
       parameters: [{ name: 'options', type: 'LoadOptions', initializer: options.artifactsDir === undefined ? undefined : '{}' }],
       returnType: 'Promise<Bindings>',
       statements: loadBody(task),
@@ -152,18 +170,18 @@ export function emitBindings(manifest: Manifest, options: BindingsOptions = {}):
     {
       kind: StructureKind.Function,
       name: 'adapterSource',
-      parameters: [{ name: 'adapter', type: 'Adapter' }],
-      returnType: 'string | Map<string, Float32Array | Float32Tensor>',
+      parameters: [{ name: 'adapter', type: 'AnyAdapter' }],
+      returnType: 'string | ReadonlyMap<string, Float32Array | Float32Tensor>',
       statements: (w) => {
-        w.writeLine(`return typeof adapter === 'string' ? adapter : new Map(Object.entries(adapter));`);
+        w.writeLine(`return typeof adapter === 'string' || adapter instanceof Map ? adapter as string | ReadonlyMap<string, Float32Array | Float32Tensor> : new Map(Object.entries(adapter));`);
       },
     },
     {
       kind: StructureKind.Function,
       name: 'checkArtifacts',
-      docs: ['The loaded manifest must match the types above, or every type here would be a lie: recompiled artifacts need new bindings.'],
+      docs: ['The loaded manifest must match the types above, or every type here would be a lie: other artifacts need new bindings. A Merge/Inject recompile of the same model keeps the rows, outputs and task and changes only the parameters: \'recompiled\'.'],
       parameters: [{ name: 'pipeline', type: 'Pipeline' }, { name: 'dir', type: 'string' }],
-      returnType: 'void',
+      returnType: `'compiled' | 'recompiled'`,
       statements: checkArtifactsBody,
     },
   ];
@@ -256,7 +274,7 @@ function bindingsInterface(manifest: Manifest): InterfaceDeclarationStructure {
     { name: 'run', parameters: [{ name: 'rows', type: 'readonly Row[]' }], returnType: 'Promise<Outputs[]>', docs: ['Runs rows in batches; one Outputs per row, in order.'] },
     ...(task === 'classify' ? [{ name: 'classify', parameters: [{ name: 'rows', type: 'readonly Row[]' }], returnType: 'Promise<Classification[]>', docs: [`Argmax label and softmax probabilities of ${literal(manifest.task.logits)}, per row.`] }] : []),
     ...(task === 'lm' ? [{ name: 'nextTokenLogits', parameters: [{ name: 'rows', type: 'readonly Row[]' }], returnType: 'Promise<Float32Array[]>', docs: [`The logits (${literal(manifest.task.logits)}) predicting the token after each row's last position.`] }] : []),
-    { name: 'useAdapter', parameters: [{ name: 'adapter', type: 'Adapter' }], returnType: 'void', docs: ['Switches the adapter on the loaded session (no reload); checked against the artifacts, the previous one stays on error.'] },
+    { name: 'useAdapter', parameters: [{ name: 'adapter', type: 'AnyAdapter' }], returnType: 'void', docs: ['Switches the adapter on the loaded session (no reload); checked against the artifacts loaded (their `parameters`), the previous one stays on error.'] },
     { name: 'release', returnType: 'Promise<void>', docs: ['Releases the inference session.'] },
   ];
   return {
@@ -264,7 +282,11 @@ function bindingsInterface(manifest: Manifest): InterfaceDeclarationStructure {
     name: 'Bindings',
     isExported: true,
     docs: ['The artifacts, opened.'],
-    properties: [{ name: 'pipeline', type: 'Pipeline', isReadonly: true, docs: ['The untyped runtime Pipeline underneath.'] }],
+    properties: [
+      { name: 'pipeline', type: 'Pipeline', isReadonly: true, docs: ['The untyped runtime Pipeline underneath (`pipeline.dir`: the artifacts loaded).'] },
+      { name: 'structure', type: `'compiled' | 'recompiled'`, isReadonly: true, docs: ['\'compiled\': the structure Parameters describes; \'recompiled\': a Merge/Inject changed it (the parameters loaded are `parameters`).'] },
+      { name: 'parameters', type: 'Readonly<Record<string, readonly number[]>>', isReadonly: true, docs: ['The shape of every parameter of the artifacts loaded, by name (PARAMETERS unless recompiled).'] },
+    ],
     methods,
   };
 }
@@ -274,13 +296,16 @@ function loadBody(task: Manifest['task']['kind']): WriterFunction {
     w.writeLine('const { dir = ARTIFACTS_DIR, adapter, ...rest } = options;');
     w.writeLine(`if (dir === undefined) throw new Error('load(): pass { dir }, the artifacts directory');`);
     w.writeLine('const pipeline = await Pipeline.load(dir, { ...rest, ...(adapter === undefined ? {} : { adapter: adapterSource(adapter) }) });');
-    w.write('try ').inlineBlock(() => w.writeLine('checkArtifacts(pipeline, dir);'));
+    w.writeLine(`let structure: 'compiled' | 'recompiled';`);
+    w.write('try ').inlineBlock(() => w.writeLine('structure = checkArtifacts(pipeline, pipeline.dir);'));
     w.write(' catch (e) ').block(() => {
       w.writeLine('await pipeline.release();');
       w.writeLine('throw e;');
     });
     w.write('return ').inlineBlock(() => {
       w.writeLine('pipeline,');
+      w.writeLine('structure,');
+      w.writeLine('parameters: Object.fromEntries(pipeline.manifest.parameters.map((p) => [p.name, p.shape])),');
       // The runtime cuts every output to the rank and sizes Outputs describes (checked above).
       w.writeLine('run: async (rows) => (await pipeline.runRows(rows)) as unknown as Outputs[],');
       if (task === 'classify') w.writeLine('classify: (rows) => pipeline.classify(rows),');
@@ -302,15 +327,21 @@ function checkArtifactsBody(w: CodeBlockWriter): void {
   w.writeLine(`if (!same(outputNames, OUTPUT_NAMES)) problems.push(\`outputs \${outputNames.join(', ')}, expected \${OUTPUT_NAMES.join(', ')}\`);`);
   w.writeLine(`const shapes: Record<string, readonly number[]> = PARAMETERS;`);
   w.writeLine(`const parameters = new Map(m.parameters.map((p) => [p.name, p.shape]));`);
+  w.writeLine(`const parameterProblems: string[] = [];`);
   w.write('for (const [name, shape] of Object.entries(shapes)) ').block(() => {
     w.writeLine(`const found = parameters.get(name);`);
-    w.writeLine(`if (found === undefined) problems.push(\`no parameter '\${name}'\`);`);
-    w.writeLine(`else if (!same(found, shape)) problems.push(\`parameter '\${name}' has shape [\${found.join(', ')}], expected [\${shape.join(', ')}]\`);`);
+    w.writeLine(`if (found === undefined) parameterProblems.push(\`no parameter '\${name}'\`);`);
+    w.writeLine(`else if (!same(found, shape)) parameterProblems.push(\`parameter '\${name}' has shape [\${found.join(', ')}], expected [\${shape.join(', ')}]\`);`);
   });
-  w.writeLine(`for (const name of parameters.keys()) if (!Object.hasOwn(shapes, name)) problems.push(\`unexpected parameter '\${name}'\`);`);
+  w.writeLine(`for (const name of parameters.keys()) if (!Object.hasOwn(shapes, name)) parameterProblems.push(\`unexpected parameter '\${name}'\`);`);
+  w.writeLine('// A Merge/Inject recompiles the same model (same base, rows, outputs, task) with other parameters, by design.');
+  w.writeLine('const scheduled = m.plan.merge !== undefined || m.plan.inject !== undefined;');
+  w.writeLine(`const recompiled = parameterProblems.length > 0 && problems.length === 0 && scheduled && m.base.sha256 === BASE_SHA256;`);
+  w.writeLine(`if (!recompiled) problems.push(...parameterProblems);`);
   w.write('if (problems.length > 0) ').block(() => {
     w.writeLine(`throw new Error(\`\${dir}: these bindings were generated for other artifacts (\${problems.join('; ')}); run \\\`lor2c compile --emit-ts\\\` again\`);`);
   });
+  w.writeLine(`return recompiled ? 'recompiled' : 'compiled';`);
 }
 
 /** A property name as written in a type or object literal: bare where it is an identifier, quoted otherwise (dots, slashes). */

@@ -22,6 +22,7 @@ import { compileSpecFile } from '../../../compiler/compile.ts';
 import { emitBindings, propertyName } from '../../../compiler/emit/bindings.ts';
 import type { Manifest } from '../../../contract/manifest.ts';
 import { Pipeline } from '../../../runtime/pipeline.ts';
+import { readCheckpoint } from '../../../runtime/checkpoint.ts';
 import { Rng } from '../../../runtime/data/prng.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'lor2c-bindings-'));
@@ -84,12 +85,15 @@ function randomRows(seed: number, count: number, withMask: boolean, sameLength =
 }
 
 interface GeneratedBindings {
-  load(options?: { dir?: string; batchSize?: number; adapter?: unknown }): Promise<{
+  load(options?: { dir?: string; batchSize?: number; adapter?: unknown; checkpoint?: string; best?: boolean }): Promise<{
     run(rows: unknown[]): Promise<Record<string, { shape: number[]; data: Float32Array }>[]>;
     classify?(rows: unknown[]): Promise<unknown[]>;
     nextTokenLogits?(rows: unknown[]): Promise<Float32Array[]>;
     useAdapter(adapter: unknown): void;
     release(): Promise<void>;
+    structure: 'compiled' | 'recompiled';
+    parameters: Record<string, readonly number[]>;
+    pipeline: Pipeline;
   }>;
   PARAMETERS: Record<string, readonly number[]>;
   ROW_KEYS: readonly string[];
@@ -260,4 +264,78 @@ test('bindings opened on other artifacts refuse them, naming what differs', asyn
   const bindings = await importBindings(bertOut);
   const e = await t.throwsAsync(bindings.load({ dir: gptOut }));
   t.regex(e!.message, /generated for other artifacts \(task 'lm', expected 'classify'; row keys input_ids, expected input_ids, attention_mask; .*no parameter 'classifier\.weight'.*\); run `lor2c compile --emit-ts` again/);
+});
+
+/**
+ * MergeLoR2C recompiles the artifacts during training (DIR/structure/step-N): the bindings of DIR
+ * follow a checkpoint made after a merge to the artifacts it belongs to, as `lor2c infer
+ * --checkpoint` does, and open the recompile itself; rows, outputs and task stay typed, the
+ * parameters loaded are the recompile's. (The reference scenario d-merge: merges after steps 5 and 10.)
+ */
+test.serial('after a merge, the bindings load the recompiled structure through a checkpoint or its folder, giving what `lor2c infer --checkpoint` gives', async (t) => {
+  const ref = join(import.meta.dirname, '../../fixtures/reference');
+  const dir = join(root, 'merge-out');
+  const ckpt = join(root, 'merge-ckpt');
+  writeFileSync(join(root, 'merge.lor2c'), readFileSync(join(ref, 'd-merge.lor2c'), 'utf8')
+    .replace('model "bert-opset17.onnx"', `model "${join(ref, 'bert-opset17.onnx')}"`).replace('steps 20', 'steps 12').replace('batch 8', 'batch 6'));
+  const compiled = await runCli('compile', join(root, 'merge.lor2c'), '--out', dir, '--emit-ts');
+  t.is(compiled.code, 0, compiled.err);
+  const data = join(ref, 'bert-data.jsonl');
+  const trained = await runCli('train', dir, '--data', data, '--eval-data', data, '--eval-every', '5', '--checkpoint', ckpt, '--threads', '1');
+  t.is(trained.code, 0, trained.err);
+  const recompile = join(dir, 'structure', 'step-00000010');
+  const inferred = join(root, 'merge-infer.jsonl');
+  const infer = await runCli('infer', dir, '--data', data, '--checkpoint', ckpt, '--out', inferred);
+  t.is(infer.code, 0, infer.err);
+  const expected = readFileSync(inferred, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { label: number; probabilities: number[] });
+
+  const bindings = await importBindings(dir);
+  const rows = readFileSync(data, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const model = await bindings.load({ checkpoint: ckpt });
+  try {
+    t.is(model.structure, 'recompiled');
+    t.is(model.pipeline.dir, recompile, 'followed to the recompile the checkpoint belongs to');
+    t.deepEqual(Object.keys(model.parameters), manifestOf(recompile).parameters.map((p) => p.name), 'the recompile\'s parameters');
+    const merged = Object.keys(model.parameters).filter((n) => !(n in bindings.PARAMETERS));
+    t.true(merged.length > 0 && merged.every((n) => /^lor2c\.b\d+_\d+\./.test(n)), `the merged modules are loaded, though the compiled structure had none: ${merged.join(', ')}`);
+    const classified = await model.classify!(rows) as { label: number; probabilities: number[] }[];
+    t.deepEqual(classified.map((c) => c.label), expected.map((e) => e.label));
+    classified.forEach((c, i) => c.probabilities.forEach((p, k) => t.true(Math.abs(p - expected[i]!.probabilities[k]!) < 1e-6)));
+    // Another adapter of the recompiled structure: a file of its own names.
+    model.useAdapter(join(recompile, 'adapter.safetensors'));
+    t.notDeepEqual(await model.classify!(rows.slice(0, 3)), classified.slice(0, 3));
+  } finally {
+    await model.release();
+  }
+  const direct = await bindings.load({ dir: recompile });
+  t.is(direct.structure, 'recompiled');
+  await direct.release();
+  const fresh = await bindings.load({ dir });
+  t.is(fresh.structure, 'compiled');
+  await fresh.release();
+  // The best checkpoint holds what was evaluated: at step 5 the structure before the first merge (DIR's own), at 10 a recompile.
+  const best = await bindings.load({ checkpoint: ckpt, best: true });
+  const bestCheckpoint = readCheckpoint(ckpt, 'best');
+  t.is(best.structure, bestCheckpoint.artifacts === dir ? 'compiled' : 'recompiled', `best at step ${bestCheckpoint.step}`);
+  t.is(best.pipeline.dir, bestCheckpoint.artifacts);
+  await best.release();
+
+  // Typed use of the recompiled structure: `structure`, `parameters`, a Map of its names.
+  t.deepEqual(typecheck(join(dir, 'consumer-merged.ts'), `import { load } from './bindings.ts';
+export async function main(): Promise<number> {
+  const model = await load({ checkpoint: 'ckpt', best: true });
+  if (model.structure === 'recompiled') model.useAdapter(new Map(Object.entries(model.parameters).map(([n, s]) => [n, new Float32Array(s.reduce((a, b) => a * b, 1))])));
+  return Object.keys(model.parameters).length;
+}
+`), []);
+});
+
+test('bindings refuse a compile of the same model with other parameters when its spec schedules no Merge/Inject', async (t) => {
+  const bindings = await importBindings(bertOut);
+  writeFileSync(join(root, 'bert-rank8.lor2c'), readFileSync(join(root, 'bert.lor2c'), 'utf8').replace('lor2c { rank 4; alpha 8 }', 'lor2c { rank 8; alpha 8 }'));
+  const other = join(root, 'bert-rank8');
+  compileSpecFile(join(root, 'bert-rank8.lor2c'), { out: other });
+  t.is(manifestOf(other).base.sha256, manifestOf(bertOut).base.sha256, 'the same base model');
+  const e = await t.throwsAsync(bindings.load({ dir: other }));
+  t.regex(e!.message, /generated for other artifacts \(parameter 'lor2c\.b0\.A' has shape \[8, 32\], expected \[4, 32\]/);
 });

@@ -6,7 +6,8 @@
 #   3. runs the LoR2C step benchmark (bench/lor2c.ts) compiled for and trained on the CUDA
 #      provider;
 #   4. prints each provider's node count for that train graph, from ORT's own placement log,
-#      and whether any compute node fell back to the CPU (bench/cuda-placement.ts).
+#      and whether any compute node fell back to the CPU (bench/cuda-placement.ts);
+#   5. the same for a base stored in float16 (computed in float32, weights cast at load).
 # Exit status: 0 all on CUDA, 1 compute fell back to CPU, 2 cannot run here (says why).
 # Every step has a time limit: on a machine without the libraries or a GPU it fails at once.
 #
@@ -65,3 +66,15 @@ grep -q 'CUDA is not available' "$OUT/stderr.txt" && fail "the trainer fell back
 
 # 4. Where ORT put each node of the train graph.
 timeout 600 npx tsx bench/cuda-placement.ts "$OUT/artifacts/train.onnx"
+placed=$?
+
+# 5. The float16-stored base, on CUDA too.
+timeout 900 npx tsx bench/lor2c.ts --layers 4 --d 256 --heads 4 --ffn 1024 --vocab 8000 --batch 8 --seq 128 --steps 10 "$@" --half --target cuda --keep "$OUT/half" 2>"$OUT/half-stderr.txt"
+status=$?
+cat "$OUT/half-stderr.txt" >&2
+[ "$status" = 0 ] || fail "the float16-base step benchmark failed (status $status)"
+grep -q 'CUDA is not available' "$OUT/half-stderr.txt" && fail "the float16-base run fell back to the CPU provider"
+timeout 600 npx tsx bench/cuda-placement.ts "$OUT/half/artifacts/train.onnx"
+half_placed=$?
+[ "$placed" = 0 ] && [ "$half_placed" = 0 ] && echo "every compute node of both train graphs is on the CUDA provider"
+exit $(( placed > half_placed ? placed : half_placed ))

@@ -5,16 +5,17 @@
  *
  *   npx tsx bench/lor2c.ts [--arch bert|gpt2] [--layers 12] [--d 768] [--heads 12] [--ffn 3072]
  *                          [--vocab 30522] [--batch 8] [--seq 128] [--steps 5] [--rank 8] [--threads N]
- *                          [--target cpu|cuda] [--keep DIR]
+ *                          [--target cpu|cuda] [--keep DIR] [--half]
  *
  * --target cuda compiles for and trains on ORT's CUDA provider; --keep DIR leaves the run's
- * files (base model, spec, artifacts) in DIR instead of a temporary folder removed at the end.
+ * files (base model, spec, artifacts) in DIR instead of a temporary folder removed at the end;
+ * --half writes the base as its float16 export (weights stored half: docs/performance.md).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildModel } from '../examples/models/index.ts';
+import { buildModel, toHalfExport } from '../examples/models/index.ts';
 import { writeModel } from '../compiler/onnx/index.ts';
 import { compileSpecFile, compileStructure, initialStructure } from '../compiler/compile.ts';
 import { writeArtifacts, type WeightsCache } from '../compiler/emit/artifacts.ts';
@@ -27,7 +28,7 @@ const { values } = parseArgs({
     arch: { type: 'string', default: 'bert' }, layers: { type: 'string', default: '12' }, d: { type: 'string', default: '768' },
     heads: { type: 'string', default: '12' }, ffn: { type: 'string', default: '3072' }, vocab: { type: 'string', default: '30522' },
     batch: { type: 'string', default: '8' }, seq: { type: 'string', default: '128' }, steps: { type: 'string', default: '5' },
-    rank: { type: 'string', default: '8' }, threads: { type: 'string' }, target: { type: 'string', default: 'cpu' }, keep: { type: 'string' },
+    rank: { type: 'string', default: '8' }, threads: { type: 'string' }, target: { type: 'string', default: 'cpu' }, keep: { type: 'string' }, half: { type: 'boolean' },
   },
 });
 const n = (k: keyof typeof values) => Number(values[k]);
@@ -42,7 +43,7 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 try {
   let t0 = performance.now();
   const built = buildModel(arch, { layers: n('layers'), dModel: n('d'), heads: n('heads'), ffn: n('ffn'), vocabSize: n('vocab'), maxPositions: Math.max(n('seq'), 128) });
-  writeModel(built.model, join(dir, 'base.onnx'));
+  writeModel(values.half ? toHalfExport(built.model) : built.model, join(dir, 'base.onnx'));
   console.log(`model     ${arch}, ${n('layers')} blocks, d ${n('d')}, vocab ${n('vocab')}: built and written in ${seconds(t0).toFixed(1)} s`);
 
   const task = arch === 'bert' ? 'classify(logits "logits", labels "label")' : 'lm(logits "logits", labels "input_ids")';
@@ -51,6 +52,8 @@ try {
   const result = compileSpecFile(join(dir, 'bench.lor2c'), { out: join(dir, 'artifacts'), target, force: values.keep !== undefined });
   const s = result.seconds;
   console.log(`compile   ${seconds(t0).toFixed(2)} s (read + locate ${s.prepare.toFixed(2)} s, adapters + autodiff + optimizer ${s.compile.toFixed(2)} s, write ${s.write.toFixed(2)} s); ${result.compiled.report.trainable.toLocaleString('en-US')} trainable parameters (${result.compiled.report.percent.toFixed(3)}%)`);
+  const half = result.base.half;
+  if (half.type) console.log(`precision base stored in ${half.type}: ${half.kept} weights (${mib(half.keptBytes)}) stay ${half.type}, cast by ORT at load; computed in float32`);
   console.log(`graphs    train ${result.compiled.graphs.stats.trainNodes} nodes (backward ${result.compiled.graphs.stats.backwardNodes})`);
 
   const rows = Array.from({ length: n('batch') * (n('steps') + 1) }, (_, i) => {

@@ -6,6 +6,7 @@ export { buildBert } from './bert.ts';
 export { buildGpt2 } from './gpt2.ts';
 export { buildLlama } from './llama.ts';
 export { anonymizeGraph } from './anonymize.ts';
+export { toHalfExport, roundToHalf } from './half.ts';
 export { Prng, normalValues } from './prng.ts';
 export {
   BERT_DEFAULTS, GPT2_DEFAULTS, LLAMA_DEFAULTS, DEFAULTS, resolveConfig,

@@ -7,8 +7,8 @@ import test from 'ava';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildBert } from '../../../examples/models/index.ts';
-import { DataType, floatToHalf, halfToFloat, makeTensor, readModel, tensorArray, writeModel, type ModelProto, type TensorProto } from '../../../compiler/onnx/index.ts';
+import { buildBert, roundToHalf, toHalfExport } from '../../../examples/models/index.ts';
+import { DataType, readModel, writeModel, type ModelProto } from '../../../compiler/onnx/index.ts';
 import { compileSpecFile } from '../../../compiler/compile.ts';
 import { Trainer } from '../../../runtime/trainer.ts';
 import { nodeHost } from '../../../runtime/node-host.ts';
@@ -18,26 +18,7 @@ const dir = mkdtempSync(join(tmpdir(), 'lor2c-half-'));
 // FFN weights of d 128 x 512 are 128 KiB in float16: above the 64 KiB kept-half threshold.
 const base = () => buildBert({ layers: 2, dModel: 128, heads: 2, ffn: 512, vocabSize: 50 }).model;
 
-/** Every float tensor of the model through `f` (float32 in, TensorProto out). */
-function mapFloatTensors(m: ModelProto, f: (t: TensorProto) => TensorProto): void {
-  const g = m.graph!;
-  g.initializer = g.initializer.map((t) => (t.dataType === DataType.FLOAT ? f(t) : t));
-  for (const n of g.node) for (const a of n.attribute) if (a.t && a.t.dataType === DataType.FLOAT) a.t = f(a.t);
-}
-
-// A half export writes float32's lowest (the attention mask's fill) as float16's, -65504.
-const toHalf = (x: number) => floatToHalf(Math.max(-65504, Math.min(65504, x)));
-const halfBits = (t: TensorProto) => makeTensor(t.name, DataType.FLOAT16, t.dims.map(Number), Uint16Array.from(tensorArray(t) as Float32Array, toHalf));
-const rounded = (t: TensorProto) => makeTensor(t.name, DataType.FLOAT, t.dims.map(Number), Float32Array.from(tensorArray(t) as Float32Array, (x) => halfToFloat(toHalf(x))));
-
-/** What `model.half()` then export gives: float16 weights, constants, casts and outputs. */
-function halfModel(): ModelProto {
-  const m = base();
-  mapFloatTensors(m, halfBits);
-  for (const n of m.graph!.node) for (const a of n.attribute) if (n.opType === 'Cast' && a.name === 'to' && Number(a.i) === DataType.FLOAT) a.i = BigInt(DataType.FLOAT16);
-  for (const v of [...m.graph!.output, ...m.graph!.valueInfo]) if (v.type?.value.case === 'tensorType' && v.type.value.value.elemType === DataType.FLOAT) v.type.value.value.elemType = DataType.FLOAT16;
-  return m;
-}
+const halfModel = () => toHalfExport(base());
 
 async function train(name: string, model: ModelProto): Promise<{ losses: number[]; artifacts: string; half: string }> {
   const folder = join(dir, name);
@@ -54,9 +35,7 @@ async function train(name: string, model: ModelProto): Promise<{ losses: number[
 
 test('a float16 base trains with float32 adapters: losses equal the float32 model of the same weights, and within 1% of the unrounded one', async (t) => {
   const fp32 = await train('fp32', base());
-  const sameWeights = base();
-  mapFloatTensors(sameWeights, rounded);
-  const reference = await train('rounded', sameWeights);
+  const reference = await train('rounded', roundToHalf(base()));
   const half = await train('half', halfModel());
   t.is(half.half, 'float16');
   t.is(fp32.half, 'none');

@@ -4,7 +4,7 @@
  * losses equal those of the float32 model holding the same (float16-rounded) weights.
  */
 import test from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBert, roundToHalf, toHalfExport } from '../../../examples/models/index.ts';
@@ -20,9 +20,10 @@ const base = () => buildBert({ layers: 2, dModel: 128, heads: 2, ffn: 512, vocab
 
 const halfModel = () => toHalfExport(base());
 
-async function train(name: string, model: ModelProto): Promise<{ losses: number[]; artifacts: string; half: string }> {
+async function train(name: string, model: ModelProto, external = false): Promise<{ losses: number[]; artifacts: string; half: string }> {
   const folder = join(dir, name);
-  writeModel(model, join(dir, `${name}.onnx`));
+  // External: the weights lie in a data file the compiler leaves on disk and links.
+  writeModel(model, join(dir, `${name}.onnx`), external ? { threshold: 1024 } : undefined);
   writeFileSync(join(dir, `${name}.lor2c`), `model "${name}.onnx"\nlor2c {\n  rank 4\n}\ntrain {\n  task classify(logits "logits", labels "label")\n  optimizer adamw(lr 1e-2)\n  batch 4\n  steps 4\n  seed 5\n}\n`);
   const { base: prepared } = compileSpecFile(join(dir, `${name}.lor2c`), { out: folder });
   const rows = Array.from({ length: 16 }, (_, i) => ({ input_ids: Array.from({ length: 8 }, (_, j) => (i * 7 + j * 3) % 50), attention_mask: Array.from({ length: 8 }, (_, j) => (j < 6 + (i % 3) ? 1 : 0)), label: i % 2 }));
@@ -37,6 +38,9 @@ test('a float16 base trains with float32 adapters: losses equal the float32 mode
   const fp32 = await train('fp32', base());
   const reference = await train('rounded', roundToHalf(base()));
   const half = await train('half', halfModel());
+  const external = await train('half-external', halfModel(), true);
+  t.deepEqual(external.losses, half.losses, 'the same with the half weights left in an external data file');
+  t.true(readdirSync(join(external.artifacts, 'base-data')).length > 0, 'the half data file is linked, not rewritten');
   t.is(half.half, 'float16');
   t.is(fp32.half, 'none');
   t.is(half.losses.length, 4);

@@ -7,7 +7,7 @@
 #      provider;
 #   4. prints each provider's node count for that train graph, from ORT's own placement log,
 #      and whether any compute node fell back to the CPU (bench/cuda-placement.ts);
-#   5. the same for a base stored in float16 (computed in float32, weights cast at load).
+#   5. the same for the base written as its float16 export (computed in float32, weights cast at load).
 # Exit status: 0 all on CUDA, 1 compute fell back to CPU, 2 cannot run here (says why).
 # Every step has a time limit: on a machine without the libraries or a GPU it fails at once.
 #
@@ -54,27 +54,23 @@ else
 fi
 [ "$missing" = 0 ] || fail "cannot run on the CUDA provider here: see MISSING above"
 
-# 3. The step benchmark on CUDA. The runtime falls back to the CPU with a notice when CUDA
-# cannot load; here that is a failure.
+# 3-5. The step benchmark on CUDA, then where ORT put each node of its train graph; for the
+# base as stored in float32, then as its float16 export. The runtime falls back to the CPU
+# with a notice when CUDA cannot load; here that is a failure.
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/lor2c-device-XXXXXX")
 trap 'rm -rf "$OUT"' EXIT
-timeout 900 npx tsx bench/lor2c.ts --layers 4 --d 256 --heads 4 --ffn 1024 --vocab 8000 --batch 8 --seq 128 --steps 10 "$@" --target cuda --keep "$OUT" 2>"$OUT/stderr.txt"
-status=$?
-cat "$OUT/stderr.txt" >&2
-[ "$status" = 0 ] || fail "the step benchmark failed (status $status)"
-grep -q 'CUDA is not available' "$OUT/stderr.txt" && fail "the trainer fell back to the CPU provider (its notice is above)"
-
-# 4. Where ORT put each node of the train graph.
-timeout 600 npx tsx bench/cuda-placement.ts "$OUT/artifacts/train.onnx"
-placed=$?
-
-# 5. The float16-stored base, on CUDA too.
-timeout 900 npx tsx bench/lor2c.ts --layers 4 --d 256 --heads 4 --ffn 1024 --vocab 8000 --batch 8 --seq 128 --steps 10 "$@" --half --target cuda --keep "$OUT/half" 2>"$OUT/half-stderr.txt"
-status=$?
-cat "$OUT/half-stderr.txt" >&2
-[ "$status" = 0 ] || fail "the float16-base step benchmark failed (status $status)"
-grep -q 'CUDA is not available' "$OUT/half-stderr.txt" && fail "the float16-base run fell back to the CPU provider"
-timeout 600 npx tsx bench/cuda-placement.ts "$OUT/half/artifacts/train.onnx"
-half_placed=$?
+# step_on_cuda NAME [lor2c.ts flags...]: benchmark into $OUT/NAME; prints the placement; returns its status.
+step_on_cuda() {
+  local name=$1; shift
+  timeout 900 npx tsx bench/lor2c.ts --layers 4 --d 256 --heads 4 --ffn 1024 --vocab 8000 --batch 8 --seq 128 --steps 10 "${ARGS[@]}" "$@" --target cuda --keep "$OUT/$name" 2>"$OUT/$name.stderr"
+  local status=$?
+  cat "$OUT/$name.stderr" >&2
+  [ "$status" = 0 ] || fail "the $name step benchmark failed (status $status)"
+  grep -q 'CUDA is not available' "$OUT/$name.stderr" && fail "the $name run fell back to the CPU provider (its notice is above)"
+  timeout 600 npx tsx bench/cuda-placement.ts "$OUT/$name/artifacts/train.onnx"
+}
+ARGS=("$@")
+step_on_cuda float32-base; placed=$?
+step_on_cuda float16-base --half; half_placed=$?
 [ "$placed" = 0 ] && [ "$half_placed" = 0 ] && echo "every compute node of both train graphs is on the CUDA provider"
 exit $(( placed > half_placed ? placed : half_placed ))

@@ -12,6 +12,7 @@
 import { appendFileSync, existsSync } from 'node:fs';
 import { UserError } from '../contract/errors.ts';
 import { readRegularText } from '../contract/regular-file.ts';
+import { headerProblem } from './report/run-record.ts';
 import { writeFileAtomic } from '../contract/atomic.ts';
 import type { BoundaryBytes } from './boundary-bytes.ts';
 
@@ -97,9 +98,14 @@ export function readTrainingLog(path: string): ({ type: string; step: number } &
       if (i === lines.length - 1) return;
       throw new UserError(`${path}:${i + 1}: not JSON (${(e as Error).message})`, 'give the file written by `lor2c train --log`');
     }
+    const hint = 'give the file written by `lor2c train --log`';
     if (rec === null || typeof rec !== 'object' || Array.isArray(rec) || typeof (rec as { type?: unknown }).type !== 'string') {
-      throw new UserError(`${path}:${i + 1}: not a training log record (a JSON object with a "type")`, 'give the file written by `lor2c train --log`');
+      throw new UserError(`${path}:${i + 1}: not a training log record (a JSON object with a "type")`, hint);
     }
+    const { type, step } = rec as { type: string; step?: unknown };
+    if (!(Number.isSafeInteger(step) && (step as number) >= 0)) throw new UserError(`${path}:${i + 1}: a '${type}' record's "step" must be a non-negative integer, got ${JSON.stringify(step)}`, hint);
+    const wrong = type === 'header' ? headerProblem(rec as Record<string, unknown>) : undefined;
+    if (wrong) throw new UserError(`${path}:${i + 1}: the header record is damaged: ${wrong}`, hint);
     records.push(rec as { type: string; step: number } & Record<string, unknown>);
   });
   return records;

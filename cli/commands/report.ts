@@ -26,11 +26,8 @@ Options:
     if (out === log) throw new UsageError('--out must differ from the log');
     const records = readTrainingLog(log);
     if (!records.some((r) => r.type === 'step')) throw new UserError(`${log}: no step records; is it a lor2c training log?`);
-    try {
-      writeFileAtomic(out, renderReport(records, log));
-    } catch (e) {
-      throw new UserError(`cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
+    // writeFileAtomic names the file and the cause (a full disk, a read-only folder) itself.
+    writeFileAtomic(out, renderReport(records, log));
     console.log(`wrote ${out}`);
     return 0;
   },

@@ -43,6 +43,31 @@ export function headerRecord(manifest: Manifest, run: { artifacts: string; data:
   };
 }
 
+/**
+ * What is wrong with a log's header record (read back from a file anyone may have edited), or
+ * undefined when every field `lor2c report` shows has its type.
+ */
+export function headerProblem(rec: Record<string, unknown>): string | undefined {
+  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  const strings = ['lor2c', 'artifacts', 'data', 'started'].filter((k) => typeof rec[k] !== 'string');
+  if (rec.evalData !== undefined && typeof rec.evalData !== 'string') strings.push('evalData');
+  if (strings.length > 0) return `"${strings[0]}" must be a string`;
+  const task = rec.task;
+  if (!isObject(task) || !['kind', 'logits', 'labelKey'].every((k) => typeof task[k] === 'string')) return '"task" must be { kind, logits, labelKey } (strings)';
+  const optimizer = rec.optimizer;
+  if (!isObject(optimizer) || typeof optimizer.kind !== 'string' || !isObject(optimizer.settings)) return '"optimizer" must be { kind, settings }';
+  const settings = rec.settings;
+  if (!isObject(settings) || !['steps', 'stepsPerEpoch', 'batch', 'accumulate', 'seed'].every((k) => isNumber(settings[k]))) return '"settings" must hold the numbers steps, stepsPerEpoch, batch, accumulate and seed';
+  if (!Array.isArray(rec.parameters)) return '"parameters" must be a list';
+  for (const [i, p] of rec.parameters.entries()) {
+    const ok = isObject(p) && ['name', 'role', 'module'].every((k) => typeof p[k] === 'string') && Array.isArray(p.shape) && p.shape.every(isNumber) && isNumber(p.count) && isNumber(p.lrScale);
+    if (!ok) return `parameter ${i + 1} must be { name, role, module, shape, count, lrScale }`;
+  }
+  if (!isNumber(rec.trainable)) return '"trainable" must be a number';
+  return undefined;
+}
+
 /** SFS (mean singular value of B A over d) of every LoR2C module now; undefined without modules. */
 export function moduleSfs(manifest: Manifest, params: ReadonlyMap<string, Float32Tensor>): Record<string, number> | undefined {
   const structure = manifest.structure;

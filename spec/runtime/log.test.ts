@@ -3,6 +3,7 @@ import { appendFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TrainingLog, readTrainingLog } from '../../runtime/log.ts';
+import { runCli } from '../support/cli.ts';
 
 test('one object a step and one per event; resume drops the abandoned tail', (t) => {
   const path = join(mkdtempSync(join(tmpdir(), 'lor2c-log-')), 'train.jsonl');
@@ -17,4 +18,26 @@ test('one object a step and one per event; resume drops the abandoned tail', (t)
   t.is(recs[5]!.loss, 'NaN');
   TrainingLog.resume(path, 3).step({ step: 4, loss: 0.2, seconds: 0.02 });
   t.deepEqual(readTrainingLog(path).map((r) => `${r.type}@${r.step}`), ['step@1', 'step@2', 'step@3', 'merge@3', 'step@4']);
+});
+
+test('a damaged log is refused at FILE:LINE with what is wrong, never rendered from half-typed records', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lor2c-log-damaged-'));
+  const cases: [string, RegExp][] = [
+    ['5\n{"type":"step","step":1,"loss":1}\n', /:1: not a training log record/],
+    ['{"type":"step","step":"x","loss":0.5}\n{"type":"step","step":2,"loss":0.4}\n', /:1: a 'step' record's "step" must be a non-negative integer, got "x"/],
+    ['{"type":"step","step":1,"loss":0.5}\n{"type":"merge","step":-3}\n{"type":"step","step":2,"loss":0.4}\n', /:2: a 'merge' record's "step" must be a non-negative integer, got -3/],
+    ['{"type":"header","step":0}\n{"type":"step","step":1,"loss":0.5}\n', /:1: the header record is damaged: "lor2c" must be a string/],
+    ['{"type":"header","step":0,"lor2c":"0.1.0","artifacts":"a","data":"d","started":"s","task":{"kind":"classify","logits":"logits","labelKey":"label"},"optimizer":{"kind":"adamw","settings":{}},"settings":{"steps":2},"parameters":[],"trainable":0}\n{"type":"step","step":1,"loss":0.5}\n', /:1: the header record is damaged: "settings" must hold the numbers/],
+  ];
+  for (const [i, [text, message]] of cases.entries()) {
+    const path = join(dir, `damaged-${i}.jsonl`);
+    appendFileSync(path, text);
+    const e = t.throws(() => readTrainingLog(path));
+    t.is(e?.name, 'UserError');
+    t.regex(e!.message, message);
+    const cli = await runCli('report', path, '--out', join(dir, `r-${i}.html`));
+    t.is(cli.code, 1, cli.err);
+    t.regex(cli.err, message);
+    t.notRegex(cli.err, /Cannot read properties|at .*\.ts:\d+/, 'no internal error, no stack trace');
+  }
 });

@@ -17,6 +17,7 @@ import { modelFromProto, cloneModel, type Model } from './graph/index.ts';
 import { liftConstants } from './passes/lift-constants.ts';
 import { computeInFloat32, type HalfRewrite } from './passes/compute-in-float32.ts';
 import { unrollSequences } from './passes/unroll-sequences.ts';
+import { lowerContribOps } from './passes/lower-contrib/index.ts';
 import { readModel, dataTypeName, isFloatType, tensorArray } from './onnx/index.ts';
 import { locateBlocks, SPEC_HINT, type BlockMap } from './locate/index.ts';
 import { applyAdapters, patternRegex, type AdapterStructure } from './adapters/apply.ts';
@@ -71,6 +72,11 @@ export function prepareBase(plan: Plan, modelPath: string): PreparedBase {
   // it could not size) become plain ops that autodiff and locate read; others stay, and an
   // autodiff error names them if they lie on a parameter's path.
   unrollSequences(model);
+  // The base model's parameters as `lor2c inspect` counts them (buffers and folded copies excluded).
+  const baseParameters = countParameters(model.graph, proto.producerName).parameters;
+  // onnxruntime's fused ops (Attention, SkipLayerNormalization, ...) become the plain ops an
+  // unfused export has, so blocks are found through them and autodiff needs no rule for them.
+  lowerContribOps(model);
   const blocks = locateBlocks(model, plan.blocks);
   if (blocks.pastInputs.length) {
     throw new UserError(
@@ -78,8 +84,6 @@ export function prepareBase(plan: Plan, modelPath: string): PreparedBase {
       'export the model without past key/values (torch: call it without past_key_values; Optimum: the plain decoder, e.g. `decoder_model.onnx`, not `decoder_with_past_model.onnx` or a merged one)',
     );
   }
-  // The base model's parameters as `lor2c inspect` counts them (buffers and folded copies excluded).
-  const baseParameters = countParameters(model.graph, proto.producerName).parameters;
   return { modelPath: path, sha256: createHash('sha256').update(readRegularFile(path, 'model')).digest('hex'), model, blocks, sites: sitesFromBlocks(blocks), baseParameters, half };
 }
 

@@ -5,6 +5,7 @@ import { isUserError } from '../contract/errors.ts';
 import { inferShapes, type ValueType } from './shapes/index.ts';
 import { countParameters, type ExcludedTensor } from './inspect-parameters.ts';
 import { locateBlocks, renderBlocks, type BlockMap } from './locate/index.ts';
+import { lowerContribOps } from './passes/lower-contrib/index.ts';
 
 export interface ValueSummary {
   name: string;
@@ -85,6 +86,10 @@ export function inspectModel(proto: ModelProto): Inspection {
     ops[key] = (ops[key] ?? 0) + 1;
   }
   const counted = countParameters(graph, proto.producerName);
+  const nodes = graph.nodes.length;
+  // Blocks and output shapes are read off the model with onnxruntime's fused ops written out,
+  // as compile reads it (the counts above are of the file as it is).
+  const refused = lowerFusedOps(model);
   const outputTypes = inferShapes(model);
   const declaredInputDims = new Set(graph.feedInputs().flatMap((v) => describeType(v.type).shape ?? []).filter((d): d is string => typeof d === 'string'));
   return {
@@ -100,10 +105,21 @@ export function inspectModel(proto: ModelProto): Inspection {
     floatElements: counted.floatElements,
     notParameters: counted.excluded,
     buffers: counted.buffers,
-    nodes: graph.nodes.length,
+    nodes,
     ops: Object.fromEntries(Object.entries(ops).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
-    blocks: findBlocks(model),
+    blocks: refused ?? findBlocks(model),
   };
+}
+
+/** Lowers the fused ops in place; a variant that cannot be lowered is what inspect reports instead of blocks. */
+function lowerFusedOps(model: Model): { error: string; hint?: string } | undefined {
+  try {
+    lowerContribOps(model);
+    return undefined;
+  } catch (e) {
+    if (isUserError(e)) return { error: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+    throw e;
+  }
 }
 
 /** Inspect reports a model that has no findable blocks; it does not fail on it. */

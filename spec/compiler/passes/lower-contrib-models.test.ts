@@ -35,6 +35,13 @@ for (const model of ['bert', 'gpt']) {
     t.is(blocks[1]!.length, blocks[0]!.length);
     const style = [plain!, fused!].map((r) => ('error' in r.blocks ? '' : r.blocks.style));
     t.is(style[1], style[0]);
+    // The packed Attention weight is a fused QKV projection whose q, k and v columns are proven: [q | k | v].
+    for (const block of blocks[1]!) {
+      const qkv = block.projections.find((p) => p.role === 'qkv');
+      t.truthy(qkv?.parts, `${block.label}: the packed weight is found as q, k and v`);
+      const range = (from: number) => Array.from({ length: 16 }, (_, i) => from + i);
+      t.deepEqual([qkv!.parts!.q.columns, qkv!.parts!.k.columns, qkv!.parts!.v.columns], [range(0), range(16), range(32)]);
+    }
   });
 
   for (const adapter of ['lor2c', 'lora']) {

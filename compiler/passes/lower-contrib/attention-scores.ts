@@ -4,6 +4,7 @@
  * mask_filter_value (-10000 unless set) where a key is padding, and the float type's lowest
  * value above the diagonal when the attention is causal.
  */
+import { attrFloat } from '../../graph/attributes.ts';
 import { DataType } from '../../onnx/dtype.ts';
 import { makeTensor } from '../../onnx/tensor.ts';
 import type { LoweringContext } from './context.ts';
@@ -79,7 +80,7 @@ function additiveMask(c: LoweringContext, o: ScoreOptions): string | undefined {
       const open = e.op('Greater', [m, e.constant(0, DataType.INT32)]);
       masked = e.unsqueeze(e.op('Not', [open]), o.mask.rank === 2 ? [1, 2] : [1]);
     }
-    padding = e.op('Where', [masked, c.scalar(c.float('mask_filter_value', -10000)), zero]);
+    padding = e.op('Where', [masked, c.scalar(attrFloat(c.node, 'mask_filter_value', -10000)), zero]);
   }
   if (!o.causal) return padding;
   const future = e.op('Less', [e.unsqueeze(positions, [1]), e.unsqueeze(positions, [0])]);

@@ -9,11 +9,12 @@
  * Refused: a past state (the kernel appends to a cache lor2c does not feed), do_rotary, a
  * shared past/present buffer, and mask forms the CPU kernel does not read either.
  */
+import { attrFloat, attrInt, attrInts } from '../../graph/attributes.ts';
 import type { Lowering, LoweringContext } from './context.ts';
 import { attend, keyMask } from './attention-scores.ts';
 
 function qkvSizes(c: LoweringContext, width: number, heads: number): [number, number, number] {
-  const given = c.ints('qkv_hidden_sizes');
+  const given = attrInts(c.node, 'qkv_hidden_sizes');
   const sizes = (given && given.length ? given : [width / 3, width / 3, width / 3]) as [number, number, number];
   if (sizes.length !== 3 || sizes.some((s) => !Number.isInteger(s) || s <= 0 || s % heads !== 0) || sizes[0] + sizes[1] + sizes[2] !== width || sizes[0] !== sizes[1]) {
     c.refuse(`qkv_hidden_sizes ${JSON.stringify(given ?? null)} do not split its ${width} weight columns into q, k (equal) and v, each a multiple of num_heads ${heads}`, 'check the model: the weight and the attribute disagree');
@@ -26,9 +27,9 @@ export const attention: Lowering = (c) => {
   const input = c.required(0, 'input');
   const weights = c.required(1, 'weights');
   if (c.input(4)) c.refuse(`it reads a past key/value state (input 4, '${c.input(4)}')`, 'export the model without past key/values (Optimum: the plain decoder, not the with-past one); lor2c trains on whole sequences');
-  if (c.input(6) || c.int('past_present_share_buffer', 0)) c.refuse('it shares its past and present buffers (past_present_share_buffer)', 'export the model without past key/values');
-  if (c.int('do_rotary', 0)) c.refuse('do_rotary=1 (rotary embedding inside the attention)');
-  const heads = c.int('num_heads', 0);
+  if (c.input(6) || attrInt(c.node, 'past_present_share_buffer', 0)) c.refuse('it shares its past and present buffers (past_present_share_buffer)', 'export the model without past key/values');
+  if (attrInt(c.node, 'do_rotary', 0)) c.refuse('do_rotary=1 (rotary embedding inside the attention)');
+  const heads = attrInt(c.node, 'num_heads', 0);
   if (heads <= 0) c.refuse('num_heads is missing', 'check the model: Attention requires num_heads');
   const wdims = e.constTensor(weights)?.dims.map(Number) ?? c.dims(weights);
   const known = wdims?.length === 2 ? wdims[1] : undefined;
@@ -48,7 +49,7 @@ export const attention: Lowering = (c) => {
   const [q, k, v] = e.split(qkv, [dq, dk, dv], -1, 3);
   const perHead = (x: string, size: number, perm: number[]) => e.op('Transpose', [e.op('Reshape', [x, e.ints([0, 0, heads, size / heads])])], { perm });
   const headSize = dq / heads;
-  const scale = c.float('scale', 0) || 1 / Math.sqrt(headSize);
+  const scale = attrFloat(c.node, 'scale', 0) || 1 / Math.sqrt(headSize);
   const kHeads = (perm: number[]) => perHead(k!, dk, perm);
   const vHeads = perHead(v!, dv, [0, 2, 1, 3]);
   const attended = attend(c, {
@@ -56,7 +57,7 @@ export const attention: Lowering = (c) => {
     kT: kHeads([0, 2, 3, 1]),
     v: vHeads,
     scale,
-    causal: c.int('unidirectional', 0) === 1,
+    causal: attrInt(c.node, 'unidirectional', 0) === 1,
     ...(mask ? { mask } : {}),
     ...(c.input(5) ? { bias: c.input(5)! } : {}),
     shapeSource: input,

@@ -4,7 +4,7 @@
  * that: binding a result to the node's own output name (so the rest of the graph reads it
  * unchanged) and refusing a variant it cannot reproduce exactly, by name.
  */
-import { attrFloat, attrInt, attrInts, describeNode, normalizeDomain, type Node } from '../../graph/index.ts';
+import { describeNode, normalizeDomain, type Node } from '../../graph/index.ts';
 import type { Emitter } from '../../graph/emitter.ts';
 import { UserError } from '../../../contract/errors.ts';
 
@@ -47,18 +47,6 @@ export class LoweringContext {
   /** A scalar constant of the node's element type (that of its first input). */
   scalar(value: number): string {
     return this.e.constLike(value, this.node.inputs[0]!);
-  }
-
-  int(name: string, fallback: number): number {
-    return attrInt(this.node, name, fallback);
-  }
-
-  float(name: string, fallback: number): number {
-    return attrFloat(this.node, name, fallback);
-  }
-
-  ints(name: string): number[] | undefined {
-    return attrInts(this.node, name);
   }
 
   /** The static dims of a value, as far as inference knows them. */

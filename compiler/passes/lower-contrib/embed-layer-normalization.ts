@@ -4,6 +4,7 @@
  * the mask (zeros without one), the 1-D form Attention reads. Written out, the embeddings are
  * Gathers and the norm is the chain torch writes: h_0 is an ordinary LayerNorm's output.
  */
+import { attrFloat } from '../../graph/attributes.ts';
 import { DataType } from '../../onnx/dtype.ts';
 import { makeTensor } from '../../onnx/tensor.ts';
 import type { Lowering } from './context.ts';
@@ -29,7 +30,7 @@ export const embedLayerNormalization: Lowering = (c) => {
   const segmentTable = c.input(4);
   if (segmentIds && segmentTable) sum = e.op('Add', [sum, e.op('Gather', [segmentTable, segmentIds], { axis: 0 })]);
   else if (segmentIds || segmentTable) c.refuse(`it has ${segmentIds ? 'segment_ids but no segment_embedding' : 'segment_embedding but no segment_ids'}`);
-  const n = normalize(e, sum, word, [-1], c.float('epsilon', 1e-12), c.required(5, 'gamma'), c.required(6, 'beta'), false);
+  const n = normalize(e, sum, word, [-1], attrFloat(c.node, 'epsilon', 1e-12), c.required(5, 'gamma'), c.required(6, 'beta'), false);
   if (c.wants(1)) {
     const mask = c.input(7);
     const count = mask

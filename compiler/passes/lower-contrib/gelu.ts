@@ -4,6 +4,7 @@
  * and FastGelu's bias is the preceding projection's, so it becomes the Add a projection's bias
  * is in an unfused export.
  */
+import { attrFloat } from '../../graph/attributes.ts';
 import type { Lowering, LoweringContext } from './context.ts';
 
 function withBias(c: LoweringContext, biasInput: number): string {
@@ -38,6 +39,6 @@ export const fastGelu: Lowering = (c) => {
 export const quickGelu: Lowering = (c) => {
   const e = c.e;
   const x = c.required(0, 'X');
-  const alpha = c.float('alpha', 1.702);
+  const alpha = attrFloat(c.node, 'alpha', 1.702);
   c.bind(0, e.op('Mul', [x, e.op('Sigmoid', [e.op('Mul', [x, c.scalar(alpha)])])]));
 };

@@ -10,6 +10,7 @@
  * stands in an unfused export; with neither operand a projection it is added last, as the
  * kernel does. Either order is the same sum.
  */
+import { attrFloat } from '../../graph/attributes.ts';
 import type { Emitter } from '../../graph/emitter.ts';
 import type { Lowering, LoweringContext } from './context.ts';
 import { normalize } from './normalize.ts';
@@ -33,7 +34,7 @@ function skipNorm(rms: boolean): Lowering {
     // SkipLayerNormalization: input, skip, gamma, beta, bias; the simplified one has no beta.
     const bias = c.input(rms ? 3 : 4);
     const sum = residualSum(c, e, bias);
-    const n = normalize(e, sum, c.required(0, 'input'), [-1], c.float('epsilon', 1e-12), c.required(2, 'gamma'), rms ? undefined : c.input(3), rms, { mean: c.wants(1), invStd: c.wants(2) });
+    const n = normalize(e, sum, c.required(0, 'input'), [-1], attrFloat(c.node, 'epsilon', 1e-12), c.required(2, 'gamma'), rms ? undefined : c.input(3), rms, { mean: c.wants(1), invStd: c.wants(2) });
     if (c.wants(1)) {
       const mean = n.mean ?? c.refuse('its output 1 (mean) is read, but an RMS norm has no mean');
       c.bind(1, mean);

@@ -1,18 +1,14 @@
 /**
  * Element types of every value of a graph, by a small forward pass over the nodes. The
  * Emitter needs a value's dtype to emit typed constants; full shape inference
- * (compiler/shapes) is optional for it, this is not, so it lives beside the Emitter and covers
- * the ops whose output type is not simply their first input's.
+ * (compiler/shapes) is optional for it, this is not, so it lives beside the Emitter. An op's
+ * output types are its first typed input's unless its row in the op traits
+ * (compiler/ops/traits.ts) says otherwise.
  */
-import { attrInt, attrTensor, getAttr } from './attributes.ts';
 import type { Graph, Node } from './graph.ts';
 import { topologicalOrder } from '../passes/toposort.ts';
-import { DataType } from '../onnx/dtype.ts';
 import type { ValueType } from '../shapes/types.ts';
-
-const INT64_OUT = new Set(['Shape', 'Size', 'NonZero', 'ArgMax', 'ArgMin', 'NonMaxSuppression']);
-const BOOL_OUT = new Set(['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf']);
-const FLOAT_DEFAULT = new Set(['RandomNormal', 'RandomUniform']);
+import { opTraits } from '../ops/traits.ts';
 
 function tensorTypeOf(v: { type?: { value: { case?: string; value?: unknown } } }): number | undefined {
   const t = v.type?.value;
@@ -41,37 +37,11 @@ export function inferDtypes(graph: Graph, known?: ReadonlyMap<string, ValueType>
 
 function outputDtypes(node: Node, dtype: (v: string) => number | undefined): (number | undefined)[] {
   const input = (i: number) => (node.inputs[i] ? dtype(node.inputs[i]!) : undefined);
-  const all = (t: number | undefined) => node.outputs.map(() => t);
-  const op = node.opType;
-  if (node.domain !== '' && node.domain !== 'ai.onnx' && node.domain !== 'com.microsoft') return all(undefined);
-  if (INT64_OUT.has(op)) return all(DataType.INT64);
-  if (BOOL_OUT.has(op)) return all(DataType.BOOL);
-  switch (op) {
-    case 'Cast': return all(attrInt(node, 'to'));
-    case 'CastLike': return all(input(1));
-    case 'Constant': {
-      const t = attrTensor(node, 'value');
-      if (t) return all(t.dataType);
-      if (getAttr(node, 'value_float') || getAttr(node, 'value_floats')) return all(DataType.FLOAT);
-      if (getAttr(node, 'value_int') || getAttr(node, 'value_ints')) return all(DataType.INT64);
-      return all(undefined);
-    }
-    case 'ConstantOfShape': return all(attrTensor(node, 'value')?.dataType ?? DataType.FLOAT);
-    case 'Where': return all(input(1));
-    case 'OneHot': return all(input(2));
-    case 'EyeLike': case 'RandomNormalLike': case 'RandomUniformLike': return all(attrInt(node, 'dtype') ?? input(0));
-    case 'Dropout': return [input(0), DataType.BOOL];
-    case 'TopK': return [input(0), DataType.INT64];
-    case 'MaxPool': return [input(0), DataType.INT64];
-    case 'LayerNormalization': return [input(0), attrInt(node, 'stash_type', 1) === 1 ? DataType.FLOAT : input(0), attrInt(node, 'stash_type', 1) === 1 ? DataType.FLOAT : input(0)];
-    case 'Unique': return [input(0), DataType.INT64, DataType.INT64, DataType.INT64];
-    case 'DequantizeLinear': return all(input(1));
-    case 'QuantizeLinear': return all(input(2) ?? DataType.UINT8);
-  }
-  if (FLOAT_DEFAULT.has(op)) return all(attrInt(node, 'dtype') ?? DataType.FLOAT);
-  for (let i = 0; i < node.inputs.length; i++) {
-    const t = input(i);
-    if (t) return all(t);
-  }
-  return all(undefined);
+  // Ops of other domains may type their outputs any way: only ai.onnx and com.microsoft are known.
+  if (node.domain !== '' && node.domain !== 'ai.onnx' && node.domain !== 'com.microsoft') return node.outputs.map(() => undefined);
+  const declared = opTraits(node.domain, node.opType).resultDtypes;
+  if (declared) return declared(node, input);
+  let first: number | undefined;
+  for (let i = 0; i < node.inputs.length && first === undefined; i++) first = input(i);
+  return node.outputs.map(() => first);
 }

@@ -7,6 +7,7 @@
  */
 import { attrInts, nodeReads, type Graph, type Model, type Node } from '../graph/index.ts';
 import { topologicalOrder } from '../passes/toposort.ts';
+import { isNondeterministic } from '../ops/traits.ts';
 
 /** The stored tensor a projection multiplies by, and how it reaches the node. */
 export interface WeightSource {
@@ -20,9 +21,6 @@ export interface WeightSource {
 
 /** Ops that pass a weight through unchanged in value (up to layout and dtype). */
 const WEIGHT_PASSTHROUGH = new Set(['Transpose', 'Cast', 'Identity', 'DequantizeLinear']);
-
-/** Ops with no inputs whose output is still not a constant. */
-const NONDETERMINISTIC = new Set(['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Multinomial', 'Bernoulli']);
 
 export class GraphView {
   readonly graph: Graph;
@@ -52,7 +50,8 @@ export class GraphView {
         if (!list) this.consumers.set(r, (list = []));
         if (!list.includes(n)) list.push(n);
       }
-      const constant = n.opType === 'Constant' || (reads.length > 0 && !NONDETERMINISTIC.has(n.opType) && reads.every((r) => this.constants.has(r)));
+      // A random draw (or a Dropout that may be in training mode) of constants is not a constant.
+      const constant = n.opType === 'Constant' || (reads.length > 0 && !isNondeterministic(n) && reads.every((r) => this.constants.has(r)));
       if (constant) for (const o of n.outputs) if (o) this.constants.add(o);
     });
   }

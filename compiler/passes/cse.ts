@@ -1,16 +1,16 @@
 /**
  * Common-subexpression elimination: nodes with the same op, attributes and inputs compute the
  * same values, so later copies are dropped and their readers use the first copy's outputs.
- * Random ops and nodes with subgraph bodies are never merged.
+ * Nondeterministic ops (their row in compiler/ops/traits.ts) and nodes with subgraph bodies
+ * are never merged.
  */
 import { AttributeProtoSchema, toBinary } from '../onnx/proto.ts';
 import { hasSubgraphs, nodeReads, type Graph, type Node } from '../graph/graph.ts';
+import { isNondeterministic } from '../ops/traits.ts';
 import { topologicalOrder } from './toposort.ts';
 
-const NONDETERMINISTIC = new Set(['RandomNormal', 'RandomNormalLike', 'RandomUniform', 'RandomUniformLike', 'Multinomial', 'Bernoulli', 'Dropout']);
-
 function key(n: Node): string | undefined {
-  if (NONDETERMINISTIC.has(n.opType) || hasSubgraphs(n)) return undefined;
+  if (isNondeterministic(n) || hasSubgraphs(n)) return undefined;
   const attrs = [...n.attributes]
     .sort((a, b) => (a.name < b.name ? -1 : 1))
     .map((a) => Buffer.from(toBinary(AttributeProtoSchema, a)).toString('base64'));

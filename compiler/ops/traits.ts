@@ -1,0 +1,171 @@
+/**
+ * What an op IS, in one table: the facts every pass needs about an op that are not its shape
+ * rule (compiler/shapes/ops/) or its gradient rule (compiler/autodiff/): whether its outputs
+ * differ between runs with the same inputs, whether they carry a gradient, their element
+ * types when these are not the first typed input's, and which of its list operands (axes,
+ * split sizes, slice bounds) moved from an attribute to an input at which opset. Passes ask
+ * here (CSE, block discovery's constant folding, dtype propagation, the Emitter, the
+ * differentiator, the shape and gradient rules through ops/attributes.ts) instead of keeping
+ * sets of their own, so two passes can never disagree about an op.
+ *
+ * An op with none of these facts needs no row. Keys are op types for ai.onnx and
+ * 'domain:OpType' for other domains, as in the rule tables.
+ */
+import { attrInt, attrTensor, getAttr } from '../graph/attributes.ts';
+import type { Node } from '../graph/graph.ts';
+import { DataType } from '../onnx/dtype.ts';
+
+/** Element type of input i, undefined when not known (or the input is omitted). */
+export type InputDtype = (i: number) => number | undefined;
+
+/** An operand that is an attribute before `since` and input `input` from then on. */
+export interface ListOperand {
+  readonly input: number;
+  readonly since: number;
+}
+
+export interface OpTraits {
+  /**
+   * Outputs differ between runs with the same inputs (random draws; Dropout, whose training
+   * mode may be on): such a node is never merged with another by CSE and never a constant.
+   */
+  readonly nondeterministic?: true;
+  /**
+   * Outputs are integral, boolean or piecewise constant (zero derivative almost everywhere):
+   * they carry no gradient, and nothing upstream of them is differentiated.
+   */
+  readonly nondifferentiable?: true;
+  /** Element type of each output, when it is not the first typed input's. */
+  readonly resultDtypes?: (node: Node, input: InputDtype) => (number | undefined)[];
+  /** List operands given as an attribute in early opsets and as an input later, by attribute name. */
+  readonly listOperands?: Readonly<Record<string, ListOperand>>;
+}
+
+/** Every output of the node has type t. */
+const all = (t: number | undefined) => (node: Node): (number | undefined)[] => node.outputs.map(() => t);
+const int64 = all(DataType.INT64);
+const bool = all(DataType.BOOL);
+const fromAttribute = (name: string, fallback: (node: Node, input: InputDtype) => number | undefined) => (node: Node, input: InputDtype) => all(attrInt(node, name) ?? fallback(node, input))(node);
+
+/** The normalized output, then mean and inverse standard deviation in the stash type. */
+function layerNormDtypes(node: Node, input: InputDtype): (number | undefined)[] {
+  const stats = attrInt(node, 'stash_type', 1) === 1 ? DataType.FLOAT : input(0);
+  return [input(0), stats, stats];
+}
+
+const random = { nondeterministic: true, nondifferentiable: true } as const;
+const comparison = { nondifferentiable: true, resultDtypes: bool } as const;
+const piecewiseConstant = { nondifferentiable: true } as const;
+/** Axes: attribute before opset `since`, input 1 from then on. */
+const axesSince = (since: number) => ({ axes: { input: 1, since } });
+
+export const OP_TRAITS: Readonly<Record<string, OpTraits>> = {
+  // ---- random draws ----
+  RandomNormal: { ...random, resultDtypes: fromAttribute('dtype', () => DataType.FLOAT) },
+  RandomUniform: { ...random, resultDtypes: fromAttribute('dtype', () => DataType.FLOAT) },
+  RandomNormalLike: { ...random, resultDtypes: fromAttribute('dtype', (_, input) => input(0)) },
+  RandomUniformLike: { ...random, resultDtypes: fromAttribute('dtype', (_, input) => input(0)) },
+  Bernoulli: random,
+  Multinomial: random,
+  Dropout: { nondeterministic: true, resultDtypes: (_, input) => [input(0), DataType.BOOL] },
+
+  // ---- integer, boolean and shape results ----
+  Shape: { nondifferentiable: true, resultDtypes: int64 },
+  Size: { nondifferentiable: true, resultDtypes: int64 },
+  NonZero: { nondifferentiable: true, resultDtypes: int64 },
+  ArgMax: { nondifferentiable: true, resultDtypes: int64 },
+  ArgMin: { nondifferentiable: true, resultDtypes: int64 },
+  NonMaxSuppression: { nondifferentiable: true, resultDtypes: int64 },
+  Equal: comparison,
+  Less: comparison,
+  Greater: comparison,
+  LessOrEqual: comparison,
+  GreaterOrEqual: comparison,
+  Not: comparison,
+  And: comparison,
+  Or: comparison,
+  Xor: comparison,
+  IsNaN: comparison,
+  IsInf: comparison,
+  Range: piecewiseConstant,
+  BitShift: piecewiseConstant,
+  Unique: { nondifferentiable: true, resultDtypes: (_, input) => [input(0), DataType.INT64, DataType.INT64, DataType.INT64] },
+  Constant: {
+    nondifferentiable: true,
+    resultDtypes: (node) => {
+      const t = attrTensor(node, 'value');
+      if (t) return all(t.dataType)(node);
+      if (getAttr(node, 'value_float') || getAttr(node, 'value_floats')) return all(DataType.FLOAT)(node);
+      if (getAttr(node, 'value_int') || getAttr(node, 'value_ints')) return int64(node);
+      return all(undefined)(node);
+    },
+  },
+  ConstantOfShape: { nondifferentiable: true, resultDtypes: (node) => all(attrTensor(node, 'value')?.dataType ?? DataType.FLOAT)(node) },
+  OneHot: { nondifferentiable: true, resultDtypes: (node, input) => all(input(2))(node) },
+  EyeLike: { nondifferentiable: true, resultDtypes: fromAttribute('dtype', (_, input) => input(0)) },
+
+  // ---- piecewise constant ----
+  Floor: piecewiseConstant,
+  Ceil: piecewiseConstant,
+  Round: piecewiseConstant,
+  Sign: piecewiseConstant,
+
+  // ---- element types of their own ----
+  Cast: { resultDtypes: (node) => all(attrInt(node, 'to'))(node) },
+  CastLike: { resultDtypes: (node, input) => all(input(1))(node) },
+  Where: { resultDtypes: (node, input) => all(input(1))(node) },
+  TopK: { resultDtypes: (_, input) => [input(0), DataType.INT64] },
+  MaxPool: { resultDtypes: (_, input) => [input(0), DataType.INT64] },
+  LayerNormalization: { resultDtypes: (node, input) => layerNormDtypes(node, input) },
+  DequantizeLinear: { resultDtypes: (node, input) => all(input(1))(node) },
+  QuantizeLinear: { resultDtypes: (node, input) => all(input(2) ?? DataType.UINT8)(node) },
+  // com.microsoft's ops of the same name and types.
+  'com.microsoft:LayerNormalization': { resultDtypes: (node, input) => layerNormDtypes(node, input) },
+  'com.microsoft:DequantizeLinear': { resultDtypes: (node, input) => all(input(1))(node) },
+  'com.microsoft:QuantizeLinear': { resultDtypes: (node, input) => all(input(2) ?? DataType.UINT8)(node) },
+  'com.microsoft:Unique': { resultDtypes: (_, input) => [input(0), DataType.INT64, DataType.INT64, DataType.INT64] },
+
+  // ---- list operands that moved from attributes to inputs ----
+  ReduceSum: { listOperands: axesSince(13) },
+  ReduceMean: { listOperands: axesSince(18) },
+  ReduceMax: { listOperands: axesSince(18) },
+  ReduceMin: { listOperands: axesSince(18) },
+  ReduceProd: { listOperands: axesSince(18) },
+  ReduceL1: { listOperands: axesSince(18) },
+  ReduceL2: { listOperands: axesSince(18) },
+  ReduceLogSum: { listOperands: axesSince(18) },
+  ReduceLogSumExp: { listOperands: axesSince(18) },
+  ReduceSumSquare: { listOperands: axesSince(18) },
+  Squeeze: { listOperands: axesSince(13) },
+  Unsqueeze: { listOperands: axesSince(13) },
+  Split: { listOperands: { split: { input: 1, since: 13 } } },
+  Slice: { listOperands: { starts: { input: 1, since: 10 }, ends: { input: 2, since: 10 }, axes: { input: 3, since: 10 }, steps: { input: 4, since: 10 } } },
+};
+
+const NONE: OpTraits = Object.freeze({});
+
+function traitKey(domain: string, opType: string): string {
+  return domain === '' || domain === 'ai.onnx' ? opType : `${domain}:${opType}`;
+}
+
+/** The traits of an op ({} for an op with none). */
+export function opTraits(domain: string, opType: string): OpTraits {
+  return OP_TRAITS[traitKey(domain, opType)] ?? NONE;
+}
+
+export function isNondeterministic(node: Node): boolean {
+  return opTraits(node.domain, node.opType).nondeterministic === true;
+}
+
+/** Ops of the default domain whose outputs carry no gradient. */
+export function nondifferentiableOps(): string[] {
+  return Object.entries(OP_TRAITS).filter(([, t]) => t.nondifferentiable).map(([op]) => op);
+}
+
+/**
+ * The opset from which the op takes the list operand `name` as an input (it was an attribute
+ * before); undefined for an op that has no such operand.
+ */
+export function operandInputSince(opType: string, name: string): number | undefined {
+  return OP_TRAITS[opType]?.listOperands?.[name]?.since;
+}

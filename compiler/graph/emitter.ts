@@ -5,16 +5,16 @@
  * and the training-graph builder both emit through it, so version differences live here only.
  */
 import type { Attrs } from './attributes.ts';
-import { attrInt, attrTensor } from './attributes.ts';
 import { GraphBuilder } from './builder.ts';
 import type { Graph, Node } from './graph.ts';
 import { DataType, dataTypeName } from '../onnx/dtype.ts';
-import { makeTensor, tensorNumbers } from '../onnx/tensor.ts';
+import { makeTensor } from '../onnx/tensor.ts';
 import type { TensorProto } from '../onnx/proto.ts';
 import type { Dim } from '../shapes/dim.ts';
 import { valueTypeFromInfo, type ValueType } from '../shapes/types.ts';
 import { UserError } from '../../contract/errors.ts';
 import { inferDtypes } from './dtypes.ts';
+import { constantNumbers, constantTensor, type ConstantScope } from './constants.ts';
 
 export class Emitter {
   readonly b: GraphBuilder;
@@ -22,6 +22,7 @@ export class Emitter {
   private readonly shapeNodes = new Map<string, string>();
   private readonly producer = new Map<string, Node>();
   readonly dtypes: Map<string, number>;
+  private readonly constants: ConstantScope;
 
   constructor(
     readonly graph: Graph,
@@ -40,6 +41,7 @@ export class Emitter {
     }
     this.dtypes = inferDtypes(graph, shapes);
     for (const n of graph.nodes) for (const o of n.outputs) if (o) this.producer.set(o, n);
+    this.constants = { graph, producer: (v) => this.producer.get(v), rank: (v) => this.shapes.get(v)?.shape?.length };
   }
 
   // ---- knowledge about values -------------------------------------------------------------
@@ -71,52 +73,14 @@ export class Emitter {
     return v;
   }
 
-  /**
-   * The contents of a constant integer tensor, when it is one: an initializer, a Constant node,
-   * or one of those passed through ops that only re-shape or join it. torch.onnx.export without
-   * constant folding writes index lists that way (a Slice's axes as Unsqueeze(Constant 3)), and
-   * gradient rules need them as numbers. Values in row-major order; shapes are not returned.
-   */
-  constInts(v: string | undefined, depth = 0): number[] | undefined {
-    if (!v) return undefined;
-    const t = this.constTensor(v);
-    if (t) return tensorNumbers(t);
-    const p = this.producer.get(v);
-    if (!p || depth > 16 || (p.domain !== '' && p.domain !== 'ai.onnx')) return undefined;
-    switch (p.opType) {
-      // Row-major order is what these keep: the flat contents are the input's.
-      case 'Identity': case 'Unsqueeze': case 'Squeeze': case 'Reshape': case 'Flatten':
-        return this.constInts(p.inputs[0], depth + 1);
-      case 'Cast': {
-        const to = attrInt(p, 'to');
-        const inner = this.constInts(p.inputs[0], depth + 1);
-        if (!inner || (to !== DataType.INT64 && to !== DataType.INT32)) return undefined;
-        return inner.map(Math.trunc);
-      }
-      case 'Concat': {
-        // Joining along the first axis (or 1-D parts) concatenates the flat contents.
-        const parts = p.inputs.map((i) => ({ values: this.constInts(i, depth + 1), rank: this.constRank(i) }));
-        const axis = attrInt(p, 'axis');
-        if (parts.some((x) => !x.values) || !(axis === 0 || (axis === -1 && parts.every((x) => x.rank === 1)))) return undefined;
-        return parts.flatMap((x) => x.values!);
-      }
-      default:
-        return undefined;
-    }
+  /** A constant's numbers (axes, shapes, starts, exponents), when it is one (graph/constants.ts). */
+  constInts(v: string | undefined): number[] | undefined {
+    return constantNumbers(this.constants, v);
   }
 
-  /** The rank of a constant tensor read by constInts (undefined when not a plain constant). */
-  private constRank(v: string): number | undefined {
-    return this.constTensor(v)?.dims.length ?? this.shapes.get(v)?.shape?.length;
-  }
-
+  /** A constant tensor (initializer or Constant node) behind v, when it is one. */
   constTensor(v: string): TensorProto | undefined {
-    const init = this.graph.initializers.get(v);
-    // An initializer that is also a graph input can be overridden at run time: not a constant.
-    if (init) return this.graph.inputs.some((i) => i.name === v) ? undefined : init;
-    const p = this.producer.get(v);
-    if (p && p.opType === 'Constant' && (p.domain === '' || p.domain === 'ai.onnx')) return attrTensor(p, 'value');
-    return undefined;
+    return constantTensor(this.constants, v);
   }
 
   // ---- emission ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ export * from './attributes.ts';
 export { GraphBuilder, type OpOptions } from './builder.ts';
 export { Emitter } from './emitter.ts';
 export { inferDtypes } from './dtypes.ts';
+export { constantNumbers, constantTensor, smallTensorNumbers, MAX_VALUE_ELEMENTS, type ConstantScope } from './constants.ts';
 export { validateGraph, assertValidGraph, type GraphProblem } from './validate.ts';
 export { interpose } from './interpose.ts';
 export { cloneGraph, cloneModel } from './clone.ts';

@@ -86,18 +86,18 @@ function apply(view: GraphView, n: Node, out: string, t: IndexTensor, shapes: Sh
       const a = t.axes[axis];
       if (!a || a.lead) return { why: 'it splits a leading axis' };
       const k = n.outputs.indexOf(out);
-      const sizes = (n.inputs[1] ? constInts(view, n.inputs[1]) : attrInts(n, 'split')) ?? Array.from({ length: n.outputs.length }, () => a.size / n.outputs.length);
+      const sizes = (n.inputs[1] ? view.constantNumbers(n.inputs[1]) : attrInts(n, 'split')) ?? Array.from({ length: n.outputs.length }, () => a.size / n.outputs.length);
       if (sizes.some((s) => !Number.isInteger(s)) || sizes.reduce((x, y) => x + y, 0) !== a.size) return { why: 'its split sizes are not known' };
       const start = sizes.slice(0, k).reduce((x, y) => x + y, 0);
       return take(t, axis, range(start, start + sizes[k]!, 1), false);
     }
     case 'Slice': {
-      const read = (i: number, attr: string) => (n.inputs[i] ? constInts(view, n.inputs[i]!) : n.inputs.length > 1 ? undefined : attrInts(n, attr));
+      const read = (i: number, attr: string) => (n.inputs[i] ? view.constantNumbers(n.inputs[i]!) : n.inputs.length > 1 ? undefined : attrInts(n, attr));
       const starts = read(1, 'starts');
       const ends = read(2, 'ends');
       if (!starts || !ends) return { why: 'its starts and ends are not constants' };
-      const axes = (n.inputs.length > 3 && n.inputs[3] ? constInts(view, n.inputs[3]!) : n.inputs.length > 1 ? undefined : attrInts(n, 'axes')) ?? starts.map((_, i) => i);
-      const steps = (n.inputs[4] ? constInts(view, n.inputs[4]!) : undefined) ?? starts.map(() => 1);
+      const axes = (n.inputs.length > 3 && n.inputs[3] ? view.constantNumbers(n.inputs[3]!) : n.inputs.length > 1 ? undefined : attrInts(n, 'axes')) ?? starts.map((_, i) => i);
+      const steps = (n.inputs[4] ? view.constantNumbers(n.inputs[4]!) : undefined) ?? starts.map(() => 1);
       let cur = t;
       for (let i = 0; i < axes.length; i++) {
         const axis = norm(axes[i]!);
@@ -119,13 +119,13 @@ function apply(view: GraphView, n: Node, out: string, t: IndexTensor, shapes: Sh
       const axis = norm(attrInt(n, 'axis', 0));
       const a = t.axes[axis];
       if (!a || a.lead) return { why: 'it gathers along a leading axis' };
-      const indices = n.inputs[1] ? constInts(view, n.inputs[1]) : undefined;
+      const indices = n.inputs[1] ? view.constantNumbers(n.inputs[1]) : undefined;
       const scalar = n.inputs[1] ? (view.storedDims(n.inputs[1])?.dims.length ?? 1) === 0 : false;
       if (!indices) return { why: 'its indices are not constants' };
       return take(t, axis, indices.map((i) => (i < 0 ? i + a.size : i)), scalar);
     }
     case 'Unsqueeze': {
-      const axesIn = n.inputs[1] ? constInts(view, n.inputs[1]) : attrInts(n, 'axes');
+      const axesIn = n.inputs[1] ? view.constantNumbers(n.inputs[1]) : attrInts(n, 'axes');
       if (!axesIn) return { why: 'its axes are not constants' };
       const outRank = rank + axesIn.length;
       const at = new Set(axesIn.map((a) => (a < 0 ? a + outRank : a)));
@@ -135,7 +135,7 @@ function apply(view: GraphView, n: Node, out: string, t: IndexTensor, shapes: Sh
       return { axes, columns: t.columns };
     }
     case 'Squeeze': {
-      const axesIn = n.inputs[1] ? constInts(view, n.inputs[1]) : attrInts(n, 'axes');
+      const axesIn = n.inputs[1] ? view.constantNumbers(n.inputs[1]) : attrInts(n, 'axes');
       if (!axesIn) return { why: 'its axes are not constants' };
       const at = new Set(axesIn.map(norm));
       if ([...at].some((i) => { const a = t.axes[i]; return !a || (!a.lead && a.size !== 1); })) return { why: 'it squeezes an axis that is not 1' };
@@ -195,25 +195,4 @@ function transpose(values: number[], shape: number[], order: number[]): number[]
     }
   }
   return out;
-}
-
-/** Values of a small integer constant (initializer or Constant node). */
-export function constInts(view: GraphView, value: string): number[] | undefined {
-  const init = view.graph.initializers.get(value);
-  const p = view.producer.get(value);
-  const t = init ?? (p?.opType === 'Constant' ? p.attributes.find((a) => a.name === 'value')?.t : undefined);
-  if (!t) {
-    const a = p?.opType === 'Constant' ? p.attributes[0] : undefined;
-    if (a?.name === 'value_ints') return a.ints.map(Number);
-    if (a?.name === 'value_int') return [Number(a.i)];
-    return undefined;
-  }
-  if (t.int64Data.length) return t.int64Data.map(Number);
-  if (t.int32Data.length) return [...t.int32Data];
-  const raw = t.rawData;
-  if (!raw.length) return undefined;
-  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  if (t.dataType === 7) return Array.from({ length: raw.byteLength / 8 }, (_, i) => Number(dv.getBigInt64(i * 8, true)));
-  if (t.dataType === 6) return Array.from({ length: raw.byteLength / 4 }, (_, i) => dv.getInt32(i * 4, true));
-  return undefined;
 }

@@ -5,7 +5,7 @@
  * Discovery never edits the model, so PaddleOCR-style Constant-node weights are recognised
  * as they are (the caller lifts them before training).
  */
-import { attrInts, nodeReads, type Graph, type Model, type Node } from '../graph/index.ts';
+import { attrInts, constantNumbers, nodeReads, type ConstantScope, type Graph, type Model, type Node } from '../graph/index.ts';
 import { topologicalOrder } from '../passes/toposort.ts';
 import { isNondeterministic } from '../ops/traits.ts';
 
@@ -78,6 +78,15 @@ export class GraphView {
   /** The inputs of `n` that are not constants. */
   dynamicInputs(n: Node): string[] {
     return n.inputs.filter((i) => i !== '' && !this.isConst(i));
+  }
+
+  /** The numbers of a small constant (split sizes, indices, axes), read as everywhere else (graph/constants.ts). */
+  constantNumbers(value: string): number[] | undefined {
+    return constantNumbers(this.constantScope, value);
+  }
+
+  private get constantScope(): ConstantScope {
+    return { graph: this.graph, producer: (v) => this.producer.get(v) };
   }
 
   /** Dims of a constant tensor held in an initializer or a Constant node. */

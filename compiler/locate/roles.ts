@@ -11,7 +11,7 @@ import type { GraphView } from './graph-view.ts';
 import type { ProjectionSite } from './projections.ts';
 import { nodesBetween, SCORE_PATH, type ResidualAdd } from './residuals.ts';
 import { findBackward, findForward, splitPoint, traceToProjections, type TraceHit } from './trace.ts';
-import { constInts, partColumns } from './fused-columns.ts';
+import { partColumns } from './fused-columns.ts';
 import type { FusedPart, ProjectionRole } from './types.ts';
 
 /** Between the Softmax and the context MatMul. */
@@ -185,7 +185,7 @@ function partWidth(view: GraphView, n: Node, out: string, shapes: ShapeLookup): 
   const known = shapes(out)?.at(-1);
   if (known !== undefined && known > 0) return known;
   if (n.opType === 'Split') {
-    const sizes = n.inputs[1] ? constInts(view, n.inputs[1]) : attrInts(n, 'split');
+    const sizes = n.inputs[1] ? view.constantNumbers(n.inputs[1]) : attrInts(n, 'split');
     if (sizes) return sizes[n.outputs.indexOf(out)] ?? 0;
   }
   return 0;
@@ -194,7 +194,7 @@ function partWidth(view: GraphView, n: Node, out: string, shapes: ShapeLookup): 
 /** Orders parts of one split: the Split output index, the Slice start, the Gather index. */
 function splitKey(view: GraphView, n: Node, out: string): number {
   if (n.opType === 'Split') return n.outputs.indexOf(out);
-  const values = n.inputs[1] ? constInts(view, n.inputs[1]) : undefined;
+  const values = n.inputs[1] ? view.constantNumbers(n.inputs[1]) : undefined;
   if (values?.length) return values[0]! < 0 ? values[0]! + 1e9 : values[0]!;
   if (n.opType === 'Slice') return attrInts(n, 'starts')?.[0] ?? 0;
   return 0;
@@ -213,7 +213,7 @@ function onLastAxis(view: GraphView, n: Node, hit: TraceHit, shapes: ShapeLookup
   let axis: number | undefined;
   if (n.opType === 'Split') axis = attrInt(n, 'axis', 0);
   else {
-    const axes = n.inputs[3] ? constInts(view, n.inputs[3]) : attrInts(n, 'axes');
+    const axes = n.inputs[3] ? view.constantNumbers(n.inputs[3]) : attrInts(n, 'axes');
     axis = axes?.length === 1 ? axes[0] : undefined;
   }
   return axis !== undefined && (axis === -1 || axis === input.length - 1);

@@ -3,8 +3,9 @@ import { dimEquals, isConcrete, type Dim } from './dim.ts';
 import type { Inferred, RuleContext } from './rule.ts';
 import { ShapeContradiction } from './rule.ts';
 
-/** Largest tensor whose contents inference carries along (shape computations are tiny). */
-export const MAX_VALUE_ELEMENTS = 4096;
+/** Largest tensor whose contents inference carries along (shape computations are tiny): the constant reader's bound. */
+import { MAX_VALUE_ELEMENTS } from '../graph/constants.ts';
+export { MAX_VALUE_ELEMENTS };
 
 export function normalizeAxis(axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;

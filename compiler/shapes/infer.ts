@@ -5,15 +5,14 @@
  * fills in what inference could not find. A rule that fails any other way has a bug: that is
  * reported as an internal error naming the op and the node, never turned into "unknown".
  */
-import { DataLocation, type GraphProto } from '../onnx/proto.ts';
-import { DataType } from '../onnx/dtype.ts';
-import { tensorNumbers } from '../onnx/tensor.ts';
+import type { GraphProto } from '../onnx/proto.ts';
+import { smallTensorNumbers } from '../graph/constants.ts';
 import { graphFromProto } from '../graph/convert.ts';
 import { describeNode, normalizeDomain, type Graph, type Model, type Node } from '../graph/graph.ts';
 import { isUserError } from '../../contract/errors.ts';
 import { topologicalOrder } from '../passes/toposort.ts';
 import { isConcrete, type Dim } from './dim.ts';
-import { MAX_VALUE_ELEMENTS, product } from './helpers.ts';
+import { product } from './helpers.ts';
 import { ShapeContradiction, type Inferred, type Rule, type RuleContext } from './rule.ts';
 import { ruleFor } from './registry.ts';
 import { UNKNOWN, valueTypeFromInfo, valueTypeOfTensor, type ValueType } from './types.ts';
@@ -76,10 +75,9 @@ export function inferGraphValues(graph: Graph, opsets: Map<string, number>, know
 
 function initializerInfo(t: GraphProto['initializer'][number]): Inferred {
   const type = valueTypeOfTensor(t);
-  const count = product(type.shape as number[]);
   // Initializers read from files were checked on reading (onnx/check-tensor.ts); deferred ones stay on disk.
-  if (count <= MAX_VALUE_ELEMENTS && t.dataType !== DataType.STRING && t.dataLocation !== DataLocation.EXTERNAL) return { ...type, value: tensorNumbers(t) };
-  return type;
+  const value = smallTensorNumbers(t);
+  return value ? { ...type, value } : type;
 }
 
 /** Inference's own result wins; the declaration fills in unknown rank, dtype and generated symbols. */

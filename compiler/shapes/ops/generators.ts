@@ -4,6 +4,7 @@
  * their values, so they can feed Reshape/Slice/Expand targets.
  */
 import { DataType } from '../../onnx/dtype.ts';
+import { smallTensorNumbers } from '../../graph/constants.ts';
 import { tensorNumbers } from '../../onnx/tensor.ts';
 import { attrInt, attrInts, getAttr } from '../../graph/attributes.ts';
 import { dimDivExact, dimSub, isConcrete, type Dim } from '../dim.ts';
@@ -18,7 +19,7 @@ const constant: Rule = (ctx) => {
         if (!t) throw new ShapeContradiction(`Constant: attribute 'value' holds no tensor`);
         const shape = t.dims.map(Number);
         // Tensors read from files were checked on reading (onnx/check-tensor.ts).
-        const value = t.dataType !== DataType.STRING && product(shape) <= MAX_VALUE_ELEMENTS ? tensorNumbers(t) : undefined;
+        const value = smallTensorNumbers(t);
         return [withValue(t.dataType, shape, value)];
       }
       case 'sparse_value': {

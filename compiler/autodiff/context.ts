@@ -19,6 +19,7 @@ import type { Emitter } from '../graph/emitter.ts';
 import type { TensorProto } from '../onnx/proto.ts';
 import type { DataType } from '../onnx/dtype.ts';
 import type { NumericArray } from '../onnx/tensor.ts';
+import type { ListOperandValue } from '../ops/attributes.ts';
 
 export class GradContext {
   constructor(
@@ -97,6 +98,11 @@ export class GradContext {
   /** A constant input's integer contents (axes, shapes, starts), when it is a constant. */
   constInts(v: string | undefined): number[] | undefined {
     return this.e.constInts(v);
+  }
+  /** A list operand's numbers (ops/attributes.ts): the attribute's, or a constant input's; undefined when absent or computed at run time. */
+  operandInts(operand: ListOperandValue): number[] | undefined {
+    if (operand.kind === 'attribute') return operand.values;
+    return operand.kind === 'input' ? this.e.constInts(operand.value) : undefined;
   }
   /** A constant tensor (initializer or Constant node) behind v, when it is one. */
   constTensor(v: string): TensorProto | undefined {

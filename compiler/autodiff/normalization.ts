@@ -10,10 +10,11 @@
 import { DataType } from '../onnx/dtype.ts';
 import type { GradContext } from './context.ts';
 import type { RuleTable } from './rule.ts';
+import { layerNormAttributes } from '../ops/attributes.ts';
 
 /** The normalised axes [axis, rank): all negative when axis is, so the rank need not be known. */
 function normalizedAxes(g: GradContext): number[] {
-  const axis = g.int('axis', -1);
+  const { axis } = layerNormAttributes(g.node);
   if (axis < 0) return Array.from({ length: -axis }, (_, i) => axis + i);
   const r = g.rank(g.x());
   if (r === undefined) g.unsupported(`${g.node.opType} with a non-negative axis on an input of unknown rank (run shape inference first)`);
@@ -25,7 +26,7 @@ function normalizedAxes(g: GradContext): number[] {
  * do; stashed as float32 they would cost a double (or half) input its precision.
  */
 function usesSavedStatistics(g: GradContext): boolean {
-  return g.dtype(g.x()) === DataType.FLOAT && g.int('stash_type', 1) === 1;
+  return g.dtype(g.x()) === DataType.FLOAT && layerNormAttributes(g.node).stashType === 1;
 }
 
 function layerNormGrad(g: GradContext): (string | false)[] {
@@ -41,7 +42,7 @@ function layerNormGrad(g: GradContext): (string | false)[] {
   } else {
     mu = mean(x);
     const centered = g.sub(x, mu);
-    invstd = g.op('Reciprocal', [g.op('Sqrt', [g.add(mean(g.mul(centered, centered)), g.c(g.float('epsilon', 1e-5)))])]);
+    invstd = g.op('Reciprocal', [g.op('Sqrt', [g.add(mean(g.mul(centered, centered)), g.c(layerNormAttributes(g.node).epsilon))])]);
   }
   const xhat = g.like(g.mul(g.sub(x, mu), invstd), x);
   const dxhat = g.mul(g.dy(), g.x(1));
@@ -53,7 +54,7 @@ function rmsNormGrad(g: GradContext): (string | false)[] {
   const x = g.x();
   const axes = normalizedAxes(g);
   const mean = (v: string) => g.reduceMean(v, axes, true);
-  const invrms = g.op('Reciprocal', [g.op('Sqrt', [g.add(mean(g.mul(x, x)), g.c(g.float('epsilon', 1e-5)))])]);
+  const invrms = g.op('Reciprocal', [g.op('Sqrt', [g.add(mean(g.mul(x, x)), g.c(layerNormAttributes(g.node).epsilon))])]);
   const xhat = g.like(g.mul(x, invrms), x);
   const dxhat = g.mul(g.dy(), g.x(1));
   const dx = () => g.like(g.mul(invrms, g.sub(dxhat, g.mul(xhat, mean(g.mul(dxhat, xhat))))), x);

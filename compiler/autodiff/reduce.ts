@@ -1,38 +1,32 @@
 /**
- * Reductions. Axes come from an attribute (ReduceSum before opset 13, the others before 18)
- * or from input 1 (constant or computed). The gradient is the output gradient put back at
+ * Reductions. Axes come from an attribute or from input 1 (constant or computed), by opset
+ * (ops/attributes.ts reads them, with keepdims and noop_with_empty_axes). The gradient is the output gradient put back at
  * the reduced axes (Unsqueeze when keepdims = 0) and expanded to the input's shape.
  */
 import { isConcrete } from '../shapes/dim.ts';
 import type { GradContext } from './context.ts';
 import type { RuleTable } from './rule.ts';
+import { reduceAttributes } from '../ops/attributes.ts';
 
 type Axes = { kind: 'all' } | { kind: 'none' } | { kind: 'list'; axes: number[] } | { kind: 'tensor'; axes: string };
 
 function reductionAxes(g: GradContext): Axes {
-  const inputSince = g.node.opType === 'ReduceSum' ? 13 : 18;
-  let axes: number[] | undefined;
-  let tensor: string | undefined;
-  if (g.opset >= inputSince) {
-    if (g.has(1)) {
-      axes = g.constInts(g.x(1));
-      if (!axes) tensor = g.x(1);
-    }
-  } else {
-    axes = g.ints('axes');
-  }
-  if (tensor) return { kind: 'tensor', axes: tensor };
-  if (!axes || axes.length === 0) {
-    return g.opset >= inputSince && g.int('noop_with_empty_axes', 0) === 1 ? { kind: 'none' } : { kind: 'all' };
-  }
+  const { axes: operand, noopWithEmptyAxes } = reduceAttributes(g.node, g.opset);
+  const axes = g.operandInts(operand);
+  if (operand.kind === 'input' && !axes) return { kind: 'tensor', axes: operand.value };
+  if (!axes || axes.length === 0) return noopWithEmptyAxes ? { kind: 'none' } : { kind: 'all' };
   return { kind: 'list', axes };
+}
+
+function keepsDims(g: GradContext): boolean {
+  return reduceAttributes(g.node, g.opset).keepdims;
 }
 
 /** v (shaped like the reduction's output) broadcast back to the shape of input 0. */
 function expandBack(g: GradContext, v: string, axes: Axes): string {
   if (axes.kind === 'none') return v;
   let kept = v;
-  if (g.int('keepdims', 1) === 0 && axes.kind !== 'all') {
+  if (!keepsDims(g) && axes.kind !== 'all') {
     kept = axes.kind === 'list' ? g.unsqueeze(v, axes.axes) : g.op('Unsqueeze', [v, axes.axes]);
   }
   return g.like(g.op('Expand', [kept, g.shapeTensor(g.x())]), g.x());
@@ -59,7 +53,7 @@ function extremumGrad(g: GradContext): string[] {
 
 /** The same reduction as the node (sum), applied to v shaped like x. */
 function sumLike(g: GradContext, v: string, axes: Axes): string {
-  const keep = g.int('keepdims', 1) === 1;
+  const keep = keepsDims(g);
   if (axes.kind === 'all') return g.reduceSum(v, undefined, keep);
   if (axes.kind === 'list') return g.reduceSum(v, axes.axes, keep);
   if (axes.kind === 'tensor') return g.reduceSum(v, axes.axes, keep);

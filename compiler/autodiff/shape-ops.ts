@@ -5,6 +5,7 @@
  */
 import type { GradContext } from './context.ts';
 import type { RuleTable } from './rule.ts';
+import { listOperand, sliceOperands } from '../ops/attributes.ts';
 
 const reshapeBack = (g: GradContext) => [g.reshapeLike(g.dy(), g.x())];
 
@@ -39,13 +40,14 @@ function symbolicPads(start: number, end: number): [number, number] | undefined 
 interface SliceParams { starts: string; ends: string; axes?: number[]; steps?: number[] }
 
 function sliceParams(g: GradContext): SliceParams | { starts: number[]; ends: number[]; axes?: number[]; steps?: number[] } {
-  if (g.opset < 10) return { starts: g.ints('starts') ?? [], ends: g.ints('ends') ?? [], axes: g.ints('axes') };
-  const axes = g.has(3) ? g.constInts(g.x(3)) : undefined;
-  if (g.has(3) && !axes) g.unsupported('Slice axes computed at run time');
-  const steps = g.has(4) ? g.constInts(g.x(4)) : undefined;
-  if (g.has(4) && !steps) g.unsupported('Slice steps computed at run time');
-  const starts = g.constInts(g.x(1));
-  const ends = g.constInts(g.x(2));
+  const operands = sliceOperands(g.node, g.opset);
+  const axes = g.operandInts(operands.axes);
+  if (operands.axes.kind === 'input' && !axes) g.unsupported('Slice axes computed at run time');
+  const steps = g.operandInts(operands.steps);
+  if (operands.steps.kind === 'input' && !steps) g.unsupported('Slice steps computed at run time');
+  const starts = g.operandInts(operands.starts);
+  const ends = g.operandInts(operands.ends);
+  if (operands.starts.kind !== 'input' && operands.ends.kind !== 'input') return { starts: starts ?? [], ends: ends ?? [], axes, steps };
   if (starts && ends) return { starts, ends, axes, steps };
   return { starts: g.x(1), ends: g.x(2), axes, steps };
 }

@@ -5,11 +5,12 @@
  */
 import type { GradContext } from './context.ts';
 import type { RuleTable } from './rule.ts';
+import { softmaxAxis } from '../ops/attributes.ts';
 
 /** Runs `body(y, dy, axis)` in the op's normalisation layout and returns dx in x's shape. */
 function inSoftmaxLayout(g: GradContext, body: (y: string, dy: string, axis: number) => string): string {
-  if (g.opset >= 13) return g.like(body(g.y(), g.dy(), g.int('axis', -1)), g.x());
-  const axis = g.int('axis', 1);
+  const axis = softmaxAxis(g.node, g.opset);
+  if (g.opset >= 13) return g.like(body(g.y(), g.dy(), axis), g.x());
   const y2 = g.op('Flatten', [g.y()], { axis });
   const dy2 = g.op('Flatten', [g.dy()], { axis });
   return g.reshapeLike(body(y2, dy2, 1), g.x());

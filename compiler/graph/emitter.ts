@@ -1,6 +1,6 @@
 /**
  * Emitter: writes new nodes into a graph in the form the graph's ai.onnx opset requires
- * (axes as an attribute before opset 13 / 18, as an input after; Slice attributes before 10),
+ * (axes and split sizes as an attribute or an input, at the opsets compiler/ops/traits.ts names),
  * with typed constants, and with what is known of each value's type and shape. Gradient rules
  * and the training-graph builder both emit through it, so version differences live here only.
  */
@@ -15,6 +15,7 @@ import { valueTypeFromInfo, type ValueType } from '../shapes/types.ts';
 import { UserError } from '../../contract/errors.ts';
 import { inferDtypes } from './dtypes.ts';
 import { constantNumbers, constantTensor, type ConstantScope } from './constants.ts';
+import { operandInputSince } from '../ops/traits.ts';
 
 export class Emitter {
   readonly b: GraphBuilder;
@@ -175,33 +176,33 @@ export class Emitter {
 
   /** ReduceSum over `axes` (a constant list or an int64 tensor's name; undefined = all). */
   reduceSum(x: string, axes: readonly number[] | string | undefined, keepdims: boolean): string {
-    if (this.opset >= 13) {
+    if (this.takesInput('ReduceSum', 'axes')) {
       const inputs = axes === undefined ? [x] : [x, typeof axes === 'string' ? axes : this.ints(axes)];
       return this.op('ReduceSum', inputs, { keepdims: keepdims ? 1 : 0, ...(typeof axes === 'string' ? { noop_with_empty_axes: 1 } : {}) });
     }
-    if (typeof axes === 'string') throw new Error('internal error: dynamic reduction axes need opset 13');
+    if (typeof axes === 'string') throw new Error(`internal error: dynamic reduction axes need opset ${operandInputSince('ReduceSum', 'axes')}`);
     return this.op('ReduceSum', [x], { axes: axes as number[] | undefined, keepdims: keepdims ? 1 : 0 });
   }
 
   reduceMean(x: string, axes: readonly number[], keepdims: boolean): string {
-    if (this.opset >= 18) return this.op('ReduceMean', [x, this.ints(axes)], { keepdims: keepdims ? 1 : 0 });
+    if (this.takesInput('ReduceMean', 'axes')) return this.op('ReduceMean', [x, this.ints(axes)], { keepdims: keepdims ? 1 : 0 });
     return this.op('ReduceMean', [x], { axes: [...axes], keepdims: keepdims ? 1 : 0 });
   }
 
   unsqueeze(x: string, axes: readonly number[]): string {
-    if (this.opset >= 13) return this.op('Unsqueeze', [x, this.ints(axes)]);
+    if (this.takesInput('Unsqueeze', 'axes')) return this.op('Unsqueeze', [x, this.ints(axes)]);
     return this.op('Unsqueeze', [x], { axes: [...axes] });
   }
 
   squeeze(x: string, axes: readonly number[]): string {
-    if (this.opset >= 13) return this.op('Squeeze', [x, this.ints(axes)]);
+    if (this.takesInput('Squeeze', 'axes')) return this.op('Squeeze', [x, this.ints(axes)]);
     return this.op('Squeeze', [x], { axes: [...axes] });
   }
 
   /** Split along `axis` into parts of the given sizes (a constant list, or an int64 tensor from opset 13). */
   split(x: string, sizes: readonly number[] | string, axis: number, count: number): string[] {
-    if (this.opset >= 13) return this.opN('Split', [x, typeof sizes === 'string' ? sizes : this.ints(sizes)], count, { axis });
-    if (typeof sizes === 'string') throw new Error('internal error: dynamic split sizes need opset 13');
+    if (this.takesInput('Split', 'split')) return this.opN('Split', [x, typeof sizes === 'string' ? sizes : this.ints(sizes)], count, { axis });
+    if (typeof sizes === 'string') throw new Error(`internal error: dynamic split sizes need opset ${operandInputSince('Split', 'split')}`);
     return this.opN('Split', [x], count, { axis, split: [...sizes] });
   }
 
@@ -215,6 +216,11 @@ export class Emitter {
     const z = this.op('ConstantOfShape', [this.shapeTensor(v)]);
     if (dt) return this.sameTypeAs(this.op('Cast', [z], { to: dt }), v);
     return this.op('CastLike', [z, v]);
+  }
+
+  /** Whether, at this graph's opset, op takes the list operand `name` as an input (else as an attribute). */
+  private takesInput(op: string, name: string): boolean {
+    return this.opset >= operandInputSince(op, name)!;
   }
 
   /** Raised where a rule needs a form that the graph's opset lacks. */

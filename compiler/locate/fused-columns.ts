@@ -86,18 +86,17 @@ function apply(view: GraphView, n: Node, out: string, t: IndexTensor, shapes: Sh
       const a = t.axes[axis];
       if (!a || a.lead) return { why: 'it splits a leading axis' };
       const k = n.outputs.indexOf(out);
-      const sizes = (n.inputs[1] ? view.constantNumbers(n.inputs[1]) : attrInts(n, 'split')) ?? Array.from({ length: n.outputs.length }, () => a.size / n.outputs.length);
+      const sizes = view.operandNumbers(n, 'split') ?? Array.from({ length: n.outputs.length }, () => a.size / n.outputs.length);
       if (sizes.some((s) => !Number.isInteger(s)) || sizes.reduce((x, y) => x + y, 0) !== a.size) return { why: 'its split sizes are not known' };
       const start = sizes.slice(0, k).reduce((x, y) => x + y, 0);
       return take(t, axis, range(start, start + sizes[k]!, 1), false);
     }
     case 'Slice': {
-      const read = (i: number, attr: string) => (n.inputs[i] ? view.constantNumbers(n.inputs[i]!) : n.inputs.length > 1 ? undefined : attrInts(n, attr));
-      const starts = read(1, 'starts');
-      const ends = read(2, 'ends');
+      const starts = view.operandNumbers(n, 'starts');
+      const ends = view.operandNumbers(n, 'ends');
       if (!starts || !ends) return { why: 'its starts and ends are not constants' };
-      const axes = (n.inputs.length > 3 && n.inputs[3] ? view.constantNumbers(n.inputs[3]!) : n.inputs.length > 1 ? undefined : attrInts(n, 'axes')) ?? starts.map((_, i) => i);
-      const steps = (n.inputs[4] ? view.constantNumbers(n.inputs[4]!) : undefined) ?? starts.map(() => 1);
+      const axes = view.operandNumbers(n, 'axes') ?? starts.map((_, i) => i);
+      const steps = view.operandNumbers(n, 'steps') ?? starts.map(() => 1);
       let cur = t;
       for (let i = 0; i < axes.length; i++) {
         const axis = norm(axes[i]!);
@@ -125,7 +124,7 @@ function apply(view: GraphView, n: Node, out: string, t: IndexTensor, shapes: Sh
       return take(t, axis, indices.map((i) => (i < 0 ? i + a.size : i)), scalar);
     }
     case 'Unsqueeze': {
-      const axesIn = n.inputs[1] ? view.constantNumbers(n.inputs[1]) : attrInts(n, 'axes');
+      const axesIn = view.operandNumbers(n, 'axes');
       if (!axesIn) return { why: 'its axes are not constants' };
       const outRank = rank + axesIn.length;
       const at = new Set(axesIn.map((a) => (a < 0 ? a + outRank : a)));
@@ -135,7 +134,7 @@ function apply(view: GraphView, n: Node, out: string, t: IndexTensor, shapes: Sh
       return { axes, columns: t.columns };
     }
     case 'Squeeze': {
-      const axesIn = n.inputs[1] ? view.constantNumbers(n.inputs[1]) : attrInts(n, 'axes');
+      const axesIn = view.operandNumbers(n, 'axes');
       if (!axesIn) return { why: 'its axes are not constants' };
       const at = new Set(axesIn.map(norm));
       if ([...at].some((i) => { const a = t.axes[i]; return !a || (!a.lead && a.size !== 1); })) return { why: 'it squeezes an axis that is not 1' };

@@ -8,6 +8,7 @@
 import { attrInts, constantNumbers, nodeReads, type ConstantScope, type Graph, type Model, type Node } from '../graph/index.ts';
 import { topologicalOrder } from '../passes/toposort.ts';
 import { isNondeterministic } from '../ops/traits.ts';
+import { listOperand } from '../ops/attributes.ts';
 
 /** The stored tensor a projection multiplies by, and how it reaches the node. */
 export interface WeightSource {
@@ -83,6 +84,16 @@ export class GraphView {
   /** The numbers of a small constant (split sizes, indices, axes), read as everywhere else (graph/constants.ts). */
   constantNumbers(value: string): number[] | undefined {
     return constantNumbers(this.constantScope, value);
+  }
+
+  /**
+   * A list operand of `n` (axes, split sizes, slice bounds) as numbers, from its attribute or its
+   * constant input as the model's opset has it (ops/attributes.ts); undefined when absent or not constant.
+   */
+  operandNumbers(n: Node, name: string): number[] | undefined {
+    const operand = listOperand(n, this.opset, name);
+    if (operand.kind === 'attribute') return operand.values;
+    return operand.kind === 'input' ? this.constantNumbers(operand.value) : undefined;
   }
 
   private get constantScope(): ConstantScope {

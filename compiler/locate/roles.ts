@@ -185,7 +185,7 @@ function partWidth(view: GraphView, n: Node, out: string, shapes: ShapeLookup): 
   const known = shapes(out)?.at(-1);
   if (known !== undefined && known > 0) return known;
   if (n.opType === 'Split') {
-    const sizes = n.inputs[1] ? view.constantNumbers(n.inputs[1]) : attrInts(n, 'split');
+    const sizes = view.operandNumbers(n, 'split');
     if (sizes) return sizes[n.outputs.indexOf(out)] ?? 0;
   }
   return 0;
@@ -213,7 +213,7 @@ function onLastAxis(view: GraphView, n: Node, hit: TraceHit, shapes: ShapeLookup
   let axis: number | undefined;
   if (n.opType === 'Split') axis = attrInt(n, 'axis', 0);
   else {
-    const axes = n.inputs[3] ? view.constantNumbers(n.inputs[3]) : attrInts(n, 'axes');
+    const axes = view.operandNumbers(n, 'axes');
     axis = axes?.length === 1 ? axes[0] : undefined;
   }
   return axis !== undefined && (axis === -1 || axis === input.length - 1);

@@ -14,6 +14,7 @@
 import { attrInt, attrTensor, getAttr } from '../graph/attributes.ts';
 import type { Node } from '../graph/graph.ts';
 import { DataType } from '../onnx/dtype.ts';
+import { layerNormAttributes } from './attributes.ts';
 
 /** Element type of input i, undefined when not known (or the input is omitted). */
 export type InputDtype = (i: number) => number | undefined;
@@ -49,7 +50,7 @@ const fromAttribute = (name: string, fallback: (node: Node, input: InputDtype) =
 
 /** The normalized output, then mean and inverse standard deviation in the stash type. */
 function layerNormDtypes(node: Node, input: InputDtype): (number | undefined)[] {
-  const stats = attrInt(node, 'stash_type', 1) === 1 ? DataType.FLOAT : input(0);
+  const stats = layerNormAttributes(node).stashType === 1 ? DataType.FLOAT : input(0);
   return [input(0), stats, stats];
 }
 

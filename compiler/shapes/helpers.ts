@@ -2,6 +2,7 @@
 import { dimEquals, isConcrete, type Dim } from './dim.ts';
 import type { Inferred, RuleContext } from './rule.ts';
 import { ShapeContradiction } from './rule.ts';
+import { listOperand, type ListOperandValue } from '../ops/attributes.ts';
 
 /** Largest tensor whose contents inference carries along (shape computations are tiny): the constant reader's bound. */
 import { MAX_VALUE_ELEMENTS } from '../graph/constants.ts';
@@ -103,14 +104,16 @@ export function withValue(dtype: number, shape: Dim[] | undefined, value: Dim[] 
   return { dtype, shape };
 }
 
-/** Reads the 'axes' of an op that takes them as an attribute before `inputSince` and as input `inputIndex` from then on. */
-export function axesOf(ctx: RuleContext, inputSince: number, inputIndex = 1): number[] | undefined | 'unknown' {
-  if (ctx.opset >= inputSince) {
-    if (!ctx.present(inputIndex)) return undefined;
-    return ctx.numbers(inputIndex) ?? 'unknown';
-  }
-  const a = ctx.node.attributes.find((x) => x.name === 'axes');
-  return a ? a.ints.map(Number) : undefined;
+/** A list operand's numbers (ops/attributes.ts decides attribute or input): undefined when absent, 'unknown' when computed at run time. */
+export function operandNumbers(ctx: RuleContext, operand: ListOperandValue): number[] | undefined | 'unknown' {
+  if (operand.kind === 'absent') return undefined;
+  if (operand.kind === 'attribute') return operand.values;
+  return ctx.numbers(operand.index) ?? 'unknown';
+}
+
+/** The node's 'axes', as an attribute or an input by its opset. */
+export function axesOf(ctx: RuleContext): number[] | undefined | 'unknown' {
+  return operandNumbers(ctx, listOperand(ctx.node, ctx.opset, 'axes'));
 }
 
 export function sameAs(ctx: RuleContext, i = 0): Inferred | undefined {

@@ -6,7 +6,8 @@
 import { DataType } from '../../onnx/dtype.ts';
 import { attrInt, attrInts, getAttr } from '../../graph/attributes.ts';
 import { dimAdd, dimDivExact, dimEquals, dimFloorDiv, dimMul, dimProduct, dimSub, isConcrete, type Dim } from '../dim.ts';
-import { axesOf, broadcastShapes, elementwiseValue, MAX_VALUE_ELEMENTS, normalizeAxis, product, withValue } from '../helpers.ts';
+import { axesOf, broadcastShapes, elementwiseValue, MAX_VALUE_ELEMENTS, normalizeAxis, operandNumbers, product, withValue } from '../helpers.ts';
+import { listOperand, sliceOperands, type ListOperandValue } from '../../ops/attributes.ts';
 import type { Inferred, Rule, RuleContext, RuleTable } from '../rule.ts';
 import { ShapeContradiction } from '../rule.ts';
 
@@ -62,7 +63,7 @@ const transpose: Rule = (ctx) => {
 const squeeze: Rule = (ctx) => {
   const x = ctx.input(0);
   if (!x?.shape) return [x && { dtype: x.dtype }];
-  const axes = axesOf(ctx, 13);
+  const axes = axesOf(ctx);
   if (axes === 'unknown') return [{ dtype: x.dtype }];
   let drop: Set<number>;
   if (!axes) {
@@ -77,7 +78,7 @@ const squeeze: Rule = (ctx) => {
 const unsqueeze: Rule = (ctx) => {
   const x = ctx.input(0);
   if (!x?.shape) return [x && { dtype: x.dtype }];
-  const axes = axesOf(ctx, 13);
+  const axes = axesOf(ctx);
   if (axes === 'unknown' || !axes) return [{ dtype: x.dtype }];
   const rank = x.shape.length + axes.length;
   const set = new Set(axes.map((a) => normalizeAxis(a, rank)));
@@ -128,12 +129,9 @@ const concat: Rule = (ctx) => {
 
 /** Sizes of Split's pieces along the axis, or undefined when they depend on unknown values. */
 function splitSizes(ctx: RuleContext, dim: Dim, outputs: number): Dim[] | undefined {
-  let sizes: number[] | undefined;
-  if (ctx.opset < 13) sizes = attrInts(ctx.node, 'split');
-  else if (ctx.present(1)) {
-    sizes = ctx.numbers(1);
-    if (!sizes) return undefined;
-  }
+  const given = operandNumbers(ctx, listOperand(ctx.node, ctx.opset, 'split'));
+  if (given === 'unknown') return undefined;
+  const sizes = given;
   if (sizes && sizes.length > 0) return sizes;
   const parts = ctx.opset >= 18 ? attrInt(ctx.node, 'num_outputs', outputs) : outputs;
   const even = dimDivExact(dim, parts);
@@ -214,17 +212,15 @@ const slice: Rule = (ctx) => {
   const x = ctx.input(0);
   if (!x?.shape) return [x && { dtype: x.dtype }];
   const rank = x.shape.length;
-  let starts: Dim[] | undefined, ends: Dim[] | undefined, axes: number[] | undefined, steps: number[] | undefined;
-  if (ctx.opset < 10) {
-    starts = attrInts(ctx.node, 'starts');
-    ends = attrInts(ctx.node, 'ends');
-    axes = attrInts(ctx.node, 'axes');
-  } else {
-    starts = ctx.value(1);
-    ends = ctx.value(2);
-    if (ctx.present(3)) axes = ctx.numbers(3) ?? [-1e9];
-    if (ctx.present(4)) steps = ctx.numbers(4) ?? [0];
-  }
+  const operands = sliceOperands(ctx.node, ctx.opset);
+  // Bounds may be symbolic (a shape's dims); axes and steps must be numbers. Unknown ones are marked -1e9 and 0.
+  const bounds = (o: ListOperandValue): Dim[] | undefined => (o.kind === 'attribute' ? o.values : o.kind === 'input' ? ctx.value(o.index) : undefined);
+  const starts = bounds(operands.starts);
+  const ends = bounds(operands.ends);
+  const givenAxes = operandNumbers(ctx, operands.axes);
+  const givenSteps = operandNumbers(ctx, operands.steps);
+  let axes = givenAxes === 'unknown' ? [-1e9] : givenAxes;
+  let steps = givenSteps === 'unknown' ? [0] : givenSteps;
   if (!starts || !ends || axes?.[0] === -1e9 || steps?.[0] === 0) {
     // Parameters computed at run time: the rank survives; the sliced axes (all, if unknown) are unknown.
     const sliced = axes && axes[0] !== -1e9 ? new Set(axes.map((a) => normalizeAxis(a, rank))) : undefined;

@@ -4,7 +4,7 @@
  * GroupNormalization, and com.microsoft's SkipLayerNormalization and SimplifiedLayerNormalization.
  */
 import { DataType } from '../../onnx/dtype.ts';
-import { attrInt } from '../../graph/attributes.ts';
+import { layerNormAttributes } from '../../ops/attributes.ts';
 import type { Dim } from '../dim.ts';
 import { broadcastShapes, normalizeAxis, sameAs } from '../helpers.ts';
 import type { Inferred, Rule, RuleTable } from '../rule.ts';
@@ -19,8 +19,8 @@ function statsShape(shape: Dim[] | undefined, axis: number): Dim[] | undefined {
 const layerNorm: Rule = (ctx) => {
   const x = ctx.input(0);
   if (!x) return [undefined];
-  const stash = attrInt(ctx.node, 'stash_type', 1);
-  const stats: Inferred = { dtype: stash === 1 ? DataType.FLOAT : stash || DataType.FLOAT, shape: statsShape(x.shape, attrInt(ctx.node, 'axis', -1)) };
+  const { stashType: stash, axis } = layerNormAttributes(ctx.node);
+  const stats: Inferred = { dtype: stash === 1 ? DataType.FLOAT : stash || DataType.FLOAT, shape: statsShape(x.shape, axis) };
   return [{ dtype: x.dtype, shape: x.shape }, stats, stats];
 };
 
@@ -30,7 +30,7 @@ const rmsNorm: Rule = (ctx) => [sameAs(ctx, 0)];
 const simplifiedLayerNorm: Rule = (ctx) => {
   const x = ctx.input(0);
   if (!x) return [undefined];
-  return [{ dtype: x.dtype, shape: x.shape }, { dtype: DataType.FLOAT, shape: statsShape(x.shape, attrInt(ctx.node, 'axis', -1)) }];
+  return [{ dtype: x.dtype, shape: x.shape }, { dtype: DataType.FLOAT, shape: statsShape(x.shape, layerNormAttributes(ctx.node).axis) }];
 };
 
 /** com.microsoft SkipLayerNormalization: output, mean, inv_std_var, input+skip(+bias). */

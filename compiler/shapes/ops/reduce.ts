@@ -1,12 +1,13 @@
 /**
  * Reductions: ReduceSum/Mean/Max/Min/Prod/L1/L2/LogSum/LogSumExp/SumSquare, ArgMax/ArgMin.
- * Axes moved from attribute to input at opset 13 for ReduceSum and at 18 for the others;
- * an empty or absent axes list means "all axes" unless noop_with_empty_axes is set.
+ * Attributes (and the opsets at which axes became an input) are ops/attributes.ts's; an
+ * empty or absent axes list means "all axes" unless noop_with_empty_axes is set.
  */
 import { DataType } from '../../onnx/dtype.ts';
 import { attrInt } from '../../graph/attributes.ts';
+import { reduceAttributes } from '../../ops/attributes.ts';
 import { dimProduct, type Dim } from '../dim.ts';
-import { axesOf, normalizeAxis, withValue } from '../helpers.ts';
+import { normalizeAxis, operandNumbers, withValue } from '../helpers.ts';
 import type { Rule, RuleTable } from '../rule.ts';
 
 function reducedShape(shape: readonly Dim[], axes: number[] | undefined, keepdims: boolean, noopWithEmpty: boolean): Dim[] {
@@ -23,13 +24,12 @@ function reducedShape(shape: readonly Dim[], axes: number[] | undefined, keepdim
   return out;
 }
 
-function reduce(axesInputSince: number): Rule {
+function reduce(): Rule {
   return (ctx) => {
     const x = ctx.input(0);
     if (!x) return [undefined];
-    const keepdims = attrInt(ctx.node, 'keepdims', 1) !== 0;
-    const noop = attrInt(ctx.node, 'noop_with_empty_axes', 0) !== 0;
-    const axes = axesOf(ctx, axesInputSince);
+    const { keepdims, noopWithEmptyAxes: noop, axes: operand } = reduceAttributes(ctx.node, ctx.opset);
+    const axes = operandNumbers(ctx, operand);
     if (!x.shape) return [{ dtype: x.dtype }];
     if (axes === 'unknown') {
       // Axes computed at run time: with keepdims the rank is still known, each dim either kept or 1.
@@ -55,16 +55,16 @@ function argReduce(): Rule {
 }
 
 export const reduceRules: RuleTable = {
-  ReduceSum: reduce(13),
-  ReduceMean: reduce(18),
-  ReduceMax: reduce(18),
-  ReduceMin: reduce(18),
-  ReduceProd: reduce(18),
-  ReduceL1: reduce(18),
-  ReduceL2: reduce(18),
-  ReduceLogSum: reduce(18),
-  ReduceLogSumExp: reduce(18),
-  ReduceSumSquare: reduce(18),
+  ReduceSum: reduce(),
+  ReduceMean: reduce(),
+  ReduceMax: reduce(),
+  ReduceMin: reduce(),
+  ReduceProd: reduce(),
+  ReduceL1: reduce(),
+  ReduceL2: reduce(),
+  ReduceLogSum: reduce(),
+  ReduceLogSumExp: reduce(),
+  ReduceSumSquare: reduce(),
   ArgMax: argReduce(),
   ArgMin: argReduce(),
 };

@@ -1,0 +1,82 @@
+/**
+ * Each op's attributes parsed once, with ONNX's defaults spelled here and nowhere else (as
+ * onnxruntime-web pairs every kernel with its parseAttributes): the shape rule, the gradient
+ * rule and block discovery of an op call the same parser, so they can never read a default or
+ * an opset difference two ways. A list operand that moved from an attribute to an input (axes,
+ * split sizes, slice bounds: the opsets are the op's row in traits.ts) comes back as either;
+ * reading an input's numbers is the caller's (inference values, constants, a run-time tensor).
+ */
+import { attrFloat, attrInt, getAttr } from '../graph/attributes.ts';
+import type { Node } from '../graph/graph.ts';
+import { OP_TRAITS } from './traits.ts';
+
+/** A list operand as the node gives it. */
+export type ListOperandValue =
+  | { kind: 'absent' }
+  | { kind: 'attribute'; values: number[] }
+  | { kind: 'input'; index: number; value: string };
+
+/** The one reader of "`name` as an attribute before opset N, as input i from then on". */
+export function listOperand(node: Node, opset: number, name: string): ListOperandValue {
+  const operand = OP_TRAITS[node.opType]?.listOperands?.[name];
+  if (!operand) throw new Error(`internal error: ${node.opType} has no list operand '${name}' in compiler/ops/traits.ts`);
+  if (opset >= operand.since) {
+    const value = node.inputs[operand.input] ?? '';
+    return value === '' ? { kind: 'absent' } : { kind: 'input', index: operand.input, value };
+  }
+  const a = getAttr(node, name);
+  return a ? { kind: 'attribute', values: a.ints.map(Number) } : { kind: 'absent' };
+}
+
+export interface ReduceAttributes {
+  keepdims: boolean;
+  /** With no axes: reduce nothing (true) or every axis (false). Only opsets with axes as an input have it. */
+  noopWithEmptyAxes: boolean;
+  axes: ListOperandValue;
+}
+
+/** ReduceSum, ReduceMean, ... (not ArgMax / ArgMin, which take one axis). */
+export function reduceAttributes(node: Node, opset: number): ReduceAttributes {
+  const axes = listOperand(node, opset, 'axes');
+  const since = OP_TRAITS[node.opType]!.listOperands!.axes!.since;
+  return {
+    keepdims: attrInt(node, 'keepdims', 1) !== 0,
+    noopWithEmptyAxes: opset >= since && attrInt(node, 'noop_with_empty_axes', 0) !== 0,
+    axes,
+  };
+}
+
+export interface SliceOperands {
+  starts: ListOperandValue;
+  ends: ListOperandValue;
+  axes: ListOperandValue;
+  steps: ListOperandValue;
+}
+
+/** Slice's bounds: attributes before opset 10 (no steps then), inputs 1..4 from then on. */
+export function sliceOperands(node: Node, opset: number): SliceOperands {
+  return {
+    starts: listOperand(node, opset, 'starts'),
+    ends: listOperand(node, opset, 'ends'),
+    axes: listOperand(node, opset, 'axes'),
+    steps: listOperand(node, opset, 'steps'),
+  };
+}
+
+export interface LayerNormAttributes {
+  /** First normalized axis: the statistics are over [axis, rank). */
+  axis: number;
+  epsilon: number;
+  /** Element type of the mean and inverse standard deviation outputs (1 = float32). */
+  stashType: number;
+}
+
+/** LayerNormalization (ai.onnx and com.microsoft); RMSNormalization's axis and epsilon likewise. */
+export function layerNormAttributes(node: Node): LayerNormAttributes {
+  return { axis: attrInt(node, 'axis', -1), epsilon: attrFloat(node, 'epsilon', 1e-5), stashType: attrInt(node, 'stash_type', 1) };
+}
+
+/** Softmax, LogSoftmax, Hardmax: the axis (from opset 13 the one axis normalized, before it the 2-D view's split point). */
+export function softmaxAxis(node: Node, opset: number): number {
+  return attrInt(node, 'axis', opset >= 13 ? -1 : 1);
+}

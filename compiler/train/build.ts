@@ -121,6 +121,12 @@ const APPLY = 'apply_update';
 const MICRO = 'micro_step';
 const DROPOUT_KEY = 'dropout_key';
 
+/**
+ * The three graphs, phase by phase: the parameters and the model's own inputs; infer (forward)
+ * and eval (forward + loss); then train: forward + loss, backward, the step's inputs, the
+ * effective gradients (accumulated, clipped), the learning rates, and the update of every
+ * parameter and its optimizer state. Each phase adds its inputs and outputs with their bindings.
+ */
 export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingGraphs {
   const started = performance.now();
   const opset = model.opset('');
@@ -129,114 +135,25 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
   const originalOutputs = model.graph.outputNames();
   const feeds = model.graph.feedInputs().map((v) => v.name).filter((n) => !params.some((p) => p.name === n));
 
-  // ---- inference: forward only ----
   const infer = withParametersAsInputs(model, params);
+  const evaluation = buildEvalGraph(model, params, opset, spec.loss);
 
-  // ---- eval: forward + loss ----
-  const evalModel = withParametersAsInputs(model, params);
-  const evalHead = attachLoss(evalModel, opset, spec.loss);
-  evalModel.graph.outputs = [...typedOutputs(evalModel, ['loss']), ...model.graph.outputs];
-  finish(evalModel);
-
-  // ---- train: forward + loss + backward + update ----
   const train = withParametersAsInputs(model, params);
   const head = attachLoss(train, opset, spec.loss);
-  const g = train.graph;
-  const forwardNodes = g.nodes.length;
-  const accumulation = spec.accumulationSteps ?? 1;
-  if (!Number.isInteger(accumulation) || accumulation < 1) throw new UserError(`accumulationSteps must be a positive integer, not ${accumulation}`);
-  // Dropout masks are keyed by the step; with accumulation by step * N + micro-step, so the
-  // micro-batches of one update draw different masks.
-  const dropoutKey = accumulation > 1 ? DROPOUT_KEY : STEP;
-  if (spec.dropoutSeed !== undefined) enableTrainingDropout(g, new Emitter(g, opset, new Map(), 'dropout/'), spec.dropoutSeed, dropoutKey);
-  const diff = differentiate(g, { loss: 'loss', wrt: params.map((p) => p.name), opset, opsets: train.opsets });
-  const backwardNodes = diff.nodesAdded;
-  const e = new Emitter(g, opset, diff.emitter.shapes, 'step/');
-  const addInput = (name: string, type: ValueType) => {
-    e.b.claim(name);
-    g.inputs.push(valueInfoFromType(name, type));
-    e.setType(name, type);
-    return name;
-  };
-  const step = addInput(STEP, { dtype: DataType.INT64, shape: [] });
-  const apply = accumulation > 1 ? addInput(APPLY, { dtype: DataType.BOOL, shape: [] }) : undefined;
-  const micro = accumulation > 1 ? addInput(MICRO, { dtype: DataType.INT64, shape: [] }) : undefined;
-  if (micro) e.b.op('Add', [e.op('Mul', [step, e.int(accumulation)]), micro], undefined, { outputs: [e.b.claim(DROPOUT_KEY)] });
-
-  const trainIO = forwardInterface(feeds, head, params);
-  trainIO.outputs.set('loss', { role: 'loss' });
-  const rename = (value: string, name: string, binding: Binding) => {
-    e.b.op('Identity', [value], undefined, { outputs: [e.b.claim(name)] });
-    trainIO.outputs.set(name, binding);
-    return name;
-  };
-  trainIO.inputs.set(step, { role: 'step' });
-  if (apply) trainIO.inputs.set(apply, { role: 'apply' });
-  if (micro) trainIO.inputs.set(micro, { role: 'micro' });
-
-  // Effective gradients: this batch's, or the accumulated mean over micro-batches.
-  let grads = params.map((p) => diff.gradients.get(p.name)!);
-  const accumulators: { input: string; next: string }[] = [];
-  if (apply) {
-    grads = params.map((p, i) => {
-      const acc = addInput(`${p.name}.grad_accum`, { dtype: p.dtype, shape: p.dims });
-      // The gradient accumulator is optimizer state of its parameter.
-      trainIO.inputs.set(acc, { role: 'state', of: p.name, slot: 'grad_accum' });
-      const sum = e.op('Add', [acc, e.op('Mul', [grads[i]!, e.constant(1 / accumulation, p.dtype)])]);
-      accumulators.push({ input: acc, next: sum });
-      return sum;
-    });
-  }
-  if (spec.maxGradNorm !== undefined) {
-    const clipped = clipByGlobalNorm(e, params.map((p, i) => ({ grad: grads[i]!, dtype: p.dtype })), spec.maxGradNorm);
-    grads = clipped.grads;
-    rename(clipped.norm, 'grad_norm', { role: 'metric', metric: 'grad_norm' });
-  }
-
-  const stepD = e.op('Cast', [step], { to: DataType.DOUBLE });
-  const t = e.op('Add', [stepD, e.constant(1, DataType.DOUBLE)]);
-  const first = e.op('Equal', [step, e.int(0)]);
-  const schedule = spec.schedule ?? { kind: 'constant' };
-  let scheduleInputs: TrainingGraphs['schedule'];
-  let lengths: { warmup: string; total: string } | undefined;
-  if (schedule.kind !== 'constant') {
-    const warmupInput = addInput(WARMUP, { dtype: DataType.INT64, shape: [] });
-    const totalInput = addInput(TOTAL, { dtype: DataType.INT64, shape: [] });
-    trainIO.inputs.set(warmupInput, { role: 'schedule', slot: 'warmup_steps' });
-    trainIO.inputs.set(totalInput, { role: 'schedule', slot: 'total_steps' });
-    scheduleInputs = { warmupInput, totalInput, warmupSteps: schedule.warmupSteps, totalSteps: schedule.kind === 'constant_with_warmup' ? 0 : schedule.totalSteps };
-    lengths = { warmup: e.op('Cast', [warmupInput], { to: DataType.DOUBLE }), total: e.op('Cast', [totalInput], { to: DataType.DOUBLE }) };
-  }
-  const factor = emitScheduleFactor(e, schedule, stepD, lengths);
-  const lrFor = new Map<number, string>();
-  const lrOf = (scale: number) => {
-    let v = lrFor.get(scale);
-    if (!v) lrFor.set(scale, (v = e.op('Mul', [e.constant(spec.optimizer.lr * scale, DataType.DOUBLE), factor])));
-    return v;
-  };
-  rename(e.op('Cast', [lrOf(1)], { to: DataType.FLOAT }), 'lr', { role: 'metric', metric: 'lr' });
-
-  params.forEach((p, i) => {
-    const state: Record<string, string> = {};
-    for (const s of p.state) {
-      state[s.slot] = addInput(s.input, { dtype: p.dtype, shape: s.dims });
-      trainIO.inputs.set(s.input, { role: 'state', of: p.name, slot: s.slot });
-    }
-    const updated = emitUpdate(e, spec.optimizer, { param: p.name, grad: grads[i]!, state, dtype: p.dtype, lr: lrOf(p.lrScale), t, first, weightDecay: p.weightDecay });
-    const gate = (next: string, old: string) => (apply ? e.op('Where', [apply, next, old]) : next);
-    rename(gate(updated.param, p.name), p.next, { role: 'param.next', of: p.name });
-    for (const s of p.state) rename(gate(updated.state[s.slot]!, state[s.slot]!), s.next, { role: 'state.next', of: p.name, slot: s.slot });
-    if (apply) {
-      const acc = accumulators[i]!;
-      rename(e.op('Where', [apply, e.zerosLike(p.name), acc.next]), `${p.name}.grad_accum.next`, { role: 'state.next', of: p.name, slot: 'grad_accum' });
-    }
-  });
-  g.outputs = typedOutputs(train, [...trainIO.outputs.keys()]);
+  const forwardNodes = train.graph.nodes.length;
+  const accumulation = accumulationOf(spec);
+  const backward = addBackward(train, params, opset, spec, accumulation);
+  const step = new StepGraph(train, opset, backward.shapes, forwardInterface(feeds, head, params));
+  const counters = addStepInputs(step, accumulation);
+  const grads = effectiveGradients(step, params, backward.gradients, counters.apply, accumulation, spec.maxGradNorm);
+  const rates = learningRates(step, spec.optimizer.lr, spec.schedule ?? { kind: 'constant' }, counters.step);
+  addUpdates(step, params, grads, rates, spec.optimizer, counters.apply);
+  train.graph.outputs = typedOutputs(train, [...step.io.outputs.keys()]);
   finish(train);
 
   finish(infer);
   const ms = performance.now() - started;
-  const evalIO = forwardInterface(feeds, evalHead, params);
+  const evalIO = forwardInterface(feeds, evaluation.head, params);
   evalIO.outputs.set('loss', { role: 'loss' });
   const inferIO = forwardInterface(feeds, undefined, params);
   for (const o of originalOutputs) {
@@ -244,10 +161,142 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
     inferIO.outputs.set(o, { role: 'output' });
   }
   return {
-    train, eval: evalModel, infer, parameters: params, batchInputs: feeds, labels: head.labels, labelKey: head.labelKey ?? head.labels, step: STEP, applyUpdate: apply, microStep: micro, schedule: scheduleInputs,
-    interfaces: { train: trainIO, eval: evalIO, infer: inferIO },
-    stats: { forwardNodes, backwardNodes, trainNodes: train.graph.nodes.length, evalNodes: evalModel.graph.nodes.length, inferNodes: infer.graph.nodes.length, compileMs: ms },
+    train, eval: evaluation.model, infer, parameters: params, batchInputs: feeds, labels: head.labels, labelKey: head.labelKey ?? head.labels,
+    step: STEP, applyUpdate: counters.apply, microStep: counters.micro, schedule: rates.inputs,
+    interfaces: { train: step.io, eval: evalIO, infer: inferIO },
+    stats: { forwardNodes, backwardNodes: backward.nodesAdded, trainNodes: train.graph.nodes.length, evalNodes: evaluation.model.graph.nodes.length, inferNodes: infer.graph.nodes.length, compileMs: ms },
   };
+}
+
+/** eval.onnx: forward and loss, with the loss and the model's outputs as graph outputs. */
+function buildEvalGraph(model: Model, params: readonly ParameterInfo[], opset: number, loss: LossSpec): { model: Model; head: LossHead } {
+  const evalModel = withParametersAsInputs(model, params);
+  const head = attachLoss(evalModel, opset, loss);
+  evalModel.graph.outputs = [...typedOutputs(evalModel, ['loss']), ...model.graph.outputs];
+  finish(evalModel);
+  return { model: evalModel, head };
+}
+
+function accumulationOf(spec: TrainingSpec): number {
+  const accumulation = spec.accumulationSteps ?? 1;
+  if (!Number.isInteger(accumulation) || accumulation < 1) throw new UserError(`accumulationSteps must be a positive integer, not ${accumulation}`);
+  return accumulation;
+}
+
+/** Training-mode dropout (when seeded) and the backward pass of the loss with respect to every parameter. */
+function addBackward(train: Model, params: readonly ParameterInfo[], opset: number, spec: TrainingSpec, accumulation: number): { gradients: ReadonlyMap<string, string>; shapes: Map<string, ValueType>; nodesAdded: number } {
+  const g = train.graph;
+  // Dropout masks are keyed by the step; with accumulation by step * N + micro-step, so the
+  // micro-batches of one update draw different masks.
+  const dropoutKey = accumulation > 1 ? DROPOUT_KEY : STEP;
+  if (spec.dropoutSeed !== undefined) enableTrainingDropout(g, new Emitter(g, opset, new Map(), 'dropout/'), spec.dropoutSeed, dropoutKey);
+  const diff = differentiate(g, { loss: 'loss', wrt: params.map((p) => p.name), opset, opsets: train.opsets });
+  return { gradients: diff.gradients, shapes: diff.emitter.shapes, nodesAdded: diff.nodesAdded };
+}
+
+/** The train graph after the backward pass: where the step's nodes are emitted, and the bindings of its inputs and outputs. */
+class StepGraph {
+  readonly e: Emitter;
+  constructor(readonly model: Model, opset: number, shapes: Map<string, ValueType>, readonly io: GraphInterface) {
+    this.e = new Emitter(model.graph, opset, shapes, 'step/');
+    io.outputs.set('loss', { role: 'loss' });
+  }
+
+  /** A new graph input of this name and type, bound to what it carries. */
+  input(name: string, type: ValueType, binding: Binding): string {
+    this.e.b.claim(name);
+    this.model.graph.inputs.push(valueInfoFromType(name, type));
+    this.e.setType(name, type);
+    this.io.inputs.set(name, binding);
+    return name;
+  }
+
+  /** `value` as the graph output `name`, bound to what it carries. */
+  output(value: string, name: string, binding: Binding): string {
+    this.e.b.op('Identity', [value], undefined, { outputs: [this.e.b.claim(name)] });
+    this.io.outputs.set(name, binding);
+    return name;
+  }
+}
+
+/** The step counter; with accumulation the apply flag, the micro-step index and the dropout key they make. */
+function addStepInputs(step: StepGraph, accumulation: number): { step: string; apply?: string; micro?: string } {
+  const { e } = step;
+  const counter = step.input(STEP, { dtype: DataType.INT64, shape: [] }, { role: 'step' });
+  if (accumulation === 1) return { step: counter };
+  const apply = step.input(APPLY, { dtype: DataType.BOOL, shape: [] }, { role: 'apply' });
+  const micro = step.input(MICRO, { dtype: DataType.INT64, shape: [] }, { role: 'micro' });
+  e.b.op('Add', [e.op('Mul', [counter, e.int(accumulation)]), micro], undefined, { outputs: [e.b.claim(DROPOUT_KEY)] });
+  return { step: counter, apply, micro };
+}
+
+/** Per parameter, the gradient the optimizer applies: this batch's, or the accumulated mean over micro-batches; clipped by the global norm. */
+function effectiveGradients(step: StepGraph, params: readonly ParameterInfo[], gradients: ReadonlyMap<string, string>, apply: string | undefined, accumulation: number, maxGradNorm: number | undefined): { grad: string; accumulator?: { input: string; next: string } }[] {
+  const { e } = step;
+  let out = params.map((p) => ({ grad: gradients.get(p.name)!, accumulator: undefined as { input: string; next: string } | undefined }));
+  if (apply) {
+    out = params.map((p, i) => {
+      // The gradient accumulator is optimizer state of its parameter.
+      const acc = step.input(`${p.name}.grad_accum`, { dtype: p.dtype, shape: p.dims }, { role: 'state', of: p.name, slot: 'grad_accum' });
+      const sum = e.op('Add', [acc, e.op('Mul', [out[i]!.grad, e.constant(1 / accumulation, p.dtype)])]);
+      return { grad: sum, accumulator: { input: acc, next: sum } };
+    });
+  }
+  if (maxGradNorm !== undefined) {
+    const clipped = clipByGlobalNorm(e, params.map((p, i) => ({ grad: out[i]!.grad, dtype: p.dtype })), maxGradNorm);
+    out = out.map((x, i) => ({ ...x, grad: clipped.grads[i]! }));
+    step.output(clipped.norm, 'grad_norm', { role: 'metric', metric: 'grad_norm' });
+  }
+  return out;
+}
+
+interface LearningRates {
+  /** The learning rate for an lr scale (float64 scalar), emitted once per scale. */
+  lrOf(scale: number): string;
+  /** 1-based step t (float64) and whether this is the first update (the optimizers' bias corrections). */
+  t: string;
+  first: string;
+  inputs: TrainingGraphs['schedule'];
+}
+
+/** The schedule's factor at this step (with the warmup and total lengths as inputs when it has them), and the `lr` output. */
+function learningRates(step: StepGraph, lr: number, schedule: ScheduleSpec, counter: string): LearningRates {
+  const { e } = step;
+  const stepD = e.op('Cast', [counter], { to: DataType.DOUBLE });
+  const t = e.op('Add', [stepD, e.constant(1, DataType.DOUBLE)]);
+  const first = e.op('Equal', [counter, e.int(0)]);
+  let inputs: TrainingGraphs['schedule'];
+  let lengths: { warmup: string; total: string } | undefined;
+  if (schedule.kind !== 'constant') {
+    const warmupInput = step.input(WARMUP, { dtype: DataType.INT64, shape: [] }, { role: 'schedule', slot: 'warmup_steps' });
+    const totalInput = step.input(TOTAL, { dtype: DataType.INT64, shape: [] }, { role: 'schedule', slot: 'total_steps' });
+    inputs = { warmupInput, totalInput, warmupSteps: schedule.warmupSteps, totalSteps: schedule.kind === 'constant_with_warmup' ? 0 : schedule.totalSteps };
+    lengths = { warmup: e.op('Cast', [warmupInput], { to: DataType.DOUBLE }), total: e.op('Cast', [totalInput], { to: DataType.DOUBLE }) };
+  }
+  const factor = emitScheduleFactor(e, schedule, stepD, lengths);
+  const lrFor = new Map<number, string>();
+  const lrOf = (scale: number) => {
+    let v = lrFor.get(scale);
+    if (!v) lrFor.set(scale, (v = e.op('Mul', [e.constant(lr * scale, DataType.DOUBLE), factor])));
+    return v;
+  };
+  step.output(e.op('Cast', [lrOf(1)], { to: DataType.FLOAT }), 'lr', { role: 'metric', metric: 'lr' });
+  return { lrOf, t, first, inputs };
+}
+
+/** Each parameter's optimizer update and its state's, gated by the apply flag with accumulation (which also zeroes the accumulator). */
+function addUpdates(step: StepGraph, params: readonly ParameterInfo[], grads: ReturnType<typeof effectiveGradients>, rates: LearningRates, optimizer: OptimizerSpec, apply: string | undefined): void {
+  const { e } = step;
+  params.forEach((p, i) => {
+    const state: Record<string, string> = {};
+    for (const s of p.state) state[s.slot] = step.input(s.input, { dtype: p.dtype, shape: s.dims }, { role: 'state', of: p.name, slot: s.slot });
+    const updated = emitUpdate(e, optimizer, { param: p.name, grad: grads[i]!.grad, state, dtype: p.dtype, lr: rates.lrOf(p.lrScale), t: rates.t, first: rates.first, weightDecay: p.weightDecay });
+    const gate = (next: string, old: string) => (apply ? e.op('Where', [apply, next, old]) : next);
+    step.output(gate(updated.param, p.name), p.next, { role: 'param.next', of: p.name });
+    for (const s of p.state) step.output(gate(updated.state[s.slot]!, state[s.slot]!), s.next, { role: 'state.next', of: p.name, slot: s.slot });
+    const acc = grads[i]!.accumulator;
+    if (apply && acc) step.output(e.op('Where', [apply, e.zerosLike(p.name), acc.next]), `${p.name}.grad_accum.next`, { role: 'state.next', of: p.name, slot: 'grad_accum' });
+  });
 }
 
 function describeParameters(model: Model, spec: TrainingSpec): ParameterInfo[] {

@@ -63,6 +63,11 @@ function differentiableSlots(node: Node, rule: GradientRule | undefined): readon
   return typeof d === 'function' ? d(node) : d;
 }
 
+/**
+ * Phase by phase: check the request; find the values that vary with a wrt tensor and those
+ * the loss depends on; seed the loss; walk the forward nodes backwards, asking each rule on the
+ * path for its inputs' gradients; sum what reaches each wrt tensor.
+ */
 export function differentiate(graph: Graph, opts: DifferentiateOptions): DifferentiateResult {
   if (opts.opset < MIN_OPSET) throw new UserError(`autodiff needs ai.onnx opset ${MIN_OPSET} or later (Expand, Where, ConstantOfShape); the model imports opset ${opts.opset}`, 'convert the model to a newer opset (onnx.version_converter) first');
   toposort(graph);
@@ -73,12 +78,33 @@ export function differentiate(graph: Graph, opts: DifferentiateOptions): Differe
   for (const w of opts.wrt) if (!defined.has(w)) throw new UserError(`cannot differentiate with respect to '${w}': the graph has no such value`);
   if (!defined.has(opts.loss)) throw new UserError(`the loss '${opts.loss}' is not a value of the graph`);
 
-  // Values that depend differentiably on a wrt tensor. An integer or boolean value never does.
-  const varied = new Set(opts.wrt);
   const isFloat = (v: string) => {
     const t = e.dtype(v);
     return t === undefined || isFloatType(t);
   };
+  const path: GradientPath = { varied: variedValues(forward, opts.wrt, isFloat), feedsLoss: valuesFeeding(forward, opts.loss) };
+  if (!isFloat(opts.loss)) throw new UserError(`the loss '${opts.loss}' is not a floating-point value`);
+  const sums = new GradientSums(e);
+  sums.add(opts.loss, opts.seed ?? onesLike(e, opts.loss));
+  propagate(e, forward, path, sums, opts);
+  return { ...gradientsOf(e, opts.wrt, sums), nodesAdded: graph.nodes.length - before, emitter: e };
+}
+
+/** Which values lie between a wrt tensor and the loss. */
+interface GradientPath {
+  /** Values that depend differentiably on a wrt tensor. */
+  varied: Set<string>;
+  /** Values the loss depends on. */
+  feedsLoss: Set<string>;
+}
+
+function onPath(path: GradientPath, v: string): boolean {
+  return path.varied.has(v) && path.feedsLoss.has(v);
+}
+
+/** Values that depend differentiably on a wrt tensor (through differentiable slots). An integer or boolean value never does. */
+function variedValues(forward: readonly Node[], wrt: readonly string[], isFloat: (v: string) => boolean): Set<string> {
+  const varied = new Set(wrt);
   for (const node of forward) {
     const entry = gradientRuleFor(node.domain, node.opType);
     if (entry === 'nondifferentiable') continue;
@@ -86,63 +112,75 @@ export function differentiate(graph: Graph, opts: DifferentiateOptions): Differe
     if (!reads.some((r) => r && varied.has(r))) continue;
     for (const o of node.outputs) if (o && isFloat(o)) varied.add(o);
   }
+  return varied;
+}
 
-  // Values the loss depends on.
-  const feedsLoss = new Set([opts.loss]);
+/** Values the loss depends on. */
+function valuesFeeding(forward: readonly Node[], loss: string): Set<string> {
+  const feedsLoss = new Set([loss]);
   for (let i = forward.length - 1; i >= 0; i--) {
     const node = forward[i]!;
     if (node.outputs.some((o) => o && feedsLoss.has(o))) for (const r of nodeReads(node)) feedsLoss.add(r);
   }
-  const onPath = (v: string) => varied.has(v) && feedsLoss.has(v);
+  return feedsLoss;
+}
 
-  const contributions = new Map<string, string[]>();
-  const contribute = (v: string, g: string) => {
-    let list = contributions.get(v);
-    if (!list) contributions.set(v, (list = []));
+/** The gradient contributions reaching each value, summed once when the value's total is read. */
+class GradientSums {
+  private readonly contributions = new Map<string, string[]>();
+  constructor(private readonly e: Emitter) {}
+
+  add(v: string, g: string): void {
+    let list = this.contributions.get(v);
+    if (!list) this.contributions.set(v, (list = []));
     list.push(g);
-  };
-  const total = (v: string): string | undefined => {
-    const list = contributions.get(v);
+  }
+
+  total(v: string): string | undefined {
+    const list = this.contributions.get(v);
     if (!list || list.length === 0) return undefined;
-    const g = list.length === 1 ? list[0]! : e.op('Sum', list);
-    contributions.set(v, [g]);
-    return e.sameTypeAs(g, v);
-  };
+    const g = list.length === 1 ? list[0]! : this.e.op('Sum', list);
+    this.contributions.set(v, [g]);
+    return this.e.sameTypeAs(g, v);
+  }
+}
 
-  if (!isFloat(opts.loss)) throw new UserError(`the loss '${opts.loss}' is not a floating-point value`);
-  contribute(opts.loss, opts.seed ?? onesLike(e, opts.loss));
-
+/** The backward walk: every node on the path, last first, gives its rule's gradients for the inputs that want one. */
+function propagate(e: Emitter, forward: readonly Node[], path: GradientPath, sums: GradientSums, opts: DifferentiateOptions): void {
   for (let i = forward.length - 1; i >= 0; i--) {
     const node = forward[i]!;
-    if (!node.outputs.some((o) => o && onPath(o))) continue;
+    if (!node.outputs.some((o) => o && onPath(path, o))) continue;
     const entry = gradientRuleFor(node.domain, node.opType);
     if (entry === 'nondifferentiable') continue;
-    if (!entry || hasSubgraphs(node)) throw missingRule(node, forward, varied, feedsLoss, opts, entry === undefined);
-    const outputGrads = node.outputs.map((o) => (o && onPath(o) ? total(o) : undefined));
+    if (!entry || hasSubgraphs(node)) throw missingRule(node, forward, path.varied, path.feedsLoss, opts, entry === undefined);
+    const outputGrads = node.outputs.map((o) => (o && onPath(path, o) ? sums.total(o) : undefined));
     if (outputGrads.every((g) => g === undefined)) continue;
     const slots = new Set(differentiableSlots(node, entry));
-    const wanted = node.inputs.map((x, k) => x !== '' && slots.has(k) && varied.has(x));
+    const wanted = node.inputs.map((x, k) => x !== '' && slots.has(k) && path.varied.has(x));
     if (!wanted.some(Boolean)) continue;
     const ctx = new GradContext(e, node, outputGrads, wanted);
     if (entry.saves) saveOutputs(e, node, entry.saves(ctx));
     const grads = entry.grad(ctx);
     node.inputs.forEach((x, k) => {
       const g = grads[k];
-      if (wanted[k] && g) contribute(x, g);
+      if (wanted[k] && g) sums.add(x, g);
     });
   }
+}
 
+/** Each wrt tensor's summed gradient; zeros for one the loss does not depend on. */
+function gradientsOf(e: Emitter, wrt: readonly string[], sums: GradientSums): Pick<DifferentiateResult, 'gradients' | 'unreached'> {
   const gradients = new Map<string, string>();
   const unreached: string[] = [];
-  for (const w of opts.wrt) {
-    let g = total(w);
+  for (const w of wrt) {
+    let g = sums.total(w);
     if (!g) {
       unreached.push(w);
       g = e.zerosLike(w);
     }
     gradients.set(w, g);
   }
-  return { gradients, unreached, nodesAdded: graph.nodes.length - before, emitter: e };
+  return { gradients, unreached };
 }
 
 /** Adds the optional outputs a rule reads to the forward node where it omits them (computed once, by the forward kernel). */
@@ -167,7 +205,7 @@ function onesLike(e: Emitter, v: string): string {
 }
 
 /** The error for a node on a parameter-to-loss path that has no gradient rule. */
-function missingRule(node: Node, forward: Node[], varied: Set<string>, feedsLoss: Set<string>, opts: DifferentiateOptions, noRule: boolean): UserError {
+function missingRule(node: Node, forward: readonly Node[], varied: Set<string>, feedsLoss: Set<string>, opts: DifferentiateOptions, noRule: boolean): UserError {
   const producer = new Map<string, Node>();
   for (const n of forward) for (const o of n.outputs) if (o) producer.set(o, n);
   // Walk back from the node to a wrt tensor through varied values.

@@ -25,8 +25,10 @@ export interface ScoreOptions {
   causal: boolean;
   mask?: KeyMask;
   bias?: string;
-  /** A [B, S, ...] value whose axes 0 and 1 give B and S (= T: no past). */
+  /** A [B, S, ...] value whose axes 0 and 1 give B and S. */
   shapeSource: string;
+  /** A [B, T, ...] value whose axis 1 gives the key length T (default: T = S, self-attention without past). */
+  keySource?: string;
 }
 
 /** The mask's rank as the op spec lets it be, or a refusal naming the input. */
@@ -56,8 +58,9 @@ function additiveMask(c: LoweringContext, o: ScoreOptions): string | undefined {
   const e = c.e;
   e.requireOpset(11, `com.microsoft ${c.node.opType} '${c.node.name}' written out (its mask uses Range)`);
   const batch = e.dimOf(o.shapeSource, 0);
-  const length = e.squeeze(e.dimOf(o.shapeSource, 1), [0]);
-  const positions = e.op('Range', [e.constant(0, DataType.INT64), length, e.constant(1, DataType.INT64)]);
+  const range = (of: string) => e.op('Range', [e.constant(0, DataType.INT64), e.squeeze(e.dimOf(of, 1), [0]), e.constant(1, DataType.INT64)]);
+  const queries = range(o.shapeSource);
+  const positions = o.keySource ? range(o.keySource) : queries;
   const zero = c.scalar(0);
   let padding: string | undefined;
   if (o.mask) {
@@ -83,6 +86,7 @@ function additiveMask(c: LoweringContext, o: ScoreOptions): string | undefined {
     padding = e.op('Where', [masked, c.scalar(attrFloat(c.node, 'mask_filter_value', -10000)), zero]);
   }
   if (!o.causal) return padding;
-  const future = e.op('Less', [e.unsqueeze(positions, [1]), e.unsqueeze(positions, [0])]);
+  // Query s sees keys 0..s (no past: the kernels' past_sequence_length + s).
+  const future = e.op('Less', [e.unsqueeze(queries, [1]), e.unsqueeze(positions, [0])]);
   return e.op('Where', [future, c.scalar(-3.4028234663852886e38), padding ?? zero]);
 }

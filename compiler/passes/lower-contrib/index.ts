@@ -16,12 +16,14 @@ import { LoweringContext, REEXPORT_HINT, type Lowering } from './context.ts';
 import { attention } from './attention.ts';
 import { embedLayerNormalization } from './embed-layer-normalization.ts';
 import { fusedMatMul } from './fused-matmul.ts';
+import { multiHeadAttention } from './multi-head-attention.ts';
 import { biasGelu, fastGelu, gelu, quickGelu } from './gelu.ts';
 import { layerNormalization, simplifiedLayerNormalization } from './layer-normalization.ts';
 import { skipLayerNormalization, skipSimplifiedLayerNormalization } from './skip-layer-normalization.ts';
 
 const LOWERINGS: Readonly<Record<string, Lowering>> = {
   Attention: attention,
+  MultiHeadAttention: multiHeadAttention,
   EmbedLayerNormalization: embedLayerNormalization,
   SkipLayerNormalization: skipLayerNormalization,
   SkipSimplifiedLayerNormalization: skipSimplifiedLayerNormalization,
@@ -36,7 +38,6 @@ const LOWERINGS: Readonly<Record<string, Lowering>> = {
 
 /** Fused ops the optimizer writes that are not lowered yet: refused by name rather than left for autodiff to trip on. */
 const NOT_LOWERED: Readonly<Record<string, string>> = {
-  MultiHeadAttention: 'MultiHeadAttention (separate q/k/v inputs, packed or cross-attention forms)',
   GroupQueryAttention: 'GroupQueryAttention (a key/value cache with sequence lengths)',
   RotaryEmbedding: 'RotaryEmbedding',
   DecoderMaskedMultiHeadAttention: 'DecoderMaskedMultiHeadAttention (one-token decoding with a cache)',

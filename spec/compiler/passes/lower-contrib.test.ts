@@ -75,6 +75,10 @@ const CASES: Case[] = [
   { name: 'Attention, no bias', op: 'Attention', attrs: { num_heads: 2 }, inputs: [x(2, 5, 8), w(8, 24)], outputs: [1], reference: { inputs: [x(2, 5, 8), w(8, 24), { kind: 'zeros', shape: [24] }] } },
   { name: 'Attention, one head, attention_bias', op: 'Attention', attrs: { num_heads: 1 }, inputs: [x(2, 5, 8), w(8, 24), w(24), null, null, { kind: 'float', shape: [1, 1, 5, 5], dims: [1, 1, 'S', 'S'] }], outputs: [1] },
   { name: 'Attention at opset 11 (axes as attributes)', op: 'Attention', opset: 11, attrs: { num_heads: 2, unidirectional: 1 }, inputs: [x(2, 5, 8), w(8, 24), w(24), i32([2], [4, 5], ['B'])], outputs: [1] },
+  { name: 'MultiHeadAttention, self, packed bias', op: 'MultiHeadAttention', attrs: { num_heads: 2 }, inputs: [x(2, 5, 8), x(2, 5, 8), x(2, 5, 8), w(24)], outputs: [1] },
+  { name: 'MultiHeadAttention, cross (key length 3), 2-D key padding mask, scale', op: 'MultiHeadAttention', attrs: { num_heads: 2, scale: 0.4 }, inputs: [x(2, 5, 8), { kind: 'float', shape: [2, 3, 8], dims: ['B', 'T', 8] }, { kind: 'float', shape: [2, 3, 12], dims: ['B', 'T', 12] }, null, i32([2, 3], [1, 1, 0, 1, 0, 1], ['B', 'T'])], outputs: [1] },
+  { name: 'MultiHeadAttention, 1-D key lengths', op: 'MultiHeadAttention', attrs: { num_heads: 4 }, inputs: [x(2, 5, 8), x(2, 5, 8), x(2, 5, 8), null, i32([2], [2, 5], ['B'])], outputs: [1] },
+  { name: 'MultiHeadAttention, unidirectional, attention_bias', op: 'MultiHeadAttention', attrs: { num_heads: 2, unidirectional: 1 }, inputs: [x(2, 5, 8), x(2, 5, 8), x(2, 5, 8), w(24), null, { kind: 'float', shape: [1, 2, 5, 5], dims: [1, 2, 'S', 'S'] }], outputs: [1] },
 ];
 
 function random(seed: number): () => number {
@@ -145,7 +149,9 @@ const REFUSED: { name: string; c: Case; says: RegExp }[] = [
   { name: 'Attention with do_rotary', c: { name: 'rotary', op: 'Attention', attrs: { num_heads: 2, do_rotary: 1 }, inputs: [x(2, 5, 8), w(8, 24), w(24)], outputs: [1] }, says: /do_rotary=1/ },
   { name: 'Attention with a 4-D mask', c: { name: 'mask4', op: 'Attention', attrs: { num_heads: 2 }, inputs: [x(2, 5, 8), w(8, 24), w(24), i32([2, 1, 5, 5], new Array(50).fill(1), ['B', 1, 'S', 'S'])], outputs: [1] }, says: /mask_index 'in3' has rank 4/ },
   { name: 'FusedMatMul with a batch transpose', c: { name: 'tb', op: 'FusedMatMul', attrs: { transBatchA: 1 }, inputs: [x(2, 5, 8), w(8, 6)], outputs: [1] }, says: /transBatchA=1/ },
-  { name: 'MultiHeadAttention', c: { name: 'mha', op: 'MultiHeadAttention', attrs: { num_heads: 2 }, inputs: [x(2, 5, 8), x(2, 5, 8), x(2, 5, 8)], outputs: [1] }, says: /MultiHeadAttention 'fused'.*does not rewrite/ },
+  { name: 'MultiHeadAttention with packed QKV', c: { name: 'mha', op: 'MultiHeadAttention', attrs: { num_heads: 2 }, inputs: [{ kind: 'float', shape: [2, 5, 2, 3, 4] }], outputs: [1] }, says: /MultiHeadAttention 'fused'.*packs q, k and v/ },
+  { name: 'MultiHeadAttention with past keys', c: { name: 'mha-past', op: 'MultiHeadAttention', attrs: { num_heads: 2 }, inputs: [x(2, 5, 8), x(2, 5, 8), x(2, 5, 8), null, null, null, x(2, 2, 3, 4), x(2, 2, 3, 4)], outputs: [1, 1, 1] }, says: /reads past_key \(input 6/ },
+  { name: 'GroupQueryAttention', c: { name: 'gqa', op: 'GroupQueryAttention', attrs: { num_heads: 2, kv_num_heads: 1 }, inputs: [x(2, 5, 8), x(2, 5, 4), x(2, 5, 4)], outputs: [1] }, says: /GroupQueryAttention 'fused'.*does not rewrite/ },
 ];
 
 for (const { name, c, says } of REFUSED) {

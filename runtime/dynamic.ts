@@ -66,18 +66,56 @@ function scoresOf(values: Map<string, ModuleValues>, modules: Lor2cModule[], d: 
   return new Map(modules.map((m) => [m.id, sfs(values.get(m.id)!.A, values.get(m.id)!.B, m.rank, d, metric)]));
 }
 
+/**
+ * One structural point, phase by phase: score every module (SFS), edit the structure (merge,
+ * then inject), recompile it, and carry the parameters over.
+ */
 function restructure(opts: DynamicOptions, ctx: StructuralContext, merge: boolean, inject: boolean, weights: WeightsCache): StructuralChange | undefined {
+  const snapshot = scoreModules(opts, ctx);
+  const event: StructuralEvent = { type: merge && inject ? 'merge+inject' : merge ? 'merge' : 'inject', sfs: Object.fromEntries(snapshot.scores) };
+  const edited = editStructure(opts, snapshot, merge, inject, event);
+  const recompiled = recompile(opts, ctx, edited.structure, weights, event);
+  return { artifacts: recompiled.dir, ...carryParameters(ctx, recompiled.compiled, edited, event), event };
+}
+
+type StructuralEvent = StructuralChange['event'] & { type: string };
+type Structure = ReturnType<typeof copyStructure>;
+
+/** The modules' current factors and their SFS scores (one snapshot decides both merge and inject: IMLoR2C, docs/method.md section 6). */
+interface ScoreSnapshot {
+  /** A copy of the structure before the point, for the edits to change. */
+  before: Structure;
+  values: Map<string, ModuleValues>;
+  scores: Map<string, number>;
+  /** Scores by the inject schedule's own metric when it has another one; else `scores`. */
+  injectScores: Map<string, number>;
+}
+
+function scoreModules(opts: DynamicOptions, ctx: StructuralContext): ScoreSnapshot {
   const { plan, base } = opts;
   const d = base.blocks.hidden;
-  const before = ctx.manifest.structure;
-  const values = moduleFactorValues(before, (name) => ctx.parameters.get(name)?.data);
-  // IMLoR2C: one SFS snapshot decides both (docs/method.md section 6).
+  const before = copyStructure(ctx.manifest.structure);
+  const values = moduleFactorValues(ctx.manifest.structure, (name) => ctx.parameters.get(name)?.data);
   const metric = plan.merge?.schedule?.metric ?? plan.inject?.metric ?? { kind: 'mean' };
-  const scores = scoresOf(values, before.modules, d, metric);
-  const injectScores = plan.inject && plan.inject.metric !== metric ? scoresOf(values, before.modules, d, plan.inject.metric) : scores;
-  let structure = copyStructure(before);
+  const scores = scoresOf(values, ctx.manifest.structure.modules, d, metric);
+  const injectScores = plan.inject && plan.inject.metric !== metric ? scoresOf(values, ctx.manifest.structure.modules, d, plan.inject.metric) : scores;
+  return { before, values, scores, injectScores };
+}
+
+/** The new structure and the tensors its edits created (by their new names); `renamed` maps a renumbered share group's tensors to their old names. */
+interface EditedStructure {
+  structure: Structure;
+  fresh: Map<string, Float32Array>;
+  renamed: Map<string, string>;
+}
+
+/** Merge the best adjacent pair, then inject LoRA in place of the weakest module, as the point asks; empty share groups dropped. */
+function editStructure(opts: DynamicOptions, snapshot: ScoreSnapshot, merge: boolean, inject: boolean, event: StructuralEvent): EditedStructure {
+  const { plan, base } = opts;
+  const d = base.blocks.hidden;
+  const { values, scores, injectScores } = snapshot;
+  let structure = snapshot.before;
   const fresh = new Map<string, Float32Array>();
-  const event: StructuralChange['event'] & { type: string } = { type: merge && inject ? 'merge+inject' : merge ? 'merge' : 'inject', sfs: Object.fromEntries(scores) };
 
   if (merge) {
     const stackOf = (i: number) => base.blocks.blocks[i]?.stack;
@@ -107,15 +145,23 @@ function restructure(opts: DynamicOptions, ctx: StructuralContext, merge: boolea
     }
   }
   const pruned = pruneShareGroups(structure);
-  structure = pruned.structure;
-  const renamed = renamedParameters(structure, pruned.origin);
+  return { structure: pruned.structure, fresh, renamed: renamedParameters(pruned.structure, pruned.origin) };
+}
+
+/** The new structure compiled from the prepared base model and written to `<root>/step-<n>`. */
+function recompile(opts: DynamicOptions, ctx: StructuralContext, structure: Structure, weights: WeightsCache, event: StructuralEvent): { dir: string; compiled: ReturnType<typeof compileStructure> } {
   const started = performance.now();
-  const compiled = compileStructure(base, plan, structure, { totalSteps: opts.totalSteps, target: ctx.manifest.target });
+  const compiled = compileStructure(opts.base, opts.plan, structure, { totalSteps: opts.totalSteps, target: ctx.manifest.target });
   const dir = join(opts.root, `step-${String(ctx.step).padStart(8, '0')}`);
   const { train, eval: evalModel, infer } = compiled.graphs;
   writeArtifacts(dir, { graphs: { train, eval: evalModel, infer }, manifest: compiled.manifest, initial: compiled.initial }, weights);
   event.recompileSeconds = Number(((performance.now() - started) / 1000).toFixed(3));
+  return { dir, compiled };
+}
 
+/** Every parameter of the recompiled artifacts: created by the edit, carried over (with its optimizer state), or LoRA an injection enabled. */
+function carryParameters(ctx: StructuralContext, compiled: ReturnType<typeof compileStructure>, edited: EditedStructure, event: StructuralEvent): Pick<StructuralChange, 'parameters' | 'optimizer'> {
+  const { fresh, renamed } = edited;
   const parameters = new Map<string, Float32Tensor>();
   const optimizer = new Map<string, Float32Tensor>();
   for (const p of compiled.manifest.parameters) {
@@ -131,5 +177,5 @@ function restructure(opts: DynamicOptions, ctx: StructuralContext, merge: boolea
     if (carried) for (const [key, value] of ctx.optimizer) if (key.startsWith(`${from}:`)) optimizer.set(`${p.name}:${key.slice(from.length + 1)}`, value);
   }
   event.parameters = compiled.report.trainable;
-  return { artifacts: dir, parameters, optimizer, event };
+  return { parameters, optimizer };
 }

@@ -23,6 +23,15 @@ export const MAX_NESTING = 64;
  */
 export const MAX_SYNTAX_ERRORS = 100;
 
+/**
+ * Lexing errors (characters no token starts with) listed one by one; past this many, one
+ * diagnostic counts the rest. A binary file fed as a spec has one at nearly every line.
+ */
+export const MAX_LEXING_ERRORS = 100;
+
+/** Characters of an unexpected run shown in its message. */
+export const MAX_SHOWN_CHARACTERS = 20;
+
 /** Words longer than this get no "did you mean" suggestion (a typo suggestion for a longer name is guesswork). */
 export const MAX_SUGGESTED_WORD = 64;
 

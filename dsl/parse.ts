@@ -7,7 +7,7 @@ import type { SpecFile } from './ast.ts';
 import { CstToAst } from './cst-to-ast.ts';
 import { LineIndex, type Diagnostic } from './diagnostics.ts';
 import { StringLiteral, tokenize } from './lexer.ts';
-import { MAX_NESTING, MAX_SPEC_LENGTH, MAX_STRING_LENGTH, MAX_SYNTAX_ERRORS } from './limits.ts';
+import { MAX_LEXING_ERRORS, MAX_NESTING, MAX_SHOWN_CHARACTERS, MAX_SPEC_LENGTH, MAX_STRING_LENGTH, MAX_SYNTAX_ERRORS } from './limits.ts';
 import { parseTokens, TooManySyntaxErrors } from './parser.ts';
 
 const tokenDisplay: Record<string, string> = {
@@ -93,7 +93,8 @@ function syntaxDiagnostic(e: IRecognitionException, index: LineIndex): Diagnosti
 }
 
 function lexDiagnostic(e: ILexingError, index: LineIndex): Diagnostic {
-  const ch = index.text.slice(e.offset, e.offset + Math.max(1, e.length));
+  const length = Math.max(1, e.length);
+  const ch = index.text.slice(e.offset, e.offset + Math.min(length, MAX_SHOWN_CHARACTERS));
   const first = ch[0] ?? '';
   if (first === '"') {
     return {
@@ -104,11 +105,11 @@ function lexDiagnostic(e: ILexingError, index: LineIndex): Diagnostic {
       range: index.range(e.offset, Math.max(1, e.length)),
     };
   }
-  const shown = JSON.stringify(ch).slice(1, -1);
+  const shown = JSON.stringify(ch).slice(1, -1) + (length > ch.length ? `...\` (${length.toLocaleString('en-US')} characters)` : '`');
   return {
     severity: 'error',
     code: 'syntax',
-    message: `unexpected character${ch.length > 1 ? 's' : ''} \`${shown}\``,
+    message: `unexpected character${length > 1 ? 's' : ''} \`${shown}`,
     hint: first === "'" ? 'strings use double quotes: "..."' : 'comments start with `#` or `//`; names use letters, digits and `_`',
     range: index.range(e.offset, Math.max(1, e.length)),
   };
@@ -193,7 +194,18 @@ export function parseText(text: string, file: string): ParsedSpec {
   if (text.length > MAX_SPEC_LENGTH) return tooLong(text, file);
   const index = new LineIndex(text, file);
   const lexed = tokenize(text);
-  const diagnostics: Diagnostic[] = lexed.errors.map((e) => lexDiagnostic(e, index));
+  const diagnostics: Diagnostic[] = lexed.errors.slice(0, MAX_LEXING_ERRORS).map((e) => lexDiagnostic(e, index));
+  const unlisted = lexed.errors.length - MAX_LEXING_ERRORS;
+  if (unlisted > 0) {
+    const next = lexed.errors[MAX_LEXING_ERRORS]!;
+    diagnostics.push({
+      severity: 'error',
+      code: 'syntax',
+      message: `... and ${unlisted.toLocaleString('en-US')} more unexpected character${unlisted === 1 ? '' : 's'} or unterminated string${unlisted === 1 ? '' : 's'}, from here on`,
+      hint: `the first ${MAX_LEXING_ERRORS} are listed; is this a .lor2c file?`,
+      range: index.range(next.offset, Math.max(1, next.length)),
+    });
+  }
   diagnostics.push(...longStrings(lexed.tokens, index));
   const cut = nestingCut(lexed.tokens);
   let tokens = lexed.tokens;

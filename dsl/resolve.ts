@@ -126,7 +126,7 @@ function tile(blocks: number[], span: number, stackOf: (block: number) => string
  */
 export function layoutModules(sections: Lor2cSection[], staticMerges: BlockRange[], blockCount: number, stacks?: StackExtent[]): Layout {
   const problems: LayoutProblem[] = [];
-  let modules: Lor2cModule[] = [];
+  const modules: Lor2cModule[] = [];
   const stackOf = stackIndexer(stacks);
   sections.forEach((section, sectionIndex) => {
     const span = Math.max(1, Math.floor(section.span) || 1);
@@ -201,7 +201,72 @@ export function layoutModules(sections: Lor2cSection[], staticMerges: BlockRange
     problems.push({ severity: 'error', code: 'overlapping-spans', message: `more than ${MAX_REPORTED_OVERLAPS} pairs of sections overlap; the others are not listed`, origin: { kind: 'section', section: sections.length - 1 } });
   }
 
-  const mergedSpans: Array<[number, number]> = [];
+  return { modules: applyStaticMerges(modules, staticMerges, blockCount, stackOf, problems), problems };
+}
+
+/** Modules listed in a static-merge problem at most (a `...` says there are more). */
+const LISTED_MODULES = 20;
+
+/** Counts marked blocks over ranges (a Fenwick tree): each mark and each query costs log(blocks). */
+class MarkedBlocks {
+  private readonly tree: Int32Array;
+  constructor(size: number) {
+    this.tree = new Int32Array(size + 1);
+  }
+  mark(block: number): void {
+    for (let i = block + 1; i < this.tree.length; i += i & -i) this.tree[i]!++;
+  }
+  /** Marked blocks in 0..block-1. */
+  private before(block: number): number {
+    let sum = 0;
+    for (let i = block; i > 0; i -= i & -i) sum += this.tree[i]!;
+    return sum;
+  }
+  anyIn(from: number, to: number): boolean {
+    return this.before(to + 1) - this.before(from) > 0;
+  }
+}
+
+/**
+ * The static merges applied to `modules` (sorted by span), in the order written; problems are
+ * added to `problems`. Each merge is checked in time logarithmic in the modules and blocks
+ * (prefix tables over the modules as tiled), so a spec with many merges checks in linear time.
+ * The tables stay valid as merges are applied: a merge is applied only when it overlaps no
+ * earlier one, so the modules it looks at are still those tiled.
+ */
+function applyStaticMerges(modules: Lor2cModule[], staticMerges: BlockRange[], blockCount: number, stackOf: (block: number) => string | undefined, problems: LayoutProblem[]): Lor2cModule[] {
+  if (staticMerges.length === 0) return modules;
+  const n = modules.length;
+  // maxEnd[k]: the furthest block any of modules[0..k] reaches; breaks[k]: modules[1..k-1] that do not start right after the one before.
+  const maxEnd = new Array<number>(n);
+  const breaks = new Array<number>(n + 1).fill(0);
+  for (let k = 0; k < n; k++) {
+    maxEnd[k] = Math.max(k > 0 ? maxEnd[k - 1]! : -Infinity, modules[k]!.span[1]);
+    breaks[k + 1] = breaks[k]! + (k > 0 && modules[k]!.span[0] !== modules[k - 1]!.span[1] + 1 ? 1 : 0);
+  }
+  /** The first module index whose start is at least `block` (modules are sorted by start). */
+  const firstStartingFrom = (block: number): number => {
+    let [lo, hi] = [0, n];
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (modules[mid]!.span[0] < block) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  /** The first module index from which some module so far reaches `block` (maxEnd only grows). */
+  const firstReaching = (block: number): number => {
+    let [lo, hi] = [0, n];
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (maxEnd[mid]! < block) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const merged = new MarkedBlocks(blockCount);
+  // The merged module that replaces modules[first..last], by `first`.
+  const replaced = new Map<number, { last: number; module: Lor2cModule }>();
   staticMerges.forEach((range, mergeIndex) => {
     const from = absolute(range.from, blockCount);
     const to = absolute(range.to, blockCount);
@@ -214,32 +279,49 @@ export function layoutModules(sections: Lor2cSection[], staticMerges: BlockRange
       problems.push({ severity: 'error', code: 'cross-stack-merge', message: `static merge ${from}..${to} starts in the ${stackOf(from)} stack and ends in the ${stackOf(to)}`, hint: 'a LoR2C path stays within one residual stream: merge modules of one stack', origin });
       return;
     }
-    if (mergedSpans.some(([a, b]) => from <= b && a <= to)) {
+    if (merged.anyIn(from, to)) {
       problems.push({ severity: 'error', code: 'overlapping-spans', message: `static merge ${from}..${to} overlaps another static merge`, origin });
       return;
     }
-    const parts = modules.filter((m) => m.span[0] >= from && m.span[1] <= to);
-    const chained = parts.length > 0 && parts[0]!.span[0] === from && parts[parts.length - 1]!.span[1] === to && parts.every((m, i) => i === 0 || m.span[0] === parts[i - 1]!.span[1] + 1);
-    const cut = modules.some((m) => m.span[0] <= to && m.span[1] >= from && !parts.includes(m));
-    if (!chained || cut || parts.length < 2) {
-      const have = modules.filter((m) => m.span[0] <= to && m.span[1] >= from).map((m) => `${m.id} [${m.span[0]}..${m.span[1]}]`);
+    // modules[first..end-1] start inside the merge; one reaching past `to`, or one from before reaching `from`, is cut by it.
+    const first = firstStartingFrom(from);
+    const end = firstStartingFrom(to + 1);
+    const cut = (first > 0 && maxEnd[first - 1]! >= from) || (end > 0 && maxEnd[end - 1]! > to);
+    const chained = !cut && end - first >= 2 && modules[first]!.span[0] === from && modules[end - 1]!.span[1] === to && breaks[end]! - breaks[first + 1]! === 0;
+    if (!chained) {
+      const have: string[] = [];
+      let more = false;
+      for (let k = firstReaching(from); k < end; k++) {
+        const m = modules[k]!;
+        if (m.span[1] < from) continue;
+        if (have.length === LISTED_MODULES) {
+          more = true;
+          break;
+        }
+        have.push(`${m.id} [${m.span[0]}..${m.span[1]}]`);
+      }
       problems.push({
         severity: 'error',
         code: 'bad-static-merge',
         message: `static merge ${from}..${to} does not exactly cover two or more adjacent modules`,
-        hint: have.length ? `modules there: ${have.join(', ')}` : 'no module covers these blocks',
+        hint: have.length ? `modules there: ${have.join(', ')}${more ? ', ...' : ''}` : 'no module covers these blocks',
         origin,
       });
       return;
     }
-    mergedSpans.push([from, to]);
-    const first = parts[0]!;
-    const merged: Lor2cModule = { ...first, id: moduleId(from, to), span: [from, to] };
-    modules = modules.filter((m) => !parts.includes(m));
-    modules.push(merged);
-    modules.sort((a, b) => a.span[0] - b.span[0] || a.span[1] - b.span[1]);
+    for (let b = from; b <= to; b++) merged.mark(b);
+    replaced.set(first, { last: end - 1, module: { ...modules[first]!, id: moduleId(from, to), span: [from, to] } });
   });
-  return { modules, problems };
+  // A merged module takes its first part's place: no module before it reaches into it, so the order by span holds.
+  const out: Lor2cModule[] = [];
+  for (let k = 0; k < n; k++) {
+    const merge = replaced.get(k);
+    if (merge) {
+      out.push(merge.module);
+      k = merge.last;
+    } else out.push(modules[k]!);
+  }
+  return out;
 }
 
 /**

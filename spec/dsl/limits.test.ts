@@ -6,7 +6,7 @@
  * quadratic), the best of a few runs each, so a loaded machine does not make them flake.
  */
 import test from 'ava';
-import { checkSpec, EXCERPT_WIDTH, MAX_SPEC_LENGTH, MAX_STRING_LENGTH, MAX_SYNTAX_ERRORS, renderDiagnostics, RENDERED_DIAGNOSTICS_LIMIT, type Diagnostic } from '../../dsl/index.ts';
+import { checkSpec, layoutModules, EXCERPT_WIDTH, MAX_LEXING_ERRORS, MAX_SPEC_LENGTH, MAX_STRING_LENGTH, MAX_SYNTAX_ERRORS, renderDiagnostics, RENDERED_DIAGNOSTICS_LIMIT, type Diagnostic } from '../../dsl/index.ts';
 
 function cpuSeconds(fn: () => void): number {
   let best = Infinity;
@@ -46,6 +46,24 @@ test('many unnamed sections get their names in linear time', (t) => {
     r.plan?.lor2c.map((s) => s.name),
     ['lor2c', 'lor2c_2', 'lor2c_3'],
   );
+});
+
+test('many static merges are laid out in linear time', (t) => {
+  // The layout itself, as parsing n lines costs more than laying out n merges did at n = 1,000;
+  // sizes small enough that the garbage stays young, repeated to be measurable.
+  const layout = (n: number, repeats: number) => {
+    const section = checkSpec(`lor2c { blocks 0..${2 * n - 1} }\n`, 'x.lor2c').plan!.lor2c;
+    const merges = Array.from({ length: n }, (_, i) => ({ from: 2 * i, to: 2 * i + 1 }));
+    return () => {
+      for (let k = 0; k < repeats; k++) layoutModules(section, merges, 2 * n);
+    };
+  };
+  layout(500, 80)(); // warm up the JIT
+  // Per layout: 80 of n against 20 of 4n, so both measure about as long.
+  const ratio = (cpuSeconds(layout(2000, 20)) / 20) / (Math.max(cpuSeconds(layout(500, 80)), 1e-3) / 80);
+  t.true(ratio < 8, `4x the static merges took ${ratio.toFixed(1)}x the time`);
+  const spec = `lor2c { blocks 0..5 }\nmerge {\n${lines(3, (i) => `  static ${2 * i}..${2 * i + 1}`)}}\n`;
+  t.deepEqual(checkSpec(spec, 'x.lor2c').plan?.modules?.map((m) => m.id), ['b0_1', 'b2_3', 'b4_5']);
 });
 
 test('undefined names among many lets: "did you mean" work is bounded', (t) => {
@@ -90,6 +108,22 @@ test('thousands of syntax errors: the parser stops after the limit, no internal 
   // Inside nested blocks too (recovery in a repetition costs stack per error).
   const nested = `${'lor2c { '.repeat(40)}\n${lines(3000, () => 'rank = 1 )')}${'}'.repeat(40)}\n`;
   t.deepEqual(internal(checkSpec(nested, 'x.lor2c').diagnostics), []);
+});
+
+test('thousands of unexpected characters: the first are listed, the rest counted, in linear time', (t) => {
+  const text = lines(4000, (i) => `rank ${i} @`);
+  const r = checkSpec(text, 'x.lor2c');
+  t.deepEqual(internal(r.diagnostics), []);
+  const lexing = r.diagnostics.filter((d) => d.message.startsWith('unexpected character'));
+  t.is(lexing.length, MAX_LEXING_ERRORS);
+  const rest = r.diagnostics.find((d) => d.message.startsWith('... and '));
+  t.is(rest?.message, `... and ${(4000 - MAX_LEXING_ERRORS).toLocaleString('en-US')} more unexpected characters or unterminated strings, from here on`);
+  t.like(rest, { range: { line: MAX_LEXING_ERRORS + 1, col: `rank ${MAX_LEXING_ERRORS} `.length + 1 } });
+  const ratio = growth((n) => lines(n, () => '@ "'), 2000);
+  t.true(ratio < 8, `4x the bad lines took ${ratio.toFixed(1)}x the time`);
+  // A long run of them is one error, its message showing the run's start.
+  const run = checkSpec(`${'@'.repeat(500_000)}\n`, 'x.lor2c').diagnostics.filter((d) => d.code === 'syntax');
+  t.deepEqual(run.map((d) => d.message), ['unexpected characters `@@@@@@@@@@@@@@@@@@@@...` (500,000 characters)']);
 });
 
 test('a spec over the length limit is refused at 1:1 without reading it', (t) => {

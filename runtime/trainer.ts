@@ -77,9 +77,9 @@ export interface TrainerOptions {
   steps?: number;
   /** Alternatively, epochs over the training data. */
   epochs?: number;
-  /** Examples per batch (default 8; a graph with a fixed batch dim decides it). */
+  /** Examples per batch (default: the spec's `batch`; a graph with a fixed batch dim decides it). */
   batchSize?: number;
-  /** Shuffling seed (default 0). */
+  /** Shuffling seed (default: the spec's `seed`). */
   seed?: number;
   /** Length bucketing over chunks of this many batches (0: off). */
   bucket?: number;
@@ -148,6 +148,29 @@ function zerosLike(shape: number[]): Float32Tensor {
   return { shape: [...shape], data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
 }
 
+/**
+ * The library's whole-number options, refused as the CLI refuses its flags (a library caller has
+ * no CLI in front): a checkpoint interval of 0 or 1.5 would silently never checkpoint, a batch
+ * size of 1.5 fail deep in the batch plan, a seed of 1e300 make every checkpoint unreadable.
+ */
+function checkCounts(opts: TrainerOptions): void {
+  const whole = (name: string, value: number | undefined, min: 0 | 1) => {
+    if (value === undefined || (Number.isSafeInteger(value) && value >= min)) return;
+    throw new UserError(`Trainer option ${name} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer, got ${value}`);
+  };
+  whole('seed', opts.seed, 0);
+  whole('steps', opts.steps, 0);
+  whole('epochs', opts.epochs, 1);
+  whole('batchSize', opts.batchSize, 1);
+  whole('checkpointEvery', opts.checkpointEvery, 1);
+  whole('bucket', opts.bucket, 0);
+  if (typeof opts.evalEvery === 'number') whole('evalEvery', opts.evalEvery, 1);
+  else if (opts.evalEvery !== undefined) {
+    whole('evalEvery.count', opts.evalEvery.count, 1);
+    if (opts.evalEvery.unit !== 'steps' && opts.evalEvery.unit !== 'epochs') throw new UserError(`Trainer option evalEvery.unit must be 'steps' or 'epochs', got ${JSON.stringify(opts.evalEvery.unit)}`);
+  }
+}
+
 export class Trainer {
   private sessions!: Sessions;
   private params = new Map<string, Float32Tensor>();
@@ -196,7 +219,7 @@ export class Trainer {
   }
 
   private static async openUnclaimed(opts: TrainerOptions, host: TrainerHost): Promise<Trainer> {
-    if (opts.seed !== undefined && (!Number.isSafeInteger(opts.seed) || opts.seed < 0)) throw new UserError(`the seed must be a non-negative integer, got ${opts.seed}`);
+    checkCounts(opts);
     const resumed = opts.resume ? host.readCheckpoint(opts.resume) : undefined;
     // After a Merge/Inject the parameters belong to DIR's recompile, which the checkpoint names
     // (followed only to artifacts of the same base model, holding the compile it was written for).

@@ -214,3 +214,23 @@ console.log('status=' + r.status + ' step=' + r.step);
   t.true(existsSync(ckpt));
   t.is(readCheckpoint(ckpt).step, Number(m![1]));
 });
+
+test('the library refuses whole-number options that are not whole numbers, as the CLI does, before anything opens', async (t) => {
+  const w = workspace();
+  const cases: [Partial<TrainerOptions>, RegExp][] = [
+    [{ checkpointEvery: 0 }, /checkpointEvery must be a positive integer, got 0/],
+    [{ checkpointEvery: 1.5 }, /checkpointEvery must be a positive integer, got 1.5/],
+    [{ batchSize: 2.5 }, /batchSize must be a positive integer, got 2.5/],
+    [{ seed: 1e300 }, /seed must be a non-negative integer, got 1e\+300/],
+    [{ steps: -1 }, /steps must be a non-negative integer, got -1/],
+    [{ steps: undefined, epochs: 0 }, /epochs must be a positive integer, got 0/],
+    [{ bucket: Number.NaN }, /bucket must be a non-negative integer, got NaN/],
+    [{ evalEvery: 0 }, /evalEvery must be a positive integer, got 0/],
+    [{ evalEvery: { count: 2, unit: 'days' as 'steps' } }, /evalEvery.unit must be 'steps' or 'epochs', got "days"/],
+  ];
+  for (const [extra, message] of cases) {
+    const e = await t.throwsAsync(Trainer.open(base(w, { steps: 2, ...extra }), nodeHost));
+    t.is(e?.name, 'UserError', `${JSON.stringify(extra)}: ${e?.message}`);
+    t.regex(e!.message, message);
+  }
+});

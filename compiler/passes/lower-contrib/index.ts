@@ -17,6 +17,7 @@ import { attention } from './attention.ts';
 import { embedLayerNormalization } from './embed-layer-normalization.ts';
 import { fusedMatMul } from './fused-matmul.ts';
 import { multiHeadAttention } from './multi-head-attention.ts';
+import { rotaryEmbedding } from './rotary-embedding.ts';
 import { biasGelu, fastGelu, gelu, quickGelu } from './gelu.ts';
 import { layerNormalization, simplifiedLayerNormalization } from './layer-normalization.ts';
 import { skipLayerNormalization, skipSimplifiedLayerNormalization } from './skip-layer-normalization.ts';
@@ -24,6 +25,7 @@ import { skipLayerNormalization, skipSimplifiedLayerNormalization } from './skip
 const LOWERINGS: Readonly<Record<string, Lowering>> = {
   Attention: attention,
   MultiHeadAttention: multiHeadAttention,
+  RotaryEmbedding: rotaryEmbedding,
   EmbedLayerNormalization: embedLayerNormalization,
   SkipLayerNormalization: skipLayerNormalization,
   SkipSimplifiedLayerNormalization: skipSimplifiedLayerNormalization,
@@ -39,7 +41,6 @@ const LOWERINGS: Readonly<Record<string, Lowering>> = {
 /** Fused ops the optimizer writes that are not lowered yet: refused by name rather than left for autodiff to trip on. */
 const NOT_LOWERED: Readonly<Record<string, string>> = {
   GroupQueryAttention: 'GroupQueryAttention (a key/value cache with sequence lengths)',
-  RotaryEmbedding: 'RotaryEmbedding',
   DecoderMaskedMultiHeadAttention: 'DecoderMaskedMultiHeadAttention (one-token decoding with a cache)',
   PackedAttention: 'PackedAttention (padding removed)',
   PackedMultiHeadAttention: 'PackedMultiHeadAttention (padding removed)',

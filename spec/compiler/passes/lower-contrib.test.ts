@@ -17,7 +17,7 @@ import '../../support/ort.ts';
 
 type Input =
   | { kind: 'float' | 'weight' | 'zeros'; shape: number[]; dims?: (number | string)[]; scale?: number }
-  | { kind: 'int32'; shape: number[]; values: number[]; dims?: (number | string)[]; weight?: boolean }
+  | { kind: 'int32' | 'int64'; shape: number[]; values: number[]; dims?: (number | string)[] }
   | null;
 
 interface Case {
@@ -38,6 +38,7 @@ const x = (...shape: number[]): Input => ({ kind: 'float', shape, dims: shape.ma
 const w = (...shape: number[]): Input => ({ kind: 'weight', shape });
 const i32 = (shape: number[], values: number[], dims?: (number | string)[]): Input => ({ kind: 'int32', shape, values, ...(dims ? { dims } : {}) });
 const ids = (b: number, s: number, max: number) => i32([b, s], Array.from({ length: b * s }, (_, i) => (i * 7 + 3) % max), ['B', 'S']);
+const pos = (b: number, s: number): Input => ({ kind: 'int64', shape: [b, s], values: Array.from({ length: b * s }, (_, i) => (i * 3) % 11), dims: ['B', 'S'] });
 const all = (n: number) => Array.from({ length: n }, () => 1 as const);
 
 // B = 2, S = 5, hidden 8; attention with 2 heads of 4 unless said.
@@ -79,6 +80,10 @@ const CASES: Case[] = [
   { name: 'MultiHeadAttention, cross (key length 3), 2-D key padding mask, scale', op: 'MultiHeadAttention', attrs: { num_heads: 2, scale: 0.4 }, inputs: [x(2, 5, 8), { kind: 'float', shape: [2, 3, 8], dims: ['B', 'T', 8] }, { kind: 'float', shape: [2, 3, 12], dims: ['B', 'T', 12] }, null, i32([2, 3], [1, 1, 0, 1, 0, 1], ['B', 'T'])], outputs: [1] },
   { name: 'MultiHeadAttention, 1-D key lengths', op: 'MultiHeadAttention', attrs: { num_heads: 4 }, inputs: [x(2, 5, 8), x(2, 5, 8), x(2, 5, 8), null, i32([2], [2, 5], ['B'])], outputs: [1] },
   { name: 'MultiHeadAttention, unidirectional, attention_bias', op: 'MultiHeadAttention', attrs: { num_heads: 2, unidirectional: 1 }, inputs: [x(2, 5, 8), x(2, 5, 8), x(2, 5, 8), w(24), null, { kind: 'float', shape: [1, 2, 5, 5], dims: [1, 2, 'S', 'S'] }], outputs: [1] },
+  { name: 'RotaryEmbedding, [B, N, S, H], half-split', op: 'RotaryEmbedding', inputs: [{ kind: 'float', shape: [2, 2, 5, 8], dims: ['B', 2, 'S', 8] }, pos(2, 5), w(16, 4), w(16, 4)], outputs: [1] },
+  { name: 'RotaryEmbedding, [B, S, N*H], interleaved', op: 'RotaryEmbedding', attrs: { interleaved: 1, num_heads: 2 }, inputs: [x(2, 5, 16), pos(2, 5), w(16, 4), w(16, 4)], outputs: [1] },
+  { name: 'RotaryEmbedding, partial rotary_embedding_dim', op: 'RotaryEmbedding', attrs: { rotary_embedding_dim: 4, num_heads: 2 }, inputs: [{ kind: 'float', shape: [2, 2, 5, 8], dims: ['B', 2, 'S', 8] }, pos(2, 5), w(16, 2), w(16, 2)], outputs: [1] },
+  { name: 'RotaryEmbedding, one position offset', op: 'RotaryEmbedding', attrs: { num_heads: 2 }, inputs: [x(2, 5, 16), { kind: 'int64', shape: [1], values: [3] }, w(16, 4), w(16, 4)], outputs: [1] },
 ];
 
 function random(seed: number): () => number {
@@ -93,9 +98,9 @@ function build(c: Case): { model: Model; feeds: Record<string, ort.Tensor> } {
   const inputs = c.inputs.map((spec, k) => {
     if (!spec) return '';
     const name = `in${k}`;
-    if (spec.kind === 'int32') {
-      graph.inputs.push(valueInfoFromType(name, { dtype: DataType.INT32, shape: spec.dims ?? spec.shape }));
-      feeds[name] = new ort.Tensor('int32', Int32Array.from(spec.values), spec.shape);
+    if (spec.kind === 'int32' || spec.kind === 'int64') {
+      graph.inputs.push(valueInfoFromType(name, { dtype: spec.kind === 'int32' ? DataType.INT32 : DataType.INT64, shape: spec.dims ?? spec.shape }));
+      feeds[name] = spec.kind === 'int32' ? new ort.Tensor('int32', Int32Array.from(spec.values), spec.shape) : new ort.Tensor('int64', BigInt64Array.from(spec.values.map(BigInt)), spec.shape);
       return name;
     }
     const n = spec.shape.reduce((a, b) => a * b, 1);

@@ -17,7 +17,7 @@
 import type { Graph, Node } from '../graph/graph.ts';
 import type { ValueInfoProto } from '../onnx/proto.ts';
 import { attrInt } from '../graph/attributes.ts';
-import { tensorNumbers } from '../onnx/tensor.ts';
+import { constantNumbers, type ConstantScope } from '../graph/constants.ts';
 import { describeType } from '../inspect.ts';
 import type { InputBounds, Manifest } from '../../contract/manifest.ts';
 
@@ -32,12 +32,10 @@ export function inputBounds(graph: Graph, task: Manifest['task'], batchInputs: r
   const producers = graph.producers();
   const batch = new Map(batchInputs.map((v) => [v.name, describeType(v.type).shape ?? []]));
   const out = new Map<string, InputBounds>();
-  /** A one-element constant (initializer or Constant node), as a number. */
+  const constants: ConstantScope = { graph, producer: (v) => producers.get(v) };
+  /** A one-element constant, as a number (graph/constants.ts reads it). */
   const constantOf = (name: string | undefined): number | undefined => {
-    if (!name) return undefined;
-    const p = producers.get(name);
-    const t = graph.initializers.get(name) ?? (p?.opType === 'Constant' ? p.attributes.find((a) => a.name === 'value')?.t : undefined);
-    const values = t ? tensorNumbers(t) : undefined;
+    const values = constantNumbers(constants, name);
     return values?.length === 1 ? values[0] : undefined;
   };
   const entry = (name: string) => out.get(name) ?? (out.set(name, {}), out.get(name)!);
@@ -60,8 +58,7 @@ export function inputBounds(graph: Graph, task: Manifest['task'], batchInputs: r
       const table = storedOf(node.inputs[0]);
       if (!table || !node.inputs[2]) continue;
       const dims = table.dims.map(Number);
-      const axesTensor = storedOf(node.inputs[3]);
-      const axes = (node.inputs[3] ? (axesTensor ? tensorNumbers(axesTensor) : undefined) : dims.map((_, i) => i))?.map((a) => (a < 0 ? a + dims.length : a));
+      const axes = (node.inputs[3] ? constantNumbers(constants, node.inputs[3]) : dims.map((_, i) => i))?.map((a) => (a < 0 ? a + dims.length : a));
       const sizes = axes?.map((a) => dims[a]).filter((d): d is number => d !== undefined && d > 1);
       if (!sizes || sizes.length === 0) continue;
       const max = Math.min(...sizes);

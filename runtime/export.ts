@@ -46,24 +46,29 @@ export function adapterConfigPath(file: string): string {
 export function adapterBaseWarning(manifest: Manifest, adapterFile: string): string | undefined {
   const path = adapterConfigPath(adapterFile);
   if (!existsSync(path)) return undefined;
-  let config: Partial<AdapterConfig>;
+  let parsed: unknown;
   try {
-    config = JSON.parse(readRegularFile(path, 'adapter config').toString('utf8')) as Partial<AdapterConfig>;
+    parsed = JSON.parse(readRegularFile(path, 'adapter config').toString('utf8'));
   } catch (e) {
     return `${isUserError(e) ? e.message : `${path} is not valid JSON`}; cannot tell which base model ${basename(adapterFile)} was trained on`;
   }
+  // Anyone may have written the file (another tool's adapter_config.json): only fields of the right type are read.
+  const config = (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : {}) as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const weightsSha = text((config.weights as { sha256?: unknown } | null | undefined)?.sha256);
+  const baseName = text(config.base_model_name_or_path);
   // A config whose weights hash is not this file's describes other values (an export killed
   // between its two renames, or a file replaced by hand): the values file's own metadata tells.
-  let theirs = config.base_model_sha256;
-  if (config.weights?.sha256 && existsSync(adapterFile) && createHash('sha256').update(readRegularFile(adapterFile, 'safetensors file')).digest('hex') !== config.weights.sha256) {
+  let theirs = text(config.base_model_sha256);
+  if (weightsSha && existsSync(adapterFile) && createHash('sha256').update(readRegularFile(adapterFile, 'safetensors file')).digest('hex') !== weightsSha) {
     try {
-      theirs = readSafetensors(adapterFile).metadata.base_sha256;
+      theirs = text(readSafetensors(adapterFile).metadata.base_sha256);
     } catch {
       theirs = undefined;
     }
   }
   if (!theirs || !manifest.base.sha256 || theirs === manifest.base.sha256) return undefined;
-  return `${basename(adapterFile)} was trained on base model ${config.base_model_name_or_path ?? '?'} (sha256 ${theirs.slice(0, 12)}...), but these artifacts were compiled from ${manifest.base.path} (sha256 ${manifest.base.sha256.slice(0, 12)}...)`;
+  return `${basename(adapterFile)} was trained on base model ${baseName ?? '?'} (sha256 ${theirs.slice(0, 12)}...), but these artifacts were compiled from ${manifest.base.path} (sha256 ${manifest.base.sha256.slice(0, 12)}...)`;
 }
 
 export interface ExportOptions {

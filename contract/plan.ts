@@ -51,7 +51,10 @@ export interface Plan {
  */
 export interface BlockSelection {
   ranges?: BlockRange[];
+  /** Keeps every k-th block of the whole selection (after `stackEvery`). */
   every: number;
+  /** `encoder 0..-1 every 2`: every k-th of the blocks chosen in that stack, by stack name. */
+  stackEvery?: Record<string, number>;
 }
 
 /**

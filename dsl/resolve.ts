@@ -38,20 +38,29 @@ export function unknownStacks(selection: BlockSelection, blockCount: number, sta
 export function resolveBlocks(selection: BlockSelection, blockCount: number, stacks?: StackExtent[]): number[] {
   const chosen = new Set<number>();
   const count = Math.max(0, Math.floor(blockCount));
+  /** The blocks chosen within a stack with its own `every`, by stack name. */
+  const perStack = new Map<string, Set<number>>();
   if (selection.ranges === undefined) {
     for (let i = 0; i < count; i++) chosen.add(i);
   } else {
     for (const r of selection.ranges) {
       const extent = extentOf(r, count, stacks);
       if (!extent) continue;
+      const own = r.stack !== undefined && selection.stackEvery?.[r.stack] !== undefined;
+      const into = own ? (perStack.get(r.stack!) ?? perStack.set(r.stack!, new Set()).get(r.stack!)!) : chosen;
       const from = absolute(r.from, extent.count);
       const to = absolute(r.to, extent.count);
-      for (let i = Math.max(0, from); i <= Math.min(to, extent.count - 1); i++) chosen.add(extent.first + i);
+      for (let i = Math.max(0, from); i <= Math.min(to, extent.count - 1); i++) into.add(extent.first + i);
     }
   }
-  const sorted = [...chosen].sort((a, b) => a - b);
-  const every = Math.max(1, Math.floor(selection.every) || 1);
-  return sorted.filter((_, position) => position % every === 0);
+  for (const [stack, blocks] of perStack) everyKth([...blocks], selection.stackEvery![stack]!).forEach((b) => chosen.add(b));
+  return everyKth([...chosen], selection.every);
+}
+
+/** Every k-th of the blocks, ascending, starting with the first. */
+function everyKth(blocks: number[], k: number): number[] {
+  const every = Math.max(1, Math.floor(k) || 1);
+  return blocks.sort((a, b) => a - b).filter((_, position) => position % every === 0);
 }
 
 /** The ranges of a selection that reach outside their stack (or 0..blockCount-1); ranges of unknown stacks are `unknownStacks`'. */

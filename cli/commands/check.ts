@@ -7,7 +7,9 @@ import { adapterReport, describeBase, modelFacts, prepareBase, readSpecFile, ren
 
 function describeBlocks(s: BlockSelection): string {
   const range = (r: { from: number; to: number }) => (r.from === r.to ? `${r.from}` : `${r.from}..${r.to}`);
-  const which = s.ranges === undefined ? 'all blocks' : `blocks ${s.ranges.map((r) => (r.stack === undefined ? range(r) : r.from === 0 && r.to === -1 ? r.stack : `${r.stack} ${range(r)}`)).join(', ')}`;
+  // A stack's own `every` follows its last range.
+  const step = (r: { stack?: string }, i: number, all: { stack?: string }[]) => (r.stack !== undefined && s.stackEvery?.[r.stack] !== undefined && all[i + 1]?.stack !== r.stack ? ` every ${s.stackEvery[r.stack]}` : '');
+  const which = s.ranges === undefined ? 'all blocks' : `blocks ${s.ranges.map((r, i, all) => (r.stack === undefined ? range(r) : r.from === 0 && r.to === -1 ? r.stack : `${r.stack} ${range(r)}`) + step(r, i, all)).join(', ')}`;
   return s.every > 1 ? `${which}, every ${s.every}` : which;
 }
 

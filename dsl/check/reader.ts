@@ -284,12 +284,14 @@ export class SpecReader {
   /**
    * `all`, `every K`, indices, ranges, lists of them, optionally followed by `every K`. A stack
    * name (`encoder`, `decoder`, ...) makes the indices after it, up to the next stack name,
-   * count within that stack; alone it means all of the stack's blocks.
+   * count within that stack; alone it means all of the stack's blocks. `every K` after a stack
+   * name keeps every K-th of that stack's blocks; before any stack name, of the whole selection.
    */
   selection(values: Value[], at: SourceRange): BlockSelection | undefined {
     const ranges: BlockRange[] = [];
     let all = false;
     let every = 1;
+    const stackEvery: Record<string, number> = {};
     let ok = true;
     // The stack the indices being read count within, and whether it has any yet.
     let stack: { name: string; indices: number } | undefined;
@@ -316,6 +318,8 @@ export class SpecReader {
         const k = this.number(flat[i + 1], { what: 'the step of `every`', integer: true, min: 1 });
         if (flat[i + 1] === undefined) this.error('missing-value', raw.range, '`every` needs a step: `every 2` keeps every second block');
         if (k === undefined) ok = false;
+        // After a stack name it steps through that stack's blocks; before any, through the whole selection.
+        else if (stack) stackEvery[stack.name] = k;
         else every = k;
         i++;
       } else if (v.kind === 'number') {
@@ -349,7 +353,8 @@ export class SpecReader {
       return undefined;
     }
     if (!ok) return undefined;
-    const selection: BlockSelection = all || ranges.length === 0 ? { every } : { ranges, every };
+    const steps = Object.keys(stackEvery).length > 0 ? { stackEvery } : {};
+    const selection: BlockSelection = all || ranges.length === 0 ? { every } : { ranges, every, ...steps };
     this.selections.push({ selection, range: at });
     this.at.set(selection, at);
     return selection;

@@ -46,6 +46,24 @@ test('indices after a stack name count within that stack; a stack alone is all o
   t.deepEqual(ids(planOf('lor2c { blocks decoder every 2 }\n', SEQ2SEQ))?.map(([id]) => id), ['b3', 'b5']);
 });
 
+test('`every` after a stack name steps through that stack alone; before any, through the whole selection', (t) => {
+  const stacks = [{ name: 'encoder', first: 0, count: 6 }, { name: 'decoder', first: 6, count: 6 }];
+  const chosen = (text: string) => {
+    const r = checkSpec(`lor2c { blocks ${text} }\n`, 'x.lor2c');
+    t.deepEqual(r.diagnostics, [], text);
+    return resolveBlocks(r.plan!.lor2c[0]!.blocks, 12, stacks);
+  };
+  t.deepEqual(chosen('encoder 0..-1 every 2, decoder 0..-1 every 3'), [0, 2, 4, 6, 9]);
+  t.deepEqual(chosen('encoder every 2, decoder every 3'), [0, 2, 4, 6, 9]);
+  // A stack's step counts from its own first chosen block: `encoder 1..-1 every 2` is 1, 3, 5.
+  t.deepEqual(chosen('encoder 1..-1 every 2, decoder -2..-1'), [1, 3, 5, 10, 11]);
+  // Over the whole selection, the step runs on across the stacks: 11 blocks, every 2nd.
+  t.deepEqual(chosen('every 2, encoder 1..-1, decoder'), [1, 3, 5, 7, 9, 11]);
+  t.deepEqual(chosen('every 2, encoder 0..-1, decoder 1..-1'), [0, 2, 4, 7, 9, 11]);
+  const plan = checkSpec('lor2c { blocks encoder every 2, decoder 0..1 }\n', 'x.lor2c').plan!;
+  t.deepEqual(plan.lor2c[0]!.blocks, { ranges: [{ from: 0, to: -1, stack: 'encoder' }, { from: 0, to: 1, stack: 'decoder' }], every: 1, stackEvery: { encoder: 2 } });
+});
+
 test('the plan keeps the stack; it resolves once the stacks are known', (t) => {
   const plan = planOf('lor2c { blocks encoder -1, decoder 0..1 }\n');
   t.deepEqual(plan.lor2c[0]!.blocks, { ranges: [{ from: -1, to: -1, stack: 'encoder' }, { from: 0, to: 1, stack: 'decoder' }], every: 1 });

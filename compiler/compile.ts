@@ -325,12 +325,19 @@ export interface SpecCompileResult {
  * with rendered diagnostics. The spec is read once; its rules run once, with the model's facts,
  * and the module layout they checked is the one compiled.
  */
-export function compileSpecFile(specPath: string, opts: CompileOptions & { model?: string; out: string; emitTs?: boolean; strict?: boolean; force?: boolean; alsoWrite?: (staging: string) => void }): SpecCompileResult {
+export function compileSpecFile(specPath: string, opts: CompileOptions & { model?: string; out: string; emitTs?: boolean; strict?: boolean; force?: boolean;
+  /**
+   * Files the caller writes beside the artifacts (replaced with them, counted as lor2c's own),
+   * decided from the read spec before the model is prepared, so the caller's own checks (a
+   * tokenizer the spec names) fail fast.
+   */
+  alsoWrite?: (read: Plan) => ((staging: string) => void) | undefined }): SpecCompileResult {
   const text = readSpecFile(specPath);
   const spec = readSpec(text, specPath);
   const read = withoutErrors(spec.plan, spec.diagnostics, specPath, text);
   const modelPath = opts.model ?? read.model;
   if (!modelPath) throw new UserError(`${specPath} names no model`, 'add `model "path/to/model.onnx"` to the spec or pass --model');
+  const alsoWrite = opts.alsoWrite?.(read);
   let t0 = performance.now();
   const base = prepareBase(read, modelPath);
   const prepare = (performance.now() - t0) / 1000;
@@ -347,7 +354,7 @@ export function compileSpecFile(specPath: string, opts: CompileOptions & { model
   const { train, eval: evalModel, infer } = compiled.graphs;
   // Bindings are generated before anything is written, so a failure leaves DIR as it was.
   const bindings = opts.emitTs ? emitBindings(compiled.manifest, { artifactsDir: resolve(opts.out) }) : undefined;
-  const written = writeArtifacts(opts.out, { graphs: { train, eval: evalModel, infer }, manifest: compiled.manifest, initial: compiled.initial }, undefined, { bindings, force: opts.force, alsoWrite: opts.alsoWrite });
+  const written = writeArtifacts(opts.out, { graphs: { train, eval: evalModel, infer }, manifest: compiled.manifest, initial: compiled.initial }, undefined, { bindings, force: opts.force, alsoWrite });
   return { written, compiled, base, diagnostics: checked.diagnostics, seconds: { prepare, compile, write: (performance.now() - t0) / 1000 } };
 }
 

@@ -42,6 +42,24 @@ export interface Plan {
   train: TrainPlan;
   /** Where the compiled graphs run. */
   target: TargetPlan;
+  /** `text { }`: how raw-text data files are tokenized (absent: token-id data, or the CLI's flags). */
+  text?: TextPlan;
+}
+
+/**
+ * `text { }`: the tokenizer and fields that turn raw-text rows into model inputs. The same
+ * settings as `lor2c compile --tokenizer` and its field flags, which override these.
+ */
+export interface TextPlan {
+  /** A Hugging Face tokenizer.json, resolved against the spec's folder. */
+  tokenizer: string;
+  textField?: string;
+  pairField?: string;
+  labelField?: string;
+  /** Tokens at most, special tokens included. */
+  maxLength?: number;
+  /** Label names in class-id order. */
+  labels?: string[];
 }
 
 /**

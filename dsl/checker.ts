@@ -21,6 +21,7 @@ import { readMerge } from './check/sections/merge.ts';
 import { readModel } from './check/sections/model.ts';
 import { readShare } from './check/sections/share.ts';
 import { readTarget } from './check/sections/target.ts';
+import { readText } from './check/sections/text.ts';
 import { readTrain } from './check/sections/train/train.ts';
 import type { Diagnostic, LineIndex, SourceRange } from './diagnostics.ts';
 import type { Suggester } from './suggest.ts';
@@ -35,6 +36,7 @@ import {
   type Plan,
   type ShareGroup,
   type TargetPlan,
+  type TextPlan,
   type TrainPlan,
 } from '../contract/plan.ts';
 
@@ -73,6 +75,7 @@ export class Checker {
   private inject: InjectPlan | undefined;
   private train: TrainPlan = defaultTrain();
   private target: TargetPlan = { device: 'cpu' };
+  private text: TextPlan | undefined;
   private wroteLength = false;
 
   constructor(index: LineIndex, file: string) {
@@ -100,6 +103,7 @@ export class Checker {
         },
       },
       target: { read: (e) => assign(readTarget(r, e), (t) => (this.target = t)) },
+      text: { body: 'required', read: (e) => assign(readText(r, e), (t) => (this.text = t)) },
     };
     r.readItems(ast.items, top, 'the top level');
   }
@@ -125,6 +129,7 @@ export class Checker {
       ...(this.inject ? { inject: this.inject } : {}),
       train: this.train,
       target: this.target,
+      ...(this.text ? { text: this.text } : {}),
     };
     // GLUE script (docs/method.md §4): every floor(E / 4 / M) + 1 epochs, in the training length's unit.
     for (const s of [plan.merge?.schedule, plan.inject]) {

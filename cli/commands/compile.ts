@@ -4,7 +4,7 @@ import { UsageError } from '../command.ts';
 import { compileSpecFile, readSpecFile, renderReport, summarizeBlocks } from '../../compiler/index.ts';
 import { renderDiagnostics } from '../../dsl/index.ts';
 import { join } from 'node:path';
-import { loadTextInput, saveTextInput, TEXT_CONFIG } from '../../runtime/index.ts';
+import { loadTextInput, saveTextInput, TEXT_CONFIG, type TextFlags, type TextInput } from '../../runtime/index.ts';
 import { TEXT_OPTIONS, textFlags } from './text-flags.ts';
 
 export const compileCommand: Command = {
@@ -61,13 +61,20 @@ them from the run's real length, so one compile serves any --steps or --epochs.`
     if (!values.out) throw new UsageError('--out DIR is required');
     if (values.target !== undefined && values.target !== 'cpu' && values.target !== 'cuda') throw new UsageError(`--target must be cpu or cuda, got '${values.target}'`);
     const spec = positionals[0]!;
-    const text = textFlags(values, values.labels);
-    if (!text.tokenizer && Object.values(text).some((v) => v !== undefined)) throw new UsageError('--text-field, --pair-field, --label-field, --max-length and --labels need --tokenizer FILE');
-    // Loaded before compiling, so a bad tokenizer fails fast.
-    const textInput = text.tokenizer ? loadTextInput(undefined, text) : undefined;
+    const flags = textFlags(values, values.labels);
+    let text: TextFlags = {};
+    let textInput: TextInput | undefined;
     const result = compileSpecFile(spec, { model: values.model, out: values.out, target: values.target as 'cpu' | 'cuda' | undefined, emitTs: values['emit-ts'] === true, strict: values.strict === true, force: values.force === true,
-      // Written with the artifacts, so they are replaced together and count as lor2c's own.
-      alsoWrite: textInput ? (staging) => void saveTextInput(staging, textInput) : undefined });
+      alsoWrite: (read) => {
+        // The spec's `text { }`, each setting overridden by its flag.
+        text = { ...read.text, ...definedOnly(flags) };
+        if (!text.tokenizer && Object.values(text).some((v) => v !== undefined)) throw new UsageError('--text-field, --pair-field, --label-field, --max-length and --labels need a tokenizer: --tokenizer FILE, or `text { tokenizer "FILE" }` in the spec');
+        // Loaded before the model is read, so a bad tokenizer fails fast.
+        textInput = text.tokenizer ? loadTextInput(undefined, text) : undefined;
+        // Written with the artifacts, so they are replaced together and count as lor2c's own.
+        const input = textInput;
+        return input ? (staging) => void saveTextInput(staging, input) : undefined;
+      } });
     if (result.diagnostics.length) console.error(renderDiagnostics(result.diagnostics, readSpecFile(spec)));
     const { blocks } = result.base;
     const stats = result.compiled.graphs.stats;
@@ -86,3 +93,8 @@ them from the run's real length, so one compile serves any --steps or --epochs.`
     return 0;
   },
 };
+
+/** The flags the user gave (an absent flag leaves the spec's setting). */
+function definedOnly(flags: TextFlags): TextFlags {
+  return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) as TextFlags;
+}

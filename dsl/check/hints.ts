@@ -63,5 +63,5 @@ export const ARGUMENT_EXAMPLES: Record<string, string> = {
   cosine: 'warmup 6%',
 };
 
-export const TOP_KEYS = ['model', 'blocks', 'lor2c', 'lora', 'share', 'merge', 'inject', 'train', 'target'];
+export const TOP_KEYS = ['model', 'blocks', 'lor2c', 'lora', 'share', 'merge', 'inject', 'train', 'target', 'text'];
 export const TRAIN_KEYS = ['task', 'trainable', 'optimizer', 'schedule', 'clip', 'batch', 'accumulate', 'epochs', 'steps', 'eval', 'seed', 'precision'];

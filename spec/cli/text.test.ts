@@ -76,3 +76,45 @@ train {
   t.regex(bad.err, /bad\.csv:3: unknown label "maybe": the labels are "ham", "spam"/);
   t.notRegex(bad.err, /\n\s+at /, 'no stack trace');
 });
+
+test.serial('the spec names the tokenizer and the text settings (`text { }`); a flag overrides its setting', async (t) => {
+  const train = join(root, 'spec-train.csv');
+  writeFileSync(train, rows(24, 2));
+  const tok = await runCli('tokenizer', 'train', train, '--out', join(root, 'spec-tokenizer.json'), '--vocab-size', '200');
+  t.is(tok.code, 0, tok.err);
+  writeModel(buildBert({ layers: 1, dModel: 32, heads: 2, ffn: 64, vocabSize: 200, seed: 4 }).model, join(root, 'spec-bert.onnx'));
+  const spec = join(root, 'text.lor2c');
+  writeFileSync(spec, `model "spec-bert.onnx"
+text {
+  tokenizer "spec-tokenizer.json"   # relative to the spec, like the model
+  max_length 12
+  labels ["spam", "ham"]
+}
+lor2c { rank 4; alpha 8; dropout 0 }
+train {
+  task classify(logits "logits", labels "label")
+  batch 8
+  steps 3
+}
+`);
+  const dir = join(root, 'spec-artifacts');
+  const compiled = await runCli('compile', spec, '--out', dir);
+  t.is(compiled.code, 0, compiled.err);
+  t.regex(compiled.out, /text .*tokenizer .*spec-tokenizer\.json/);
+  const kept = JSON.parse(readFileSync(join(dir, 'text.json'), 'utf8'));
+  t.is(kept.maxLength, 12);
+  t.deepEqual(kept.labels.id2label, { 0: 'spam', 1: 'ham' }, 'the spec\'s order, not sorted');
+  const trained = await runCli('train', dir, '--data', train);
+  t.is(trained.code, 0, trained.err);
+  t.regex(trained.out, /done at step 3/);
+
+  const overridden = await runCli('compile', spec, '--out', dir, '--max-length', '10');
+  t.is(overridden.code, 0, overridden.err);
+  t.is(JSON.parse(readFileSync(join(dir, 'text.json'), 'utf8')).maxLength, 10);
+
+  writeFileSync(join(root, 'no-tokenizer.lor2c'), 'model "spec-bert.onnx"\ntext {\n  max_length 12\n}\ntrain { task classify(logits "logits", labels "label") }\n');
+  const refused = await runCli('compile', join(root, 'no-tokenizer.lor2c'), '--out', join(root, 'never'));
+  t.is(refused.code, 1);
+  t.regex(refused.err, /no-tokenizer\.lor2c:2:1.*`text \{ \}` needs the tokenizer/s);
+  t.regex(refused.err, /tokenizer "tokenizer\.json"/);
+});

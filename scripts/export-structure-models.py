@@ -14,16 +14,25 @@ tensor ops and their order), with no downloads:
              with self-attention, cross-attention and a gated-GELU FF (T5 v1.1)
   bart       BART: encoder-decoder, post-LN, learned positions with offset 2, cross-attention,
              lm_head tied to the shared embedding and a registered all-zero `final_logits_bias`
+  vit        ViTForImageClassification: Conv2d patch embedding, flatten + transpose, CLS token
+             concatenated, learned position embeddings, pre-LN layers (`vit.encoder.layer.{i}`,
+             attention.attention.query/key/value, the residual added by ViTLayer / ViTOutput),
+             final layernorm, classifier on the CLS position
+  whisper    WhisperForAudioClassification: two Conv1d + GELU over log-mel frames [b, mels, frames],
+             permute, the positional table added whole, pre-LN encoder layers (`encoder.layers.{i}`,
+             q scaled after q_proj, k_proj without bias, bmm attention), projector, mean pool, classifier
   gpt_past   a GPT-2 style decoder exported with past key/value inputs and present outputs
              (what Optimum's `with-past` exports look like)
 
 Every model is exported at opsets 11 (T5: 12), 14 and 17 with default torch.onnx.export settings (eval
-mode, constant folding), with dynamic batch/sequence axes, and once more with fixed shapes.
+mode, constant folding), with dynamic batch/sequence axes, and once more with fixed shapes; the front
+ends (their inputs have a fixed size: only the batch is dynamic) once each, ViT at 13, Whisper at 17.
 For each architecture the manifest records torch's own residual streams h_0..h_L of every stack
 (block inputs and outputs caught with hooks) on a fixed probe input, the parameter count, and the
 projections' roles per block, for the tests to check by value.
 
-Usage: /usr/bin/python3 scripts/export-structure-models.py [OUT_DIR]   (default spec/fixtures/torch/structure)
+Usage: /usr/bin/python3 scripts/export-structure-models.py [--only ARCH,..] [OUT_DIR]   (default spec/fixtures/torch/structure;
+       --only re-exports those architectures and keeps every other file and manifest entry)
 """
 import json
 import math
@@ -562,6 +571,233 @@ class Bart(nn.Module):  # BartForConditionalGeneration
         return self.lm_head(dec) + self.final_logits_bias
 
 
+# --- ViT (image classifier) -------------------------------------------------------------------
+
+IMAGE, PATCH, CHANNELS, LABELS = 8, 4, 3, 3
+PATCHES = (IMAGE // PATCH) ** 2
+
+
+class ViTPatchEmbeddings(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.projection = nn.Conv2d(CHANNELS, D, kernel_size=PATCH, stride=PATCH)
+
+    def forward(self, pixel_values):
+        return self.projection(pixel_values).flatten(2).transpose(1, 2)
+
+
+class ViTEmbeddings(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cls_token = nn.Parameter(torch.randn(1, 1, D))
+        self.patch_embeddings = ViTPatchEmbeddings()
+        self.position_embeddings = nn.Parameter(torch.randn(1, PATCHES + 1, D))
+        self.dropout = nn.Dropout(0.0)
+
+    def forward(self, pixel_values):
+        embeddings = self.patch_embeddings(pixel_values)
+        cls_tokens = self.cls_token.expand(embeddings.shape[0], -1, -1)
+        embeddings = torch.cat((cls_tokens, embeddings), dim=1)
+        embeddings = embeddings + self.position_embeddings
+        return self.dropout(embeddings)
+
+
+class ViTSelfAttention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.query = nn.Linear(D, D)
+        self.key = nn.Linear(D, D)
+        self.value = nn.Linear(D, D)
+        self.dropout = nn.Dropout(0.0)
+
+    def transpose_for_scores(self, x):
+        return x.view(x.size()[:-1] + (HEADS, HD)).permute(0, 2, 1, 3)
+
+    def forward(self, hidden_states):
+        query_layer = self.transpose_for_scores(self.query(hidden_states))
+        key_layer = self.transpose_for_scores(self.key(hidden_states))
+        value_layer = self.transpose_for_scores(self.value(hidden_states))
+        attention_scores = torch.matmul(query_layer, key_layer.transpose(-1, -2)) / math.sqrt(HD)
+        attention_probs = self.dropout(F.softmax(attention_scores, dim=-1))
+        context_layer = torch.matmul(attention_probs, value_layer).permute(0, 2, 1, 3).contiguous()
+        return context_layer.view(context_layer.size()[:-2] + (D,))
+
+
+class ViTSelfOutput(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.dense = nn.Linear(D, D)
+        self.dropout = nn.Dropout(0.0)
+
+    def forward(self, hidden_states, input_tensor):
+        return self.dropout(self.dense(hidden_states))  # the residual is added by ViTLayer
+
+
+class ViTAttention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attention = ViTSelfAttention()
+        self.output = ViTSelfOutput()
+
+    def forward(self, hidden_states):
+        return self.output(self.attention(hidden_states), hidden_states)
+
+
+class ViTIntermediate(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.dense = nn.Linear(D, FFN)
+        self.intermediate_act_fn = nn.GELU()
+
+    def forward(self, hidden_states):
+        return self.intermediate_act_fn(self.dense(hidden_states))
+
+
+class ViTOutput(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.dense = nn.Linear(FFN, D)
+        self.dropout = nn.Dropout(0.0)
+
+    def forward(self, hidden_states, input_tensor):
+        return self.dropout(self.dense(hidden_states)) + input_tensor
+
+
+class ViTLayer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attention = ViTAttention()
+        self.intermediate = ViTIntermediate()
+        self.output = ViTOutput()
+        self.layernorm_before = nn.LayerNorm(D, eps=1e-12)
+        self.layernorm_after = nn.LayerNorm(D, eps=1e-12)
+
+    def forward(self, hidden_states):
+        attention_output = self.attention(self.layernorm_before(hidden_states))
+        hidden_states = attention_output + hidden_states
+        layer_output = self.intermediate(self.layernorm_after(hidden_states))
+        return self.output(layer_output, hidden_states)
+
+
+class ViTEncoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.ModuleList([ViTLayer() for _ in range(LAYERS)])
+
+    def forward(self, hidden_states):
+        for layer_module in self.layer:
+            hidden_states = layer_module(hidden_states)
+        return hidden_states
+
+
+class ViTModel(nn.Module):  # add_pooling_layer=False, as ViTForImageClassification builds it
+    def __init__(self):
+        super().__init__()
+        self.embeddings = ViTEmbeddings()
+        self.encoder = ViTEncoder()
+        self.layernorm = nn.LayerNorm(D, eps=1e-12)
+
+    def forward(self, pixel_values):
+        return self.layernorm(self.encoder(self.embeddings(pixel_values)))
+
+
+class ViT(nn.Module):  # ViTForImageClassification
+    def __init__(self):
+        super().__init__()
+        self.vit = ViTModel()
+        self.classifier = nn.Linear(D, LABELS)
+
+    def forward(self, pixel_values):
+        return self.classifier(self.vit(pixel_values)[:, 0, :])
+
+
+# --- Whisper (audio encoder + classification head) --------------------------------------------
+
+MELS, FRAMES, PROJ = 8, 12, 8
+SOURCE_POSITIONS = FRAMES // 2
+
+
+class WhisperAttention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scaling = HD ** -0.5
+        self.k_proj = nn.Linear(D, D, bias=False)
+        self.v_proj = nn.Linear(D, D)
+        self.q_proj = nn.Linear(D, D)
+        self.out_proj = nn.Linear(D, D)
+
+    def _shape(self, tensor, seq_len, bsz):
+        return tensor.view(bsz, seq_len, HEADS, HD).transpose(1, 2).contiguous()
+
+    def forward(self, hidden_states):
+        bsz, tgt_len, _ = hidden_states.size()
+        query_states = self.q_proj(hidden_states) * self.scaling
+        key_states = self._shape(self.k_proj(hidden_states), -1, bsz)
+        value_states = self._shape(self.v_proj(hidden_states), -1, bsz)
+        proj_shape = (bsz * HEADS, -1, HD)
+        query_states = self._shape(query_states, tgt_len, bsz).view(*proj_shape)
+        key_states = key_states.reshape(*proj_shape)
+        value_states = value_states.reshape(*proj_shape)
+        attn_weights = F.softmax(torch.bmm(query_states, key_states.transpose(1, 2)), dim=-1)
+        attn_output = torch.bmm(attn_weights, value_states)
+        attn_output = attn_output.view(bsz, HEADS, tgt_len, HD).transpose(1, 2).reshape(bsz, tgt_len, D)
+        return self.out_proj(attn_output)
+
+
+class WhisperEncoderLayer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.self_attn = WhisperAttention()
+        self.self_attn_layer_norm = nn.LayerNorm(D)
+        self.activation_fn = F.gelu
+        self.fc1 = nn.Linear(D, FFN)
+        self.fc2 = nn.Linear(FFN, D)
+        self.final_layer_norm = nn.LayerNorm(D)
+
+    def forward(self, hidden_states):
+        residual = hidden_states
+        hidden_states = self.self_attn(self.self_attn_layer_norm(hidden_states))
+        hidden_states = F.dropout(hidden_states, p=0.0, training=self.training)
+        hidden_states = residual + hidden_states
+        residual = hidden_states
+        hidden_states = self.activation_fn(self.fc1(self.final_layer_norm(hidden_states)))
+        hidden_states = self.fc2(hidden_states)
+        return residual + hidden_states
+
+
+class WhisperEncoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv1d(MELS, D, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv1d(D, D, kernel_size=3, stride=2, padding=1)
+        self.embed_positions = nn.Embedding(SOURCE_POSITIONS, D)
+        self.layers = nn.ModuleList([WhisperEncoderLayer() for _ in range(LAYERS)])
+        self.layer_norm = nn.LayerNorm(D)
+
+    def forward(self, input_features):
+        inputs_embeds = F.gelu(self.conv1(input_features))
+        inputs_embeds = F.gelu(self.conv2(inputs_embeds))
+        inputs_embeds = inputs_embeds.permute(0, 2, 1)
+        hidden_states = inputs_embeds + self.embed_positions.weight
+        hidden_states = F.dropout(hidden_states, p=0.0, training=self.training)
+        for encoder_layer in self.layers:
+            hidden_states = encoder_layer(hidden_states)
+        return self.layer_norm(hidden_states)
+
+
+class Whisper(nn.Module):  # WhisperForAudioClassification
+    def __init__(self):
+        super().__init__()
+        self.encoder = WhisperEncoder()
+        self.projector = nn.Linear(D, PROJ)
+        self.classifier = nn.Linear(PROJ, LABELS)
+
+    def forward(self, input_features):
+        hidden_states = self.projector(self.encoder(input_features))
+        pooled_output = hidden_states.mean(dim=1)
+        return self.classifier(pooled_output)
+
+
 # --- GPT with past key/values -----------------------------------------------------------------
 
 class PastBlock(nn.Module):
@@ -616,6 +852,16 @@ def ids(b, s, seed):
     return torch.randint(0, VOCAB, (b, s), generator=torch.Generator().manual_seed(seed))
 
 
+def floats(shape, seed):
+    """Inputs of a front end (pixels, log-mel frames), on a 1/8 grid so JSON holds them exactly."""
+    return torch.round(torch.randn(shape, generator=torch.Generator().manual_seed(seed)) * 8) / 8
+
+
+def front_end(name):
+    # Fixed-size inputs (position tables of the patch or frame count): only the batch is dynamic.
+    return dict(names=[name], dynamic={name: {0: 'batch'}})
+
+
 def lm(names):
     # Each sequence input its own length (an encoder-decoder's source and target differ).
     return dict(names=names, dynamic={n: {0: 'batch', 1: f'{n}_seq'} for n in names})
@@ -634,6 +880,10 @@ ARCHS = {
     'bart': dict(make=Bart, inputs=lambda b, s: (ids(b, s, 6), ids(b, s - 1, 7)), stacks={'encoder': 'model.encoder.layers', 'decoder': 'model.decoder.layers'},
                  **lm(['input_ids', 'decoder_input_ids']),
                  roles=[['k', 'v', 'q', 'o', 'up', 'down'], ['k', 'v', 'q', 'o', 'cross_q', 'cross_k', 'cross_v', 'cross_o', 'up', 'down']]),
+    'vit': dict(make=ViT, inputs=lambda b, s: (floats((b, CHANNELS, IMAGE, IMAGE), 9),), stacks={'': 'vit.encoder.layer'},
+                **front_end('pixel_values'), opsets=[13], roles=[['q', 'k', 'v', 'o', 'up', 'down']]),
+    'whisper': dict(make=Whisper, inputs=lambda b, s: (floats((b, MELS, FRAMES), 10),), stacks={'': 'encoder.layers'},
+                    **front_end('input_features'), opsets=[17], roles=[['q', 'k', 'v', 'o', 'up', 'down']]),
 }
 
 
@@ -729,11 +979,23 @@ def export(model, inputs, path, opset, names, dynamic, output_names=('logits',))
 
 
 def main():
-    out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '..', 'spec', 'fixtures', 'torch', 'structure')
+    args = sys.argv[1:]
+    only = None
+    if '--only' in args:  # re-export these architectures, keep every other file and manifest entry
+        at = args.index('--only')
+        only = args[at + 1].split(',')
+        del args[at:at + 2]
+    out_dir = args[0] if args else os.path.join(os.path.dirname(__file__), '..', 'spec', 'fixtures', 'torch', 'structure')
     os.makedirs(out_dir, exist_ok=True)
     torch.manual_seed(0)
     manifest = {'torch': torch.__version__, 'd': D, 'layers': LAYERS, 'archs': {}, 'files': {}}
+    if only:
+        with open(os.path.join(out_dir, 'manifest.json')) as f:
+            manifest = json.load(f)
+        manifest['files'] = {n: f for n, f in manifest['files'].items() if f['arch'] not in only}
     for arch, spec in ARCHS.items():
+        if only and arch not in only:
+            continue
         model = spec['make']().eval()
         randomize(model)
         probe = spec['inputs'](1, 5)
@@ -762,6 +1024,9 @@ def main():
                     manifest['files'][name]['folded'] = folded
 
     # with-past: the decoder reads past keys/values and returns the presents.
+    if only and 'gpt_past' not in only:
+        write_manifest(out_dir, manifest)
+        return
     model = GptPast().eval()
     randomize(model)
     past_names = [f'past_key_values.{i}.{kv}' for i in range(LAYERS) for kv in ('key', 'value')]
@@ -774,6 +1039,10 @@ def main():
     manifest['files']['gpt_past-opset14.onnx'] = dict(arch='gpt_past', opset=14, fixed=False)
     manifest['archs']['gpt_past'] = dict(parameters=sum(p.numel() for p in model.parameters()))
 
+    write_manifest(out_dir, manifest)
+
+
+def write_manifest(out_dir, manifest):
     with open(os.path.join(out_dir, 'manifest.json'), 'w') as f:
         json.dump(manifest, f, indent=1, sort_keys=True)
         f.write('\n')

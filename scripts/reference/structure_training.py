@@ -12,6 +12,8 @@ trained here is the one in the ONNX files:
   falcon    decoder, parallel residual, fused QKV viewed as [.., heads, 3, head_dim]
   t5        encoder-decoder, RMS norm, relative position bias, Cast on the stream, cross-attention
   bart      encoder-decoder, post-LN, learned positions, cross-attention
+  vit       image classifier: Conv2d patch embedding, CLS token, pre-LN encoder, classifier on CLS
+  whisper   audio classifier: two Conv1d + GELU over log-mel frames, pre-LN encoder, mean-pooled head
 
 Two adapter scenarios each, adapters written from the models' own code (nothing of lor2c is
 imported):
@@ -26,13 +28,15 @@ imported):
 Rank 2, alpha 4, dropout 0; A ~ U(-1/sqrt(in), 1/sqrt(in)) and, so that every factor's gradient
 counts from the first step, B ~ N(0, 0.1^2). torch.optim.AdamW (lr 0.01, betas 0.9/0.999, eps 1e-8,
 weight decay 0.01), constant LR, batches of 4 in file order, 12 steps. Loss: token cross-entropy
-(decoders: shifted, labels = the input ids; encoder-decoders: `labels` per decoder position).
+(decoders: shifted, labels = the input ids; encoder-decoders: `labels` per decoder position); the
+front ends (vit, whisper): cross-entropy of the logits against each example's `label`.
 
 Writes spec/fixtures/reference/structure/: <arch>-data.jsonl, and per scenario <arch>-<adapter>.lor2c
 (the spec; the model is passed with --model), .init.safetensors (lor2c's parameter names) and
 .json (settings, the ONNX files it applies to, torch's 12 losses).
 
-Usage: /usr/bin/python3 scripts/reference/structure_training.py [OUT_DIR]
+Usage: /usr/bin/python3 scripts/reference/structure_training.py [--only ARCH,..] [OUT_DIR]
+       (--only writes those architectures' files and leaves the others as they are)
 """
 import importlib.util
 import json
@@ -72,6 +76,8 @@ TRAINED = {
                cross=('layer.1.EncDecAttention.q', 'layer.1.EncDecAttention.v')),
     'bart': dict(files=['bart-opset14.onnx', 'bart-opset17.onnx'], qv=('self_attn.q_proj', 'self_attn.v_proj'),
                  cross=('encoder_attn.q_proj', 'encoder_attn.v_proj')),
+    'vit': dict(files=['vit-opset13.onnx'], qv=('attention.attention.query', 'attention.attention.value'), classify=True),
+    'whisper': dict(files=['whisper-opset17.onnx'], qv=('self_attn.q_proj', 'self_attn.v_proj'), classify=True),
 }
 
 
@@ -99,9 +105,19 @@ def check_rebuilt(model, spec, arch):
 
 
 def make_data(arch, seq2seq, n=BATCH * STEPS):
-    """Fixed-length rows (no padding, so no mask is needed): arithmetic runs mod the vocabulary."""
+    """Fixed-length rows (no padding, so no mask is needed): arithmetic runs mod the vocabulary;
+    a front end's rows are its input on a 1/8 grid (exact in JSON) and the label is the channel
+    (pixels) or the band of mel bins whose mean is largest."""
     g = torch.Generator().manual_seed(100 + sorted(TRAINED).index(arch))
     rows = []
+    if TRAINED[arch].get('classify'):
+        name = S.ARCHS[arch]['names'][0]
+        shape = (S.CHANNELS, S.IMAGE, S.IMAGE) if arch == 'vit' else (S.MELS, S.FRAMES)
+        for _ in range(n):
+            x = torch.round(torch.randn(shape, generator=g) * 8) / 8
+            label = int(torch.stack([x[c].mean() for c in range(3)] if arch == 'vit' else [x[0:3].mean(), x[3:6].mean(), x[6:].mean()]).argmax())
+            rows.append({name: x.tolist(), 'label': label})
+        return rows
     for _ in range(n):
         start, step = int(torch.randint(0, S.VOCAB, (1,), generator=g)), int(torch.randint(1, 4, (1,), generator=g))
         src = [(start + step * j) % S.VOCAB for j in range(SRC_LEN)]
@@ -113,9 +129,11 @@ def make_data(arch, seq2seq, n=BATCH * STEPS):
     return rows
 
 
-def loss_of(model, spec, batch, seq2seq):
+def loss_of(model, spec, batch, seq2seq, classify):
     inputs = tuple(torch.tensor([r[n] for r in batch]) for n in spec['names'])
     logits = model(*inputs)
+    if classify:
+        return F.cross_entropy(logits, torch.tensor([r['label'] for r in batch]))
     if seq2seq:
         labels = torch.tensor([r['labels'] for r in batch])
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
@@ -198,12 +216,14 @@ def add_lora(model, spec, where, g, cross=None):
     return params
 
 
-def spec_text(arch, adapter, seq2seq):
+def spec_text(arch, adapter, seq2seq, classify):
     lora = lambda name, targets, blocks='': f'lora{name} {{\n  on {targets}\n{blocks}  rank 2\n  alpha 4\n  dropout 0\n}}\n'
     section = 'lor2c {\n  rank 2\n  alpha 4\n  dropout 0\n}\n' if adapter == 'lor2c' else lora('', 'q, v')
     if adapter == 'lora-cross':  # cross-attention exists in the decoder's blocks only
         section += '\n' + lora(' cross', 'cross_q, cross_v', '  blocks decoder\n')
     task = 'lm(logits "logits", labels "labels", ignore_index -100, shift false)' if seq2seq else 'lm(logits "logits", labels "input_ids", ignore_index -100, shift true)'
+    if classify:
+        task = 'classify(logits "logits", labels "label")'
     return (f'# {arch}: {adapter} against PyTorch over {STEPS} AdamW steps. Made by scripts/reference/structure_training.py.\n'
             f'blocks auto\n\n{section}\ntrain {{\n  task {task}\n  optimizer adamw(lr {LR}, betas [0.9, 0.999], eps 1e-08, weight_decay 0.01)\n'
             f'  schedule constant\n  batch {BATCH}\n  steps {STEPS}\n  precision fp32\n}}\n\ntarget cpu\n')
@@ -212,6 +232,7 @@ def spec_text(arch, adapter, seq2seq):
 def run(arch, adapter, out):
     spec = S.ARCHS[arch]
     seq2seq = len(spec['names']) > 1
+    classify = TRAINED[arch].get('classify', False)
     model = spec['make']().eval()
     S.randomize(model)
     for p in model.parameters():
@@ -228,13 +249,13 @@ def run(arch, adapter, out):
     opt = torch.optim.AdamW(list(params.values()), lr=LR, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
     losses = []
     for step in range(STEPS):
-        loss = loss_of(model, spec, rows[step * BATCH:(step + 1) * BATCH], seq2seq)
+        loss = loss_of(model, spec, rows[step * BATCH:(step + 1) * BATCH], seq2seq, classify)
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(R.f32(loss.item()))
     with open(os.path.join(out, f'{name}.lor2c'), 'w') as f:
-        f.write(spec_text(arch, adapter, seq2seq))
+        f.write(spec_text(arch, adapter, seq2seq, classify))
     record = dict(scenario=name, arch=arch, adapter=adapter, models=TRAINED[arch]['files'], data=f'{arch}-data.jsonl',
                   spec=f'{name}.lor2c', init=f'{name}.init.safetensors', steps=STEPS, batch=BATCH,
                   parameters=sorted(params), loss=losses)
@@ -246,10 +267,18 @@ def run(arch, adapter, out):
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, 'spec', 'fixtures', 'reference', 'structure')
+    args = sys.argv[1:]
+    only = None
+    if '--only' in args:
+        at = args.index('--only')
+        only = args[at + 1].split(',')
+        del args[at:at + 2]
+    out = args[0] if args else os.path.join(ROOT, 'spec', 'fixtures', 'reference', 'structure')
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(1)
     for arch in TRAINED:
+        if only and arch not in only:
+            continue
         for adapter in ('lor2c', 'lora') + (('lora-cross',) if 'cross' in TRAINED[arch] else ()):
             rows = run(arch, adapter, out)
         R.write_jsonl(os.path.join(out, f'{arch}-data.jsonl'), rows)

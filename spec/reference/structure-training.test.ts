@@ -2,12 +2,14 @@
  * LoR2C and LoRA(q, v) trained by lor2c against PyTorch on exports whose structure is hard to
  * find (spec/fixtures/torch/structure): a decoder with the bias added after the residual Add and
  * a raw fused [q | k | v] weight, parallel-residual decoders with per-head fused QKV ([.., heads,
- * 3 * head_dim] and [.., heads, 3, head_dim]), and two encoder-decoders (T5, BART) with every
- * stack adapted (LoRA also on the decoders' cross-attention q and v). scripts/reference/structure_training.py trained the same models in torch with
+ * 3 * head_dim] and [.., heads, 3, head_dim]), two encoder-decoders (T5, BART) with every
+ * stack adapted (LoRA also on the decoders' cross-attention q and v), and two classifiers behind
+ * vision and audio front ends (ViT: Conv2d patches and a CLS token; Whisper: Conv1d over log-mel
+ * frames), trained on float inputs with `classify`. scripts/reference/structure_training.py trained the same models in torch with
  * hooks written from the models' own code and recorded 12 AdamW losses
  * (spec/fixtures/reference/structure/). Here, as a user runs it: `lor2c compile SPEC --model M`
  * with no hints, then `lor2c train --init INIT --no-shuffle --steps 12`, on two opsets of each
- * export; every step's loss must match torch's within 1e-4.
+ * export (one for the front ends); every step's loss must match torch's within 1e-4.
  */
 import test from 'ava';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -42,8 +44,8 @@ const scenarios: Scenario[] = readdirSync(DIR)
 const work = mkdtempSync(join(tmpdir(), 'lor2c-structure-training-'));
 test.after.always(() => rmSync(work, { recursive: true, force: true }));
 
-test('twelve scenarios: LoR2C and LoRA on each of five architectures, and LoRA on cross-attention too', (t) => {
-  t.deepEqual(scenarios.map((s) => s.scenario), ['bart-lor2c', 'bart-lora', 'bart-lora-cross', 'falcon-lor2c', 'falcon-lora', 'gpt_hand-lor2c', 'gpt_hand-lora', 'neox-lor2c', 'neox-lora', 't5-lor2c', 't5-lora', 't5-lora-cross']);
+test('sixteen scenarios: LoR2C and LoRA on each of seven architectures, and LoRA on cross-attention too', (t) => {
+  t.deepEqual(scenarios.map((s) => s.scenario), ['bart-lor2c', 'bart-lora', 'bart-lora-cross', 'falcon-lor2c', 'falcon-lora', 'gpt_hand-lor2c', 'gpt_hand-lora', 'neox-lor2c', 'neox-lora', 't5-lor2c', 't5-lora', 't5-lora-cross', 'vit-lor2c', 'vit-lora', 'whisper-lor2c', 'whisper-lora']);
 });
 
 for (const s of scenarios) {

@@ -2,7 +2,9 @@
  * Block discovery on torch exports whose structure is hard to find (spec/fixtures/torch/structure,
  * made by scripts/export-structure-models.py: a hand-written GPT with the bias added after the
  * residual Add, GPT-NeoX and Falcon with parallel residuals and per-head fused QKV, T5 and BART
- * encoder-decoders, at opsets 11, 14 and 17 with dynamic shapes and once with fixed shapes),
+ * encoder-decoders, at opsets 11, 14 and 17 with dynamic shapes and once with fixed shapes; and two
+ * front ends, a ViT image classifier (Conv2d patches, CLS token) at opset 13 and a Whisper audio
+ * encoder (two Conv1d over log-mel frames) with a classification head at opset 17),
  * checked against what torch itself recorded:
  * - every stack's h_0..h_L, BY VALUE: the streams lor2c names, run in onnxruntime on the probe
  *   input, hold torch's own block inputs and outputs;
@@ -32,7 +34,8 @@ interface Arch {
   parameters: number;
   stacks?: string[];
   roles?: string[][];
-  probe?: Record<string, number[][]>;
+  /** Token ids [b, s], or a front end's float input (pixels [b, c, h, w], log-mel frames [b, mels, frames]). */
+  probe?: Record<string, unknown[]>;
   streams?: Record<string, TensorJson[]>;
   adapters?: {
     rank: number;
@@ -47,8 +50,19 @@ const manifest = JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8')) as
 /** Tolerance for float32 values over two tiny layers. */
 const ABS = 1e-4;
 
-function feeds(arch: Arch): Record<string, ort.Tensor> {
-  return Object.fromEntries(Object.entries(arch.probe!).map(([name, rows]) => [name, new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0]!.length])]));
+/** Nested arrays -> their shape. */
+function shapeOf(v: unknown): number[] {
+  return Array.isArray(v) ? [v.length, ...shapeOf(v[0])] : [];
+}
+
+/** The probe as the model's inputs take it: token ids (int64) or a front end's pixels / log-mel frames (float32). */
+function feeds(model: Model, arch: Arch): Record<string, ort.Tensor> {
+  return Object.fromEntries(Object.entries(arch.probe!).map(([name, value]) => {
+    const declared = model.graph.inputs.find((v) => v.name === name)?.type?.value;
+    const isFloat = declared?.case === 'tensorType' && declared.value.elemType === DataType.FLOAT;
+    const flat = (value as unknown[]).flat(Infinity) as number[];
+    return [name, isFloat ? new ort.Tensor('float32', Float32Array.from(flat), shapeOf(value)) : new ort.Tensor('int64', BigInt64Array.from(flat.map(BigInt)), shapeOf(value))];
+  }));
 }
 
 function worstDiff(got: ArrayLike<number>, want: number[]): number {
@@ -60,7 +74,7 @@ function worstDiff(got: ArrayLike<number>, want: number[]): number {
 async function run(model: Model, arch: Arch, outputs: string[]): Promise<Record<string, ort.Tensor>> {
   const session = await ort.InferenceSession.create(encodeModel(modelToProto(model)));
   try {
-    return await session.run(feeds(arch), outputs);
+    return await session.run(feeds(model, arch), outputs);
   } finally {
     await session.release();
   }

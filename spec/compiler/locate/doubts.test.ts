@@ -55,7 +55,7 @@ test('--strict refuses doubtful blocks, naming what was doubtful and the fix', (
 });
 
 test('the torch exports of spec/fixtures/torch/structure raise no doubt', (t) => {
-  for (const file of ['gpt_hand-opset14.onnx', 'neox-opset17.onnx', 'falcon-opset11.onnx', 'bart-opset14.onnx', 't5-opset12.onnx']) {
+  for (const file of ['gpt_hand-opset14.onnx', 'neox-opset17.onnx', 'falcon-opset11.onnx', 'bart-opset14.onnx', 't5-opset12.onnx', 'vit-opset13.onnx', 'whisper-opset17.onnx']) {
     const map = locateBlocks(modelFromProto(readModel(join(import.meta.dirname, '../../fixtures/torch/structure', file))));
     t.deepEqual(map.doubts, [], file);
   }

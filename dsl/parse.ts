@@ -1,6 +1,6 @@
 /**
  * Text -> AST plus syntax diagnostics: lexing, parsing with recovery, and CST -> AST, with
- * chevrotain's messages rewritten in the language's own terms (`}` rather than `RCurly`).
+ * syntax errors described in the language's own terms (`}` rather than `RCurly`).
  */
 import type { ILexingError, IRecognitionException, IToken } from 'chevrotain';
 import type { SpecFile } from './ast.ts';
@@ -9,27 +9,6 @@ import { LineIndex, type Diagnostic } from './diagnostics.ts';
 import { StringLiteral, tokenize } from './lexer.ts';
 import { MAX_LEXING_ERRORS, MAX_NESTING, MAX_SHOWN_CHARACTERS, MAX_SPEC_LENGTH, MAX_STRING_LENGTH, MAX_SYNTAX_ERRORS } from './limits.ts';
 import { parseTokens, TooManySyntaxErrors } from './parser.ts';
-
-const tokenDisplay: Record<string, string> = {
-  Newline: 'end of line',
-  Comment: 'comment',
-  Let: '`let`',
-  Identifier: 'a name',
-  StringLiteral: 'a string',
-  Percent: 'a percentage',
-  NumberLiteral: 'a number',
-  DotDot: '`..`',
-  LCurly: '`{`',
-  RCurly: '`}`',
-  LParen: '`(`',
-  RParen: '`)`',
-  LBracket: '`[`',
-  RBracket: '`]`',
-  Comma: '`,`',
-  Semicolon: '`;`',
-  Equals: '`=`',
-  EOF: 'end of file',
-};
 
 /** What the parser was in the middle of, for the hint. */
 const ruleDisplay: Record<string, string> = {
@@ -50,13 +29,6 @@ function describeFound(token: IToken): string {
   return `\`${token.image}\``;
 }
 
-function expectedFrom(message: string): string | undefined {
-  // chevrotain: "Expecting token of type --> RCurly <-- but found --> '(' <--"
-  const single = /Expecting token of type --> (\w+) <--/.exec(message);
-  if (single) return tokenDisplay[single[1]!] ?? single[1];
-  return undefined;
-}
-
 function syntaxDiagnostic(e: IRecognitionException, index: LineIndex): Diagnostic {
   const token = e.token;
   const atEnd = !token || !Number.isFinite(token.startOffset) || token.tokenType?.name === 'EOF';
@@ -65,7 +37,8 @@ function syntaxDiagnostic(e: IRecognitionException, index: LineIndex): Diagnosti
     ? index.range(Math.max(0, index.text.length - (index.text.endsWith('\n') ? 1 : 0)), 0)
     : index.range(token.startOffset, Math.max(1, token.image.length));
   const found = token ? describeFound(token) : 'end of file';
-  const expected = expectedFrom(e.message);
+  // What a mismatch expected, as dsl/syntax-messages.ts wrote it.
+  const expected = e.name === 'MismatchedTokenException' ? e.message : undefined;
   const rule = e.context?.ruleStack?.at(-1);
   const within = rule ? ruleDisplay[rule] : undefined;
   let message: string;

@@ -39,6 +39,7 @@ import {
   StringLiteral,
 } from './lexer.ts';
 import { MAX_SYNTAX_ERRORS } from './limits.ts';
+import { syntaxMessages } from './syntax-messages.ts';
 
 /** Thrown out of the parse when it meets more than MAX_SYNTAX_ERRORS errors. */
 export class TooManySyntaxErrors extends Error {
@@ -66,7 +67,7 @@ class Lor2cParser extends CstParser {
 
   constructor() {
     // maxLookahead 2 is all the grammar needs; recovery lets one run report every syntax error.
-    super(allTokens, { recoveryEnabled: true, maxLookahead: 2 });
+    super(allTokens, { recoveryEnabled: true, maxLookahead: 2, errorMessageProvider: syntaxMessages });
     this.performSelfAnalysis();
   }
 

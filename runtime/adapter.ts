@@ -4,10 +4,16 @@
  * manifest so a file for other artifacts is refused with the list of what does not match
  * instead of failing deep inside onnxruntime.
  */
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { UserError } from '../contract/errors.ts';
 import type { Manifest } from '../contract/manifest.ts';
-import { checkParameterSet, readParameterFile } from './artifacts.ts';
+import { decodeSafetensors } from '../contract/safetensors.ts';
+import { readRegularFile } from '../contract/regular-file.ts';
+import { checkParameterSet } from './artifacts.ts';
+import { decodeParameters } from './artifacts-parse.ts';
+import { PEFT_CONFIG, PEFT_PREFIX, PEFT_WEIGHTS } from './peft-layout.ts';
+import { readPeftAdapter } from './peft.ts';
 import { readCheckpoint, type Float32Tensor } from './checkpoint.ts';
 import { checkpointArtifacts } from './checkpoint-artifacts.ts';
 
@@ -18,11 +24,26 @@ export type AdapterValues = ReadonlyMap<string, Float32Array | Float32Tensor>;
 export type AdapterSource = string | AdapterValues;
 
 /**
- * Values for every parameter of `manifest`, in manifest order. Plain Float32Arrays take the
- * manifest's shape and must have its element count; `label` names the source in errors.
+ * The values of an adapter file for artifacts DIR: lor2c's parameter names, or a PEFT LoRA
+ * adapter (adapter_model.safetensors with adapter_config.json beside it and PEFT's
+ * base_model.model. names), mapped back to lor2c's parameters (peft.ts).
  */
-export function adapterValues(manifest: Manifest, source: AdapterSource, label = 'adapter values'): Map<string, Float32Tensor> {
-  if (typeof source === 'string') return readParameterFile(manifest, source);
+export function readAdapterFile(dir: string, manifest: Manifest, path: string): Map<string, Float32Tensor> {
+  const bytes = readRegularFile(path, 'safetensors file');
+  if (basename(path) === PEFT_WEIGHTS && existsSync(join(dirname(path), PEFT_CONFIG))) {
+    const contents = decodeSafetensors(bytes, path);
+    if ([...contents.tensors.keys()].some((name) => name.startsWith(PEFT_PREFIX))) return readPeftAdapter(dir, manifest, path, contents);
+  }
+  return decodeParameters(manifest, bytes, path);
+}
+
+/**
+ * Values for every parameter of `manifest`, in manifest order. Plain Float32Arrays take the
+ * manifest's shape and must have its element count; `label` names the source in errors. A file
+ * is read with readAdapterFile, for artifacts `dir`.
+ */
+export function adapterValues(manifest: Manifest, source: AdapterSource, label = 'adapter values', dir?: string): Map<string, Float32Tensor> {
+  if (typeof source === 'string') return dir === undefined ? decodeParameters(manifest, readRegularFile(source, 'safetensors file'), source) : readAdapterFile(dir, manifest, source);
   const expected = new Map(manifest.parameters.map((p) => [p.name, p]));
   const shaped = new Map<string, Float32Tensor>();
   const problems: string[] = [];
@@ -88,7 +109,7 @@ export function sourceParameters(dir: string, manifest: Manifest, opts: Paramete
     return { values, artifacts: target.dir, manifest, source: { kind: 'checkpoint', path: ckpt.dir, step: ckpt.step } };
   }
   if (opts.best) throw new UserError('--best selects a checkpoint and needs --checkpoint');
-  if (opts.adapter !== undefined) return { values: readParameterFile(manifest, opts.adapter), artifacts: dir, manifest, source: { kind: 'adapter', path: opts.adapter } };
+  if (opts.adapter !== undefined) return { values: readAdapterFile(dir, manifest, opts.adapter), artifacts: dir, manifest, source: { kind: 'adapter', path: opts.adapter } };
   const initial = join(dir, manifest.adapter);
-  return { values: readParameterFile(manifest, initial), artifacts: dir, manifest, source: { kind: 'initial', path: initial } };
+  return { values: decodeParameters(manifest, readRegularFile(initial, 'safetensors file'), initial), artifacts: dir, manifest, source: { kind: 'initial', path: initial } };
 }

@@ -18,6 +18,8 @@ export * from './data/index.ts';
 export { adapterValues, sourceParameters, type AdapterSource, type AdapterValues, type ParameterSourceOptions, type SourcedParameters } from './adapter.ts';
 export { Pipeline, type PipelineOptions, type RowOutputs, type RowTensor, type Classification } from './pipeline.ts';
 export { exportAdapter, exportMerged, adapterConfig, adapterConfigPath, adapterBaseWarning, type AdapterConfig, type ExportOptions, type ExportedAdapter, type ExportMergedOptions, type MergedExport, type ExportSource } from './export.ts';
+export { exportPeft, peftConfig, readPeftAdapter, type PeftLoraConfig, type PeftExport } from './peft.ts';
+export { peftLayout, PEFT_PREFIX, type PeftLayout } from './peft-layout.ts';
 export { foldLora, type FoldReport } from '../compiler/index.ts';
 export { dynamicAdapters, schedulePoints, derivedInterval, type DynamicOptions } from './dynamic.ts';
 export { HfTokenizer } from './tokenizer/hf.ts';

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../contract/errors.ts';
 import { makeFolder } from '../contract/atomic.ts';
 import { lockFolder } from '../contract/lock.ts';
-import { readManifest, readParameterFile } from './artifacts.ts';
+import { readManifest } from './artifacts.ts';
+import { readAdapterFile } from './adapter.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import { openExamples } from './data/examples.ts';
 import { nodeEngine } from './engine/node.ts';
@@ -23,7 +24,7 @@ export const nodeHost: TrainerHost = {
   readParameters(manifest, artifacts, init) {
     const path = init ?? join(artifacts, manifest.adapter);
     if (!existsSync(path)) throw new UserError(`initial parameter values not found: ${path}`);
-    return readParameterFile(manifest, path);
+    return readAdapterFile(artifacts, manifest, path);
   },
   openDataset: openExamples,
   readCheckpoint: (where) => readCheckpoint(where),

@@ -115,7 +115,7 @@ export class Pipeline {
    * manifest (every parameter, right shapes, nothing else); on error the previous adapter stays.
    */
   useAdapter(source: AdapterSource, label?: string): void {
-    const values = adapterValues(this.manifest, source, label ?? (typeof source === 'string' ? source : 'adapter values'));
+    const values = adapterValues(this.manifest, source, label ?? (typeof source === 'string' ? source : 'adapter values'), this.dir);
     this.feedsOfParams = paramFeeds(this.manifest.graphs.infer, values);
     this.current = values;
   }

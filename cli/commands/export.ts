@@ -1,13 +1,13 @@
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { readManifest, sourceParameters, exportAdapter, exportMerged } from '../../runtime/index.ts';
+import { readManifest, sourceParameters, exportAdapter, exportMerged, exportPeft } from '../../runtime/index.ts';
 import { oneDir } from './runtime-flags.ts';
 
 export const exportCommand: Command = {
   name: 'export',
   summary: 'export an adapter (safetensors + config) or one merged standalone ONNX model',
-  help: `Usage: lor2c export DIR (--adapter FILE.safetensors | --merged FILE.onnx) [--checkpoint CKPT [--best]] [--fold-lora]
+  help: `Usage: lor2c export DIR (--adapter FILE.safetensors | --merged FILE.onnx | --peft OUTDIR) [--checkpoint CKPT [--best]] [--fold-lora]
 
 Exports the trainable values of artifacts DIR: a checkpoint's (its latest, or its best with
 --best) when --checkpoint is given, otherwise DIR's own adapter.safetensors.
@@ -21,7 +21,14 @@ Exports the trainable values of artifacts DIR: a checkpoint's (its latest, or it
   --merged FILE.onnx           one standalone inference model with the adapter inside (the
                                parameters become initializers); frozen weights go to
                                FILE.onnx.data beside it. Runs without lor2c or the artifacts.
-  Both may be given at once.
+  --peft OUTDIR                a PEFT LoRA adapter: OUTDIR/adapter_model.safetensors and
+                               OUTDIR/adapter_config.json, as PeftModel.from_pretrained reads
+                               them, for a structure of LoRA and trained heads only. Module
+                               paths come from the weights' initializer names; a projection
+                               whose weight names no module (onnx::MatMul_12, a Transpose) and
+                               every LoR2C module are refused. \`--init\` / \`--adapter\` read
+                               such a folder's adapter_model.safetensors back.
+  Several may be given at once.
 
 Options:
   --checkpoint CKPT    a checkpoint folder (its latest checkpoint) or one checkpoint directory
@@ -33,10 +40,11 @@ Options:
                        Every merged export stores the adapter's factors already transposed.`,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, {
-      adapter: { type: 'string' }, merged: { type: 'string' }, checkpoint: { type: 'string' }, best: { type: 'boolean' }, 'fold-lora': { type: 'boolean' },
+      adapter: { type: 'string' }, merged: { type: 'string' }, peft: { type: 'string' }, checkpoint: { type: 'string' }, best: { type: 'boolean' }, 'fold-lora': { type: 'boolean' },
     });
     const dir = oneDir(positionals);
-    if (!values.adapter && !values.merged) throw new UsageError('say what to export: --adapter FILE.safetensors and/or --merged FILE.onnx');
+    if (!values.adapter && !values.merged && !values.peft) throw new UsageError('say what to export: --adapter FILE.safetensors, --merged FILE.onnx and/or --peft OUTDIR');
+    if (values.peft?.endsWith('.safetensors')) throw new UsageError(`--peft names the folder to write adapter_model.safetensors and adapter_config.json into, got '${values.peft}'`);
     if (values.best && values.checkpoint === undefined) throw new UsageError('--best needs --checkpoint');
     if (values['fold-lora'] && !values.merged) throw new UsageError('--fold-lora applies to --merged');
     if (values.adapter && !values.adapter.endsWith('.safetensors')) throw new UsageError(`--adapter names the file to write and must end in .safetensors, got '${values.adapter}'`);
@@ -48,6 +56,10 @@ Options:
     if (values.adapter) {
       const done = exportAdapter(artifacts, params.values, values.adapter, { source: params.source });
       console.log(`wrote ${done.file} and ${done.configFile} (${manifest.parameters.length} tensors from ${from})`);
+    }
+    if (values.peft) {
+      const done = exportPeft(artifacts, params.values, values.peft);
+      console.log(`wrote ${done.file} and ${done.configFile} (PEFT LoRA: ${done.config.target_modules.length} target modules, modules_to_save ${JSON.stringify(done.config.modules_to_save)}, from ${from})`);
     }
     if (values.merged) {
       const done = exportMerged(artifacts, params.values, values.merged, { source: params.source, foldLora: values['fold-lora'] });

@@ -13,4 +13,5 @@ export { copyStructure, injectLora, mergeModules, moduleFactorValues, pruneShare
 export { describeAdapters, type AdapterDescription, type LoraDescription, type ModuleDescription } from './describe.ts';
 export { bakeAdapter, type BakeOptions } from './bake.ts';
 export { foldLora, type FoldReport } from './fold-lora.ts';
+export { traceLoraPath, type LoraPath } from './lora-path.ts';
 export { initDown, seededUniform } from './init.ts';

@@ -85,7 +85,7 @@ export interface ExportedAdapter {
 /** Writes the adapter's values (every manifest parameter, checked) and its config beside them. */
 export function exportAdapter(dir: string, params: AdapterSource, outFile: string, opts: ExportOptions = {}): ExportedAdapter {
   const manifest = readManifest(dir);
-  const values = adapterValues(manifest, params, typeof params === 'string' ? params : 'adapter values');
+  const values = adapterValues(manifest, params, typeof params === 'string' ? params : 'adapter values', dir);
   if (!outFile.endsWith('.safetensors')) throw new UserError(`adapter file '${outFile}' must end in .safetensors`);
   const bytes = encodeAdapter(manifest, values);
   const config = adapterConfig(manifest, {
@@ -129,7 +129,7 @@ export interface MergedExport {
  */
 export function exportMerged(dir: string, params: AdapterSource, outFile: string, opts: ExportMergedOptions = {}): MergedExport {
   const manifest = readManifest(dir);
-  const values = adapterValues(manifest, params, typeof params === 'string' ? params : 'adapter values');
+  const values = adapterValues(manifest, params, typeof params === 'string' ? params : 'adapter values', dir);
   const info = manifest.graphs.infer;
   const model = modelFromProto(readModel(join(dir, info.file)));
   const graph = model.graph;

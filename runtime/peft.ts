@@ -57,7 +57,7 @@ export interface PeftExport {
 /** Writes the PEFT LoRA adapter of artifacts DIR's values into folder `outDir`. */
 export function exportPeft(dir: string, params: AdapterSource, outDir: string): PeftExport {
   const manifest = readManifest(dir);
-  const values = adapterValues(manifest, params, typeof params === 'string' ? params : 'adapter values');
+  const values = adapterValues(manifest, params, typeof params === 'string' ? params : 'adapter values', dir);
   const layout = peftLayout(dir, manifest);
   const config = peftConfig(manifest, layout);
   const entries = new Map(layout.tensors.map((t) => {

@@ -4,8 +4,9 @@
  * The language is deliberately generic at the token level: every keyword except `let` is an
  * ordinary identifier, so a misspelt keyword still lexes and parses, and the checker (which
  * knows what each context accepts) can say "unknown setting `alpah`, did you mean `alpha`?".
- * Newlines are significant (they end a setting); comments are kept on a side channel so the
- * formatter can put them back.
+ * Newlines are significant (they end a setting), except inside `( )` and `[ ]`, so long calls
+ * and lists may be wrapped: the lexer has a mode for the inside of brackets, where a line break
+ * is skipped. Comments are kept on a side channel so the formatter can put them back.
  */
 import { createToken, Lexer, type ILexingError, type IToken, type TokenType } from 'chevrotain';
 
@@ -63,39 +64,56 @@ export const Percent = createToken({ name: 'Percent', pattern: /-?\d+(?:\.\d+)?%
 export const NumberLiteral = createToken({ name: 'NumberLiteral', pattern: /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/ });
 
 export const DotDot = createToken({ name: 'DotDot', pattern: /\.\./ });
-export const LCurly = createToken({ name: 'LCurly', pattern: /\{/ });
-export const RCurly = createToken({ name: 'RCurly', pattern: /\}/ });
-export const LParen = createToken({ name: 'LParen', pattern: /\(/ });
-export const RParen = createToken({ name: 'RParen', pattern: /\)/ });
-export const LBracket = createToken({ name: 'LBracket', pattern: /\[/ });
-export const RBracket = createToken({ name: 'RBracket', pattern: /\]/ });
 export const Comma = createToken({ name: 'Comma', pattern: /,/ });
 export const Semicolon = createToken({ name: 'Semicolon', pattern: /;/ });
 export const Equals = createToken({ name: 'Equals', pattern: /=/ });
 
-/** Order matters: the first pattern that matches wins (Let before Identifier, Percent before Number). */
-export const allTokens: TokenType[] = [
-  WhiteSpace,
-  Newline,
-  Comment,
-  Let,
-  Identifier,
-  StringLiteral,
-  Percent,
-  NumberLiteral,
-  DotDot,
-  LCurly,
-  RCurly,
-  LParen,
-  RParen,
-  LBracket,
-  RBracket,
-  Comma,
-  Semicolon,
-  Equals,
-];
+/*
+ * Brackets. The lexer starts in mode `lines`; `(` and `[` enter mode `brackets` (nested ones
+ * nest), where `)` and `]` leave it again. A brace inside brackets is always a mistake (blocks
+ * hold settings, brackets values): it returns to `lines` for the rest of the file, so an
+ * unclosed `(` or `[` does not swallow the following settings into one value group. `)` and `]`
+ * in `lines` close nothing (the parser reports them). Each bracket the parser sees is thus one
+ * of two lexer tokens, in the category it consumes.
+ */
+const BRACKETS = 'brackets';
+const LINES = 'lines';
 
-const lexer = new Lexer(allTokens, {
+export const LParen = createToken({ name: 'LParen', pattern: /\(/, push_mode: BRACKETS });
+export const LBracket = createToken({ name: 'LBracket', pattern: /\[/, push_mode: BRACKETS });
+
+export const RParen = createToken({ name: 'RParen', pattern: Lexer.NA });
+export const RBracket = createToken({ name: 'RBracket', pattern: Lexer.NA });
+export const LCurly = createToken({ name: 'LCurly', pattern: Lexer.NA });
+export const RCurly = createToken({ name: 'RCurly', pattern: Lexer.NA });
+
+const ClosingParen = createToken({ name: 'ClosingParen', pattern: /\)/, categories: RParen, pop_mode: true });
+const ClosingBracket = createToken({ name: 'ClosingBracket', pattern: /\]/, categories: RBracket, pop_mode: true });
+const UnmatchedParen = createToken({ name: 'UnmatchedParen', pattern: /\)/, categories: RParen });
+const UnmatchedBracket = createToken({ name: 'UnmatchedBracket', pattern: /\]/, categories: RBracket });
+const OpeningCurly = createToken({ name: 'OpeningCurly', pattern: /\{/, categories: LCurly });
+const ClosingCurly = createToken({ name: 'ClosingCurly', pattern: /\}/, categories: RCurly });
+const OpeningCurlyInBrackets = createToken({ name: 'OpeningCurlyInBrackets', pattern: /\{/, categories: LCurly, push_mode: LINES });
+const ClosingCurlyInBrackets = createToken({ name: 'ClosingCurlyInBrackets', pattern: /\}/, categories: RCurly, push_mode: LINES });
+
+/** Inside brackets a line break is white space. */
+const NewlineInBrackets = createToken({ name: 'NewlineInBrackets', pattern: /\n/, line_breaks: true, group: Lexer.SKIPPED });
+/** The same in both modes. */
+const valueTokens: TokenType[] = [WhiteSpace, Comment, Let, Identifier, StringLiteral, Percent, NumberLiteral, DotDot, LParen, LBracket, Comma, Semicolon, Equals];
+
+/**
+ * Order matters within a mode: the first pattern that matches wins (Let before Identifier,
+ * Percent before Number).
+ */
+const modes = {
+  [LINES]: [Newline, ...valueTokens, OpeningCurly, ClosingCurly, UnmatchedParen, UnmatchedBracket],
+  [BRACKETS]: [NewlineInBrackets, ...valueTokens, OpeningCurlyInBrackets, ClosingCurlyInBrackets, ClosingParen, ClosingBracket],
+};
+
+/** Every token type the parser may meet or consume, categories included. */
+export const allTokens: TokenType[] = [...new Set([...modes[LINES], ...modes[BRACKETS], RParen, RBracket, LCurly, RCurly])];
+
+const lexer = new Lexer({ modes, defaultMode: LINES }, {
   // Only offsets are used downstream: line/column are recomputed from them (diagnostics.ts
   // LineIndex), which also works for tokens the parser inserts during error recovery.
   positionTracking: 'onlyOffset',

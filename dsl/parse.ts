@@ -2,11 +2,11 @@
  * Text -> AST plus syntax diagnostics: lexing, parsing with recovery, and CST -> AST, with
  * syntax errors described in the language's own terms (`}` rather than `RCurly`).
  */
-import type { ILexingError, IRecognitionException, IToken } from 'chevrotain';
+import { tokenMatcher, type ILexingError, type IRecognitionException, type IToken } from 'chevrotain';
 import type { SpecFile } from './ast.ts';
 import { CstToAst } from './cst-to-ast.ts';
 import { LineIndex, type Diagnostic } from './diagnostics.ts';
-import { StringLiteral, tokenize } from './lexer.ts';
+import { LBracket, LCurly, LParen, RBracket, RCurly, RParen, StringLiteral, tokenize } from './lexer.ts';
 import { MAX_LEXING_ERRORS, MAX_NESTING, MAX_SHOWN_CHARACTERS, MAX_SPEC_LENGTH, MAX_STRING_LENGTH, MAX_SYNTAX_ERRORS } from './limits.ts';
 import { parseTokens, TooManySyntaxErrors } from './parser.ts';
 
@@ -100,10 +100,10 @@ export interface ParsedSpec {
 function nestingCut(tokens: IToken[]): number | undefined {
   let depth = 0;
   for (let i = 0; i < tokens.length; i++) {
-    const name = tokens[i]!.tokenType.name;
-    if (name === 'LCurly' || name === 'LParen' || name === 'LBracket') {
+    const token = tokens[i]!;
+    if (tokenMatcher(token, LCurly) || tokenMatcher(token, LParen) || tokenMatcher(token, LBracket)) {
       if (++depth > MAX_NESTING) return i;
-    } else if (name === 'RCurly' || name === 'RParen' || name === 'RBracket') {
+    } else if (tokenMatcher(token, RCurly) || tokenMatcher(token, RParen) || tokenMatcher(token, RBracket)) {
       depth = Math.max(0, depth - 1);
     }
   }

@@ -15,8 +15,9 @@
  *   list     := '[' (value (',' value)*)? ']'
  *   separator:= Newline | ';'
  *
- * Newlines end a setting, except inside `( )` and `[ ]` where they are skipped, so long calls
- * may be wrapped. Comments never reach the parser (lexer group `comments`).
+ * Newlines end a setting, except inside `( )` and `[ ]`, where the lexer drops them (its mode
+ * `brackets`), so long calls may be wrapped. Comments never reach the parser (lexer group
+ * `comments`).
  */
 import { CstParser, type CstNode, type IRecognitionException, type IToken } from 'chevrotain';
 import {
@@ -145,15 +146,11 @@ class Lor2cParser extends CstParser {
 
   call = this.RULE('call', () => {
     this.CONSUME(LParen);
-    this.skipNewlines();
     this.OPTION(() => {
       this.SUBRULE(this.group);
-      this.skipNewlines2();
       this.MANY(() => {
         this.CONSUME(Comma);
-        this.skipNewlines3();
         this.SUBRULE2(this.group);
-        this.skipNewlines4();
       });
     });
     this.CONSUME(RParen);
@@ -161,34 +158,15 @@ class Lor2cParser extends CstParser {
 
   list = this.RULE('list', () => {
     this.CONSUME(LBracket);
-    this.skipNewlines();
     this.OPTION(() => {
       this.SUBRULE(this.value);
-      this.skipNewlines2();
       this.MANY(() => {
         this.CONSUME(Comma);
-        this.skipNewlines3();
         this.SUBRULE2(this.value);
-        this.skipNewlines4();
       });
     });
     this.CONSUME(RBracket);
   });
-
-  // chevrotain tells repeated DSL calls in one rule apart by their index (MANY, MANY2, ...),
-  // so each place that skips newlines needs its own method.
-  private skipNewlines(): void {
-    this.MANY1(() => this.CONSUME1(Newline));
-  }
-  private skipNewlines2(): void {
-    this.MANY2(() => this.CONSUME2(Newline));
-  }
-  private skipNewlines3(): void {
-    this.MANY3(() => this.CONSUME3(Newline));
-  }
-  private skipNewlines4(): void {
-    this.MANY4(() => this.CONSUME4(Newline));
-  }
 }
 
 /** The parser is stateful but reusable; building it (grammar analysis) is the costly part. */

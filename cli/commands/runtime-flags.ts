@@ -13,7 +13,8 @@ export const RUNTIME_OPTIONS = {
   'skip-invalid': { type: 'boolean' },
 } as const;
 
-export const RUNTIME_HELP = `  --adapter FILE       adapter values (safetensors with the artifacts' parameter names)
+export const RUNTIME_HELP = `  --adapter FILE       adapter values (safetensors with the artifacts' parameter names,
+                       or a PEFT LoRA adapter_model.safetensors from \`export --peft\`)
   --checkpoint CKPT    a checkpoint folder (its latest checkpoint) or one checkpoint directory
   --best               with --checkpoint: its best checkpoint instead of the latest
   --batch N            rows per batch (default 16; a graph with a fixed batch size decides)

@@ -24,7 +24,8 @@ Options:
   --data FILE              training data (JSONL, or text: JSONL / CSV / TSV)
   --eval-data FILE         evaluation data; metrics by task (accuracy, F1, MCC, ...)
   --steps N | --epochs N   training length (default: the spec's)
-  --init FILE              initial trainable values (safetensors, the manifest's names)
+  --init FILE              initial trainable values (safetensors, the manifest's names,
+                           or a PEFT LoRA adapter_model.safetensors from \`export --peft\`)
   --log FILE.jsonl         one JSON object a step, and one per structural event
   --checkpoint DIR         where checkpoints go (the best one is kept)
   --resume DIR             continue from a checkpoint

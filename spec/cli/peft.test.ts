@@ -129,3 +129,19 @@ test.serial('export --peft refuses LoR2C modules, fused projection parts and fil
   t.is(readFileSync(join(mine, 'adapter_config.json'), 'utf8'), '{"peft_type": "LORA"}');
   t.is((await runCli('export', art, '--peft', peft)).code, 0, 'its own export is replaced');
 });
+
+test.serial('ranks and alphas that differ go to rank_pattern / alpha_pattern by module path and read back', async (t) => {
+  writeFileSync(join(dir, 'mixed.lor2c'), spec('bert-plain.onnx', 'lora {\n  on q\n  rank 2\n  alpha 4\n}\nlora {\n  on v\n  rank 4\n  alpha 2\n  blocks 1\n}\n'));
+  const mixed = join(dir, 'art-mixed');
+  compileSpecFile(join(dir, 'mixed.lor2c'), { out: mixed });
+  const out = join(dir, 'p-mixed');
+  const r = await runCli('export', mixed, '--peft', out);
+  t.is(r.code, 0, r.err);
+  const config = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
+  t.like(config, { r: 2, lora_alpha: 4, rank_pattern: { 'encoder.layer.1.attention.self.value': 4 }, alpha_pattern: { 'encoder.layer.1.attention.self.value': 2 } });
+  t.deepEqual([...config.target_modules].sort(), ['encoder.layer.0.attention.self.query', 'encoder.layer.1.attention.self.query', 'encoder.layer.1.attention.self.value']);
+  const manifest = readManifest(mixed);
+  const initial = readAdapterFile(mixed, manifest, join(mixed, manifest.adapter));
+  const back = readAdapterFile(mixed, manifest, join(out, 'adapter_model.safetensors'));
+  for (const [name, v] of initial) t.deepEqual(back.get(name)?.data, v.data, name);
+});

@@ -15,8 +15,7 @@
 import { join } from 'node:path';
 import { UserError } from '../contract/errors.ts';
 import type { Manifest } from '../contract/manifest.ts';
-import { modelFromProto, readModel, traceLoraPath, type Graph } from '../compiler/index.ts';
-import { attrInt } from '../compiler/graph/attributes.ts';
+import { attrInt, modelFromProto, readModel, traceLoraPath, type Graph } from '../compiler/index.ts';
 
 /** PEFT's file names in an adapter folder. */
 export const PEFT_WEIGHTS = 'adapter_model.safetensors';

@@ -15,7 +15,7 @@
 import { join } from 'node:path';
 import { UserError } from '../contract/errors.ts';
 import type { Manifest } from '../contract/manifest.ts';
-import { attrInt, modelFromProto, readModel, traceLoraPath, type Graph } from '../compiler/index.ts';
+import { attrInt, modelFromProto, readModel, traceLoraPath, type Graph, type Node } from '../compiler/index.ts';
 
 /** PEFT's file names in an adapter folder. */
 export const PEFT_WEIGHTS = 'adapter_model.safetensors';
@@ -67,6 +67,9 @@ export function peftLayout(dir: string, manifest: Manifest): PeftLayout {
   // The infer graph feeds each parameter through an input of its own.
   const inputOf = new Map(manifest.graphs.infer.inputs.filter((i) => i.role === 'param' && i.of).map((i) => [i.of!, i.name]));
   const valueOf = (name: string) => inputOf.get(name) ?? name;
+  // Built once: time stays linear in the graph for any number of trained weights.
+  const consumers = graph.consumers();
+  const producers = graph.producers();
   const problems: string[] = [];
   const tensors: PeftTensor[] = [];
   const lora: PeftLoraTarget[] = [];
@@ -89,7 +92,7 @@ export function peftLayout(dir: string, manifest: Manifest): PeftLayout {
       problems.push(`LoRA ${target}: ${path}; PEFT's LoRA adapts one Linear module, which this is not`);
       continue;
     }
-    const module = weightModule(graph, path.weight, `LoRA ${target}`);
+    const module = weightModule(graph, producers, path.weight, `LoRA ${target}`);
     if (typeof module !== 'string') {
       problems.push(module.problem);
       continue;
@@ -106,7 +109,7 @@ export function peftLayout(dir: string, manifest: Manifest): PeftLayout {
       problems.push(`trained weight '${p.name}': its name is not a torch module path plus a parameter (e.g. classifier.weight), so PEFT's modules_to_save cannot name it`);
       continue;
     }
-    const transpose = linearOrientation(graph, valueOf(p.name), p.shape);
+    const transpose = linearOrientation(consumers, valueOf(p.name), p.shape);
     if (typeof transpose !== 'boolean') {
       problems.push(`trained weight '${p.name}': ${transpose.problem}`);
       continue;
@@ -124,9 +127,9 @@ export function peftLayout(dir: string, manifest: Manifest): PeftLayout {
 }
 
 /** The module path of a projection's weight, from its initializer name. */
-function weightModule(graph: Graph, weight: string, what: string): string | { problem: string } {
+function weightModule(graph: Graph, producers: ReadonlyMap<string, Node>, weight: string, what: string): string | { problem: string } {
   if (!graph.initializers.has(weight)) {
-    const producer = graph.producers().get(weight);
+    const producer = producers.get(weight);
     return { problem: `${what}: its projection reads '${weight}', ${producer ? `computed by a ${producer.opType} node` : 'a graph input'}, not a weight initializer (an export whose weight transposes were not folded), so no module path names it` };
   }
   if (!weight.endsWith('.weight') || !MODULE_PATH.test(weight)) {
@@ -140,9 +143,9 @@ function weightModule(graph: Graph, weight: string, what: string): string | { pr
  * as x W by MatMul (or Gemm without transB) is [in, out], torch's Linear holds [out, in]. A
  * 1-D one, an embedding table read by Gather, or a Gemm transB=1 weight is as torch holds it.
  */
-function linearOrientation(graph: Graph, value: string, shape: readonly number[]): boolean | { problem: string } {
+function linearOrientation(consumers: ReadonlyMap<string, Node[]>, value: string, shape: readonly number[]): boolean | { problem: string } {
   if (shape.length !== 2) return false;
-  const readers = graph.consumers().get(value) ?? [];
+  const readers = consumers.get(value) ?? [];
   const ways = new Set(readers.map((n) => {
     if (n.domain !== '') return 'other';
     if (n.opType === 'MatMul' && n.inputs[1] === value && n.inputs[0] !== value) return 'transposed';

@@ -14,7 +14,8 @@ import { dirname, join } from 'node:path';
 import { UserError } from '../contract/errors.ts';
 import type { Manifest } from '../contract/manifest.ts';
 import { makeFolder, writeFileAtomic } from '../contract/atomic.ts';
-import { decodeSafetensors, encodeSafetensors, float32Entry, float32Values, type SafetensorsContents } from '../contract/safetensors.ts';
+import { decodeSafetensors, encodeSafetensors, float32Entry, float32Values, type SafetensorsContents, type SafetensorsTensor } from '../contract/safetensors.ts';
+import { halfArrayToFloat } from '../compiler/index.ts';
 import { readRegularFile } from '../contract/regular-file.ts';
 import { describeAdapters } from '../compiler/adapters/describe.ts';
 import type { Float32Tensor } from './checkpoint.ts';
@@ -139,7 +140,7 @@ export function readPeftAdapter(dir: string, manifest: Manifest, file: string, c
       problems.push(`'${name}' has shape ${JSON.stringify(tensor.shape)}, expected ${JSON.stringify(t.shape)} (for ${t.parameter})`);
       continue;
     }
-    const data = float32Values(tensor, name);
+    const data = peftValues(tensor, name);
     values.set(t.parameter, { shape: t.transpose ? [...t.shape].reverse() : [...t.shape], data: t.transpose ? transpose2d(data, t.shape) : data });
   }
   for (const t of layout.tensors) if (!contents.tensors.has(t.peft)) problems.push(`'${t.peft}' is missing (for ${t.parameter})`);
@@ -187,6 +188,14 @@ function refuseForeignPeftFiles(file: string, configFile: string): void {
   if (!ours) {
     throw new UserError(`${dirname(file)} already holds ${existsSync(file) ? PEFT_WEIGHTS : PEFT_CONFIG} that lor2c did not export; lor2c replaces only its own PEFT exports`, 'export to an empty or new folder');
   }
+}
+
+/** A tensor's values as float32: PEFT saves adapters in the model's dtype, often float16 or bfloat16 (widening is exact). */
+function peftValues(tensor: SafetensorsTensor, name: string): Float32Array {
+  if (tensor.dtype !== 'F16' && tensor.dtype !== 'BF16') return float32Values(tensor, name);
+  const bits = new Uint16Array(tensor.data.byteLength / 2);
+  new Uint8Array(bits.buffer).set(tensor.data);
+  return halfArrayToFloat(bits, tensor.dtype === 'BF16');
 }
 
 function transpose2d(data: Float32Array, shape: readonly number[]): Float32Array {

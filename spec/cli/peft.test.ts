@@ -12,6 +12,7 @@ import { compileSpecFile } from '../../compiler/compile.ts';
 import { readSafetensors } from '../../contract/safetensors-file.ts';
 import { encodeSafetensors } from '../../contract/safetensors.ts';
 import { float32Values } from '../../contract/safetensors.ts';
+import { bfloat16ToFloat, floatToHalf, halfToFloat } from '../../compiler/onnx/index.ts';
 import { readCheckpoint } from '../../runtime/checkpoint.ts';
 import { readManifest } from '../../runtime/artifacts.ts';
 import { readAdapterFile } from '../../runtime/adapter.ts';
@@ -144,4 +145,23 @@ test.serial('ranks and alphas that differ go to rank_pattern / alpha_pattern by 
   const initial = readAdapterFile(mixed, manifest, join(mixed, manifest.adapter));
   const back = readAdapterFile(mixed, manifest, join(out, 'adapter_model.safetensors'));
   for (const [name, v] of initial) t.deepEqual(back.get(name)?.data, v.data, name);
+});
+
+test.serial('a PEFT adapter saved in float16 or bfloat16 is widened to float32 exactly', (t) => {
+  const file = readSafetensors(join(peft, 'adapter_model.safetensors'));
+  const manifest = readManifest(art);
+  for (const [dtype, encode, decode] of [['F16', floatToHalf, halfToFloat], ['BF16', (v: number) => new Uint32Array(Float32Array.of(v).buffer)[0]! >>> 16, bfloat16ToFloat]] as const) {
+    const half = join(dir, `half-${dtype}`);
+    mkdirSync(half);
+    const tensors = new Map([...file.tensors].map(([n, v]) => {
+      const bits = Uint16Array.from(float32Values(v, n), (x) => encode(x));
+      return [n, { dtype, shape: v.shape, data: new Uint8Array(bits.buffer) }] as const;
+    }));
+    writeFileSync(join(half, 'adapter_model.safetensors'), encodeSafetensors(tensors, {}));
+    copyFileSync(join(peft, 'adapter_config.json'), join(half, 'adapter_config.json'));
+    const back = readAdapterFile(art, manifest, join(half, 'adapter_model.safetensors'));
+    const bits = new Uint16Array(tensors.get('base_model.model.encoder.layer.0.attention.self.query.lora_A.weight')!.data.buffer);
+    t.deepEqual(back.get('lora.b0.q.A')!.data, Float32Array.from(bits, (b) => decode(b)), dtype);
+    t.is(back.size, manifest.parameters.length);
+  }
 });

@@ -13,7 +13,7 @@ import { readRegularFile } from '../contract/regular-file.ts';
 import { checkParameterSet } from './artifacts.ts';
 import { decodeParameters } from './artifacts-parse.ts';
 import { PEFT_CONFIG, PEFT_PREFIX, PEFT_WEIGHTS } from './peft-layout.ts';
-import { readPeftAdapter } from './peft.ts';
+import { readPeftAdapter } from './peft-read.ts';
 import { readCheckpoint, type Float32Tensor } from './checkpoint.ts';
 import { checkpointArtifacts } from './checkpoint-artifacts.ts';
 

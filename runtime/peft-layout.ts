@@ -15,7 +15,7 @@
 import { join } from 'node:path';
 import { UserError } from '../contract/errors.ts';
 import type { Manifest } from '../contract/manifest.ts';
-import { attrInt, modelFromProto, readModel, traceLoraPath, type Graph, type Node } from '../compiler/index.ts';
+import { attrInt, readModelGraph, traceLoraPath, type Graph, type Node } from '../compiler/model-graph.ts';
 
 /** PEFT's file names in an adapter folder. */
 export const PEFT_WEIGHTS = 'adapter_model.safetensors';
@@ -63,7 +63,7 @@ export function peftLayout(dir: string, manifest: Manifest): PeftLayout {
       'export it in lor2c\'s own format with --adapter FILE.safetensors, or --merged FILE.onnx for one standalone model',
     );
   }
-  const graph = modelFromProto(readModel(join(dir, manifest.graphs.infer.file))).graph;
+  const graph = readModelGraph(join(dir, manifest.graphs.infer.file));
   // The infer graph feeds each parameter through an input of its own.
   const inputOf = new Map(manifest.graphs.infer.inputs.filter((i) => i.role === 'param' && i.of).map((i) => [i.of!, i.name]));
   const valueOf = (name: string) => inputOf.get(name) ?? name;
@@ -156,4 +156,12 @@ function linearOrientation(consumers: ReadonlyMap<string, Node[]>, value: string
   if (ways.size === 1 && ways.has('transposed')) return true;
   if (ways.size === 1 && ways.has('torch')) return false;
   return { problem: `read by ${readers.map((n) => n.opType).join(', ') || 'nothing'}, so its torch orientation is not known (lor2c maps a MatMul / Gemm weight or a Gather table)` };
+}
+
+/** A row-major [rows, cols] matrix transposed (PEFT and torch orient some weights the other way). */
+export function transpose2d(data: Float32Array, shape: readonly number[]): Float32Array {
+  const [rows, cols] = shape as [number, number];
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = data[i * cols + j]!;
+  return out;
 }

@@ -20,13 +20,14 @@ const LAYERS: readonly Layer[] = ['contract', 'dsl', 'compiler', 'runtime', 'cli
 // An entry is a layer's public surface for the importer: '*' (any file), one index file, or a list.
 // Besides compiler/index.ts the runtime may import the node-free adapter files that the browser-safe
 // trainer, report record and adapter config need: the index would pull the compiler's file writing
-// (node:fs) into the page bundle. Likewise the CLI reaches the report renderer (it reads the chart
+// (node:fs) into the page bundle, and compiler/model-graph.ts the inference entry needs for PEFT
+// adapters without the DSL's ESM-only parser library. Likewise the CLI reaches the report renderer (it reads the chart
 // library from node_modules) directly, not through the runtime index that the page imports.
 const ALLOWED: Readonly<Record<Layer, Partial<Record<Layer, string | readonly string[]>>>> = {
   contract: {},
   dsl: { contract: '*' },
   compiler: { contract: '*', dsl: 'dsl/index.ts' },
-  runtime: { contract: '*', dsl: 'dsl/index.ts', compiler: ['compiler/index.ts', 'compiler/adapters/describe.ts', 'compiler/adapters/apply.ts', 'compiler/adapters/naming.ts', 'compiler/adapters/sfs.ts'] },
+  runtime: { contract: '*', dsl: 'dsl/index.ts', compiler: ['compiler/index.ts', 'compiler/adapters/describe.ts', 'compiler/adapters/apply.ts', 'compiler/adapters/naming.ts', 'compiler/adapters/sfs.ts', 'compiler/model-graph.ts'] },
   cli: { contract: '*', dsl: 'dsl/index.ts', compiler: 'compiler/index.ts', runtime: ['runtime/index.ts', 'runtime/report/html.ts'] },
   bin: { cli: 'cli/main.ts' },
 };

@@ -317,6 +317,8 @@ export interface SpecCompileResult {
   compiled: Compiled;
   base: PreparedBase;
   diagnostics: Diagnostic[];
+  /** The spec's text as read, for rendering the diagnostics (the file is read once). */
+  specText: string;
   seconds: { prepare: number; compile: number; write: number };
 }
 
@@ -355,7 +357,7 @@ export function compileSpecFile(specPath: string, opts: CompileOptions & { model
   // Bindings are generated before anything is written, so a failure leaves DIR as it was.
   const bindings = opts.emitTs ? emitBindings(compiled.manifest, { artifactsDir: resolve(opts.out) }) : undefined;
   const written = writeArtifacts(opts.out, { graphs: { train, eval: evalModel, infer }, manifest: compiled.manifest, initial: compiled.initial }, undefined, { bindings, force: opts.force, alsoWrite });
-  return { written, compiled, base, diagnostics: checked.diagnostics, seconds: { prepare, compile, write: (performance.now() - t0) / 1000 } };
+  return { written, compiled, base, diagnostics: checked.diagnostics, specText: text, seconds: { prepare, compile, write: (performance.now() - t0) / 1000 } };
 }
 
 /** The plan, or one UserError with every diagnostic rendered. */

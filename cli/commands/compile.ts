@@ -1,7 +1,7 @@
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { compileSpecFile, readSpecFile, renderReport, summarizeBlocks } from '../../compiler/index.ts';
+import { compileSpecFile, renderReport, summarizeBlocks } from '../../compiler/index.ts';
 import { renderDiagnostics } from '../../dsl/index.ts';
 import { join } from 'node:path';
 import { loadTextInput, saveTextInput, TEXT_CONFIG, type TextFlags, type TextInput } from '../../runtime/index.ts';
@@ -75,7 +75,7 @@ them from the run's real length, so one compile serves any --steps or --epochs.`
         const input = textInput;
         return input ? (staging) => void saveTextInput(staging, input) : undefined;
       } });
-    if (result.diagnostics.length) console.error(renderDiagnostics(result.diagnostics, readSpecFile(spec)));
+    if (result.diagnostics.length) console.error(renderDiagnostics(result.diagnostics, result.specText));
     const { blocks } = result.base;
     const stats = result.compiled.graphs.stats;
     console.log(`model       ${result.base.modelPath}`);

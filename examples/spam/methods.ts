@@ -15,6 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readTrainingLog } from '../../runtime/index.ts';
 
 /** One method: its spec sections (besides `train`), and the training settings it changes. */
 interface Method {
@@ -107,17 +108,17 @@ function runOnce(m: Method, seed: number): Run {
   lor2c(['train', join(dir, 'artifacts'), '--data', join(out, 'data', 'train.jsonl'), '--checkpoint', join(dir, 'checkpoints'), '--log', log]);
   const wallSeconds = (performance.now() - started) / 1000;
   const metrics = JSON.parse(lor2c(['eval', join(dir, 'artifacts'), '--data', join(out, 'data', 'eval.jsonl'), '--checkpoint', join(dir, 'checkpoints'), '--json'])).metrics;
-  const records = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  const header = records.find((r) => r.type === 'header');
+  const records = readTrainingLog(log);
+  const trainable = Number(records.find((r) => r.type === 'header')?.trainable);
   const steps = records.filter((r) => r.type === 'step');
   // After a merge or an injection the trainable count changes: the last structural record has it.
   const changes = records.filter((r) => r.type !== 'header' && typeof r.parameters === 'number');
   return {
-    trainable: header.trainable,
-    trainableEnd: changes.length ? changes[changes.length - 1].parameters : header.trainable,
+    trainable,
+    trainableEnd: changes.length ? Number(changes[changes.length - 1]!.parameters) : trainable,
     accuracy: metrics.accuracy,
     f1: metrics.f1,
-    stepSeconds: median(steps.map((s) => s.seconds)),
+    stepSeconds: median(steps.map((s) => Number(s.seconds))),
     wallSeconds,
   };
 }

@@ -12,12 +12,13 @@
  * folder under the system temp dir) must have room for the weights; the generated files are
  * deleted at the end unless --keep (or a DIR that already holds base.onnx, which is reused).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { gib, loggedStepSeconds, median, timedProcess } from './measure.ts';
 
 const { values } = parseArgs({
   options: {
@@ -33,28 +34,14 @@ const dir = values.dir ? resolve(values.dir) : mkdtempSync(join(tmpdir(), 'lor2c
 mkdirSync(dir, { recursive: true });
 const basePath = join(dir, 'base.onnx');
 const reuse = existsSync(basePath);
-const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 
 const d = n('d'), ffn = n('ffn'), layers = n('layers'), vocab = n('vocab'), kv = n('kv-heads'), heads = n('heads');
 const kvDim = (d / heads) * kv;
 const parameters = 2 * vocab * d + layers * (2 * d * d + 2 * d * kvDim + 3 * d * ffn + 2 * d) + d;
 console.log(`shape     LLaMA: ${layers} layers, d ${d}, ffn ${ffn}, ${heads} heads (${kv} kv), vocab ${vocab}: ${(parameters / 1e9).toFixed(2)}B parameters, ${gib(parameters * 4)} float32`);
 
-/**
- * Runs a command under /usr/bin/time; returns its wall seconds, CPU seconds (user + system:
- * on a shared machine the steadier figure) and peak RSS in bytes.
- */
-function timed(label: string, args: string[]): { seconds: number; cpu: number; rss: number; stdout: string } {
-  const marker = 'LOR2C_BENCH_TIME';
-  const r = spawnSync('/usr/bin/time', ['-f', `${marker} %e %U %S %M`, ...args], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
-  const line = r.stderr.split('\n').find((l) => l.startsWith(marker));
-  if (r.status !== 0 || !line) {
-    console.error(`${label} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
-    process.exit(1);
-  }
-  const [, seconds, user, system, kib] = line.split(' ');
-  return { seconds: Number(seconds), cpu: Number(user) + Number(system), rss: Number(kib) * 1024, stdout: r.stdout };
-}
+/** A command of this benchmark as its own process, run from the repository root. */
+const timed = (label: string, args: string[]) => timedProcess(label, args, root);
 
 try {
   if (!reuse) {
@@ -77,11 +64,11 @@ try {
     const log = join(dir, 'log.jsonl');
     rmSync(log, { force: true });
     const trained = timed('train', ['node', 'bin/lor2c.js', 'train', artifacts, '--data', join(dir, 'data.jsonl'), '--steps', `${steps}`, '--log', log]);
-    const stepSeconds = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seconds?: number }).map((r) => r.seconds).filter((s): s is number => s !== undefined);
+    const stepSeconds = loggedStepSeconds(log);
     // The first steps grow ORT's arena and plan memory: time the later ones when there are any.
     const timedSteps = stepSeconds.length > 2 ? stepSeconds.slice(2) : stepSeconds.slice(-1);
-    const median = [...timedSteps].sort((a, b) => a - b)[Math.floor(timedSteps.length / 2)]!;
-    console.log(`train     ${stepSeconds.length} steps of ${batch} x ${seq}: ${stepSeconds.map((s) => s.toFixed(1)).join(', ')} s; ${median.toFixed(2)} s/step, ${((batch * seq) / median).toFixed(0)} tokens/s; process ${trained.seconds.toFixed(1)} s (${trained.cpu.toFixed(1)} s CPU), peak RSS ${gib(trained.rss)}`);
+    const step = median(timedSteps);
+    console.log(`train     ${stepSeconds.length} steps of ${batch} x ${seq}: ${stepSeconds.map((s) => s.toFixed(1)).join(', ')} s; ${step.toFixed(2)} s/step, ${((batch * seq) / step).toFixed(0)} tokens/s; process ${trained.seconds.toFixed(1)} s (${trained.cpu.toFixed(1)} s CPU), peak RSS ${gib(trained.rss)}`);
   }
 } finally {
   if (!values.keep && !reuse) rmSync(dir, { recursive: true, force: true });

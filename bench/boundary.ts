@@ -25,6 +25,7 @@ import { compileSpecFile } from '../compiler/compile.ts';
 import { nodeHost } from '../runtime/node-host.ts';
 import { countBoundary, describeBoundary, noBytes } from '../runtime/boundary-bytes.ts';
 import type { TensorValue } from '../runtime/engine/engine.ts';
+import { median } from './measure.ts';
 
 const { values } = parseArgs({ options: { vocab: { type: 'string', default: '30522' }, d: { type: 'string', default: '256' }, layers: { type: 'string', default: '2' }, steps: { type: 'string', default: '8' }, seq: { type: 'string', default: '16' } } });
 const V = Number(values.vocab), D = Number(values.d), L = Number(values.layers), STEPS = Number(values.steps), S = Number(values.seq);
@@ -58,7 +59,6 @@ try {
   countBoundary(bytes, graph, plain, Object.fromEntries(Object.entries(first).map(([k, t]) => [k, { type: t.type, data: t.data, dims: t.dims } as TensorValue])));
   console.log(`model     bert d ${D}, ${L} layers, vocab ${V}; trainable word embeddings (${(V * D / 1e6).toFixed(1)}M) + LoR2C r 8; batch 1 x ${S}`);
   console.log(describeBoundary(bytes));
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const time = async (run: (i: number) => Promise<unknown>) => {
     const ms: number[] = [];
     for (let i = 0; i < STEPS; i++) {

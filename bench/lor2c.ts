@@ -22,6 +22,7 @@ import { writeArtifacts, type WeightsCache } from '../compiler/emit/artifacts.ts
 import { mergedModule } from '../compiler/adapters/merge.ts';
 import { Trainer } from '../runtime/trainer.ts';
 import { nodeHost } from '../runtime/node-host.ts';
+import { loggedStepSeconds, median } from './measure.ts';
 
 const { values } = parseArgs({
   options: {
@@ -66,11 +67,10 @@ try {
   t0 = performance.now();
   await trainer.run();
   const total = seconds(t0);
-  const log = (await import('node:fs')).readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seconds?: number });
-  const steps = log.map((r) => r.seconds).filter((x): x is number => x !== undefined);
-  const median = [...steps].sort((a, b) => a - b)[Math.floor(steps.length / 2)]!;
+  const steps = loggedStepSeconds(join(dir, 'log.jsonl'));
+  const step = median(steps);
   const tokens = n('batch') * n('seq');
-  console.log(`train     ${steps.length} steps of batch ${n('batch')} x seq ${n('seq')}: median ${(median * 1000).toFixed(0)} ms/step in ORT (first ${(steps[0]! * 1000).toFixed(0)} ms), ${(tokens / median).toFixed(0)} tokens/s; ${total.toFixed(2)} s with data and bookkeeping`);
+  console.log(`train     ${steps.length} steps of batch ${n('batch')} x seq ${n('seq')}: median ${(step * 1000).toFixed(0)} ms/step in ORT (first ${(steps[0]! * 1000).toFixed(0)} ms), ${(tokens / step).toFixed(0)} tokens/s; ${total.toFixed(2)} s with data and bookkeeping`);
 
   // A Merge at a scheduled point: the runtime recompiles the new structure from the prepared base.
   const structure = initialStructure(result.compiled.manifest.plan as never, result.base);

@@ -8,7 +8,8 @@
  * needs the weight's name, which gives the torch module path. Either way the path is read from
  * the graph, never from parameter names. A path this does not recognise is a reason string.
  */
-import { attrInt, attrInts } from '../graph/attributes.ts';
+import { attrInt } from '../graph/attributes.ts';
+import { swapsLastTwoAxes } from '../ops/attributes.ts';
 import type { Graph, Node } from '../graph/graph.ts';
 import { DataType } from '../onnx/dtype.ts';
 import { tensorArray } from '../onnx/tensor.ts';
@@ -34,7 +35,7 @@ export function traceLoraPath(graph: Graph, A: string, B: string): LoraPath | st
     const c = consumers.get(value) ?? [];
     return c.length === 1 && c[0]!.opType === opType && c[0]!.domain === '' ? c[0] : undefined;
   };
-  const transposed = (n: Node | undefined) => n && JSON.stringify(attrInts(n, 'perm') ?? [1, 0]) === '[1,0]';
+  const transposed = (n: Node | undefined) => n !== undefined && swapsLastTwoAxes(n, 2);
   const tA = only(A, 'Transpose');
   const tB = only(B, 'Transpose');
   if (!transposed(tA) || !transposed(tB)) return 'its A or B is not read by exactly one 2-D Transpose';

@@ -5,7 +5,7 @@
  */
 import type { GradContext } from './context.ts';
 import type { RuleTable } from './rule.ts';
-import { listOperand, sliceOperands } from '../ops/attributes.ts';
+import { listOperand, padAttributes, sliceOperands, transposePerm } from '../ops/attributes.ts';
 
 const reshapeBack = (g: GradContext) => [g.reshapeLike(g.dy(), g.x())];
 
@@ -127,13 +127,14 @@ function concatGrad(g: GradContext): (string | false)[] {
 }
 
 function padGrad(g: GradContext): string[] {
-  if (g.string('mode', 'constant') !== 'constant') g.unsupported(`Pad in '${g.string('mode', 'constant')}' mode`);
-  const pads = g.opset < 11 ? g.ints('pads') : g.constInts(g.x(1));
+  const operands = padAttributes(g.node, g.opset);
+  if (operands.mode !== 'constant') g.unsupported(`Pad in '${operands.mode}' mode`);
+  const pads = g.operandInts(operands.pads);
   if (!pads) g.unsupported('Pad with pads computed at run time');
   if (pads.some((v) => v < 0)) g.unsupported('Pad with negative pads');
   let axes: number[] | undefined;
-  if (g.opset >= 18 && g.has(3)) {
-    axes = g.constInts(g.x(3));
+  if (operands.axes.kind === 'input') {
+    axes = g.constInts(operands.axes.value);
     if (!axes) g.unsupported('Pad with axes computed at run time');
   }
   const k = pads.length / 2;
@@ -161,7 +162,8 @@ export const shapeRules: RuleTable = {
   Unsqueeze: { differentiable: [0], grad: reshapeBack },
   Transpose: {
     grad: (g) => {
-      const perm = g.ints('perm');
+      const perm = transposePerm(g.node, g.rank(g.x()));
+      // The default perm (reversed axes) is its own inverse.
       if (!perm) return [g.op('Transpose', [g.dy()])];
       const inverse = new Array<number>(perm.length);
       perm.forEach((p, i) => (inverse[p] = i));

@@ -15,7 +15,7 @@ import { valueTypeFromInfo, type ValueType } from '../shapes/types.ts';
 import { UserError } from '../../contract/errors.ts';
 import { inferDtypes } from './dtypes.ts';
 import { constantNumbers, constantTensor, type ConstantScope } from './constants.ts';
-import { operandInputSince } from '../ops/traits.ts';
+import { operandInputSince } from '../ops/list-operands.ts';
 
 export class Emitter {
   readonly b: GraphBuilder;

@@ -13,10 +13,11 @@
  * that could mix them with the column axes ends the derivation with the reason, and the
  * caller refuses to place a per-part delta.
  */
-import { attrInt, attrInts, type Node } from '../graph/index.ts';
+import { attrInt, type Node } from '../graph/index.ts';
 import type { GraphView } from './graph-view.ts';
 import type { ShapeLookup } from './roles.ts';
 import type { TraceHit } from './trace.ts';
+import { transposePerm } from '../ops/attributes.ts';
 
 type Axis = { lead: true } | { lead: false; size: number };
 
@@ -74,7 +75,7 @@ function apply(view: GraphView, n: Node, out: string, t: IndexTensor, shapes: Sh
       return { why: `its output ${JSON.stringify(target)} does not keep the ${want} columns in trailing axes` };
     }
     case 'Transpose': {
-      const perm = attrInts(n, 'perm') ?? t.axes.map((_, i) => rank - 1 - i);
+      const perm = transposePerm(n, rank)!;
       const axes = perm.map((p) => t.axes[p]!);
       // Column axes in their old order, and where each lands.
       const oldCols = t.axes.flatMap((a, i) => (a.lead ? [] : [i]));

@@ -5,10 +5,10 @@
  * Discovery never edits the model, so PaddleOCR-style Constant-node weights are recognised
  * as they are (the caller lifts them before training).
  */
-import { attrInts, constantNumbers, nodeReads, type ConstantScope, type Graph, type Model, type Node } from '../graph/index.ts';
+import { constantNumbers, nodeReads, type ConstantScope, type Graph, type Model, type Node } from '../graph/index.ts';
 import { topologicalOrder } from '../passes/toposort.ts';
 import { isNondeterministic } from '../ops/traits.ts';
-import { listOperand } from '../ops/attributes.ts';
+import { listOperand, swapsLastTwoAxes } from '../ops/attributes.ts';
 
 /** The stored tensor a projection multiplies by, and how it reaches the node. */
 export interface WeightSource {
@@ -124,9 +124,8 @@ export class GraphView {
       const p = this.producer.get(v);
       if (!p || !WEIGHT_PASSTHROUGH.has(p.opType)) return undefined;
       if (p.opType === 'Transpose') {
-        const perm = attrInts(p, 'perm');
         // A 2-D transpose (no perm = reversed axes) swaps in and out.
-        if (!perm || (perm.length >= 2 && perm[perm.length - 1] === perm.length - 2 && perm[perm.length - 2] === perm.length - 1)) transposed = !transposed;
+        if (swapsLastTwoAxes(p, undefined)) transposed = !transposed;
       }
       v = p.inputs[0]!;
     }

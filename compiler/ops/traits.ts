@@ -2,11 +2,11 @@
  * What an op IS, in one table: the facts every pass needs about an op that are not its shape
  * rule (compiler/shapes/ops/) or its gradient rule (compiler/autodiff/): whether its outputs
  * differ between runs with the same inputs, whether they carry a gradient, their element
- * types when these are not the first typed input's, and which of its list operands (axes,
- * split sizes, slice bounds) moved from an attribute to an input at which opset. Passes ask
- * here (CSE, block discovery's constant folding, dtype propagation, the Emitter, the
- * differentiator, the shape and gradient rules through ops/attributes.ts) instead of keeping
- * sets of their own, so two passes can never disagree about an op.
+ * types when these are not the first typed input's. Passes ask here (CSE, block discovery's
+ * constant folding, dtype propagation, the differentiator) instead of keeping sets of their
+ * own, so two passes can never disagree about an op. How an op's attributes read, with their
+ * defaults, is ops/attributes.ts; which list operands moved from an attribute to an input at
+ * which opset is ops/list-operands.ts.
  *
  * An op with none of these facts needs no row. Keys are op types for ai.onnx and
  * 'domain:OpType' for other domains, as in the rule tables.
@@ -18,12 +18,6 @@ import { layerNormAttributes } from './attributes.ts';
 
 /** Element type of input i, undefined when not known (or the input is omitted). */
 export type InputDtype = (i: number) => number | undefined;
-
-/** An operand that is an attribute before `since` and input `input` from then on. */
-export interface ListOperand {
-  readonly input: number;
-  readonly since: number;
-}
 
 export interface OpTraits {
   /**
@@ -38,8 +32,6 @@ export interface OpTraits {
   readonly nondifferentiable?: true;
   /** Element type of each output, when it is not the first typed input's. */
   readonly resultDtypes?: (node: Node, input: InputDtype) => (number | undefined)[];
-  /** List operands given as an attribute in early opsets and as an input later, by attribute name. */
-  readonly listOperands?: Readonly<Record<string, ListOperand>>;
 }
 
 /** Every output of the node has type t. */
@@ -57,8 +49,6 @@ function layerNormDtypes(node: Node, input: InputDtype): (number | undefined)[] 
 const random = { nondeterministic: true, nondifferentiable: true } as const;
 const comparison = { nondifferentiable: true, resultDtypes: bool } as const;
 const piecewiseConstant = { nondifferentiable: true } as const;
-/** Axes: attribute before opset `since`, input 1 from then on. */
-const axesSince = (since: number) => ({ axes: { input: 1, since } });
 
 export const OP_TRAITS: Readonly<Record<string, OpTraits>> = {
   // ---- random draws ----
@@ -125,22 +115,6 @@ export const OP_TRAITS: Readonly<Record<string, OpTraits>> = {
   'com.microsoft:DequantizeLinear': { resultDtypes: (node, input) => all(input(1))(node) },
   'com.microsoft:QuantizeLinear': { resultDtypes: (node, input) => all(input(2) ?? DataType.UINT8)(node) },
   'com.microsoft:Unique': { resultDtypes: (_, input) => [input(0), DataType.INT64, DataType.INT64, DataType.INT64] },
-
-  // ---- list operands that moved from attributes to inputs ----
-  ReduceSum: { listOperands: axesSince(13) },
-  ReduceMean: { listOperands: axesSince(18) },
-  ReduceMax: { listOperands: axesSince(18) },
-  ReduceMin: { listOperands: axesSince(18) },
-  ReduceProd: { listOperands: axesSince(18) },
-  ReduceL1: { listOperands: axesSince(18) },
-  ReduceL2: { listOperands: axesSince(18) },
-  ReduceLogSum: { listOperands: axesSince(18) },
-  ReduceLogSumExp: { listOperands: axesSince(18) },
-  ReduceSumSquare: { listOperands: axesSince(18) },
-  Squeeze: { listOperands: axesSince(13) },
-  Unsqueeze: { listOperands: axesSince(13) },
-  Split: { listOperands: { split: { input: 1, since: 13 } } },
-  Slice: { listOperands: { starts: { input: 1, since: 10 }, ends: { input: 2, since: 10 }, axes: { input: 3, since: 10 }, steps: { input: 4, since: 10 } } },
 };
 
 const NONE: OpTraits = Object.freeze({});
@@ -161,12 +135,4 @@ export function isNondeterministic(node: Node): boolean {
 /** Ops of the default domain whose outputs carry no gradient. */
 export function nondifferentiableOps(): string[] {
   return Object.entries(OP_TRAITS).filter(([, t]) => t.nondifferentiable).map(([op]) => op);
-}
-
-/**
- * The opset from which the op takes the list operand `name` as an input (it was an attribute
- * before); undefined for an op that has no such operand.
- */
-export function operandInputSince(opType: string, name: string): number | undefined {
-  return OP_TRAITS[opType]?.listOperands?.[name]?.since;
 }

@@ -8,7 +8,7 @@
  * string tensors are left as they are.
  */
 import type { Graph } from '../graph/graph.ts';
-import { attrInts } from '../graph/attributes.ts';
+import { transposePerm } from '../ops/attributes.ts';
 import { DataType } from '../onnx/dtype.ts';
 import { makeTensor, tensorArray, tensorDims, type NumericArray } from '../onnx/tensor.ts';
 
@@ -32,7 +32,7 @@ export function foldConstantTransposes(graph: Graph): number {
     const t = graph.initializers.get(input);
     if (!t || declared.has(input) || outputs.has(output) || !FOLDABLE.has(t.dataType)) return true;
     const dims = tensorDims(t);
-    const perm = attrInts(n, 'perm') ?? dims.map((_, i) => dims.length - 1 - i);
+    const perm = transposePerm(n, dims.length)!;
     if (perm.length !== dims.length || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) return true;
     const key = `${input}\u0000${perm.join(',')}`;
     const earlier = done.get(key);

@@ -4,10 +4,10 @@
  * These carry values through (so shape vectors survive Concat, Slice, Unsqueeze, Reshape).
  */
 import { DataType } from '../../onnx/dtype.ts';
-import { attrInt, attrInts, getAttr } from '../../graph/attributes.ts';
+import { attrInt, getAttr } from '../../graph/attributes.ts';
 import { dimAdd, dimDivExact, dimEquals, dimFloorDiv, dimMul, dimProduct, dimSub, isConcrete, type Dim } from '../dim.ts';
 import { axesOf, broadcastShapes, elementwiseValue, MAX_VALUE_ELEMENTS, normalizeAxis, operandNumbers, product, withValue } from '../helpers.ts';
-import { listOperand, sliceOperands, type ListOperandValue } from '../../ops/attributes.ts';
+import { listOperand, padAttributes, sliceOperands, transposePerm, type ListOperandValue } from '../../ops/attributes.ts';
 import type { Inferred, Rule, RuleContext, RuleTable } from '../rule.ts';
 import { ShapeContradiction } from '../rule.ts';
 
@@ -54,7 +54,7 @@ const flatten: Rule = (ctx) => {
 const transpose: Rule = (ctx) => {
   const x = ctx.input(0);
   if (!x?.shape) return [x && { dtype: x.dtype }];
-  const perm = attrInts(ctx.node, 'perm') ?? x.shape.map((_, i) => x.shape!.length - 1 - i);
+  const perm = transposePerm(ctx.node, x.shape.length)!;
   if (perm.length !== x.shape.length) throw new ShapeContradiction('Transpose: perm length');
   const shape = perm.map((p) => x.shape![normalizeAxis(p, x.shape!.length)]!);
   return [withValue(x.dtype, shape, x.shape.length <= 1 ? x.value : undefined)];
@@ -287,9 +287,10 @@ const pad: Rule = (ctx) => {
   const x = ctx.input(0);
   if (!x?.shape) return [x && { dtype: x.dtype }];
   const rank = x.shape.length;
-  const pads = ctx.opset < 11 ? attrInts(ctx.node, ctx.opset < 2 ? 'paddings' : 'pads') : ctx.value(1);
+  const operands = padAttributes(ctx.node, ctx.opset);
+  const pads = operands.pads.kind === 'attribute' ? operands.pads.values : operands.pads.kind === 'input' ? ctx.value(operands.pads.index) : undefined;
   if (!pads) return [{ dtype: x.dtype, shape: x.shape.map(() => ctx.fresh('pad')) }];
-  let axes = ctx.opset >= 18 && ctx.present(3) ? ctx.numbers(3) : x.shape.map((_, i) => i);
+  let axes = operands.axes.kind === 'input' ? ctx.numbers(operands.axes.index) : x.shape.map((_, i) => i);
   if (!axes) return [{ dtype: x.dtype, shape: x.shape.map(() => ctx.fresh('pad')) }];
   axes = axes.map((a) => normalizeAxis(a, rank));
   if (pads.length !== 2 * axes.length) throw new ShapeContradiction('Pad: pads length');

@@ -3,7 +3,7 @@ import { parseCommandArgs, positiveInt, threadsFlag } from '../args.ts';
 import { UsageError } from '../command.ts';
 import { UserError } from '../../contract/errors.ts';
 import { generate, loadTextInput, Pipeline, positionLimit, type HfTokenizer, type SamplingOptions, type StopReason } from '../../runtime/index.ts';
-import { manifestAndParameters, oneDir, parseTarget } from './runtime-flags.ts';
+import { ADAPTER_HELP, manifestAndParameters, oneDir, parseTarget } from './runtime-flags.ts';
 
 const DEFAULT_MAX_TOKENS = 50;
 /** Tokenizer truncation for prompts: never reached by a real prompt, so a too-long prompt is refused by the position limit rather than cut. */
@@ -36,9 +36,7 @@ Options:
   --tokenizer FILE     a Hugging Face tokenizer.json instead of DIR's (compile --tokenizer)
   --end-id N           the token id that ends the text (default: the tokenizer's end token)
   --json               print one JSON object: prompt_ids, ids (the new tokens), text, stopped
-  --adapter FILE       adapter values (safetensors with the artifacts' parameter names)
-  --checkpoint CKPT    a checkpoint folder (its latest checkpoint) or one checkpoint directory
-  --best               with --checkpoint: its best checkpoint instead of the latest
+${ADAPTER_HELP}
   --target cpu|cuda    execution provider (cuda falls back to cpu with a notice when absent)
   --threads N          threads inside one op (default: onnxruntime's choice)`,
   async run(args) {

@@ -13,10 +13,13 @@ export const RUNTIME_OPTIONS = {
   'skip-invalid': { type: 'boolean' },
 } as const;
 
-export const RUNTIME_HELP = `  --adapter FILE       adapter values (safetensors with the artifacts' parameter names,
+/** The help lines of the flags that choose a run's adapter values (infer, evaluate, generate). */
+export const ADAPTER_HELP = `  --adapter FILE       adapter values (safetensors with the artifacts' parameter names,
                        or a PEFT LoRA adapter_model.safetensors from \`export --peft\`)
   --checkpoint CKPT    a checkpoint folder (its latest checkpoint) or one checkpoint directory
-  --best               with --checkpoint: its best checkpoint instead of the latest
+  --best               with --checkpoint: its best checkpoint instead of the latest`;
+
+export const RUNTIME_HELP = `${ADAPTER_HELP}
   --batch N            rows per batch (default 16; a graph with a fixed batch size decides)
   --target cpu|cuda    execution provider (cuda falls back to cpu with a notice when absent)
   --threads N          threads inside one op (default: onnxruntime's choice)

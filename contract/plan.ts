@@ -308,7 +308,10 @@ export interface TrainPlan {
   length: Interval;
   evalEvery?: Interval;
   seed: number;
-  precision: 'fp32' | 'fp16';
+  /** fp16 / bf16: half-precision forward and backward, float32 master weights and optimizer (docs/performance.md). */
+  precision: 'fp32' | 'fp16' | 'bf16';
+  /** fp16 only: dynamic loss scaling, its initial scale and the overflow-free steps before it doubles. */
+  lossScale?: { initial: number; growthInterval: number };
 }
 
 export interface TargetPlan {

@@ -21,6 +21,9 @@ export const DEFAULTS = {
   seed: 42,
   /** PyTorch's CrossEntropyLoss default. */
   ignoreIndex: -100,
+  /** fp16 dynamic loss scaling: torch.cuda.amp.GradScaler's init_scale and growth_interval. */
+  lossScale: 65536,
+  lossScaleGrowth: 2000,
 } as const;
 
 /** The training settings when `train { }` is absent or leaves them out. */

@@ -112,8 +112,21 @@ target cuda`);
     evalEvery: { count: 100, unit: 'steps' },
     seed: 7,
     precision: 'fp16',
+    lossScale: { initial: 65536, growthInterval: 2000 },
   });
   t.deepEqual(plan.target, { device: 'cuda' });
+});
+
+test('precision: bf16 without scaling; fp16 loss scaling settings; settings on bf16 refused', (t) => {
+  t.is(planOf('lor2c\ntrain { precision bf16 }\n').train.precision, 'bf16');
+  t.is(planOf('lor2c\ntrain { precision bf16 }\n').train.lossScale, undefined);
+  t.is(planOf('lor2c\ntrain { precision fp32 }\n').train.lossScale, undefined);
+  t.deepEqual(planOf('lor2c\ntrain { precision fp16(loss_scale 1024, growth 100) }\n').train.lossScale, { initial: 1024, growthInterval: 100 });
+  const bad = checkSpec('lor2c\ntrain { precision bf16(loss_scale 1024) }\n', 'x.lor2c');
+  t.true(hasErrors(bad.diagnostics));
+  t.regex(bad.diagnostics.map((d) => `${d.message} ${d.hint ?? ''}`).join('\n'), /takes no settings.*needs no loss scaling/);
+  const zero = checkSpec('lor2c\ntrain { precision fp16(growth 0) }\n', 'x.lor2c');
+  t.true(hasErrors(zero.diagnostics));
 });
 
 test('merge schedule derives its interval from max as the GLUE script does', (t) => {

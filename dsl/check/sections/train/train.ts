@@ -6,6 +6,7 @@ import { TRAIN_KEYS } from '../../hints.ts';
 import { assign, type Entry, type Schema, type SpecReader } from '../../reader.ts';
 import { readLrSchedule } from './lr-schedule.ts';
 import { readOptimizer } from './optimizer.ts';
+import { readPrecision } from './precision.ts';
 import { readTask } from './task.ts';
 
 /** `wroteLength`: `epochs` or `steps` was written, so lengths derived from it are meaningful. */
@@ -68,7 +69,7 @@ export function readTrain(r: SpecReader, e: Entry): { train: TrainPlan; wroteLen
       },
     },
     seed: { read: (x) => assign(r.number(r.one(x, 'an integer >= 0', TRAIN_KEYS), { what: 'seed', integer: true, min: 0 }), (n) => (train.seed = n)) },
-    precision: { read: (x) => assign(r.choice(r.one(x, '`fp32` or `fp16`', TRAIN_KEYS), 'precision', ['fp32', 'fp16'] as const), (p) => (train.precision = p)) },
+    precision: { read: (x) => readPrecision(r, x, train) },
   };
   r.readItems(e.body?.items ?? [], schema, '`train { }`');
   r.at.set(train, e.key.range);

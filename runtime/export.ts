@@ -22,6 +22,7 @@ import { readSafetensors } from '../contract/safetensors-file.ts';
 import { readRegularFile } from '../contract/regular-file.ts';
 import { MERGED_METADATA, mergedDataName, previousMergedData, refuseArtifactFiles, removeKilledWrites, removeObsoleteData } from './export-target.ts';
 import { adapterValues, type AdapterSource } from './adapter.ts';
+import { PEFT_CONFIG_SHA } from './peft-layout.ts';
 import { readManifest } from './artifacts.ts';
 
 export { adapterConfig, encodeAdapter, type AdapterConfig, type ExportSource };
@@ -38,37 +39,56 @@ export function adapterConfigPath(file: string): string {
 }
 
 /**
- * A warning when the config beside an adapter file says it was trained on another base model
- * (a different sha256) than these artifacts were compiled from: names and shapes can match for
- * two checkpoints of one architecture while the values make no sense on the other. Undefined
- * when they agree, or when there is no readable config to tell.
+ * Warnings about an adapter file given to `--adapter` / `--init`, from what was written with
+ * it (names and shapes can match while the values make no sense):
+ * - it was trained on another base model (a different sha256) than these artifacts were
+ *   compiled from: two checkpoints of one architecture have the same names and shapes;
+ * - the config beside it is not the one exported with it (a PEFT export stopped between its
+ *   two renames, or one of the two files replaced): the weights name their config's sha256.
+ * Empty when nothing is wrong or nothing tells.
  */
-export function adapterBaseWarning(manifest: Manifest, adapterFile: string): string | undefined {
+export function adapterWarnings(manifest: Manifest, adapterFile: string): string[] {
   const path = adapterConfigPath(adapterFile);
-  if (!existsSync(path)) return undefined;
+  if (!existsSync(path)) return [];
+  let configBytes: Buffer;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readRegularFile(path, 'adapter config').toString('utf8'));
+    configBytes = readRegularFile(path, 'adapter config');
+    parsed = JSON.parse(configBytes.toString('utf8'));
   } catch (e) {
-    return `${isUserError(e) ? e.message : `${path} is not valid JSON`}; cannot tell which base model ${basename(adapterFile)} was trained on`;
+    return [`${isUserError(e) ? e.message : `${path} is not valid JSON`}; cannot tell which base model ${basename(adapterFile)} was trained on`];
   }
   // Anyone may have written the file (another tool's adapter_config.json): only fields of the right type are read.
   const config = (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : {}) as Record<string, unknown>;
   const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
   const weightsSha = text((config.weights as { sha256?: unknown } | null | undefined)?.sha256);
   const baseName = text(config.base_model_name_or_path);
+  const metadata = () => {
+    try {
+      return existsSync(adapterFile) ? readSafetensors(adapterFile).metadata : {};
+    } catch {
+      return {};
+    }
+  };
+  const warnings: string[] = [];
   // A config whose weights hash is not this file's describes other values (an export killed
   // between its two renames, or a file replaced by hand): the values file's own metadata tells.
+  // A PEFT config has no lor2c fields: the base is named in the weights' metadata only.
   let theirs = text(config.base_model_sha256);
   if (weightsSha && existsSync(adapterFile) && createHash('sha256').update(readRegularFile(adapterFile, 'safetensors file')).digest('hex') !== weightsSha) {
-    try {
-      theirs = text(readSafetensors(adapterFile).metadata.base_sha256);
-    } catch {
-      theirs = undefined;
+    theirs = text(metadata().base_sha256);
+  } else if (config.peft_type !== undefined) {
+    const own = metadata();
+    theirs = text(own.base_sha256);
+    const pairedSha = text(own[PEFT_CONFIG_SHA]);
+    if (pairedSha && createHash('sha256').update(configBytes).digest('hex') !== pairedSha) {
+      warnings.push(`${path} is not the config exported with ${basename(adapterFile)} (an export stopped between writing the two, or one was replaced); its r / lora_alpha are what lor2c checks the weights against`);
     }
   }
-  if (!theirs || !manifest.base.sha256 || theirs === manifest.base.sha256) return undefined;
-  return `${basename(adapterFile)} was trained on base model ${baseName ?? '?'} (sha256 ${theirs.slice(0, 12)}...), but these artifacts were compiled from ${manifest.base.path} (sha256 ${manifest.base.sha256.slice(0, 12)}...)`;
+  if (theirs && manifest.base.sha256 && theirs !== manifest.base.sha256) {
+    warnings.unshift(`${basename(adapterFile)} was trained on base model ${baseName ?? '?'} (sha256 ${theirs.slice(0, 12)}...), but these artifacts were compiled from ${manifest.base.path} (sha256 ${manifest.base.sha256.slice(0, 12)}...)`);
+  }
+  return warnings;
 }
 
 export interface ExportOptions {
@@ -98,7 +118,7 @@ export function exportAdapter(dir: string, params: AdapterSource, outFile: strin
   refuseArtifactFiles(dir, manifest, configFile, 'the adapter config');
   makeFolderFor(outFile);
   // Values first, then the config that names their sha256: between the two renames the old
-  // config does not match the new file, which adapterBaseWarning detects (and it then reads the
+  // config does not match the new file, which adapterWarnings detects (and it then reads the
   // base hash the values file carries itself).
   writeFileAtomic(outFile, bytes);
   writeFileAtomic(configFile, `${JSON.stringify(config, null, 2)}\n`);

@@ -17,7 +17,7 @@ export * from './metrics.ts';
 export * from './data/index.ts';
 export { adapterValues, sourceParameters, type AdapterSource, type AdapterValues, type ParameterSourceOptions, type SourcedParameters } from './adapter.ts';
 export { Pipeline, type PipelineOptions, type RowOutputs, type RowTensor, type Classification } from './pipeline.ts';
-export { exportAdapter, exportMerged, adapterConfig, adapterConfigPath, adapterBaseWarning, type AdapterConfig, type ExportOptions, type ExportedAdapter, type ExportMergedOptions, type MergedExport, type ExportSource } from './export.ts';
+export { exportAdapter, exportMerged, adapterConfig, adapterConfigPath, adapterWarnings, type AdapterConfig, type ExportOptions, type ExportedAdapter, type ExportMergedOptions, type MergedExport, type ExportSource } from './export.ts';
 export { exportPeft, peftConfig, type PeftLoraConfig, type PeftExport } from './peft.ts';
 export { readPeftAdapter } from './peft-read.ts';
 export { peftLayout, PEFT_PREFIX, type PeftLayout } from './peft-layout.ts';

@@ -20,6 +20,12 @@ import { attrInt, readModelGraph, traceLoraPath, type Graph, type Node } from '.
 /** PEFT's file names in an adapter folder. */
 export const PEFT_WEIGHTS = 'adapter_model.safetensors';
 export const PEFT_CONFIG = 'adapter_config.json';
+/**
+ * Metadata key of the weights lor2c exports: the sha256 of the adapter_config.json written
+ * with them. The two files are replaced one after the other; a kill between the renames
+ * leaves a pair that does not belong together, which lor2c then refuses to read.
+ */
+export const PEFT_CONFIG_SHA = 'adapter_config_sha256';
 /** The prefix PEFT's PeftModel puts before every module path. */
 export const PEFT_PREFIX = 'base_model.model.';
 

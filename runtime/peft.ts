@@ -9,6 +9,7 @@
  *
  * The names and orientations are peft-layout.ts's.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../contract/errors.ts';
@@ -17,7 +18,7 @@ import { makeFolder, writeFileAtomic } from '../contract/atomic.ts';
 import { decodeSafetensors, encodeSafetensors, float32Entry } from '../contract/safetensors.ts';
 import { readRegularFile } from '../contract/regular-file.ts';
 import { describeAdapters } from '../compiler/adapters/describe.ts';
-import { PEFT_CONFIG, PEFT_WEIGHTS, peftLayout, transpose2d, type PeftLayout } from './peft-layout.ts';
+import { PEFT_CONFIG, PEFT_CONFIG_SHA, PEFT_WEIGHTS, peftLayout, transpose2d, type PeftLayout } from './peft-layout.ts';
 import { refuseArtifactFiles, removeKilledWrites } from './export-target.ts';
 import { adapterValues, type AdapterSource } from './adapter.ts';
 import { readManifest } from './artifacts.ts';
@@ -63,7 +64,14 @@ export function exportPeft(dir: string, params: AdapterSource, outDir: string): 
     const v = values.get(t.parameter)!;
     return [t.peft, float32Entry(t.shape, t.transpose ? transpose2d(v.data, v.shape) : v.data)];
   }));
-  const bytes = encodeSafetensors(entries, { format: 'pt', [EXPORT_MARK]: '1', lor2c_version: manifest.versions.lor2c, base_sha256: manifest.base.sha256 });
+  const configText = `${JSON.stringify(config, null, 2)}\n`;
+  const bytes = encodeSafetensors(entries, {
+    format: 'pt',
+    [EXPORT_MARK]: '1',
+    lor2c_version: manifest.versions.lor2c,
+    base_sha256: manifest.base.sha256,
+    [PEFT_CONFIG_SHA]: createHash('sha256').update(configText).digest('hex'),
+  });
   const file = join(outDir, PEFT_WEIGHTS);
   const configFile = join(outDir, PEFT_CONFIG);
   refuseArtifactFiles(dir, manifest, file, 'the PEFT adapter');
@@ -71,7 +79,7 @@ export function exportPeft(dir: string, params: AdapterSource, outDir: string): 
   refuseForeignPeftFiles(file, configFile);
   makeFolder(outDir, 'the PEFT adapter folder');
   writeFileAtomic(file, bytes);
-  writeFileAtomic(configFile, `${JSON.stringify(config, null, 2)}\n`);
+  writeFileAtomic(configFile, configText);
   removeKilledWrites(file);
   removeKilledWrites(configFile);
   return { file, configFile, config };

@@ -1,7 +1,8 @@
 /** Flags shared by the commands that run artifacts (infer, eval): target, threads, batch, value source. */
 import { positiveInt, threadsFlag } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { type Target, sourceParameters, type ParameterSourceOptions, adapterBaseWarning, readManifest } from '../../runtime/index.ts';
+import { type Target, sourceParameters, type ParameterSourceOptions, adapterWarnings, readManifest } from '../../runtime/index.ts';
+import type { Manifest } from '../../contract/manifest.ts';
 
 export const RUNTIME_OPTIONS = {
   target: { type: 'string' },
@@ -51,7 +52,11 @@ export function manifestAndParameters(command: string, dir: string, source: Para
   const params = sourceParameters(dir, readManifest(dir), source);
   // A checkpoint made after a Merge/Inject belongs to its recompile, which the command then runs.
   const manifest = params.manifest;
-  const warning = source.adapter === undefined ? undefined : adapterBaseWarning(manifest, source.adapter);
-  if (warning) console.error(`lor2c ${command}: warning: ${warning}`);
+  if (source.adapter !== undefined) warnAboutAdapter(command, manifest, source.adapter);
   return { manifest, params, artifacts: params.artifacts };
+}
+
+/** Prints adapterWarnings' warnings for an adapter given to `command`. */
+export function warnAboutAdapter(command: string, manifest: Manifest, adapterFile: string): void {
+  for (const warning of adapterWarnings(manifest, adapterFile)) console.error(`lor2c ${command}: warning: ${warning}`);
 }

@@ -3,6 +3,7 @@ import { integerFlag, parseCommandArgs, positiveInt, threadsFlag } from '../args
 import { UsageError } from '../command.ts';
 import { Trainer, nodeHost, readManifest } from '../../runtime/index.ts';
 import { keepTextInput, TEXT_HELP, TEXT_OPTIONS, textInputFor } from './text-flags.ts';
+import { warnAboutAdapter } from './runtime-flags.ts';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -58,6 +59,7 @@ ${TEXT_HELP}`,
     // Length, batch, seed, evaluation interval and the Merge/Inject schedule default to the
     // spec's inside the Trainer (one source of defaults).
     const text = textInputFor(dir, values);
+    if (values.init !== undefined) warnAboutAdapter('train', manifest, values.init);
     const trainer = await Trainer.open({
       text,
       artifacts: dir,

@@ -108,6 +108,34 @@ test.serial('a PEFT file with a tensor that maps to nothing, or a different scal
   t.regex(s.err, /encoder\.layer\.0\.attention\.self\.query scales by 8 .* by 2/);
 });
 
+test.serial('a PEFT pair that does not belong together, or an adapter of another base, is read with a warning saying so', async (t) => {
+  const weights = readSafetensors(join(peft, 'adapter_model.safetensors'));
+  t.regex(weights.metadata.adapter_config_sha256 ?? '', /^[0-9a-f]{64}$/, 'the weights name their config');
+  const clean = await runCli('eval', art, '--data', data, '--adapter', join(peft, 'adapter_model.safetensors'));
+  t.is(clean.code, 0, clean.err);
+  t.notRegex(clean.err, /warning/);
+
+  // The config replaced (same ranks and scale, so the values still read): warned, not refused.
+  const edited = join(dir, 'edited');
+  mkdirSync(edited);
+  copyFileSync(join(peft, 'adapter_model.safetensors'), join(edited, 'adapter_model.safetensors'));
+  const config = JSON.parse(readFileSync(join(peft, 'adapter_config.json'), 'utf8'));
+  writeFileSync(join(edited, 'adapter_config.json'), JSON.stringify({ ...config, inference_mode: false }));
+  const e = await runCli('eval', art, '--data', data, '--adapter', join(edited, 'adapter_model.safetensors'));
+  t.is(e.code, 0, e.err);
+  t.regex(e.err, /warning: .*adapter_config\.json is not the config exported with adapter_model\.safetensors/);
+  t.is(evalLoss(e.out), evalLoss(clean.out));
+
+  // Trained on another base: the weights' metadata says which; --init warns too.
+  const other = join(dir, 'other-base');
+  mkdirSync(other);
+  writeFileSync(join(other, 'adapter_model.safetensors'), encodeSafetensors(new Map(weights.tensors), { ...weights.metadata, base_sha256: 'c'.repeat(64) }));
+  copyFileSync(join(peft, 'adapter_config.json'), join(other, 'adapter_config.json'));
+  const o = await runCli('train', art, '--data', data, '--steps', '1', '--init', join(other, 'adapter_model.safetensors'), '--checkpoint', join(dir, 'c3'));
+  t.is(o.code, 0, o.err);
+  t.regex(o.err, /lor2c train: warning: adapter_model\.safetensors was trained on base model \? \(sha256 cccccccccccc\.\.\.\)/);
+});
+
 test.serial('export --peft refuses LoR2C modules, fused projection parts and files it did not write', async (t) => {
   writeFileSync(join(dir, 'lor2c.lor2c'), spec('bert-plain.onnx', 'lor2c {\n  rank 2\n}\n'));
   compileSpecFile(join(dir, 'lor2c.lor2c'), { out: join(dir, 'art-lor2c') });

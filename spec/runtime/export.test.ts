@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Pipeline } from '../../runtime/pipeline.ts';
-import { adapterBaseWarning, adapterConfigPath, exportAdapter, exportMerged, type AdapterConfig } from '../../runtime/export.ts';
+import { adapterWarnings, adapterConfigPath, exportAdapter, exportMerged, type AdapterConfig } from '../../runtime/export.ts';
 import { foldLora } from '../../compiler/adapters/fold-lora.ts';
 import { sourceParameters } from '../../runtime/adapter.ts';
 import { writeCheckpoint } from '../../runtime/checkpoint.ts';
@@ -223,15 +223,15 @@ test('sourceParameters: checkpoint latest or best, adapter file, else the initia
   rmSync(other, { recursive: true });
 });
 
-test('adapterBaseWarning reads a config anyone may have written: wrong types and null are no internal error', (t) => {
+test('adapterWarnings reads a config anyone may have written: wrong types and null are no internal error', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'lor2c-config-types-'));
-  const manifest = { base: { path: 'base.onnx', sha256: 'a'.repeat(64) } } as unknown as Parameters<typeof adapterBaseWarning>[0];
+  const manifest = { base: { path: 'base.onnx', sha256: 'a'.repeat(64) } } as unknown as Parameters<typeof adapterWarnings>[0];
   const adapter = join(dir, 'adapter_model.safetensors');
   writeFileSync(adapter, 'not read unless the weights hash is a string');
   for (const config of ['null', '[]', '7', '{"base_model_sha256": 5}', '{"weights": null, "base_model_sha256": {"x": 1}}', '{"weights": {"sha256": 3}}']) {
     writeFileSync(join(dir, 'adapter_config.json'), config);
-    t.is(adapterBaseWarning(manifest, adapter), undefined, config);
+    t.deepEqual(adapterWarnings(manifest, adapter), [], config);
   }
   writeFileSync(join(dir, 'adapter_config.json'), JSON.stringify({ base_model_sha256: 'b'.repeat(64), base_model_name_or_path: 17 }));
-  t.regex(adapterBaseWarning(manifest, adapter) ?? '', /was trained on base model \? \(sha256 bbbbbbbbbbbb\.\.\.\)/);
+  t.regex(adapterWarnings(manifest, adapter).join('\n'), /was trained on base model \? \(sha256 bbbbbbbbbbbb\.\.\.\)/);
 });

@@ -9,7 +9,8 @@
  * Resuming from a checkpoint at step k keeps the log's records up to step k and drops later
  * ones (they belong to the abandoned continuation), so the resumed log reads as one run.
  */
-import { appendFileSync, existsSync } from 'node:fs';
+import { appendFileSync, existsSync, statSync, truncateSync } from 'node:fs';
+import { fileError } from '../contract/file-errors.ts';
 import { UserError } from '../contract/errors.ts';
 import { readRegularText } from '../contract/regular-file.ts';
 import { headerProblem } from './report/run-record.ts';
@@ -77,7 +78,20 @@ export class TrainingLog {
 
   private write(obj: object): void {
     // JSON has no NaN/Infinity; a non-finite loss is written as a string so the line stays valid.
-    appendFileSync(this.path, JSON.stringify(obj, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)) + '\n');
+    const line = JSON.stringify(obj, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)) + '\n';
+    const before = existsSync(this.path) ? statSync(this.path).size : 0;
+    try {
+      appendFileSync(this.path, line);
+    } catch (e) {
+      // A full disk can take part of the line: cut it off again, so the log stays whole lines
+      // (a later append would otherwise continue the torn one) and reads back up to here.
+      try {
+        truncateSync(this.path, before);
+      } catch {
+        // nothing more to do: the reader ignores a torn last line
+      }
+      throw fileError(e, this.path, 'append to the training log');
+    }
   }
 }
 

@@ -1,8 +1,9 @@
 import test from 'ava';
-import { appendFileSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TrainingLog, readTrainingLog } from '../../runtime/log.ts';
+import { isUserError } from '../../contract/errors.ts';
 import { runCli } from '../support/cli.ts';
 
 test('one object a step and one per event; resume drops the abandoned tail', (t) => {
@@ -40,4 +41,19 @@ test('a damaged log is refused at FILE:LINE with what is wrong, never rendered f
     t.regex(cli.err, message);
     t.notRegex(cli.err, /Cannot read properties|at .*\.ts:\d+/, 'no internal error, no stack trace');
   }
+});
+
+test('a full disk while logging is a UserError naming the log and what to do, not a bare ENOSPC', (t) => {
+  if (!existsSync('/dev/full')) return t.pass('no /dev/full on this system');
+  const dir = mkdtempSync(join(tmpdir(), 'lor2c-log-full-'));
+  const path = join(dir, 'log.jsonl');
+  const log = TrainingLog.create(path);
+  log.step({ step: 1, loss: 0.5, seconds: 0.1 });
+  // The log's path now leads to a device that is always full.
+  rmSync(path);
+  symlinkSync('/dev/full', path);
+  const err = t.throws(() => log.step({ step: 2, loss: 0.4, seconds: 0.1 }))!;
+  t.true(isUserError(err));
+  t.regex(err.message, /cannot append to the training log .*log\.jsonl: no space left on the device \(ENOSPC\)/);
+  t.regex((err as { hint?: string }).hint ?? '', /free some space/);
 });

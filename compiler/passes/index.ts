@@ -2,6 +2,7 @@
 export { toposort, topologicalOrder } from './toposort.ts';
 export { eliminateDeadCode } from './dce.ts';
 export { eliminateCommonSubexpressions } from './cse.ts';
+export { removeOutputCopies } from './output-copies.ts';
 export { liftConstants } from './lift-constants.ts';
 export { foldConstantTransposes } from './fold-constant-transposes.ts';
 export * from './op-coverage.ts';

@@ -27,6 +27,7 @@ import type { Model } from '../graph/graph.ts';
 import { eliminateCommonSubexpressions } from '../passes/cse.ts';
 import { eliminateDeadCode } from '../passes/dce.ts';
 import { toposort } from '../passes/toposort.ts';
+import { removeOutputCopies } from '../passes/output-copies.ts';
 import { DataType, isFloatType } from '../onnx/dtype.ts';
 import { inferShapes } from '../shapes/infer.ts';
 import { valueInfoFromType, valueTypeFromInfo, type ValueType } from '../shapes/types.ts';
@@ -150,6 +151,7 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
   addUpdates(step, params, grads, rates, spec.optimizer, counters.apply);
   train.graph.outputs = typedOutputs(train, [...step.io.outputs.keys()]);
   finish(train);
+  removeOutputCopies(train.graph);
 
   finish(infer);
   const ms = performance.now() - started;

@@ -43,7 +43,7 @@ try {
   for (const io of graph.inputs) {
     let t: ort.Tensor;
     if (io.role === 'param') t = new ort.Tensor('float32', params.get(io.name)!.data.slice(), params.get(io.name)!.shape);
-    else if (io.role === 'state') t = new ort.Tensor('float32', new Float32Array(params.get(io.of!)!.data.length), params.get(io.of!)!.shape);
+    else if (io.role === 'state') t = new ort.Tensor('float32', new Float32Array(io.shape.map(Number).reduce((a, d) => a * d, 1)), io.shape.map(Number)); // the update count is a scalar
     else if (io.role === 'batch') t = io.dtype === 'int64' ? new ort.Tensor('int64', BigInt64Array.from({ length: io.name === 'label' ? 1 : S }, (_, i) => BigInt(io.name === 'attention_mask' ? 1 : (i * 37) % (io.name === 'label' ? 2 : V))), io.name === 'label' ? [1] : [1, S]) : (() => { throw new Error(`batch input ${io.name} is ${io.dtype}`); })();
     else if (io.role === 'apply') t = new ort.Tensor('bool', Uint8Array.of(0), []);
     else t = new ort.Tensor('int64', BigInt64Array.of(io.slot === 'total_steps' ? BigInt(STEPS) : 0n), []);

@@ -1,0 +1,68 @@
+/**
+ * Where a training step's time goes: runs the train graph of compiled artifacts with ORT's
+ * profiler on (the `enableProfiling` session option writes one JSON event per node run) and
+ * prints the kernel time per step by op type, and by part of the graph (forward, backward,
+ * optimizer: the compiler's node-name prefixes), slowest first. The session is opened as the
+ * trainer opens it (runtime/session.ts settings, arena off).
+ *
+ *   npx tsx bench/profile.ts ARTIFACTS_DIR [--batch 8] [--seq 128] [--steps 3] [--threads 2] [--top 25]
+ */
+import * as ort from 'onnxruntime-node';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Manifest } from '../contract/manifest.ts';
+import { nodeHost } from '../runtime/node-host.ts';
+import { aggregateProfile, type ProfileEvent } from './profile-aggregate.ts';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { batch: { type: 'string', default: '8' }, seq: { type: 'string', default: '128' }, steps: { type: 'string', default: '3' }, threads: { type: 'string', default: '2' }, top: { type: 'string', default: '25' } },
+});
+const dir = positionals[0];
+if (!dir) throw new Error('usage: npx tsx bench/profile.ts ARTIFACTS_DIR [--batch N] [--seq N] [--steps N] [--threads N]');
+const B = Number(values.batch), S = Number(values.seq), STEPS = Number(values.steps);
+
+const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+const graph = manifest.graphs.train;
+const params = nodeHost.readParameters(manifest, dir, undefined);
+const feeds: Record<string, ort.Tensor> = {};
+for (const io of graph.inputs) {
+  if (io.role === 'param') feeds[io.name] = new ort.Tensor('float32', params.get(io.name)!.data as Float32Array, params.get(io.name)!.shape);
+  else if (io.role === 'state') {
+    // The slot's own shape: the parameter's for moments, a scalar for the update count.
+    const dims = io.shape.map(Number);
+    feeds[io.name] = new ort.Tensor('float32', new Float32Array(dims.reduce((a, d) => a * d, 1)), dims);
+  }
+  else if (io.role === 'batch') {
+    if (io.dtype !== 'int64') throw new Error(`batch input ${io.name} is ${io.dtype}: only token inputs are generated`);
+    const dims = io.shape.length === 1 ? [B] : [B, S];
+    const max = io.bounds?.values?.max ?? 1;
+    const data = BigInt64Array.from({ length: dims.reduce((a, d) => a * d, 1) }, (_, i) => BigInt(io.name === 'attention_mask' ? 1 : (i * 131 + 7) % (max + 1)));
+    feeds[io.name] = new ort.Tensor('int64', data, dims);
+  } else if (io.role === 'apply') feeds[io.name] = new ort.Tensor('bool', Uint8Array.of(1), []);
+  else feeds[io.name] = new ort.Tensor('int64', BigInt64Array.of(io.slot === 'total_steps' ? BigInt(STEPS + 1) : 0n), []);
+}
+
+const out = mkdtempSync(join(tmpdir(), 'lor2c-profile-'));
+try {
+  const session = await ort.InferenceSession.create(join(dir, graph.file), {
+    graphOptimizationLevel: 'all', enableCpuMemArena: false, intraOpNumThreads: Number(values.threads),
+    enableProfiling: true, profileFilePrefix: join(out, 'train'), logSeverityLevel: 3,
+  });
+  await session.run(feeds); // warm-up: counted out below by its run index
+  for (let i = 0; i < STEPS; i++) await session.run(feeds);
+  session.endProfiling();
+  await session.release();
+  const file = (await import('node:fs')).readdirSync(out).find((f) => f.endsWith('.json'));
+  if (!file) throw new Error(`ORT wrote no profile into ${out}`);
+  const events = JSON.parse(readFileSync(join(out, file), 'utf8')) as ProfileEvent[];
+  const report = aggregateProfile(events, { skipRuns: 1 });
+  console.log(`profile   ${dir}: ${report.runs} runs of batch ${B} x ${S} after a warm-up; ${(report.runMs).toFixed(0)} ms a run (model_run), ${(report.kernelMs).toFixed(0)} ms of it in kernels`);
+  console.log('by part   ' + report.byPart.map((p) => `${p.key} ${p.ms.toFixed(0)} ms`).join(', '));
+  console.log('op type                      ms/run   share   nodes');
+  for (const r of report.byOp.slice(0, Number(values.top))) console.log(`${r.key.padEnd(26)} ${r.ms.toFixed(1).padStart(8)} ${(100 * r.ms / report.kernelMs).toFixed(1).padStart(6)}% ${String(r.nodes).padStart(7)}`);
+} finally {
+  rmSync(out, { recursive: true, force: true });
+}

@@ -2,9 +2,10 @@
 """PyTorch's figures for the step lor2c's benchmarks time: LoR2C on a frozen base, one adapter
 per block (h_out += (alpha/r) Dropout(h_in) A^T B^T), AdamW on the adapters only.
 
-The models are the hand-written BERT-like (post-LN) and LLaMA-like modules of
-scripts/export-reference-models.py, at the sizes asked. Prints the median step time (after two
-warm-up steps), tokens/s and the process's peak RSS, one line each, for bench scripts to parse:
+The models are the hand-written BERT-like (post-LN), GPT-2-like and LLaMA-like modules of
+scripts/export-reference-models.py, at the sizes asked. Prints the median step time (after
+--warmup steps, default 2), tokens/s and the process's peak RSS, one line each, for bench
+scripts to parse:
 
   /usr/bin/python3 bench/torch-step.py --arch bert --layers 12 --d 768 --heads 12 --ffn 3072 \\
       --vocab 30522 --batch 8 --seq 128 --steps 5 --rank 8 --threads 2
@@ -25,8 +26,8 @@ import torch
 import torch.nn.functional as F
 
 p = argparse.ArgumentParser()
-p.add_argument('--arch', choices=['bert', 'llama'], default='bert')
-for name, default in [('layers', 12), ('d', 768), ('heads', 12), ('kv-heads', 4), ('ffn', 3072), ('vocab', 30522), ('batch', 8), ('seq', 128), ('steps', 5), ('rank', 8), ('threads', 2)]:
+p.add_argument('--arch', choices=['bert', 'gpt2', 'llama'], default='bert')
+for name, default in [('layers', 12), ('d', 768), ('heads', 12), ('kv-heads', 4), ('ffn', 3072), ('vocab', 30522), ('batch', 8), ('seq', 128), ('steps', 5), ('warmup', 2), ('rank', 8), ('threads', 2)]:
     p.add_argument(f'--{name}', type=int, default=default)
 p.add_argument('--full', action='store_true', help='full fine-tuning: every base weight trained')
 args = p.parse_args()
@@ -40,8 +41,8 @@ spec.loader.exec_module(models)
 models.D, models.LAYERS, models.HEADS, models.FFN, models.VOCAB, models.MAX_POS = args.d, args.layers, args.heads, args.ffn, args.vocab, max(args.seq, 128)
 models.LlamaAttention.KV_HEADS = args.kv_heads
 
-model = models.Bert() if args.arch == 'bert' else models.Llama()
-blocks = model.encoder.layer if args.arch == 'bert' else model.model.layers
+model = {'bert': models.Bert, 'gpt2': models.Gpt2, 'llama': models.Llama}[args.arch]()
+blocks = {'bert': lambda: model.encoder.layer, 'gpt2': lambda: model.transformer.h, 'llama': lambda: model.model.layers}[args.arch]()
 for w in model.parameters():
     w.requires_grad_(args.full)
 
@@ -75,10 +76,10 @@ def step():
 
 
 times = []
-for i in range(args.steps + 2):
+for i in range(args.steps + args.warmup):
     t0 = time.perf_counter()
     step()
-    if i >= 2:
+    if i >= args.warmup:
         times.append(time.perf_counter() - t0)
 median = statistics.median(times)
 print(f'torch step {median:.4f} s')

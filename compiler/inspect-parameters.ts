@@ -35,7 +35,9 @@
  *  whose norm scales are all ones counts low), and in eval mode it fuses a BatchNorm that
  *  follows a Conv into the conv (BatchNorm's 2C parameters become the conv's C-element bias).
  */
-import { DataType, elementCount, isFloatType, tensorArray, tensorByteLength, tensorElements, type TensorProto } from './onnx/index.ts';
+import { DataType, isFloatType } from './onnx/dtype.ts';
+import { elementCount, tensorArray, tensorByteLength, tensorElements } from './onnx/tensor.ts';
+import type { TensorProto } from './onnx/proto.ts';
 import type { Graph } from './graph/index.ts';
 
 export interface ExcludedTensor {

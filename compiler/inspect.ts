@@ -1,5 +1,6 @@
 /** What `lor2c inspect` reports about a model. */
-import { dataTypeName, type ModelProto, type TypeProto, type ValueInfoProto } from './onnx/index.ts';
+import { dataTypeName } from './onnx/dtype.ts';
+import type { ModelProto, TypeProto, ValueInfoProto } from './onnx/proto.ts';
 import { modelFromProto, type Graph, type Model } from './graph/index.ts';
 import { isUserError } from '../contract/errors.ts';
 import { inferShapes, type ValueType } from './shapes/index.ts';

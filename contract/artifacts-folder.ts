@@ -27,12 +27,9 @@ import { fsyncPath, makeFolder, removeStaleTemporaries, writeDurable } from './a
 import { processAlive } from './processes.ts';
 import { LOCK_FILE, lockFolder } from './lock.ts';
 
-export const MANIFEST_FILE = 'manifest.json';
-export const BINDINGS_FILE = 'bindings.ts';
-/** How the artifacts read raw text (`compile --tokenizer`); the runtime's text-config.ts reads and writes it. */
-export const TEXT_CONFIG = 'text.json';
-/** Links to the base model's own external data files (compile keeps large weights there). */
-export const LINKED_DATA_DIR = 'base-data';
+import { BINDINGS_FILE, LINKED_DATA_DIR, MANIFEST_FILE, TEXT_CONFIG } from './artifacts-names.ts';
+
+export { BINDINGS_FILE, LINKED_DATA_DIR, MANIFEST_FILE, TEXT_CONFIG };
 const COMMIT_DIR = '.lor2c-commit';
 /** Inside the commit: lor2c's files of the previous artifacts that the new ones no longer have. */
 const OBSOLETE_LIST = '.obsolete.json';

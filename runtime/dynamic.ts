@@ -4,22 +4,35 @@
  * SFS of every module from its current A and B (the O(d r^2) way), the decision and the
  * structure edit (compiler/adapters), a recompile of the new structure from the prepared base
  * model, and the parameters carried over. Surviving parameters keep their optimizer state;
- * tensors the edit creates start with fresh state, and are trained from then on.
+ * tensors the edit creates start with fresh state, and are trained from then on. No Node
+ * module: the host stores the recompiled artifacts (node-host.ts: files; memory-host.ts: bytes).
  */
-import { join } from 'node:path';
-import type { Plan, SfsMetric, Lor2cModule, Interval } from '../dsl/index.ts';
-import { compileStructure, type PreparedBase, writeArtifacts, type WeightsCache, chooseInject, chooseMerge, copyStructure, injectLora, mergeModules, moduleFactorValues, pruneShareGroups, renamedParameters, sfs, type ModuleValues } from '../compiler/index.ts';
+import type { Plan, SfsMetric, Lor2cModule, Interval } from '../contract/plan.ts';
+import { PLAN_VERSION } from '../contract/plan.ts';
+import { UserError } from '../contract/errors.ts';
+import { compileStructure, type ArtifactContents, type PreparedBase, chooseInject, chooseMerge, copyStructure, injectLora, mergeModules, moduleFactorValues, pruneShareGroups, renamedParameters, sfs, type ModuleValues } from '../compiler/recompile.ts';
 import type { Float32Tensor } from './checkpoint.ts';
 import type { StructuralContext, StructuralChange, StructuralHook } from './trainer.ts';
 
 export interface DynamicOptions {
-  base: PreparedBase;
+  /** Reads and prepares the base model (once, after the plan's version is checked). */
+  prepare(): PreparedBase;
   plan: Plan;
   /** Optimizer updates of the whole run. */
   totalSteps: number;
   stepsPerEpoch: number;
-  /** Where recompiled artifacts go: `<root>/step-<n>`. */
-  root: string;
+  /** The artifacts trained (names them in messages). */
+  artifacts: string;
+  /** Stores the artifacts recompiled after step `step` and returns their location (the host's `<artifacts>/structure/step-<n>`). */
+  store(step: number, contents: ArtifactContents): string;
+}
+
+/** A run's options with its prepared base. */
+type Run = DynamicOptions & { base: PreparedBase };
+
+/** Where a recompile after `step` goes, under the artifacts trained. */
+export function structureFolder(step: number): string {
+  return `structure/step-${String(step).padStart(8, '0')}`;
 }
 
 /** Steps after which a schedule fires: every, 2*every, ... up to `until` of the run, at most `max`. */
@@ -47,18 +60,19 @@ export function derivedInterval(every: Interval, max: number | undefined, totalS
 /** The hook, or undefined when the plan schedules neither merges nor injections. */
 export function dynamicAdapters(opts: DynamicOptions): StructuralHook | undefined {
   const { plan } = opts;
+  // Merge / Inject re-read the base with the plan's block discovery, whose shape is versioned.
+  if (plan.planVersion !== PLAN_VERSION) throw new UserError(`${opts.artifacts} was compiled by another lor2c version (plan version ${plan.planVersion}, this one reads ${PLAN_VERSION})`, `compile the spec again: lor2c compile SPEC.lor2c --out ${opts.artifacts}`);
   const points = (s: { every: Interval; everyDerived: boolean; until: number; max?: number }) =>
     new Set(schedulePoints(s.everyDerived ? derivedInterval(s.every, s.max, opts.totalSteps, opts.stepsPerEpoch) : s.every, s.until, s.max, opts.totalSteps, opts.stepsPerEpoch));
   const mergeAt = plan.merge?.schedule ? points(plan.merge.schedule) : new Set<number>();
-  // Every recompile holds the same frozen weights: the first writes them, the rest link that file.
-  const weights: WeightsCache = {};
   const injectAt = plan.inject ? points(plan.inject) : new Set<number>();
   if (mergeAt.size === 0 && injectAt.size === 0) return undefined;
+  const run: Run = { ...opts, base: opts.prepare() };
   return (ctx) => {
     const merge = mergeAt.has(ctx.step);
     const inject = injectAt.has(ctx.step);
     if (!merge && !inject) return undefined;
-    return restructure(opts, ctx, merge, inject, weights);
+    return restructure(run, ctx, merge, inject);
   };
 }
 
@@ -70,11 +84,11 @@ function scoresOf(values: Map<string, ModuleValues>, modules: Lor2cModule[], d: 
  * One structural point, phase by phase: score every module (SFS), edit the structure (merge,
  * then inject), recompile it, and carry the parameters over.
  */
-function restructure(opts: DynamicOptions, ctx: StructuralContext, merge: boolean, inject: boolean, weights: WeightsCache): StructuralChange | undefined {
+function restructure(opts: Run, ctx: StructuralContext, merge: boolean, inject: boolean): StructuralChange | undefined {
   const snapshot = scoreModules(opts, ctx);
   const event: StructuralEvent = { type: merge && inject ? 'merge+inject' : merge ? 'merge' : 'inject', sfs: Object.fromEntries(snapshot.scores) };
   const edited = editStructure(opts, snapshot, merge, inject, event);
-  const recompiled = recompile(opts, ctx, edited.structure, weights, event);
+  const recompiled = recompile(opts, ctx, edited.structure, event);
   return { artifacts: recompiled.dir, ...carryParameters(ctx, recompiled.compiled, edited, event), event };
 }
 
@@ -91,7 +105,7 @@ interface ScoreSnapshot {
   injectScores: Map<string, number>;
 }
 
-function scoreModules(opts: DynamicOptions, ctx: StructuralContext): ScoreSnapshot {
+function scoreModules(opts: Run, ctx: StructuralContext): ScoreSnapshot {
   const { plan, base } = opts;
   const d = base.blocks.hidden;
   const before = copyStructure(ctx.manifest.structure);
@@ -110,7 +124,7 @@ interface EditedStructure {
 }
 
 /** Merge the best adjacent pair, then inject LoRA in place of the weakest module, as the point asks; empty share groups dropped. */
-function editStructure(opts: DynamicOptions, snapshot: ScoreSnapshot, merge: boolean, inject: boolean, event: StructuralEvent): EditedStructure {
+function editStructure(opts: Run, snapshot: ScoreSnapshot, merge: boolean, inject: boolean, event: StructuralEvent): EditedStructure {
   const { plan, base } = opts;
   const d = base.blocks.hidden;
   const { values, scores, injectScores } = snapshot;
@@ -148,13 +162,12 @@ function editStructure(opts: DynamicOptions, snapshot: ScoreSnapshot, merge: boo
   return { structure: pruned.structure, fresh, renamed: renamedParameters(pruned.structure, pruned.origin) };
 }
 
-/** The new structure compiled from the prepared base model and written to `<root>/step-<n>`. */
-function recompile(opts: DynamicOptions, ctx: StructuralContext, structure: Structure, weights: WeightsCache, event: StructuralEvent): { dir: string; compiled: ReturnType<typeof compileStructure> } {
+/** The new structure compiled from the prepared base model and stored by the host. */
+function recompile(opts: Run, ctx: StructuralContext, structure: Structure, event: StructuralEvent): { dir: string; compiled: ReturnType<typeof compileStructure> } {
   const started = performance.now();
   const compiled = compileStructure(opts.base, opts.plan, structure, { totalSteps: opts.totalSteps, target: ctx.manifest.target });
-  const dir = join(opts.root, `step-${String(ctx.step).padStart(8, '0')}`);
   const { train, eval: evalModel, infer } = compiled.graphs;
-  writeArtifacts(dir, { graphs: { train, eval: evalModel, infer }, manifest: compiled.manifest, initial: compiled.initial }, weights);
+  const dir = opts.store(ctx.step, { graphs: { train, eval: evalModel, infer }, manifest: compiled.manifest, initial: compiled.initial });
   event.recompileSeconds = Number(((performance.now() - started) / 1000).toFixed(3));
   return { dir, compiled };
 }

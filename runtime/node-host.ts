@@ -12,9 +12,8 @@ import { nodeEngine } from './engine/node.ts';
 import { TrainingLog } from './log.ts';
 import type { TrainerHost } from './trainer-host.ts';
 import { checkpointArtifacts, manifestDigest } from './checkpoint-artifacts.ts';
-import { dynamicAdapters } from './dynamic.ts';
-import { prepareBase } from '../compiler/index.ts';
-import { PLAN_VERSION } from '../dsl/index.ts';
+import { dynamicAdapters, structureFolder } from './dynamic.ts';
+import { prepareBase, writeArtifacts, type WeightsCache } from '../compiler/index.ts';
 
 export const nodeHost: TrainerHost = {
   artifactsLocation: (where) => resolve(where),
@@ -45,8 +44,9 @@ export const nodeHost: TrainerHost = {
   checkpointArtifacts: (artifacts, ckpt, where) => checkpointArtifacts(artifacts, { ...ckpt, dir: (ckpt as { dir?: string }).dir ?? where }),
   manifestDigest,
   planSchedule({ plan, manifest, root, totalSteps, stepsPerEpoch }) {
-    // Merge / Inject re-read the base with the plan's block discovery, whose shape is versioned.
-    if (plan.planVersion !== PLAN_VERSION) throw new UserError(`${root} was compiled by another lor2c version (plan version ${plan.planVersion}, this one reads ${PLAN_VERSION})`, `compile the spec again: lor2c compile SPEC.lor2c --out ${root}`);
-    return dynamicAdapters({ base: prepareBase(plan, manifest.base.path), plan, totalSteps, stepsPerEpoch, root: join(root, 'structure') });
+    // Every recompile holds the same frozen weights: the first writes them, the rest link that file.
+    const weights: WeightsCache = {};
+    const store = (step: number, contents: Parameters<typeof writeArtifacts>[1]) => writeArtifacts(join(root, structureFolder(step)), contents, weights).dir;
+    return dynamicAdapters({ prepare: () => prepareBase(plan, manifest.base.path), plan, totalSteps, stepsPerEpoch, artifacts: root, store });
   },
 };

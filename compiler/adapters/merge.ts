@@ -3,7 +3,8 @@
  * current modules and their SFS scores, and the initial values of a merged module. The runtime
  * calls these at scheduled points and recompiles; the compiler calls them for static merges.
  */
-import { type Lor2cModule, type MergeInit, moduleId } from '../../dsl/index.ts';
+import type { Lor2cModule, MergeInit } from '../../contract/plan.ts';
+import { moduleId } from '../../dsl/resolve.ts';
 // From resolve.ts, not the dsl index: the runtime imports this file, and the index would load the
 // parser (chevrotain, ESM-only), which breaks CommonJS consumers of 'lor2c/runtime' such as bindings.
 import { matmul, matrix, qr, svd, transpose } from './linalg.ts';

@@ -5,23 +5,12 @@
  * half-written DIR, never destroys the previous one, and never touches files of the user's.
  */
 import { join, resolve } from 'node:path';
-import type { Model } from '../graph/graph.ts';
-import { modelToProto } from '../graph/convert.ts';
-import { ExternalDataFile, encodeModel, type WeightsOnDisk } from '../onnx/write.ts';
+import { ExternalDataFile, type WeightsOnDisk } from '../onnx/write.ts';
 import { writeDurable, writeFileAtomic } from '../../contract/atomic.ts';
-import { encodeSafetensors, float32Entry } from '../../contract/safetensors.ts';
 import { BINDINGS_FILE, MANIFEST_FILE, replaceArtifacts, type ReplaceOptions } from '../../contract/artifacts-folder.ts';
-import type { Manifest } from '../../contract/manifest.ts';
+import { EXTERNAL_THRESHOLD, GRAPH_KINDS, adapterBytes, encodeGraph, manifestText, type ArtifactContents } from './artifact-files.ts';
 
-/** Frozen weights of at least this many bytes go to the shared weights file. */
-const EXTERNAL_THRESHOLD = 1024;
-
-export interface ArtifactContents {
-  graphs: { train: Model; eval: Model; infer: Model };
-  manifest: Manifest;
-  /** Initial values of the trainable parameters. */
-  initial: Map<string, { shape: number[]; values: Float32Array }>;
-}
+export type { ArtifactContents };
 
 export interface WrittenArtifacts {
   dir: string;
@@ -37,8 +26,8 @@ export function writeGraphs(dir: string, graphs: ArtifactContents['graphs'], wei
   const weights = new ExternalDataFile(join(dir, weightsFile), reuse?.onDisk);
   const bytes: Record<string, number> = {};
   try {
-    for (const kind of ['train', 'eval', 'infer'] as const) {
-      const encoded = encodeModel(modelToProto(graphs[kind]), { external: weights, threshold });
+    for (const kind of GRAPH_KINDS) {
+      const encoded = encodeGraph(graphs, kind, weights, threshold);
       writeFileAtomic(join(dir, `${kind}.onnx`), encoded);
       bytes[`${kind}.onnx`] = encoded.length;
     }
@@ -74,12 +63,12 @@ export function writeArtifacts(dir: string, contents: ArtifactContents, weightsC
   const target = replaceArtifacts(dir, (staging) => {
     if (weightsCache) weightsCache.finalDir = (d) => (d === staging ? resolve(dir) : d);
     Object.assign(bytes, writeGraphs(staging, contents.graphs, contents.manifest.weights, EXTERNAL_THRESHOLD, weightsCache));
-    const adapter = encodeSafetensors(new Map([...contents.initial].map(([name, t]) => [name, float32Entry(t.shape, t.values)])), { format: 'lor2c' });
+    const adapter = adapterBytes(contents.initial);
     writeDurable(join(staging, contents.manifest.adapter), adapter);
     bytes[contents.manifest.adapter] = adapter.length;
     if (opts.bindings !== undefined) writeDurable(join(staging, BINDINGS_FILE), opts.bindings);
     opts.alsoWrite?.(staging);
-    writeDurable(join(staging, MANIFEST_FILE), `${JSON.stringify(contents.manifest, null, 2)}\n`);
+    writeDurable(join(staging, MANIFEST_FILE), manifestText(contents.manifest));
   }, opts);
   return { dir: target, bytes };
 }

@@ -9,7 +9,7 @@
  *   (`x.view(b, s, d)` round trips), proven by shape inference, never assumed.
  */
 import type { Node } from '../graph/index.ts';
-import { DataType } from '../onnx/index.ts';
+import { DataType } from '../onnx/dtype.ts';
 import type { GraphView } from './graph-view.ts';
 
 /** Whether two values have the same shape, dim for dim (symbolic dims compared by name). */

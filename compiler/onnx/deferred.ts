@@ -3,7 +3,7 @@
  * frozen weights (it rewrites the graph around them), so a model read with `deferAbove` keeps
  * every external tensor at or above that size in the user's data file: the TensorProto stays
  * marked external and this module remembers which (confined, resolved) file and byte range
- * hold its bytes. Reading them (tensorRawBytes) fetches them from disk for the caller, without
+ * hold its bytes, and how to read them (read.ts gives the file reader). Reading them (tensorRawBytes) fetches them from disk for the caller, without
  * keeping them; writing a model (encodeModel with an ExternalDataFile) references a hard link
  * of the data file instead of copying bytes through JavaScript.
  *
@@ -11,10 +11,7 @@
  * every pass uses) keeps that array, so a cloned graph's tensors still find their bytes, while
  * a tensor whose external reference is replaced no longer claims the old bytes.
  */
-import { closeSync, readSync } from 'node:fs';
 import { DataLocation, type TensorProto } from './proto.ts';
-import { UserError } from '../../contract/errors.ts';
-import { openRegularFile } from '../../contract/regular-file.ts';
 
 export interface DeferredBytes {
   /** Resolved path of the data file (inside the model's folder when it was read). */
@@ -25,6 +22,11 @@ export interface DeferredBytes {
   length: number;
   /** Size of the data file when the model was read: a file changed since is refused. */
   fileSize: number;
+  /**
+   * Reads `length` bytes at absolute `offset` of the data file, anew each call (the reader
+   * that deferred it, read.ts, owns the file access; this record stays free of Node modules).
+   */
+  readRange(offset: number, length: number): Uint8Array;
 }
 
 const deferred = new WeakMap<object, DeferredBytes>();
@@ -41,26 +43,7 @@ export function deferredBytes(t: TensorProto): DeferredBytes | undefined {
 /** Reads `length` bytes at `start` of a deferred tensor (all of them by default). */
 export function readDeferred(d: DeferredBytes, start = 0, length = d.length - start): Uint8Array {
   if (start < 0 || length < 0 || start + length > d.length) throw new RangeError(`bytes ${start}..${start + length} outside a ${d.length}-byte tensor`);
-  const keep = 'keep the base model and its data files in place while lor2c runs';
-  // A FIFO put in the data file's place is refused, not waited on.
-  const { fd, stat } = openRegularFile(d.file, {
-    notRegular: (kind) => new UserError(`external data '${d.location}' is no longer a regular file: it is ${kind}`, keep),
-    cannotOpen: (cause) => new UserError(`cannot reopen external data '${d.location}': ${cause}`, keep),
-  });
-  try {
-    const size = stat.size;
-    if (size !== d.fileSize) throw new UserError(`external data '${d.location}' changed size while lor2c ran (${d.fileSize} -> ${size} bytes)`, keep);
-    const buf = Buffer.allocUnsafeSlow(length);
-    let got = 0;
-    while (got < length) {
-      const n = readSync(fd, buf, got, length - got, d.offset + start + got);
-      if (n === 0) throw new UserError(`external data '${d.location}' ended early`);
-      got += n;
-    }
-    return new Uint8Array(buf.buffer, buf.byteOffset, length);
-  } finally {
-    closeSync(fd);
-  }
+  return d.readRange(d.offset + start, length);
 }
 
 type ElementArray = { readonly length: number; [i: number]: number | bigint };

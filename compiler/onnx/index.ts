@@ -1,9 +1,12 @@
 export * from './proto.ts';
 export * from './dtype.ts';
 export * from './tensor.ts';
-export { readModel, decodeModel, DEFAULT_LIMITS, type ReadLimits, type ReadOptions } from './read.ts';
+export { readModel, folderData, type ReadOptions } from './read.ts';
+export { decodeModel, DEFAULT_LIMITS, type ReadLimits, type DecodeOptions, type ExternalData } from './decode.ts';
+export { memoryData } from './memory-data.ts';
 export { halfToFloat, floatToHalf, bfloat16ToFloat, halfArrayToFloat } from './half.ts';
 export { deferredBytes, readDeferred, type DeferredBytes } from './deferred.ts';
-export { writeModel, encodeModel, ExternalDataFile, DEFAULT_EXTERNAL_THRESHOLD, type WriteOptions } from './write.ts';
+export { writeModel, ExternalDataFile, type WriteOptions } from './write.ts';
+export { encodeModel, MemorySink, DEFAULT_EXTERNAL_THRESHOLD, type ExternalSink, type EncodeOptions } from './encode.ts';
 export { visitModelTensors } from './walk.ts';
 export { makeValueInfo } from './value-info.ts';

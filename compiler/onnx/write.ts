@@ -6,21 +6,14 @@
  */
 import { closeSync, constants, copyFileSync, fsyncSync, linkSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { DataLocation, ModelProtoSchema, StringStringEntryProtoSchema, create, toBinary, type ModelProto, type TensorProto } from './proto.ts';
-import { tensorByteLength, tensorRawBytes } from './tensor.ts';
-import { visitModelTensors } from './walk.ts';
-import { deferredBytes, readDeferred, type DeferredBytes } from './deferred.ts';
-import { DataType } from './dtype.ts';
+import type { ModelProto } from './proto.ts';
+import type { DeferredBytes } from './deferred.ts';
+import { DEFAULT_EXTERNAL_THRESHOLD, PAGE, encodeModel, type ExternalSink } from './encode.ts';
 import { UserError } from '../../contract/errors.ts';
 import { renameInto, temporaryName, writeFileAtomic } from '../../contract/atomic.ts';
 import { fileError } from '../../contract/file-errors.ts';
 import { LINKED_DATA_DIR } from '../../contract/artifacts-folder.ts';
 
-/** Default: tensors of 1 MiB or more are stored externally. */
-export const DEFAULT_EXTERNAL_THRESHOLD = 1 << 20;
-const MAX_PROTO_BYTES = 2 ** 31 - 1;
-/** Large tensors start on a page boundary so ORT can memory-map them. */
-const PAGE = 4096;
 
 /** A weights file already on disk and where each tensor's bytes sit in it. */
 export interface WeightsOnDisk {
@@ -38,7 +31,7 @@ export interface WeightsOnDisk {
  * A recompile after Merge / Inject keeps the same frozen weights in the same order, so it
  * costs no weight I/O. At the first difference the skipped tensors are written after all.
  */
-export class ExternalDataFile {
+export class ExternalDataFile implements ExternalSink {
   readonly location: string;
   private readonly tmp: string;
   private fd: number | undefined;
@@ -168,71 +161,6 @@ export class ExternalDataFile {
     this.fd = undefined;
     rmSync(this.tmp, { force: true });
   }
-}
-
-export interface EncodeOptions {
-  /** Where tensors at or above `threshold` bytes go; without it every tensor stays inline. */
-  external?: ExternalDataFile;
-  threshold?: number;
-}
-
-/**
- * Serialises a model. Externalised tensors are swapped to external references only for the
- * duration of the encode; the caller's ModelProto is left exactly as it was.
- */
-export function encodeModel(model: ModelProto, opts: EncodeOptions = {}): Uint8Array {
-  const threshold = opts.threshold ?? DEFAULT_EXTERNAL_THRESHOLD;
-  const restore: (() => void)[] = [];
-  try {
-    if (opts.external) {
-      const ext = opts.external;
-      visitModelTensors(model, (t) => {
-        const deferred = deferredBytes(t);
-        if (deferred) {
-          restore.push(swapToExternal(t, ext.link(deferred), deferred.offset, deferred.length));
-          return;
-        }
-        if (t.dataType === DataType.STRING || t.dataLocation === DataLocation.EXTERNAL) return;
-        if (tensorByteLength(t) < threshold) return;
-        const bytes = tensorRawBytes(t);
-        const offset = ext.place(bytes);
-        restore.push(swapToExternal(t, ext.location, offset, bytes.length));
-      });
-    }
-    // Without an external file, deferred tensors are inlined (read from disk for this encode only).
-    else visitModelTensors(model, (t) => {
-      const deferred = deferredBytes(t);
-      if (deferred) restore.push(swapToInline(t, readDeferred(deferred)));
-    });
-    const bytes = toBinary(ModelProtoSchema, model, { writeUnknownFields: true });
-    if (bytes.length > MAX_PROTO_BYTES) {
-      throw new UserError(`the model encodes to ${bytes.length} bytes, over protobuf's 2 GiB limit`, 'write it with external data (a lower threshold)');
-    }
-    return bytes;
-  } finally {
-    for (const undo of restore) undo();
-  }
-}
-
-function swapToExternal(t: TensorProto, location: string, offset: number, length: number): () => void {
-  const saved = { rawData: t.rawData, floatData: t.floatData, doubleData: t.doubleData, int32Data: t.int32Data, int64Data: t.int64Data, uint64Data: t.uint64Data, dataLocation: t.dataLocation, externalData: t.externalData };
-  t.rawData = new Uint8Array(0);
-  t.floatData = []; t.doubleData = []; t.int32Data = []; t.int64Data = []; t.uint64Data = [];
-  t.dataLocation = DataLocation.EXTERNAL;
-  t.externalData = [
-    create(StringStringEntryProtoSchema, { key: 'location', value: location }),
-    create(StringStringEntryProtoSchema, { key: 'offset', value: String(offset) }),
-    create(StringStringEntryProtoSchema, { key: 'length', value: String(length) }),
-  ];
-  return () => Object.assign(t, saved);
-}
-
-function swapToInline(t: TensorProto, bytes: Uint8Array): () => void {
-  const saved = { rawData: t.rawData, dataLocation: t.dataLocation, externalData: t.externalData };
-  t.rawData = bytes as Uint8Array<ArrayBuffer>;
-  t.dataLocation = DataLocation.DEFAULT;
-  t.externalData = [];
-  return () => Object.assign(t, saved);
 }
 
 export interface WriteOptions {

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { decodeModel, encodeModel, readModel, tensorRawBytes, writeModel } from '../../../compiler/onnx/index.ts';
+import { decodeModel, encodeModel, folderData, readModel, tensorRawBytes, writeModel } from '../../../compiler/onnx/index.ts';
 import { modelFromProto, modelToProto } from '../../../compiler/graph/index.ts';
 import { corpusAvailable, corpusCases, corpusDataSet } from '../../support/corpus.ts';
 import { maxAbsDiff, ortTensor } from '../../support/ort.ts';
@@ -21,7 +21,7 @@ run('every corpus model round-trips through the IR to identical bytes', (t) => {
   const differ: string[] = [];
   for (const c of cases) {
     const bytes = readFileSync(c.modelPath);
-    const once = encodeModel(modelToProto(modelFromProto(decodeModel(bytes, { baseDir: c.dir }))));
+    const once = encodeModel(modelToProto(modelFromProto(decodeModel(bytes, { external: folderData(c.dir) }))));
     if (Buffer.compare(Buffer.from(once), bytes) !== 0) differ.push(c.id);
   }
   t.log(`${cases.length} models, ${differ.length} differ`);

@@ -16,7 +16,7 @@ import { create, fromBinary, TensorProtoSchema, ValueInfoProtoSchema, type Tenso
 import { DataType, dataTypeFromName, dataTypeInfo, dataTypeName } from '../../../compiler/onnx/dtype.ts';
 import { tensorArray } from '../../../compiler/onnx/tensor.ts';
 import { readModel } from '../../../compiler/onnx/read.ts';
-import { encodeModel } from '../../../compiler/onnx/write.ts';
+import { encodeModel } from '../../../compiler/onnx/encode.ts';
 import { modelFromProto, modelToProto } from '../../../compiler/graph/convert.ts';
 import type { Model } from '../../../compiler/graph/graph.ts';
 import { evaluateDim, formatShape, inferGraphShapes, valueInfoFromType, type Dim, type Inferred, type ValueType } from '../../../compiler/shapes/index.ts';

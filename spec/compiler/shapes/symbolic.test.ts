@@ -9,7 +9,7 @@ import test from 'ava';
 import * as ort from 'onnxruntime-node';
 import { DataType } from '../../../compiler/onnx/dtype.ts';
 import { create, ValueInfoProtoSchema } from '../../../compiler/onnx/proto.ts';
-import { encodeModel } from '../../../compiler/onnx/write.ts';
+import { encodeModel } from '../../../compiler/onnx/encode.ts';
 import { scalarTensor } from '../../../compiler/onnx/tensor.ts';
 import { GraphBuilder } from '../../../compiler/graph/builder.ts';
 import { Graph, Model } from '../../../compiler/graph/graph.ts';

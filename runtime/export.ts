@@ -73,13 +73,13 @@ export function adapterWarnings(manifest: Manifest, adapterFile: string): string
   const warnings: string[] = [];
   // A config whose weights hash is not this file's describes other values (an export killed
   // between its two renames, or a file replaced by hand): the values file's own metadata tells.
-  // A PEFT config has no lor2c fields: the base is named in the weights' metadata only.
   let theirs = text(config.base_model_sha256);
   if (weightsSha && existsSync(adapterFile) && createHash('sha256').update(readRegularFile(adapterFile, 'safetensors file')).digest('hex') !== weightsSha) {
     theirs = text(metadata().base_sha256);
-  } else if (config.peft_type !== undefined) {
+  } else if (!weightsSha) {
+    // No lor2c config (a PEFT adapter_config.json): what lor2c knows is in the weights' metadata.
     const own = metadata();
-    theirs = text(own.base_sha256);
+    theirs ??= text(own.base_sha256);
     const pairedSha = text(own[PEFT_CONFIG_SHA]);
     if (pairedSha && createHash('sha256').update(configBytes).digest('hex') !== pairedSha) {
       warnings.push(`${path} is not the config exported with ${basename(adapterFile)} (an export stopped between writing the two, or one was replaced); its r / lora_alpha are what lor2c checks the weights against`);

@@ -309,10 +309,14 @@ export interface TrainPlan {
   evalEvery?: Interval;
   seed: number;
   /** fp16 / bf16: half-precision forward and backward, float32 master weights and optimizer (docs/performance.md). */
-  precision: 'fp32' | 'fp16' | 'bf16';
+  precision: Precision;
   /** fp16 only: dynamic loss scaling, its initial scale and the overflow-free steps before it doubles. */
   lossScale?: { initial: number; growthInterval: number };
 }
+
+/** The numeric precisions `precision` accepts. */
+export const PRECISIONS = ['fp32', 'fp16', 'bf16'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 
 export interface TargetPlan {
   device: 'cpu' | 'cuda';

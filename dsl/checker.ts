@@ -10,7 +10,6 @@
  * assembles the sections into a Plan.
  */
 import type { SpecFile, Word } from './ast.ts';
-import { defaultTrain } from './check/defaults.ts';
 import { assign, SpecReader, type LetBinding, type Schema, type SelectionAt } from './check/reader.ts';
 import { SectionNames } from './check/sections/adapter.ts';
 import { readBlocksDiscovery } from './check/sections/blocks.ts';
@@ -22,7 +21,7 @@ import { readModel } from './check/sections/model.ts';
 import { readShare } from './check/sections/share.ts';
 import { readTarget } from './check/sections/target.ts';
 import { readText } from './check/sections/text.ts';
-import { readTrain } from './check/sections/train/train.ts';
+import { defaultTrain, readTrain } from './check/sections/train/train.ts';
 import type { Diagnostic, LineIndex, SourceRange } from './diagnostics.ts';
 import type { Suggester } from './suggest.ts';
 import {
@@ -40,7 +39,8 @@ import {
   type TrainPlan,
 } from '../contract/plan.ts';
 
-export { DEFAULTS, defaultTrain } from './check/defaults.ts';
+export { DEFAULTS } from './check/defaults.ts';
+export { defaultTrain } from './check/sections/train/train.ts';
 export type { Entry, SelectionAt } from './check/reader.ts';
 
 /** The Plan being built, plus where each part came from (for the rules' diagnostics). */

@@ -1,4 +1,4 @@
-import type { InitKind, TrainPlan } from '../../contract/plan.ts';
+import type { InitKind } from '../../contract/plan.ts';
 
 /** Defaults, from docs/method.md §1 (LoR2C reference hyperparameters) and PyTorch's AdamW. */
 export const DEFAULTS = {
@@ -15,28 +15,9 @@ export const DEFAULTS = {
   adamwWeightDecay: 0.01,
   /** docs/method.md §1: linear schedule with 6% warmup. */
   warmupFraction: 0.06,
-  batch: 32,
-  accumulate: 1,
-  epochs: 1,
-  seed: 42,
   /** PyTorch's CrossEntropyLoss default. */
   ignoreIndex: -100,
   /** fp16 dynamic loss scaling: torch.cuda.amp.GradScaler's init_scale and growth_interval. */
   lossScale: 65536,
   lossScaleGrowth: 2000,
 } as const;
-
-/** The training settings when `train { }` is absent or leaves them out. */
-export function defaultTrain(): TrainPlan {
-  return {
-    task: { kind: 'classify', logits: 'logits', labels: 'labels' },
-    trainable: [],
-    optimizer: { kind: 'adamw', lr: DEFAULTS.lr, betas: [...DEFAULTS.betas], eps: DEFAULTS.eps, weightDecay: DEFAULTS.adamwWeightDecay },
-    schedule: { kind: 'linear', warmup: { unit: 'fraction', fraction: DEFAULTS.warmupFraction } },
-    batch: DEFAULTS.batch,
-    accumulate: DEFAULTS.accumulate,
-    length: { count: DEFAULTS.epochs, unit: 'epochs' },
-    seed: DEFAULTS.seed,
-    precision: 'fp32',
-  };
-}

@@ -1,7 +1,7 @@
 /**
  * Vocabulary for hints: where each key lives, phrasings borrowed from other tools, an example
- * argument for each call, and the keys of the top level and of `train { }` (so a value that
- * is really the next setting is recognised as such).
+ * argument for each call, and the keys of the top level (so a value that is really the next
+ * setting is recognised as such). Section keys come from their schemas (check/schema.ts).
  */
 
 /** Which section each key belongs to, for "`epochs` goes inside `train { }`" hints. */
@@ -64,4 +64,3 @@ export const ARGUMENT_EXAMPLES: Record<string, string> = {
 };
 
 export const TOP_KEYS = ['model', 'blocks', 'lor2c', 'lora', 'share', 'merge', 'inject', 'train', 'target', 'text'];
-export const TRAIN_KEYS = ['task', 'trainable', 'optimizer', 'schedule', 'clip', 'batch', 'accumulate', 'epochs', 'steps', 'eval', 'seed', 'precision'];

@@ -1,11 +1,14 @@
 /** `schedule constant | linear(warmup ...) | cosine(warmup ...)` in `train { }`: the learning-rate schedule. */
-import type { TrainPlan, Warmup } from '../../../../contract/plan.ts';
+import type { LrSchedulePlan, TrainPlan, Warmup } from '../../../../contract/plan.ts';
 import { DEFAULTS } from '../../defaults.ts';
-import { TRAIN_KEYS } from '../../hints.ts';
 import { assign, type Entry, type SpecReader } from '../../reader.ts';
+import type { ReadContext } from '../../schema.ts';
 
-export function readLrSchedule(r: SpecReader, x: Entry, train: TrainPlan): void {
-  const raw = r.one(x, '`constant`, `linear(warmup 6%)` or `cosine(warmup 100 steps)`', TRAIN_KEYS);
+/** `schedule` left out: docs/method.md §1's linear schedule with 6% warmup. */
+export const DEFAULT_LR_SCHEDULE: LrSchedulePlan = { kind: 'linear', warmup: { unit: 'fraction', fraction: DEFAULTS.warmupFraction } };
+
+export function readLrSchedule(r: SpecReader, x: Entry, train: TrainPlan, ctx: ReadContext): void {
+  const raw = r.one(x, '`constant`, `linear(warmup 6%)` or `cosine(warmup 100 steps)`', ctx.known);
   if (!raw) return;
   const v = r.deref(raw);
   const kind = r.choice(v.kind === 'call' ? v.callee : v, 'LR schedule', ['constant', 'linear', 'cosine'] as const);

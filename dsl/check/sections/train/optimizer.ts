@@ -1,11 +1,14 @@
 /** `optimizer adamw(...) | sgd(...)` in `train { }`. */
 import type { OptimizerPlan, TrainPlan } from '../../../../contract/plan.ts';
 import { DEFAULTS } from '../../defaults.ts';
-import { TRAIN_KEYS } from '../../hints.ts';
 import { assign, type Entry, type SpecReader } from '../../reader.ts';
+import type { ReadContext } from '../../schema.ts';
 
-export function readOptimizer(r: SpecReader, x: Entry, train: TrainPlan): void {
-  const raw = r.one(x, '`adamw(...)` or `sgd(...)`', TRAIN_KEYS);
+/** `optimizer` left out: AdamW with PyTorch's defaults and the paper's lr. */
+export const DEFAULT_OPTIMIZER: OptimizerPlan = { kind: 'adamw', lr: DEFAULTS.lr, betas: [...DEFAULTS.betas], eps: DEFAULTS.eps, weightDecay: DEFAULTS.adamwWeightDecay };
+
+export function readOptimizer(r: SpecReader, x: Entry, train: TrainPlan, ctx: ReadContext): void {
+  const raw = r.one(x, '`adamw(...)` or `sgd(...)`', ctx.known);
   if (!raw) return;
   const v = r.deref(raw);
   const kind = r.choice(v.kind === 'call' ? v.callee : v, 'optimizer', ['adamw', 'sgd'] as const);

@@ -1,14 +1,14 @@
 /** `precision fp32 | fp16 | bf16` in `train { }`; fp16 takes its dynamic loss scaling as `fp16(loss_scale N, growth N)`. */
-import type { TrainPlan } from '../../../../contract/plan.ts';
+import { PRECISIONS, type TrainPlan } from '../../../../contract/plan.ts';
 import { DEFAULTS } from '../../defaults.ts';
-import { TRAIN_KEYS } from '../../hints.ts';
 import { assign, type Entry, type SpecReader } from '../../reader.ts';
+import { describeChoices, type ReadContext } from '../../schema.ts';
 
-export function readPrecision(r: SpecReader, x: Entry, train: TrainPlan): void {
-  const raw = r.one(x, '`fp32`, `fp16` or `bf16`', TRAIN_KEYS);
+export function readPrecision(r: SpecReader, x: Entry, train: TrainPlan, ctx: ReadContext): void {
+  const raw = r.one(x, describeChoices(PRECISIONS), ctx.known);
   if (!raw) return;
   const v = r.deref(raw);
-  const kind = r.choice(v.kind === 'call' ? v.callee : v, 'precision', ['fp32', 'fp16', 'bf16'] as const);
+  const kind = r.choice(v.kind === 'call' ? v.callee : v, 'precision', PRECISIONS);
   if (!kind) return;
   train.precision = kind;
   delete train.lossScale;

@@ -1,11 +1,11 @@
 /** `task classify(...) | lm(...) | regress(...)` in `train { }`: what the loss is computed on. */
 import type { TaskPlan, TrainPlan } from '../../../../contract/plan.ts';
 import { DEFAULTS } from '../../defaults.ts';
-import { TRAIN_KEYS } from '../../hints.ts';
 import { assign, type Entry, type SpecReader } from '../../reader.ts';
+import type { ReadContext } from '../../schema.ts';
 
-export function readTask(r: SpecReader, x: Entry, train: TrainPlan): void {
-  const raw = r.one(x, '`classify(...)`, `lm(...)` or `regress(...)`', TRAIN_KEYS);
+export function readTask(r: SpecReader, x: Entry, train: TrainPlan, ctx: ReadContext): void {
+  const raw = r.one(x, '`classify(...)`, `lm(...)` or `regress(...)`', ctx.known);
   if (!raw) return;
   const v = r.deref(raw);
   const kind = r.choice(v.kind === 'call' ? v.callee : v, 'task', ['classify', 'lm', 'regress'] as const);

@@ -1,40 +1,13 @@
 /**
- * Vocabulary for hints: where each key lives, phrasings borrowed from other tools, an example
- * argument for each call, and the keys of the top level (so a value that is really the next
- * setting is recognised as such). Section keys come from their schemas (check/schema.ts).
+ * Vocabulary for hints: where call arguments live, phrasings borrowed from other tools, and an
+ * example argument for each call. Section keys and their homes come from the section schemas.
  */
 
-/** Which section each key belongs to, for "`epochs` goes inside `train { }`" hints. */
-export const KEY_HOMES: Record<string, string> = {
-  model: 'the top level',
-  target: 'the top level',
-  share: 'the top level',
-  rank: '`lor2c { }`, `lora { }` or `inject { }`',
-  alpha: '`lor2c { }`, `lora { }` or `inject { }`',
-  dropout: '`lor2c { }`, `lora { }` or `inject { }`',
-  span: '`lor2c { }`',
-  on: '`lora { }` or `inject { }`',
-  static: '`merge { }`',
-  metric: '`merge { }` or `inject { }`',
-  every: '`merge { }` or `inject { }`',
-  until: '`merge { }` or `inject { }`',
-  max_span: '`merge { }`',
-  task: '`train { }`',
-  optimizer: '`train { }`',
-  schedule: '`train { }`',
-  trainable: '`train { }`',
-  batch: '`train { }`',
-  accumulate: '`train { }`',
-  epochs: '`train { }`',
-  steps: '`train { }`',
-  eval: '`train { }`',
-  seed: '`train { }`',
-  precision: '`train { }`',
-  clip: '`train { }`',
+/** Where call arguments go, for "`lr` goes in ..." hints (section keys' homes come from the schemas: check/homes.ts). */
+export const KEY_HOMES_IN_CALLS: Record<string, string> = {
   lr: '`optimizer adamw(lr ...)` in `train { }`',
   weight_decay: '`optimizer adamw(weight_decay ...)` in `train { }`',
   warmup: '`schedule linear(warmup 6%)` in `train { }`',
-  max: '`merge { }` or `inject { }`',
 };
 
 /** Phrasings people reach for, with how this language says them. */
@@ -62,5 +35,3 @@ export const ARGUMENT_EXAMPLES: Record<string, string> = {
   linear: 'warmup 6%',
   cosine: 'warmup 6%',
 };
-
-export const TOP_KEYS = ['model', 'blocks', 'lor2c', 'lora', 'share', 'merge', 'inject', 'train', 'target', 'text'];

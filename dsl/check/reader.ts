@@ -10,7 +10,7 @@ import type { Block, Item, Setting, Value, ValueGroup, Word } from '../ast.ts';
 import type { Diagnostic, LineIndex, Severity, SourceRange } from '../diagnostics.ts';
 import { PROJECTION_ROLES, STACK_NAME, type BlockRange, type BlockSelection, type Interval, type ProjectionRole, type ProjectionTarget, type SfsMetric, type ShareGroup } from '../../contract/plan.ts';
 import { didYouMean, Suggester } from '../suggest.ts';
-import { ARGUMENT_EXAMPLES, KEY_HOMES, PHRASINGS } from './hints.ts';
+import { ARGUMENT_EXAMPLES, PHRASINGS } from './hints.ts';
 
 /**
  * One `key values... { body }` unit: a setting, or one comma-separated argument of a call
@@ -77,6 +77,8 @@ export class SpecReader {
   constructor(
     readonly index: LineIndex,
     readonly file: string,
+    /** Where each key is written ("the top level", "`train { }`"), for keys written elsewhere. */
+    private readonly homes: Readonly<Record<string, string>>,
   ) {}
 
   report(severity: Severity, code: string, range: SourceRange, message: string, hint?: string): void {
@@ -150,7 +152,7 @@ export class SpecReader {
 
   private unknownKey(key: Word, known: string[], context: string, entry?: Entry): void {
     const suggestion = didYouMean(key.name, known);
-    const home = KEY_HOMES[key.name];
+    const home = Object.hasOwn(this.homes, key.name) ? this.homes[key.name] : undefined;
     const first = entry?.values[0];
     const onBlocks = key.name === 'on' && first?.kind === 'word' && first.name === 'blocks' && known.includes('blocks');
     const hint = onBlocks

@@ -11,7 +11,9 @@
  * a value type (a call with arguments of its own, two keys sharing one field) is `custom`: it
  * brings its reader, and is still declared, documented and listed in the one place.
  */
+import path from 'node:path';
 import type { Item } from '../ast.ts';
+import type { BlockSelection, ProjectionTarget, SfsMetric } from '../../contract/plan.ts';
 import type { BodyRule, Entry, NumberLimits, Schema, SpecReader } from './reader.ts';
 
 /** What a setting's reader knows besides its entry. */
@@ -246,4 +248,39 @@ export function interval(o: { after?: string } = {}): ValueType<{ count: number;
       return r.interval(values, e.range, h.what);
     },
   };
+}
+
+/** Block indices, ranges, `all`, `every K`, within stacks (reader.ts `selection`). */
+export function selection(): ValueType<BlockSelection> {
+  return {
+    expected: 'blocks: `all`, an index, a range like `0..11`, or `every 2`',
+    read: (r, e) => r.selection(e.values, e.range),
+  };
+}
+
+/** Projection roles (`q, v`) or name patterns in quotes. */
+export function targets(): ValueType<ProjectionTarget[]> {
+  return { expected: 'projections: roles like `q, v` or name patterns in quotes', read: (r, e) => r.targets(e) };
+}
+
+/** `mean`, or `topk K`: how SFS sums a module's singular values. */
+export function metric(): ValueType<SfsMetric> {
+  return { expected: '`mean` or `topk K`', read: (r, e, h) => r.metric(e, h.known) };
+}
+
+/** A file path in quotes, resolved against the spec's folder so a spec and its files move together. */
+export function filePath(): ValueType<string> {
+  const quoted = text({ expected: 'a path in quotes', nonEmpty: true });
+  return {
+    expected: quoted.expected,
+    read: (r, e, h) => {
+      const p = quoted.read(r, e, h);
+      return p === undefined ? undefined : path.isAbsolute(p) ? p : path.join(path.dirname(r.file), p);
+    },
+  };
+}
+
+/** The same setting with a section's own default (`dropout`: 0.1 in `lor2c { }`, 0 in `lora { }`). */
+export function withDefault<S>(setting: Setting<S>, value: unknown): Setting<S> {
+  return { ...setting, default: value };
 }

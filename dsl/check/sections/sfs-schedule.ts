@@ -1,50 +1,39 @@
-/** When `merge` and `inject` act: the SFS-driven schedule keys they share, and its completion. */
+/** When `merge` and `inject` act: the SFS-driven schedule settings they share, and its completion. */
 import type { Interval, SfsMetric } from '../../../contract/plan.ts';
-import { assign, type Entry, type Schema, type SpecReader } from '../reader.ts';
+import type { Entry, SpecReader } from '../reader.ts';
+import { assign } from '../reader.ts';
+import { interval, metric, number, settingsOf, int, type ReadContext } from '../schema.ts';
 
-/** A schedule as written so far; `wrote` when any of its keys appeared. */
+/** A schedule as written so far. */
 export interface ScheduleDraft {
   metric?: SfsMetric;
   every?: Interval;
   max?: number;
   until?: number;
-  wrote: boolean;
 }
 
-/** Keys shared by `merge` and `inject`: metric, every, max, until. */
-export function scheduleKeys(r: SpecReader, schedule: ScheduleDraft, keys: () => string[]): Schema {
-  return {
-    metric: {
-      read: (x) => {
-        schedule.wrote = true;
-        assign(r.metric(x, keys()), (v) => (schedule.metric = v));
-      },
-    },
-    every: {
-      read: (x) => {
-        schedule.wrote = true;
-        assign(r.interval(x.values, x.range, '`every`'), (v) => {
-          schedule.every = v;
-          r.at.set(v, x.range);
-        });
-      },
-    },
-    max: {
-      read: (x) => {
-        schedule.wrote = true;
-        assign(r.number(r.one(x, 'a positive integer', keys()), { what: '`max`', integer: true, min: 1 }), (v) => {
-          schedule.max = v;
-          r.at.set(schedule, x.range);
-        });
-      },
-    },
-    until: {
-      read: (x) => {
-        schedule.wrote = true;
-        assign(r.fraction(r.one(x, 'a fraction of training like `25%`', keys()), '`until`'), (v) => (schedule.until = v));
-      },
-    },
-  };
+const s = settingsOf<ScheduleDraft>();
+
+/** Settings shared by `merge` and `inject`: metric, every, max, until. */
+export const SCHEDULE = {
+  metric: s.value('metric', metric(), { doc: 'how modules are ranked: SFS `mean`, or the sum of the `topk K` singular values (default mean)' }),
+  every: s.value('every', interval(), { doc: 'the interval between points (default: derived from `max`)', what: '`every`', located: true }),
+  max: s.custom({
+    doc: 'at most this many points',
+    field: 'max',
+    expected: 'a positive integer',
+    read: (r, x, schedule, ctx) =>
+      assign(r.number(r.one(x, 'a positive integer', ctx.known), { what: '`max`', integer: true, min: 1 }), (v) => {
+        schedule.max = v;
+        r.at.set(schedule, x.range);
+      }),
+  }),
+  until: s.value('until', number({ min: 0, above: true, max: 1, percent: true }), { doc: 'no point after this fraction of training (default 100%)', what: '`until`', expected: 'a fraction of training like `25%`' }),
+};
+
+/** A schedule was written: any of its settings (or `also`, a section's own schedule settings) appeared. */
+export function wroteSchedule(ctx: ReadContext, also: string[] = []): boolean {
+  return [...Object.keys(SCHEDULE), ...also].some((k) => ctx.seen.has(k));
 }
 
 /**
@@ -57,7 +46,6 @@ export function finishSchedule(
   e: Entry,
   what: 'merge' | 'inject',
 ): { metric: SfsMetric; every: Interval; everyDerived: boolean; max?: number; until: number } | undefined {
-  if (!s.wrote) return undefined;
   let every = s.every;
   let everyDerived = false;
   if (!every) {

@@ -1,0 +1,29 @@
+/**
+ * Where each key is written, derived from the section schemas, for "`epochs` goes in
+ * `train { }`" when a key is written in the wrong section.
+ */
+import { KEY_HOMES_IN_CALLS } from './hints.ts';
+import { keysOf, type SectionSchema } from './schema.ts';
+import { INJECT } from './sections/inject.ts';
+import { LOR2C } from './sections/lor2c.ts';
+import { LORA } from './sections/lora.ts';
+import { MERGE } from './sections/merge.ts';
+import { TEXT } from './sections/text.ts';
+import { TOP } from './sections/top.ts';
+import { TRAIN } from './sections/train/train.ts';
+
+/** The sections a key may be written in, in the order a spec usually has them. */
+export const SECTIONS: readonly SectionSchema<unknown>[] = [TOP, LOR2C, LORA, MERGE, INJECT, TRAIN, TEXT];
+
+/** "`a`", "`a` or `b`", "`a`, `b` or `c`" for section homes. */
+function either(homes: string[]): string {
+  return homes.length <= 1 ? (homes[0] ?? '') : `${homes.slice(0, -1).join(', ')} or ${homes[homes.length - 1]}`;
+}
+
+function derive(): Record<string, string> {
+  const homes = new Map<string, string[]>();
+  for (const s of SECTIONS) for (const key of keysOf(s)) homes.set(key, [...(homes.get(key) ?? []), s.home]);
+  return { ...Object.fromEntries([...homes].map(([key, list]) => [key, either(list)])), ...KEY_HOMES_IN_CALLS };
+}
+
+export const KEY_HOMES: Readonly<Record<string, string>> = derive();

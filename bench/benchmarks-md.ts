@@ -40,6 +40,8 @@ export interface BenchReport {
   torch: string | undefined;
   rates: MatMulRate[];
   results: RunResult[];
+  /** Runs not measured yet ('name training'): the file is rewritten after each run, so a stopped benchmark leaves what it measured. */
+  pending?: string[];
   date: Date;
 }
 
@@ -68,6 +70,7 @@ export function benchmarksMarkdown(r: BenchReport): string {
     `Written by \`${r.command}\` on ${r.date.toISOString().slice(0, 10)}; the same command reproduces it (its options are described at the top of \`bench/run.ts\`).`,
     '',
     `- Machine: ${r.cpuModel}, ${r.cores} logical cores; load average (1 / 5 / 15 min) ${load(r.loadStart)} at the start, ${load(r.loadEnd)} at the end.`,
+    ...(r.pending?.length ? [`- Incomplete: the benchmark stopped before ${r.pending.join(', ')}.`] : []),
     ...(shared ? [`- The machine was shared with other work (load average above its ${r.cores} cores): wall times, step times and rates are slower than on an idle machine and noisy; ratios of runs made one after the other are the steadier figures, and peak RSS is not affected.`] : []),
     `- Threads: ${r.threads} (onnxruntime's intra-op threads, \`lor2c train --threads\`; \`torch.set_num_threads\`).`,
     `- Step time: the median of ${r.steps} steps after ${r.warmup} warm-up step${r.warmup === 1 ? "" : "s"}; lor2c's is the trainer's own per-step time (its log's \`seconds\`: the ORT run with its inputs and outputs), PyTorch's the forward, backward and AdamW step (bench/torch-step.py).`,

@@ -29,6 +29,8 @@ export interface ProfileReport {
   kernelMs: number;
   byOp: ProfileRow[];
   byPart: ProfileRow[];
+  /** Per node (key: 'part op name'), slowest first. */
+  byNode: ProfileRow[];
 }
 
 const KERNEL = '_kernel_time';
@@ -49,6 +51,7 @@ export function aggregateProfile(events: readonly ProfileEvent[], opts: { skipRu
   const inCounted = (ts: number) => counted.some((r) => ts >= r.ts && ts <= r.ts + r.dur);
   const ops = new Map<string, { us: number; nodes: Set<string> }>();
   const parts = new Map<string, { us: number; nodes: Set<string> }>();
+  const perNode = new Map<string, { us: number; nodes: Set<string> }>();
   let kernelUs = 0;
   const add = (table: typeof ops, key: string, node: string, us: number) => {
     const row = table.get(key) ?? { us: 0, nodes: new Set<string>() };
@@ -61,9 +64,10 @@ export function aggregateProfile(events: readonly ProfileEvent[], opts: { skipRu
     const node = e.name.slice(0, -KERNEL.length);
     add(ops, e.args?.op_name ?? '?', node, e.dur);
     add(parts, graphPart(node), node, e.dur);
+    add(perNode, `${graphPart(node)} ${e.args?.op_name ?? '?'} ${node}`, node, e.dur);
     kernelUs += e.dur;
   }
   const n = counted.length;
   const rows = (t: typeof ops) => [...t].map(([key, r]) => ({ key, ms: r.us / 1000 / n, nodes: r.nodes.size })).sort((a, b) => b.ms - a.ms || (a.key < b.key ? -1 : 1));
-  return { runs: n, runMs: counted.reduce((s, r) => s + r.dur, 0) / 1000 / n, kernelMs: kernelUs / 1000 / n, byOp: rows(ops), byPart: rows(parts) };
+  return { runs: n, runMs: counted.reduce((s, r) => s + r.dur, 0) / 1000 / n, kernelMs: kernelUs / 1000 / n, byOp: rows(ops), byPart: rows(parts), byNode: rows(perNode) };
 }

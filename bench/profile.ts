@@ -6,6 +6,10 @@
  * trainer opens it (runtime/session.ts settings, arena off).
  *
  *   npx tsx bench/profile.ts ARTIFACTS_DIR [--batch 8] [--seq 128] [--steps 3] [--threads 2] [--top 25]
+ *                            [--nodes 0] [--arena]
+ *
+ * --nodes N also lists the N slowest nodes; --arena turns ORT's CPU memory arena on (the trainer's
+ * `memoryArena` setting), to see what allocation costs.
  */
 import * as ort from 'onnxruntime-node';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,7 +22,7 @@ import { aggregateProfile, type ProfileEvent } from './profile-aggregate.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { batch: { type: 'string', default: '8' }, seq: { type: 'string', default: '128' }, steps: { type: 'string', default: '3' }, threads: { type: 'string', default: '2' }, top: { type: 'string', default: '25' } },
+  options: { batch: { type: 'string', default: '8' }, seq: { type: 'string', default: '128' }, steps: { type: 'string', default: '3' }, threads: { type: 'string', default: '2' }, top: { type: 'string', default: '25' }, nodes: { type: 'string', default: '0' }, arena: { type: 'boolean', default: false } },
 });
 const dir = positionals[0];
 if (!dir) throw new Error('usage: npx tsx bench/profile.ts ARTIFACTS_DIR [--batch N] [--seq N] [--steps N] [--threads N]');
@@ -48,7 +52,7 @@ for (const io of graph.inputs) {
 const out = mkdtempSync(join(tmpdir(), 'lor2c-profile-'));
 try {
   const session = await ort.InferenceSession.create(join(dir, graph.file), {
-    graphOptimizationLevel: 'all', enableCpuMemArena: false, intraOpNumThreads: Number(values.threads),
+    graphOptimizationLevel: 'all', enableCpuMemArena: values.arena, intraOpNumThreads: Number(values.threads),
     enableProfiling: true, profileFilePrefix: join(out, 'train'), logSeverityLevel: 3,
   });
   await session.run(feeds); // warm-up: counted out below by its run index
@@ -63,6 +67,8 @@ try {
   console.log('by part   ' + report.byPart.map((p) => `${p.key} ${p.ms.toFixed(0)} ms`).join(', '));
   console.log('op type                      ms/run   share   nodes');
   for (const r of report.byOp.slice(0, Number(values.top))) console.log(`${r.key.padEnd(26)} ${r.ms.toFixed(1).padStart(8)} ${(100 * r.ms / report.kernelMs).toFixed(1).padStart(6)}% ${String(r.nodes).padStart(7)}`);
+  if (Number(values.nodes) > 0) console.log('slowest nodes (ms/run):');
+  for (const r of report.byNode.slice(0, Number(values.nodes))) console.log(`${r.ms.toFixed(1).padStart(8)}  ${r.key}`);
 } finally {
   rmSync(out, { recursive: true, force: true });
 }

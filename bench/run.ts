@@ -155,6 +155,13 @@ try {
   const torch = torchVersion();
   say(torch ? `PyTorch ${torch} (/usr/bin/python3)` : values['no-torch'] ? 'PyTorch left out (--no-torch)' : 'PyTorch: /usr/bin/python3 has no torch; its columns stay empty');
   const results: RunResult[] = [];
+  const pending = shapeNames.flatMap((name) => modes.map((mode) => `${name} ${mode}`));
+  // Rewritten after every run: a benchmark stopped part-way leaves what it measured, marked incomplete.
+  const write = () => {
+    const loadEnd = loadavg();
+    writeFileAtomic(resolve(root, values.out), benchmarksMarkdown({ command, cpuModel, cores: cpus().length, loadStart, loadEnd, threads, warmup, steps, torch, rates, results, pending, date: new Date() }));
+    return loadEnd;
+  };
   for (const name of shapeNames) {
     const s = SHAPES[name]!;
     say(`${name}: writing the base model`);
@@ -164,11 +171,11 @@ try {
       const lor2c = runLor2c(name, s, t);
       const pt = torch ? runTorch(name, s, t) : undefined;
       results.push({ name, shape: s, training: t, flops: stepFlops(s, t).total, ...lor2c, torch: pt && { stepSeconds: pt.stepSeconds, rss: pt.process.rss } });
+      pending.shift();
+      write();
     }
   }
-  const loadEnd = loadavg();
-  const markdown = benchmarksMarkdown({ command, cpuModel, cores: cpus().length, loadStart, loadEnd, threads, warmup, steps, torch, rates, results, date: new Date() });
-  writeFileAtomic(resolve(root, values.out), markdown);
+  const loadEnd = write();
   say(`wrote ${resolve(root, values.out)} (load average at the end ${loadEnd.map((x) => x.toFixed(2)).join(' ')})`);
 } finally {
   if (!values.keep) rmSync(dir, { recursive: true, force: true });

@@ -38,4 +38,6 @@ test('BENCHMARKS.md: machine, command, the best MatMul rate as reference, ratios
   t.true(md.includes('| tiny | LoR2C r 8 | 2.0 | 0.100 | 0.050 | 2.00x | 5120 | 10240 | 20.0 (20%) | 40.0 (40%) | 1.00 GiB | 0.50 GiB | 2.00x |'));
   t.true(md.includes('| tiny | full fine-tuning | 3.0 | 0.200 | - | - | 2560 | - | 15.0 (15%) | - | 1.00 GiB | - | - |'));
   t.false(benchmarksMarkdown({ ...report, loadEnd: [1, 1, 1] }).includes('The machine was shared'));
+  t.false(md.includes('Incomplete'));
+  t.true(benchmarksMarkdown({ ...report, pending: ['gpt2 full'] }).includes('- Incomplete: the benchmark stopped before gpt2 full.'));
 });

@@ -17,7 +17,7 @@ import { readSection } from './check/schema.ts';
 import { emptyTop, TOP, type TopDraft } from './check/sections/top.ts';
 import type { Diagnostic, LineIndex, SourceRange } from './diagnostics.ts';
 import type { Suggester } from './suggest.ts';
-import { PLAN_VERSION, type ModelFacts, type Plan, type ShareGroup } from '../contract/plan.ts';
+import { PLAN_VERSION, type Interval, type MergePlan, type ModelFacts, type Plan, type ShareGroup, type TrainPlan } from '../contract/plan.ts';
 
 export { DEFAULTS } from './check/defaults.ts';
 export { defaultTrain } from './check/sections/train/train.ts';
@@ -54,6 +54,28 @@ export class Checker {
     readSection(this.reader, TOP, this.top, { items: ast.items });
   }
 
+  /**
+   * A schedule with its derived interval filled in: the GLUE script's (docs/method.md §4) every
+   * floor(E / 4 / M) + 1, in the training length's unit, known once the length is. A new object,
+   * found where the one read was written.
+   */
+  private derived<S extends { every: Interval; everyDerived: boolean; max?: number }>(s: S, train: TrainPlan): S {
+    if (!s.everyDerived || s.max === undefined) return s;
+    const every: Interval = { count: Math.floor(train.length.count / 4 / s.max) + 1, unit: train.length.unit };
+    const out = { ...s, every };
+    this.reader.copyAt(s, out);
+    this.reader.copyAt(s.every, every);
+    return out;
+  }
+
+  private derivedMerge(merge: MergePlan, train: TrainPlan): MergePlan {
+    const schedule = merge.schedule && this.derived(merge.schedule, train);
+    if (schedule === merge.schedule) return merge;
+    const out = { ...merge, schedule };
+    this.reader.copyAt(merge, out);
+    return out;
+  }
+
   /** The Plan and its side tables, with derived schedule intervals filled in; the model's facts are added by whoever has them. */
   draft(): Draft {
     const r = this.reader;
@@ -72,19 +94,12 @@ export class Checker {
       lor2c: top.lor2c,
       lora: top.lora,
       share: top.share,
-      ...(top.merge ? { merge: top.merge } : {}),
-      ...(top.inject ? { inject: top.inject } : {}),
+      ...(top.merge ? { merge: this.derivedMerge(top.merge, top.train) } : {}),
+      ...(top.inject ? { inject: this.derived(top.inject, top.train) } : {}),
       train: top.train,
       target: top.target,
       ...(top.text ? { text: top.text } : {}),
     };
-    // GLUE script (docs/method.md §4): every floor(E / 4 / M) + 1 epochs, in the training length's unit.
-    for (const s of [plan.merge?.schedule, plan.inject]) {
-      if (!s || !s.everyDerived || s.max === undefined) continue;
-      const total = plan.train.length;
-      s.every.count = Math.floor(total.count / 4 / s.max) + 1;
-      s.every.unit = total.unit;
-    }
     return {
       plan,
       file: r.file,

@@ -89,9 +89,8 @@ export function readSpec(text: string, file = '<spec>'): ReadSpec {
         const diagnostics = sortDiagnostics([...read, ...checked.diagnostics]);
         const layout = checked.layout ? { layout: checked.layout } : {};
         if (hasErrors(diagnostics)) return { diagnostics, ...layout };
-        const modules = checked.layout && !checked.layout.problems.some((p) => p.severity === 'error') ? { modules: checked.layout.modules } : {};
         // A JSON round trip drops the checker's shared references: the plan is plain data.
-        return { plan: JSON.parse(JSON.stringify({ ...draft.plan, ...modules })) as Plan, diagnostics, ...layout };
+        return { plan: JSON.parse(JSON.stringify(checked.plan)) as Plan, diagnostics, ...layout };
       } catch (e) {
         return { diagnostics: [internalError(e, file)] };
       }

@@ -5,7 +5,7 @@
  */
 import type { Diagnostic, Severity, SourceRange } from './diagnostics.ts';
 import type { Draft } from './checker.ts';
-import type { Lor2cModule, SfsMetric } from '../contract/plan.ts';
+import type { Lor2cModule, Plan, SfsMetric } from '../contract/plan.ts';
 import { describeStacks, isConcrete, layoutModules, outOfRange, shareMembers, unknownStacks, type Layout, type LayoutOrigin } from './resolve.ts';
 import { didYouMean } from './suggest.ts';
 
@@ -266,6 +266,8 @@ export interface RulesResult {
   diagnostics: Diagnostic[];
   /** The module layout the rules checked, when the block count is known. */
   layout?: Layout;
+  /** The checked plan: the draft's, with `modules` when the layout has no errors; a new object, the draft's plan left as it was. */
+  plan: Plan;
 }
 
 /** The block count the layout is known for: the model's, or the highest explicit index when only explicit indices are written. */
@@ -280,7 +282,11 @@ function knownBlockCount(draft: Draft): number | undefined {
   return indices.length > 0 ? Math.max(...indices) + 1 : 0;
 }
 
-/** Runs every rule over the draft, which it leaves as it is; lays the modules out once, first, when the block count is known. */
+/**
+ * Runs every rule over the draft, which it leaves as it is (rules only read and report); lays
+ * the modules out once, first, when the block count is known, and returns the checked plan as
+ * a new object that holds them.
+ */
 export function runRules(draft: Draft, index: { range(offset: number, length: number): SourceRange }): RulesResult {
   const diagnostics: Diagnostic[] = [];
   const { plan } = draft;
@@ -301,5 +307,7 @@ export function runRules(draft: Draft, index: { range(offset: number, length: nu
       diagnostics.push({ severity: 'error', code: 'internal', message: `internal error in rule ${rule.name}: ${(e as Error).message}`, hint: 'please report this', range: index.range(0, 0) });
     }
   }
-  return layout ? { diagnostics, layout } : { diagnostics };
+  const modules = layout && !layout.problems.some((p) => p.severity === 'error') ? { modules: layout.modules } : {};
+  const checked: Plan = { ...plan, ...modules };
+  return layout ? { diagnostics, layout, plan: checked } : { diagnostics, plan: checked };
 }

@@ -1,14 +1,19 @@
 /**
- * A BERT-like encoder for sequence classification (BertForSequenceClassification's graph):
- * word + token-type + learned position embeddings, embedding LayerNorm, post-LN layers
- * (attention, Add, LayerNorm; GELU FFN, Add, LayerNorm), a padding mask from
- * `attention_mask`, and a pooler (Dense + Tanh on [CLS]) feeding the classifier.
- * Inputs: input_ids, attention_mask (int64 [batch, seq]); output: logits [batch, numLabels].
+ * A BERT-like encoder: word + token-type + learned position embeddings, embedding LayerNorm,
+ * post-LN layers (attention, Add, LayerNorm; GELU FFN, Add, LayerNorm), a padding mask from
+ * `attention_mask`, and one of three heads (config `head`):
+ *   classifier  BertForSequenceClassification: a pooler (Dense + Tanh on [CLS]) feeding the
+ *               classifier; output logits [batch, numLabels]
+ *   mlm         BertForMaskedLM: cls.predictions (Dense, GELU, LayerNorm, then the vocabulary
+ *               projection, tied to word_embeddings by default, plus its bias); output logits
+ *               [batch, seq, vocab]
+ *   none        BertModel without its pooler: output last_hidden_state [batch, seq, d]
+ * Inputs: input_ids, attention_mask (int64 [batch, seq]).
  */
 import { DataType } from '../../compiler/onnx/index.ts';
 import { attend, qkvProjections } from './attention.ts';
 import { BERT_DEFAULTS, resolveConfig, type BertConfig, type BuiltModel } from './config.ts';
-import { embedding, gelu, layerNorm, linear, positionIds, sequenceLength, zerosLike } from './layers.ts';
+import { embedding, gelu, layerNorm, lmHead, linear, positionIds, sequenceLength, zerosLike } from './layers.ts';
 import { paddingMask } from './masks.ts';
 import { Net } from './net.ts';
 
@@ -25,9 +30,14 @@ export function buildBert(partial: Partial<BertConfig> = {}): BuiltModel<BertCon
   const norm = (x: string) => net.within('LayerNorm', () => layerNorm(net, x, d, cfg.layerNormEps, cfg.layerNormForm));
 
   const masks = [paddingMask(net, attentionMask)];
+  let wordEmbedding = '';
   let h = net.within('embeddings', () => {
     const seq = sequenceLength(net, ids);
-    const words = net.within('word_embeddings', () => embedding(net, ids, cfg.vocabSize, d).value);
+    const words = net.within('word_embeddings', () => {
+      const { value, weight } = embedding(net, ids, cfg.vocabSize, d);
+      wordEmbedding = weight;
+      return value;
+    });
     const types = net.within('token_type_embeddings', () => embedding(net, tokenTypes ?? zerosLike(net, ids), cfg.typeVocabSize, d).value);
     const positions = net.within('position_embeddings', () => embedding(net, positionIds(net, seq.scalar), cfg.maxPositions, d).value);
     return norm(net.op('Add', [net.op('Add', [words, types]), positions]));
@@ -54,12 +64,26 @@ export function buildBert(partial: Partial<BertConfig> = {}): BuiltModel<BertCon
     }
   });
 
-  const pooled = net.within('pooler', () => {
-    const cls = net.op('Gather', [h, net.int(0)], { axis: 1 });
-    const projected = dense(cls, d, d, 2);
-    return net.within('activation', () => net.op('Tanh', [projected]));
-  });
-  const logits = net.within('classifier', () => linear(net, pooled, { ...style, inFeatures: d, outFeatures: cfg.numLabels, rank: 2 }));
-  net.output(logits, 'logits', DataType.FLOAT, ['batch', cfg.numLabels]);
+  if (cfg.head === 'none') {
+    net.output(h, 'last_hidden_state', DataType.FLOAT, ['batch', 'seq', d]);
+  } else if (cfg.head === 'mlm') {
+    const logits = net.within('cls', () => net.within('predictions', () => {
+      const transformed = net.within('transform', () => {
+        const x = dense(h, d, d);
+        return norm(net.within('transform_act_fn', () => gelu(net, x, cfg.activation, cfg.geluForm)));
+      });
+      const projected = net.within('decoder', () => lmHead(net, transformed, d, cfg.vocabSize, cfg.projection, cfg.tieWordEmbeddings ? wordEmbedding : undefined));
+      return net.op('Add', [projected, net.param('bias', [cfg.vocabSize], 'zeros')]);
+    }));
+    net.output(logits, 'logits', DataType.FLOAT, ['batch', 'seq', cfg.vocabSize]);
+  } else {
+    const pooled = net.within('pooler', () => {
+      const cls = net.op('Gather', [h, net.int(0)], { axis: 1 });
+      const projected = dense(cls, d, d, 2);
+      return net.within('activation', () => net.op('Tanh', [projected]));
+    });
+    const logits = net.within('classifier', () => linear(net, pooled, { ...style, inFeatures: d, outFeatures: cfg.numLabels, rank: 2 }));
+    net.output(logits, 'logits', DataType.FLOAT, ['batch', cfg.numLabels]);
+  }
   return { model: net.toModelProto('bert', cfg.anonymous), config: cfg };
 }

@@ -44,7 +44,13 @@ export interface CommonConfig {
 
 export type Activation = 'gelu' | 'gelu_tanh';
 
+/** What sits on the BERT encoder: 'classifier' (BertForSequenceClassification: pooler, then
+ * classifier), 'mlm' (BertForMaskedLM: the `cls.predictions` transform and a vocabulary
+ * projection, no pooler), 'none' (the bare encoder: BertModel's last_hidden_state, no pooler). */
+export type BertHead = 'classifier' | 'mlm' | 'none';
+
 export interface BertConfig extends CommonConfig {
+  head: BertHead;
   numLabels: number;
   typeVocabSize: number;
   /** Add `token_type_ids` as a graph input; otherwise token type 0 everywhere. */
@@ -54,6 +60,9 @@ export interface BertConfig extends CommonConfig {
   geluForm: OpForm;
   layerNormForm: OpForm;
   layerNormEps: number;
+  /** 'mlm' head: the vocabulary projection reuses word_embeddings (BERT's tying) instead of its
+   * own `cls.predictions.decoder.weight`; either way it has its own `cls.predictions.bias`. */
+  tieWordEmbeddings: boolean;
 }
 
 export type CausalMaskForm = 'trilu' | 'constant';
@@ -105,6 +114,7 @@ const COMMON_DEFAULTS: Omit<CommonConfig, 'fusedQkv'> = {
 export const BERT_DEFAULTS: BertConfig = {
   ...COMMON_DEFAULTS,
   fusedQkv: false,
+  head: 'classifier',
   numLabels: 2,
   typeVocabSize: 2,
   tokenTypeInput: false,
@@ -112,6 +122,7 @@ export const BERT_DEFAULTS: BertConfig = {
   geluForm: 'decomposed',
   layerNormForm: 'op',
   layerNormEps: 1e-12,
+  tieWordEmbeddings: true,
 };
 
 export const GPT2_DEFAULTS: Gpt2Config = {
@@ -172,6 +183,7 @@ export function resolveConfig<C extends CommonConfig>(arch: Architecture, defaul
   const rec = cfg as Record<string, unknown>;
   if ('activation' in rec) checkChoice(arch, 'activation', rec.activation, ['gelu', 'gelu_tanh']);
   for (const key of ['geluForm', 'layerNormForm', 'rmsNormForm']) if (key in rec) checkChoice(arch, key, rec[key], ['decomposed', 'op']);
+  if ('head' in rec) checkChoice(arch, 'head', rec.head, ['classifier', 'mlm', 'none']);
   if ('causalMask' in rec) checkChoice(arch, 'causalMask', rec.causalMask, ['trilu', 'constant']);
   if ('kvHeads' in rec) {
     const kvHeads = (rec.kvHeads ??= cfg.heads) as number;

@@ -11,7 +11,7 @@ export { Prng, normalValues } from './prng.ts';
 export {
   BERT_DEFAULTS, GPT2_DEFAULTS, LLAMA_DEFAULTS, DEFAULTS, resolveConfig,
   type Architecture, type BertConfig, type Gpt2Config, type LlamaConfig, type CommonConfig,
-  type BuiltModel, type Resolved, type InitMode, type Projection, type OpForm, type Activation, type CausalMaskForm,
+  type BuiltModel, type Resolved, type InitMode, type Projection, type OpForm, type Activation, type CausalMaskForm, type BertHead,
 } from './config.ts';
 
 import { buildBert } from './bert.ts';

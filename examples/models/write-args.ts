@@ -10,6 +10,8 @@ export interface WriteArgs {
   arch: Architecture;
   config: Record<string, unknown>;
   out: string;
+  /** A model whose same-named weights replace the fresh ones (weights-from.ts). */
+  weightsFrom?: string;
 }
 
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -27,6 +29,7 @@ export function parseWriteArgs(argv: string[]): WriteArgs {
   const fields = new Map(Object.keys(defaults).map((k) => [kebab(k), k]));
   const config: Record<string, unknown> = {};
   let out: string | undefined;
+  let weightsFrom: string | undefined;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
     if (!arg.startsWith('--')) throw new UserError(`unexpected argument '${arg}'`, usage(arch));
@@ -41,6 +44,10 @@ export function parseWriteArgs(argv: string[]): WriteArgs {
     };
     if (flag === 'out') {
       out = takeValue();
+      continue;
+    }
+    if (flag === 'weights-from') {
+      weightsFrom = takeValue();
       continue;
     }
     const key = fields.get(flag);
@@ -61,7 +68,7 @@ export function parseWriteArgs(argv: string[]): WriteArgs {
     }
   }
   if (out === undefined) throw new UserError('missing --out FILE.onnx', usage(arch));
-  return { arch, config, out };
+  return { arch, config, out, ...(weightsFrom !== undefined ? { weightsFrom } : {}) };
 }
 
 function splitOnce(text: string): [string, string | undefined] {
@@ -71,7 +78,10 @@ function splitOnce(text: string): [string, string | undefined] {
 
 export function usage(arch?: Architecture): string {
   const archs = arch ? [arch] : (Object.keys(DEFAULTS) as Architecture[]);
-  const lines = ['usage: npx tsx examples/models/write.ts ARCH [--field value ...] --out FILE.onnx'];
+  const lines = [
+    'usage: npx tsx examples/models/write.ts ARCH [--field value ...] [--weights-from MODEL.onnx] --out FILE.onnx',
+    '  --weights-from: start from that model\'s weights wherever a name matches (a pretrained encoder under a new head)',
+  ];
   for (const a of archs) {
     const d = DEFAULTS[a] as unknown as Record<string, unknown>;
     lines.push(`${a}: ${Object.entries(d).map(([k, v]) => `--${kebab(k)} (${v === undefined ? 'auto' : String(v)})`).join(' ')}`);

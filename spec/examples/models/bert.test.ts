@@ -33,6 +33,38 @@ for (const [label, options] of VARIANTS) {
   });
 }
 
+/** The other heads on the same encoder: MLM logits (tied or untied) and the bare hidden state. */
+const HEADS: [string, Partial<BertConfig>, (c: { vocabSize: number; dModel: number }) => number[]][] = [
+  ['MLM head, tied to word_embeddings', { head: 'mlm' }, (c) => [2, 8, c.vocabSize]],
+  ['MLM head, untied, Gemm', { head: 'mlm', tieWordEmbeddings: false, projection: 'gemm' }, (c) => [2, 8, c.vocabSize]],
+  ['no head (last_hidden_state)', { head: 'none' }, (c) => [2, 8, c.dModel]],
+];
+
+for (const [label, options, dims] of HEADS) {
+  test(`bert ${label}: ORT output matches the float64 reference`, async (t) => {
+    const { model, config } = buildBert({ ...SMALL, ...options });
+    const x = paddedBatch();
+    delete x.tokenTypes;
+    const ort = await runLogits(model, x);
+    const ref = bertReference(model, config, x);
+    t.deepEqual(ort.dims, dims(config));
+    const err = maxAbsDiff(ort.data, ref);
+    t.log(`max |output| ${maxAbs(ref).toFixed(3)}, max abs error ${err.toExponential(2)}`);
+    t.true(maxAbs(ref) > 0.2, 'outputs too small for the tolerance to mean anything');
+    t.true(err < TOLERANCE);
+  });
+}
+
+test('bert: the MLM head ties its projection to word_embeddings unless told not to, and has no pooler', (t) => {
+  const names = (o: Partial<BertConfig>) => buildBert({ ...SMALL, ...o }).model.graph!.initializer.map((i) => i.name);
+  const tied = names({ head: 'mlm' });
+  t.true(tied.includes('cls.predictions.bias'));
+  t.false(tied.includes('cls.predictions.decoder.weight'));
+  t.false(tied.some((n) => n.startsWith('pooler.') || n.startsWith('classifier.')));
+  t.true(names({ head: 'mlm', tieWordEmbeddings: false }).includes('cls.predictions.decoder.weight'));
+  t.deepEqual(names({ head: 'none' }).filter((n) => !n.startsWith('embeddings.') && !n.startsWith('encoder.')), []);
+});
+
 test('bert: padded tokens do not change the CLS logits; real tokens do', async (t) => {
   const { model } = buildBert(SMALL);
   const x = paddedBatch();

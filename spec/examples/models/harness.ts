@@ -18,7 +18,7 @@ export function randomBatch(batch: number, seq: number, vocab: number, seed: num
   return { batch, seq, ids: Array.from({ length: batch * seq }, () => rng.nextUint32() % vocab) };
 }
 
-/** Runs the model once; feeds every int64 input it declares from the batch. */
+/** Runs the model once; feeds every int64 input it declares from the batch; returns its first output. */
 export async function runLogits(model: ModelProto, x: Batch): Promise<{ data: Float32Array; dims: readonly number[] }> {
   const session = await ort.InferenceSession.create(encodeModel(model));
   const int64 = (values: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), [x.batch, x.seq]);
@@ -29,7 +29,7 @@ export async function runLogits(model: ModelProto, x: Batch): Promise<{ data: Fl
     else if (name === 'token_type_ids') feeds[name] = int64(x.tokenTypes ?? x.ids.map(() => 0));
     else throw new Error(`unexpected model input '${name}'`);
   }
-  const out = (await session.run(feeds)).logits!;
+  const out = (await session.run(feeds))[session.outputNames[0]!]!;
   await session.release();
   return { data: out.data as Float32Array, dims: out.dims };
 }

@@ -200,7 +200,8 @@ function projector(w: Weights, gemm: boolean) {
   };
 }
 
-/** BERT-like classifier: logits [batch, numLabels]. */
+/** BERT-like encoder under its head: classifier logits [batch, numLabels], MLM logits
+ * [batch, seq, vocab], or (no head) the last hidden state [batch, seq, d]. */
 export function bertReference(model: ModelProto, cfg: Resolved<BertConfig>, x: Batch): Float64Array {
   const w = new Weights(model);
   const proj = projector(w, cfg.projection === 'gemm');
@@ -224,6 +225,12 @@ export function bertReference(model: ModelProto, cfg: Resolved<BertConfig>, x: B
     const a = ln(add(proj(ctx, `${p}.attention.output.dense`, { bias: true }), h), `${p}.attention.output.LayerNorm`);
     const inner = map2(proj(a, `${p}.intermediate.dense`, { bias: true }), act);
     h = ln(add(proj(inner, `${p}.output.dense`, { bias: true }), a), `${p}.output.LayerNorm`);
+  }
+  if (cfg.head === 'none') return h.data;
+  if (cfg.head === 'mlm') {
+    const transformed = ln(map2(proj(h, 'cls.predictions.transform.dense', { bias: true }), act), 'cls.predictions.transform.LayerNorm');
+    const logits = lmLogits(w, transformed, cfg.tieWordEmbeddings ? 'embeddings.word_embeddings.weight' : undefined, proj, 'cls.predictions.decoder');
+    return addRowVector(mat(x.batch * x.seq, cfg.vocabSize, logits), w.vector('cls.predictions.bias')).data;
   }
   const cls = mat(x.batch, d);
   for (let b = 0; b < x.batch; b++) cls.data.set(h.data.subarray(b * x.seq * d, b * x.seq * d + d), b * d);
@@ -302,7 +309,7 @@ export function llamaReference(model: ModelProto, cfg: Resolved<LlamaConfig>, x:
   return lmLogits(w, h, cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : undefined, proj);
 }
 
-function lmLogits(w: Weights, h: Mat, tiedEmbedding: string | undefined, proj: ReturnType<typeof projector>): Float64Array {
+function lmLogits(w: Weights, h: Mat, tiedEmbedding: string | undefined, proj: ReturnType<typeof projector>, module = 'lm_head'): Float64Array {
   if (tiedEmbedding) return matmul(h, w.inOut(tiedEmbedding, true)).data;
-  return proj(h, 'lm_head', { bias: false }).data;
+  return proj(h, module, { bias: false }).data;
 }

@@ -10,6 +10,7 @@ import { isUserError } from '../../../contract/errors.ts';
 const PARSES: [string[], ReturnType<typeof parseWriteArgs>][] = [
   [['bert', '--layers', '2', '--out', '/tmp/b.onnx'], { arch: 'bert', config: { layers: 2 }, out: '/tmp/b.onnx' }],
   [['gpt2', '--d-model=48', '--anonymous', '--no-tie-word-embeddings', '--causal-mask', 'constant', '--out', 'g.onnx'], { arch: 'gpt2', config: { dModel: 48, anonymous: true, tieWordEmbeddings: false, causalMask: 'constant' }, out: 'g.onnx' }],
+  [['bert', '--head', 'mlm', '--weights-from', 'enc.onnx', '--out', 'm.onnx'], { arch: 'bert', config: { head: 'mlm' }, out: 'm.onnx', weightsFrom: 'enc.onnx' }],
   [['llama', '--kv-heads', '2', '--opset', '23', '--rms-norm-form', 'op', '--fused-qkv=false', '--init-std', '0.1', '--out', 'l.onnx'], { arch: 'llama', config: { kvHeads: 2, opset: 23, rmsNormForm: 'op', fusedQkv: false, initStd: 0.1 }, out: 'l.onnx' }],
 ];
 

@@ -2,8 +2,9 @@
  * A BERT-like encoder: word + token-type + learned position embeddings, embedding LayerNorm,
  * post-LN layers (attention, Add, LayerNorm; GELU FFN, Add, LayerNorm), a padding mask from
  * `attention_mask`, and one of three heads (config `head`):
- *   classifier  BertForSequenceClassification: a pooler (Dense + Tanh on [CLS]) feeding the
- *               classifier; output logits [batch, numLabels]
+ *   classifier  BertForSequenceClassification: a pooler (Dense + Tanh on [CLS], or on the mean
+ *               of the real positions with `pooling: 'mean'`) feeding the classifier; output
+ *               logits [batch, numLabels]
  *   mlm         BertForMaskedLM: cls.predictions (Dense, GELU, LayerNorm, then the vocabulary
  *               projection, tied to word_embeddings by default, plus its bias); output logits
  *               [batch, seq, vocab]
@@ -78,12 +79,20 @@ export function buildBert(partial: Partial<BertConfig> = {}): BuiltModel<BertCon
     net.output(logits, 'logits', DataType.FLOAT, ['batch', 'seq', cfg.vocabSize]);
   } else {
     const pooled = net.within('pooler', () => {
-      const cls = net.op('Gather', [h, net.int(0)], { axis: 1 });
-      const projected = dense(cls, d, d, 2);
+      const first = cfg.pooling === 'cls' ? net.op('Gather', [h, net.int(0)], { axis: 1 }) : maskedMean(net, h, attentionMask);
+      const projected = dense(first, d, d, 2);
       return net.within('activation', () => net.op('Tanh', [projected]));
     });
     const logits = net.within('classifier', () => linear(net, pooled, { ...style, inFeatures: d, outFeatures: cfg.numLabels, rank: 2 }));
     net.output(logits, 'logits', DataType.FLOAT, ['batch', cfg.numLabels]);
   }
   return { model: net.toModelProto('bert', cfg.anonymous), config: cfg };
+}
+
+/** Mean of h [batch, seq, d] over the positions where mask [batch, seq] is 1: [batch, d]. */
+function maskedMean(net: Net, h: string, mask: string): string {
+  const weights = net.op('Unsqueeze', [net.op('Cast', [mask], { to: DataType.FLOAT }), net.ints([2])]);
+  const total = net.op('ReduceSum', [net.op('Mul', [h, weights]), net.ints([1])], { keepdims: 0 });
+  const count = net.op('ReduceSum', [weights, net.ints([1])], { keepdims: 0 });
+  return net.op('Div', [total, net.op('Max', [count, net.float(1)])]);
 }

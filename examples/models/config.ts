@@ -49,8 +49,14 @@ export type Activation = 'gelu' | 'gelu_tanh';
  * projection, no pooler), 'none' (the bare encoder: BertModel's last_hidden_state, no pooler). */
 export type BertHead = 'classifier' | 'mlm' | 'none';
 
+/** What the classifier head's pooler reads: 'cls' the [CLS] position (BERT's pooler), 'mean' the
+ * mean of the real (attention_mask 1) positions, as sentence encoders pool: an encoder
+ * pretrained by masked LM alone never trains [CLS] to sum up the text. */
+export type BertPooling = 'cls' | 'mean';
+
 export interface BertConfig extends CommonConfig {
   head: BertHead;
+  pooling: BertPooling;
   numLabels: number;
   typeVocabSize: number;
   /** Add `token_type_ids` as a graph input; otherwise token type 0 everywhere. */
@@ -115,6 +121,7 @@ export const BERT_DEFAULTS: BertConfig = {
   ...COMMON_DEFAULTS,
   fusedQkv: false,
   head: 'classifier',
+  pooling: 'cls',
   numLabels: 2,
   typeVocabSize: 2,
   tokenTypeInput: false,
@@ -184,6 +191,7 @@ export function resolveConfig<C extends CommonConfig>(arch: Architecture, defaul
   if ('activation' in rec) checkChoice(arch, 'activation', rec.activation, ['gelu', 'gelu_tanh']);
   for (const key of ['geluForm', 'layerNormForm', 'rmsNormForm']) if (key in rec) checkChoice(arch, key, rec[key], ['decomposed', 'op']);
   if ('head' in rec) checkChoice(arch, 'head', rec.head, ['classifier', 'mlm', 'none']);
+  if ('pooling' in rec) checkChoice(arch, 'pooling', rec.pooling, ['cls', 'mean']);
   if ('causalMask' in rec) checkChoice(arch, 'causalMask', rec.causalMask, ['trilu', 'constant']);
   if ('kvHeads' in rec) {
     const kvHeads = (rec.kvHeads ??= cfg.heads) as number;

@@ -8,6 +8,7 @@ const VARIANTS: [string, Partial<BertConfig>][] = [
   ['defaults (erf GELU chain, LayerNormalization op, MatMul)', {}],
   ['Gelu op, decomposed LayerNorm, Gemm, fused QKV', { geluForm: 'op', layerNormForm: 'decomposed', projection: 'gemm', fusedQkv: true }],
   ['tanh GELU, token_type_ids input, opset 18', { activation: 'gelu_tanh', tokenTypeInput: true, opset: 18, layerNormForm: 'decomposed' }],
+  ['mean pooling over the real positions', { pooling: 'mean' }],
 ];
 
 /** Batch 0 all real; batch 1 has its last three positions padded. */

@@ -233,7 +233,14 @@ export function bertReference(model: ModelProto, cfg: Resolved<BertConfig>, x: B
     return addRowVector(mat(x.batch * x.seq, cfg.vocabSize, logits), w.vector('cls.predictions.bias')).data;
   }
   const cls = mat(x.batch, d);
-  for (let b = 0; b < x.batch; b++) cls.data.set(h.data.subarray(b * x.seq * d, b * x.seq * d + d), b * d);
+  for (let b = 0; b < x.batch; b++) {
+    if (cfg.pooling === 'cls') {
+      cls.data.set(h.data.subarray(b * x.seq * d, b * x.seq * d + d), b * d);
+      continue;
+    }
+    const real = Array.from({ length: x.seq }, (_, s) => s).filter((s) => sees(b, s));
+    for (const s of real) for (let k = 0; k < d; k++) cls.data[b * d + k]! += h.data[(b * x.seq + s) * d + k]! / real.length;
+  }
   const pooled = map2(proj(cls, 'pooler.dense', { bias: true }), Math.tanh);
   return proj(pooled, 'classifier', { bias: true }).data;
 }

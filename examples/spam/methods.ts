@@ -7,8 +7,9 @@
  *
  *   npx tsx examples/spam/methods.ts [--out DIR] [--seeds 1,2,3] [--methods lora,lor2c,...] [--no-readme]
  *
- * DIR defaults to out/quickstart: the base model and data come from the quickstart (run first
- * when DIR lacks them). The held-out split (eval.jsonl) is used once per run, after training,
+ * DIR defaults to out/quickstart: the base model (the pretrained encoder under a new head) and
+ * the data come from the quickstart (run first when DIR lacks them); the text is read with the
+ * encoder's tokenizer. The held-out split (eval.jsonl) is used once per run, after training,
  * on the last checkpoint: no run selects anything on it, so it serves as the test set.
  */
 import { execFileSync } from 'node:child_process';
@@ -29,12 +30,13 @@ interface Method {
 const LOR2C = 'lor2c {\n  rank 8\n  alpha 16\n  dropout 0.1\n}';
 const MERGE = 'merge {\n  metric mean\n  every 1 epoch\n  max 2\n  until 70%\n  init first\n}';
 const INJECT = 'inject {\n  metric topk 1\n  every 1 epoch\n  max 1\n  until 70%\n  on q, v\n}';
-const HEAD = 'trainable "classifier.*" lr_scale 0.5';
+// The base's head (pooler and classifier) is new: every method but full fine-tuning trains it.
+const HEAD = 'trainable "pooler.*" lr_scale 0.5\n  trainable "classifier.*" lr_scale 0.5';
 
 // One recipe for every parameter-efficient method (the quickstart's LoR2C settings); full
 // fine-tuning trains every weight at the base model's own learning rate.
 const METHODS: Method[] = [
-  { id: 'head', name: 'head only', sections: '', trainable: 'trainable "classifier.*"', lr: '1e-2' },
+  { id: 'head', name: 'head only', sections: '', trainable: 'trainable "pooler.*"\n  trainable "classifier.*"', lr: '1e-2' },
   { id: 'lora', name: 'LoRA (q, v), r 8', sections: 'lora {\n  on q, v\n  rank 8\n  alpha 16\n  dropout 0.1\n}', trainable: HEAD, lr: '1e-2' },
   { id: 'lor2c', name: 'LoR2C, r 8', sections: LOR2C, trainable: HEAD, lr: '1e-2' },
   { id: 'share', name: 'ShareLoR2C (A shared)', sections: `${LOR2C}\nshare A across all`, trainable: HEAD, lr: '1e-2' },
@@ -78,6 +80,11 @@ function spec(m: Method, seed: number): string {
 model "${join(process.cwd(), out, 'base.onnx')}"
 blocks auto
 ${m.sections}
+text {
+  tokenizer "${join(process.cwd(), 'examples', 'pretrain', 'encoder', 'tokenizer.json')}"
+  max_length 64
+  labels ["ham", "spam"]
+}
 train {
   task classify(logits "logits", labels "label")
   ${m.trainable}

@@ -19,7 +19,6 @@ import type { Diagnostic, LineIndex, SourceRange } from './diagnostics.ts';
 import type { Suggester } from './suggest.ts';
 import { PLAN_VERSION, type Interval, type MergePlan, type ModelFacts, type Plan, type ShareGroup, type TrainPlan } from '../contract/plan.ts';
 
-export { DEFAULTS } from './check/defaults.ts';
 export { defaultTrain } from './check/sections/train/train.ts';
 export type { Entry, SelectionAt } from './check/reader.ts';
 

@@ -24,7 +24,6 @@ export type { Diagnostic, Severity, SourceRange } from './diagnostics.ts';
 export { renderDiagnostic, renderDiagnostics, hasErrors, sortDiagnostics } from './diagnostics.ts';
 export { resolveBlocks, resolvePlan, outOfRange, isConcrete, layoutModules, moduleId, ALL_BLOCKS } from './resolve.ts';
 export type { Layout, LayoutProblem } from './resolve.ts';
-export { DEFAULTS } from './checker.ts';
 export { editDistance } from './suggest.ts';
 export * from './limits.ts';
 export { RENDERED_DIAGNOSTICS_LIMIT, EXCERPT_WIDTH } from './diagnostics.ts';

@@ -1,14 +1,7 @@
 /**
- * Vocabulary for hints: where call arguments live, phrasings borrowed from other tools, and an
- * example argument for each call. Section keys and their homes come from the section schemas.
+ * Phrasings borrowed from other tools, with how this language says them. Section keys, where
+ * they go and each call's example argument come from the section schemas (check/schema.ts).
  */
-
-/** Where call arguments go, for "`lr` goes in ..." hints (section keys' homes come from the schemas: check/homes.ts). */
-export const KEY_HOMES_IN_CALLS: Record<string, string> = {
-  lr: '`optimizer adamw(lr ...)` in `train { }`',
-  weight_decay: '`optimizer adamw(weight_decay ...)` in `train { }`',
-  warmup: '`schedule linear(warmup 6%)` in `train { }`',
-};
 
 /** Phrasings people reach for, with how this language says them. */
 export const PHRASINGS: Record<string, string> = {
@@ -22,16 +15,4 @@ export const PHRASINGS: Record<string, string> = {
   epoch: 'write `epochs 3` in `train { }`',
   optimiser: 'write `optimizer adamw(...)`',
   device: 'write `target cuda` at the top level',
-};
-
-/** One named argument per call, for hints. */
-export const ARGUMENT_EXAMPLES: Record<string, string> = {
-  classify: 'logits "logits", labels "label"',
-  lm: 'logits "logits", labels "input_ids"',
-  regress: 'output "score", target "label"',
-  adamw: 'lr 4e-4',
-  sgd: 'lr 0.01, momentum 0.9',
-  constant: 'warmup 100 steps',
-  linear: 'warmup 6%',
-  cosine: 'warmup 6%',
 };

@@ -1,8 +1,7 @@
 /**
- * Where each key is written, derived from the section schemas, for "`epochs` goes in
- * `train { }`" when a key is written in the wrong section.
+ * Where each key is written, derived from the section schemas (and their calls' arguments),
+ * for "`epochs` goes in `train { }`" when a key is written in the wrong section.
  */
-import { KEY_HOMES_IN_CALLS } from './hints.ts';
 import { keysOf, type SectionSchema } from './schema.ts';
 import { INJECT } from './sections/inject.ts';
 import { LOR2C } from './sections/lor2c.ts';
@@ -23,7 +22,23 @@ function either(homes: string[]): string {
 function derive(): Record<string, string> {
   const homes = new Map<string, string[]>();
   for (const s of SECTIONS) for (const key of keysOf(s)) homes.set(key, [...(homes.get(key) ?? []), s.home]);
-  return { ...Object.fromEntries([...homes].map(([key, list]) => [key, either(list)])), ...KEY_HOMES_IN_CALLS };
+  const out: Record<string, string> = Object.fromEntries([...homes].map(([key, list]) => [key, either(list)]));
+  // A call's argument goes in the first form that takes it, the default form first (`lr`:
+  // `optimizer adamw(lr 4e-4)`), unless a section has the key.
+  for (const s of SECTIONS) {
+    for (const [setting, { variants, default: fallback }] of Object.entries(s.settings)) {
+      const first = (fallback as { kind?: string } | undefined)?.kind;
+      const forms = Object.entries(variants ?? {}).sort(([a], [b]) => Number(b === first) - Number(a === first));
+      for (const [kind, variant] of forms) {
+        for (const key of variant.args ? keysOf(variant.args) : []) {
+          if (Object.hasOwn(out, key)) continue;
+          const shown = variant.example?.split(',')[0]?.startsWith(`${key} `) ? variant.example.split(',')[0] : `${key} ...`;
+          out[key] = `\`${setting} ${kind}(${shown})\` in ${s.home}`;
+        }
+      }
+    }
+  }
+  return out;
 }
 
 export const KEY_HOMES: Readonly<Record<string, string>> = derive();

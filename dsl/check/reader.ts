@@ -10,7 +10,7 @@ import type { Block, Item, Setting, Value, ValueGroup, Word } from '../ast.ts';
 import type { Diagnostic, LineIndex, Severity, SourceRange } from '../diagnostics.ts';
 import { PROJECTION_ROLES, STACK_NAME, type BlockRange, type BlockSelection, type Interval, type ProjectionRole, type ProjectionTarget, type SfsMetric, type ShareGroup } from '../../contract/plan.ts';
 import { didYouMean, Suggester } from '../suggest.ts';
-import { ARGUMENT_EXAMPLES, PHRASINGS } from './hints.ts';
+import { PHRASINGS } from './hints.ts';
 
 /**
  * One `key values... { body }` unit: a setting, or one comma-separated argument of a call
@@ -98,10 +98,9 @@ export class SpecReader {
   }
 
   /** A call argument `name value...` as an entry; a bare value has no name and is reported. */
-  argEntry(group: ValueGroup, callee: string): Entry | undefined {
+  argEntry(group: ValueGroup, callee: string, example = 'name value'): Entry | undefined {
     const [first, ...rest] = group.values;
     if (first?.kind === 'word') return { key: first, values: rest, range: group.range };
-    const example = ARGUMENT_EXAMPLES[callee] ?? 'name value';
     this.error('unnamed-argument', group.range, `arguments of \`${callee}(...)\` are named`, `write the name, then the value: \`${callee}(${example})\``);
     return undefined;
   }

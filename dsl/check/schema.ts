@@ -12,7 +12,7 @@
  * brings its reader, and is still declared, documented and listed in the one place.
  */
 import path from 'node:path';
-import type { Item } from '../ast.ts';
+import type { Item, Value } from '../ast.ts';
 import type { BlockSelection, ProjectionTarget, SfsMetric } from '../../contract/plan.ts';
 import type { BodyRule, Entry, NumberLimits, Schema, SpecReader } from './reader.ts';
 
@@ -56,6 +56,8 @@ export interface Setting<S> {
   readonly body?: BodyRule;
   /** The command-line flag (`--batch`) that overrides the spec's value. */
   readonly flag?: string;
+  /** A call setting's forms (`adamw(...)`, `sgd(...)`), whose arguments are keys too. */
+  readonly variants?: Readonly<Record<string, Variant>>;
   read(r: SpecReader, e: Entry, target: S, ctx: ReadContext): void;
 }
 
@@ -89,6 +91,7 @@ export interface CustomOptions<S> {
   repeat?: boolean;
   body?: BodyRule;
   flag?: string;
+  variants?: Readonly<Record<string, Variant>>;
   read(r: SpecReader, e: Entry, target: S, ctx: ReadContext): void;
 }
 
@@ -102,6 +105,7 @@ export function settingsOf<S>() {
         expected: o.expected ?? type.expected,
         ...(o.default !== undefined ? { default: o.default } : {}),
         ...(o.flag !== undefined ? { flag: o.flag } : {}),
+        ...('variants' in type ? { variants: (type as CallType<unknown>).variants } : {}),
         read(r, e, target, ctx) {
           const v = type.read(r, e, { what: o.what ?? e.key.name, expected: o.expected ?? type.expected, known: ctx.known });
           if (v === undefined) return;
@@ -283,4 +287,53 @@ export function filePath(): ValueType<string> {
 /** The same setting with a section's own default (`dropout`: 0.1 in `lor2c { }`, 0 in `lora { }`). */
 export function withDefault<S>(setting: Setting<S>, value: unknown): Setting<S> {
   return { ...setting, default: value };
+}
+
+/** One form of a call setting: `adamw(...)` of `optimizer`. */
+export interface Variant {
+  /** One argument, for "write the name, then the value: `adamw(lr 4e-4)`". */
+  readonly example?: string;
+  /** Its arguments, with their defaults; absent: the word alone (`bf16`), a call refused with `bare`. */
+  readonly args?: SectionSchema<unknown>;
+  /** Why the word takes no arguments, and what to write. */
+  readonly bare?: string;
+  /** Checks between arguments once all are read (`sgd` needs `lr`). */
+  finish?(r: SpecReader, value: { kind: string }, ctx: ReadContext, at: Value): void;
+}
+
+/** A call value: one of the variants' words, alone or with named arguments (`adamw(lr 4e-4)`); read as `{ kind, ...arguments }`. */
+export interface CallType<T> extends ValueType<T> {
+  readonly variants: Readonly<Record<string, Variant>>;
+  /** A variant with all its defaults: the setting's own default names one. */
+  defaultOf(kind: string): T;
+}
+
+export function call<T extends { kind: string }>(variants: Record<string, Variant>): CallType<T> {
+  const kinds = Object.keys(variants);
+  const expected = describeChoices(kinds.map((k) => (variants[k]!.args ? `${k}(...)` : k)));
+  return {
+    expected,
+    variants,
+    defaultOf: (kind) => ({ kind, ...defaultsOf(variants[kind]!.args ?? section(kind, {})) }) as unknown as T,
+    read: (r, e, h) => {
+      const raw = r.one(e, h.expected, h.known);
+      if (!raw) return undefined;
+      const v = r.deref(raw);
+      const kind = r.choice(v.kind === 'call' ? v.callee : v, h.what, kinds);
+      if (!kind) return undefined;
+      const variant = variants[kind]!;
+      if (!variant.args) {
+        if (v.kind === 'call') {
+          r.error('bad-value', raw.range, `\`${kind}\` takes no settings`, variant.bare);
+          return undefined;
+        }
+        return { kind } as T;
+      }
+      const value = { kind, ...defaultsOf(variant.args) };
+      const args = v.kind === 'call' ? v.args.map((g) => r.argEntry(g, kind, variant.example)).filter((a): a is Entry => a !== undefined) : [];
+      const ctx = readSection(r, variant.args, value, { entries: args }, `\`${kind}(...)\``);
+      variant.finish?.(r, value, ctx, raw);
+      return value as unknown as T;
+    },
+  };
 }

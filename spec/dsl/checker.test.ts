@@ -3,7 +3,7 @@ import test from 'ava';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkSpec, hasErrors, readSpec, resolveBlocks, resolvePlan, DEFAULTS, type Plan } from '../../dsl/index.ts';
+import { checkSpec, hasErrors, readSpec, resolveBlocks, resolvePlan, type Plan } from '../../dsl/index.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const examplesDir = path.join(here, '..', '..', 'examples', 'specs');
@@ -30,7 +30,7 @@ test('an empty lor2c section means the paper defaults on every block', (t) => {
   const plan = planOf('lor2c\n');
   t.deepEqual(plan.lor2c, [{ name: 'lor2c', blocks: { every: 1 }, span: 1, rank: 8, alpha: 16, dropout: 0.1, init: 'kaiming', overrides: [] }]);
   t.is(plan.modules, undefined, 'all blocks: unknown without a model');
-  t.deepEqual(plan.train.optimizer, { kind: 'adamw', lr: DEFAULTS.lr, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 });
+  t.deepEqual(plan.train.optimizer, { kind: 'adamw', lr: 4e-4, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 });
   t.deepEqual(plan.train.schedule, { kind: 'linear', warmup: { unit: 'fraction', fraction: 0.06 } });
   t.deepEqual(plan.target, { device: 'cpu' });
   t.deepEqual(plan.blocks, { kind: 'auto' });

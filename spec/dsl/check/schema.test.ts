@@ -120,3 +120,21 @@ test('defaults come from the schema, each plan its own copy', (t) => {
   t.deepEqual(defaultsOf(TRAIN).trainable, [], 'a default changed by one plan is not changed for the next');
   t.deepEqual(b.train, a.train);
 });
+
+test('the arguments of call settings are read, listed and sent home from their forms\' schemas', (t) => {
+  let forms = 0;
+  for (const s of SECTIONS) {
+    for (const [setting, { variants }] of Object.entries(s.settings)) {
+      for (const [kind, variant] of Object.entries(variants ?? {})) {
+        if (!variant.args) continue;
+        forms++;
+        const wrap = (args: string) => inside[s.home]!(`${setting} ${kind}(${args})`);
+        for (const key of keysOf(variant.args)) t.deepEqual(unknown(checkSpec(wrap(`${key} 1`), 'x.lor2c').diagnostics), [], `${kind}(${key})`);
+        const [d] = unknown(checkSpec(wrap('zzqqxx 1'), 'x.lor2c').diagnostics);
+        t.is(d?.hint, `\`${kind}(...)\` accepts: ${keysOf(variant.args).join(', ')}`);
+        for (const key of keysOf(variant.args)) t.truthy(KEY_HOMES[key], key);
+      }
+    }
+  }
+  t.is(forms, 9, 'classify, lm, regress, adamw, sgd, constant, linear, cosine, fp16');
+});

@@ -1,12 +1,12 @@
 /** `train { ... }`: task, trainable weights, optimizer, schedule, batch and training length. */
-import { PRECISIONS, type Interval, type TrainPlan } from '../../../../contract/plan.ts';
+import type { Interval, TrainPlan } from '../../../../contract/plan.ts';
 import { didYouMean } from '../../../suggest.ts';
 import { assign, type Entry, type SpecReader } from '../../reader.ts';
-import { defaultsOf, describeChoices, int, interval, number, readSection, section, settingsOf } from '../../schema.ts';
-import { DEFAULT_LR_SCHEDULE, readLrSchedule } from './lr-schedule.ts';
-import { DEFAULT_OPTIMIZER, readOptimizer } from './optimizer.ts';
-import { readPrecision } from './precision.ts';
-import { readTask } from './task.ts';
+import { defaultsOf, int, interval, number, readSection, section, settingsOf } from '../../schema.ts';
+import { LR_SCHEDULE } from './lr-schedule.ts';
+import { OPTIMIZER } from './optimizer.ts';
+import { PRECISION, setPrecision } from './precision.ts';
+import { TASK } from './task.ts';
 
 const s = settingsOf<TrainPlan>();
 
@@ -34,10 +34,10 @@ function length(unit: 'epochs' | 'steps', doc: string, defaults: { default?: Int
 
 /** `train { }`; the defaults are docs/method.md §1's (LoR2C reference) and PyTorch's. */
 export const TRAIN = section<TrainPlan>('`train { }`', {
-  task: s.custom({ doc: 'what the loss is computed on', field: 'task', default: { kind: 'classify', logits: 'logits', labels: 'labels' }, expected: '`classify(...)`, `lm(...)` or `regress(...)`', read: readTask }),
+  task: s.value('task', TASK, { doc: 'what the loss is computed on', default: TASK.defaultOf('classify') }),
   trainable: s.custom({ doc: 'extra base-model initializers to train, at lr x `lr_scale`', field: 'trainable', default: [], expected: 'a name pattern in quotes, then optionally `lr_scale X`', repeat: true, read: readTrainable }),
-  optimizer: s.custom({ doc: 'the optimizer and its arguments', field: 'optimizer', default: DEFAULT_OPTIMIZER, expected: '`adamw(...)` or `sgd(...)`', read: readOptimizer }),
-  schedule: s.custom({ doc: 'the learning-rate schedule', field: 'schedule', default: DEFAULT_LR_SCHEDULE, expected: '`constant`, `linear(warmup 6%)` or `cosine(warmup 100 steps)`', read: readLrSchedule }),
+  optimizer: s.value('optimizer', OPTIMIZER, { doc: 'the optimizer and its arguments', default: OPTIMIZER.defaultOf('adamw') }),
+  schedule: s.value('schedule', LR_SCHEDULE, { doc: 'the learning-rate schedule', default: LR_SCHEDULE.defaultOf('linear'), what: 'LR schedule', located: true }),
   clip: s.value('clipNorm', number({ min: 0, above: true }), { doc: 'clip the global gradient norm to N (none: no clipping)', expected: 'a positive number (max gradient norm)' }),
   batch: s.value('batch', int({ min: 1 }), { doc: 'examples per (micro-)batch', default: 32, flag: 'batch' }),
   accumulate: s.value('accumulate', int({ min: 1 }), { doc: 'micro-batches per optimizer step', default: 1 }),
@@ -45,7 +45,7 @@ export const TRAIN = section<TrainPlan>('`train { }`', {
   steps: length('steps', 'training length in optimizer steps', {}),
   eval: s.value('evalEvery', interval({ after: 'every' }), { doc: 'evaluation interval (none: no evaluation)', what: '`eval every`', located: true, flag: 'eval-every' }),
   seed: s.value('seed', int({ min: 0 }), { doc: 'the seed of data order, dropout and initialisation', default: 42, flag: 'seed' }),
-  precision: s.custom({ doc: 'the numeric precision of training; fp16 takes its loss scaling as `fp16(loss_scale N, growth N)`', field: 'precision', default: 'fp32', expected: describeChoices(PRECISIONS), read: readPrecision }),
+  precision: s.custom({ doc: 'the numeric precision of training; fp16 takes its loss scaling as `fp16(loss_scale N, growth N)`', field: 'precision', default: 'fp32', expected: PRECISION.expected, variants: PRECISION.variants, read: (r, x, train, ctx) => assign(PRECISION.read(r, x, { what: 'precision', expected: PRECISION.expected, known: ctx.known }), (p) => setPrecision(train, p)) }),
 });
 
 /** The training settings when `train { }` is absent or leaves them out. */

@@ -26,6 +26,11 @@ export interface SessionSettings {
   graphOptimization?: GraphOptimization;
   /** ORT's CPU memory arena (default off: it holds peak memory for the session's life). */
   memoryArena?: boolean;
+  /**
+   * ORT's prepacking of constant MatMul / Gemm weights (default on). The trainer turns it off
+   * for the train graph, where it would hold two packed copies of every frozen weight.
+   */
+  weightPrepacking?: boolean;
   /** CUDA device index. */
   deviceId?: number;
   /** Where the one-line CUDA fallback notice goes (default: stderr). */
@@ -70,6 +75,10 @@ function baseOptions(s: SessionSettings): ort.InferenceSession.SessionOptions {
     // (docs/performance.md).
     enableCpuMemArena: s.memoryArena ?? false,
   };
+  // Packing gives each MatMul / Gemm kernel its own copy of a constant weight in its layout.
+  // A train graph reads each frozen weight twice (forward W, backward W^T via Gemm's transB),
+  // two packings of one weight: off, both kernels read the one initializer (docs/performance.md).
+  if (s.weightPrepacking === false) opts.extra = { session: { disable_prepacking: '1' } };
   if (s.intraOpThreads !== undefined) opts.intraOpNumThreads = checkThreads('intraOpThreads', s.intraOpThreads);
   if (s.interOpThreads !== undefined) opts.interOpNumThreads = checkThreads('interOpThreads', s.interOpThreads);
   if (s.parallel) opts.executionMode = 'parallel';

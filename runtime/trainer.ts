@@ -608,7 +608,9 @@ function ownArtifacts(host: TrainerHost, where: string, resumed: Checkpoint | un
 }
 
 async function openSessions(host: TrainerHost, dir: string, manifest: Manifest, opts: TrainerOptions): Promise<Sessions> {
-  const train = await host.openGraph(dir, manifest.graphs.train.file, opts.session);
+  // The backward reads every frozen weight a second time, transposed: packed, each read would
+  // hold its own copy (runtime/session.ts).
+  const train = await host.openGraph(dir, manifest.graphs.train.file, { ...opts.session, weightPrepacking: opts.session?.weightPrepacking ?? false });
   const stateInputs = manifest.graphs.train.inputs.filter((i) => i.role === 'state');
   for (const io of stateInputs) {
     if (!io.of || !io.slot) throw new UserError(`${dir}/manifest.json: state input '${io.name}' lacks 'of' or 'slot'`);

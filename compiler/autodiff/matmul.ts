@@ -5,16 +5,35 @@
  * a batch of products summed afterwards. With ranks unknown, Einsum with '...'.
  * com.microsoft FusedMatMul (onnxruntime's optimizer folds Transposes and a scale into
  * MatMul) differentiates as alpha * opA(A) @ opB(B) with ordinary Transpose and MatMul.
+ *
+ * A gradient never transposes a 2-D weight with a Transpose node: the weight is usually a
+ * frozen initializer, and onnxruntime's constant folding turns Transpose(W) into a second,
+ * transposed copy of W held for the session's life (4.4 GB more on a 1.1B base). The
+ * transposition goes into Gemm's transA / transB instead, over activations reshaped to 2-D.
  */
 import type { GradContext } from './context.ts';
 import type { RuleTable } from './rule.ts';
 
-/** alpha * op(a) @ op(b) with 2-D operands; Gemm without C needs opset 11. */
+/**
+ * alpha * op(a) @ op(b) with 2-D operands. Before opset 11 Gemm's C is required: a scalar
+ * zero with beta 0 (autodiff starts at opset 9, where C broadcasts).
+ */
 function gemm(g: GradContext, a: string, b: string, alpha: number, transA: boolean, transB: boolean): string {
-  if (g.opset >= 11) return g.op('Gemm', [a, b], { alpha, transA: transA ? 1 : 0, transB: transB ? 1 : 0 });
-  const t = (v: string, yes: boolean) => (yes ? g.op('Transpose', [v], { perm: [1, 0] }) : v);
-  const p = g.op('MatMul', [t(a, transA), t(b, transB)]);
-  return alpha === 1 ? p : g.mul(p, g.c(alpha, a));
+  const attrs = { alpha, transA: transA ? 1 : 0, transB: transB ? 1 : 0 };
+  if (g.opset >= 11) return g.op('Gemm', [a, b], attrs);
+  return g.op('Gemm', [a, b, g.c(0)], { ...attrs, beta: 0 });
+}
+
+/**
+ * dy @ w^T for a 2-D w and dy of rank >= 2, with the transposition in Gemm's transB: dy's
+ * rows flattened to 2-D and the product reshaped back to dy's leading dimensions.
+ */
+function timesTransposed(g: GradContext, dy: string, w: string, alpha = 1): string {
+  const r = g.rank(dy)!;
+  if (r === 2) return gemm(g, dy, w, alpha, false, true);
+  const lead = Array.from({ length: r - 1 }, (_, i) => g.dimOf(dy, i));
+  const flat = gemm(g, rows(g, dy), w, alpha, false, true);
+  return g.op('Reshape', [flat, g.op('Concat', [...lead, g.int64s([-1])], { axis: 0 })]);
 }
 
 /** Swaps the last two axes of a rank-r tensor. */
@@ -59,12 +78,22 @@ function matmulGrad(g: GradContext): (string | false)[] {
     return [g.needs(0) && g.like(g.mul(dyCol, b), a), g.needs(1) && db()];
   }
   const da = () => {
-    if (rb === 2 && ra >= 2) return g.like(g.op('MatMul', [dy, g.op('Transpose', [b], { perm: [1, 0] })]), a);
+    if (rb === 2 && ra >= 2) return g.like(timesTransposed(g, dy, b), a);
+    // A constant batched b: da^T = b @ dy^T transposes activations, not the constant.
+    if (g.constTensor(b) !== undefined) {
+      const r = Math.max(ra, rb);
+      return g.sumTo(swapLast(g, g.op('MatMul', [b, swapLast(g, dy, r)]), r), 0);
+    }
     return g.sumTo(g.op('MatMul', [dy, swapLast(g, b, rb)]), 0);
   };
   const db = () => {
     if (rb === 2 && ra === 2) return gemm(g, a, dy, 1, true, false);
     if (rb === 2) return gemm(g, rows(g, a), rows(g, dy), 1, true, false);
+    // A 2-D (weight-like) or constant a: db^T = dy^T @ a transposes activations, not a.
+    if (ra === 2 || g.constTensor(a) !== undefined) {
+      const r = Math.max(ra, rb);
+      return g.sumTo(swapLast(g, g.op('MatMul', [swapLast(g, dy, r), a]), r), 1);
+    }
     return g.sumTo(g.op('MatMul', [swapLast(g, a, ra), dy]), 1);
   };
   return [g.needs(0) && da(), g.needs(1) && db()];
@@ -81,17 +110,24 @@ function fusedMatmulGrad(g: GradContext): (string | false)[] {
   const transB = g.int('transB', 0) === 1;
   const alpha = g.float('alpha', 1);
   const dy = alpha === 1 ? g.dy() : g.like(g.mul(g.dy(), g.c(alpha, g.dy())), g.dy());
-  const opA = transA ? swapLast(g, a, ra) : a;
-  const opB = transB ? swapLast(g, b, rb) : b;
   const rank = Math.max(ra, rb);
-  // d opA = dy opB^T, d opB = opA^T dy (each broadcast over the batch), then undo op and broadcasting.
+  // d opA = dy opB^T, d opB = opA^T dy (each broadcast over the batch), then undo op and
+  // broadcasting. opA^T is a itself where transA (no Transpose of a Transpose), and a 2-D or
+  // constant operand is never transposed: Gemm's transB, or the product of the transposes.
   const da = () => {
-    const d = g.op('MatMul', [dy, swapLast(g, opB, rb)]);
+    let d: string;
+    if (transB) d = g.op('MatMul', [dy, b]);
+    else if (rb === 2) d = timesTransposed(g, dy, b);
+    else if (g.constTensor(b) !== undefined) d = swapLast(g, g.op('MatMul', [b, swapLast(g, dy, rank)]), rank);
+    else d = g.op('MatMul', [dy, swapLast(g, b, rb)]);
     const v = transA ? swapLast(g, d, rank) : d;
     return g.sumTo(v, 0, v);
   };
   const db = () => {
-    const d = g.op('MatMul', [swapLast(g, opA, ra), dy]);
+    let d: string;
+    if (transA) d = g.op('MatMul', [a, dy]);
+    else if (ra === 2 || g.constTensor(a) !== undefined) d = swapLast(g, g.op('MatMul', [swapLast(g, dy, rank), a]), rank);
+    else d = g.op('MatMul', [swapLast(g, a, ra), dy]);
     const v = transB ? swapLast(g, d, rank) : d;
     return g.sumTo(v, 1, v);
   };

@@ -2,6 +2,7 @@ import test from 'ava';
 import * as ort from 'onnxruntime-node';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSession, resetCudaProbe } from '../../runtime/session.ts';
@@ -95,4 +96,39 @@ test('the library bounds thread counts itself (the CLI reports the same bound): 
     await t.throwsAsync(openSession(path, { [setting]: 1.5 }), { message: new RegExp(`${setting} must be a non-negative integer`) });
   }
   await (await openSession(path, { intraOpThreads: max })).session.release();
+});
+
+/**
+ * x @ W and Gemm(x, W, transB) on one 64 MiB W: a frozen weight as a train graph reads it,
+ * forward and backward. With prepacking each kernel packs its own copy of W.
+ */
+test('weightPrepacking false: the two reads of one constant weight share it (one copy, not two packed ones)', (t) => {
+  const n = 4096;
+  const g = new Graph();
+  const b = new GraphBuilder(g);
+  const wName = b.constant('W', DataType.FLOAT, [n, n], Float32Array.from({ length: n * n }, (_, i) => (i % 5) - 2));
+  g.inputs.push(makeValueInfo('x', DataType.FLOAT, [2, n]));
+  b.op('MatMul', ['x', wName], undefined, { outputs: ['y'] });
+  b.op('Gemm', ['x', wName], { transB: 1 }, { outputs: ['z'] });
+  g.outputs.push(makeValueInfo('y', DataType.FLOAT, [2, n]), makeValueInfo('z', DataType.FLOAT, [2, n]));
+  const m = new Model(g);
+  m.opsets.set('', 17);
+  const proto = modelToProto(m);
+  proto.irVersion = 10n;
+  const dir = mkdtempSync(join(tmpdir(), 'lor2c-session-'));
+  const path = join(dir, 'model.onnx');
+  writeModel(proto, path);
+  // Each measurement in a fresh process: RSS after opening the session and one run.
+  const rss = (prepacking: boolean) => {
+    const script = join(dir, `open-${prepacking}.mts`);
+    writeFileSync(script, `import * as ort from '${createRequire(import.meta.url).resolve('onnxruntime-node')}';\nimport { openSession } from '${new URL('../../runtime/session.ts', import.meta.url).pathname}';\nconst { session } = await openSession(${JSON.stringify(path)}, { intraOpThreads: 1, weightPrepacking: ${prepacking} });\nawait session.run({ x: new ort.Tensor('float32', new Float32Array(${2 * n}).fill(1), [2, ${n}]) });\nconsole.log(process.memoryUsage().rss);\n`);
+    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', cwd: new URL('../..', import.meta.url).pathname });
+    t.is(child.status, 0, child.stderr);
+    return Number(child.stdout.trim());
+  };
+  const weight = n * n * 4;
+  const packed = rss(true);
+  const shared = rss(false);
+  t.log(`RSS with prepacking ${(packed / 2 ** 20).toFixed(0)} MiB, without ${(shared / 2 ** 20).toFixed(0)} MiB (W is ${weight / 2 ** 20} MiB)`);
+  t.true(packed - shared > 0.7 * weight, 'without prepacking the process holds one copy of W less');
 });

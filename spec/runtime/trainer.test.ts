@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Trainer, type TrainerOptions } from '../../runtime/trainer.ts';
 import { nodeHost } from '../../runtime/node-host.ts';
+import type { TrainerHost } from '../../runtime/trainer-host.ts';
+import type { SessionSettings } from '../../runtime/session.ts';
 import { readCheckpoint, type Float32Tensor } from '../../runtime/checkpoint.ts';
 import { readTrainingLog } from '../../runtime/log.ts';
 import { float32Entry } from '../../contract/safetensors.ts';
@@ -68,6 +70,18 @@ test('loss decreases, evaluation runs on schedule, the log has one object a step
   t.is(result.best!.metric, 'accuracy');
   t.is(readCheckpoint(join(w.dir, 'ckpt'), 'best').step, result.best!.step);
   t.is(readCheckpoint(join(w.dir, 'ckpt')).step, 40);
+});
+
+test('the train graph is opened without weight prepacking (two packed copies of each frozen weight), other graphs with the settings given', async (t) => {
+  const w = workspace();
+  const opened: [string, SessionSettings | undefined][] = [];
+  const host: TrainerHost = { ...nodeHost, openGraph: (dir, file, settings) => (opened.push([file, settings]), nodeHost.openGraph(dir, file, settings)) };
+  const trainer = await Trainer.open(base(w, { steps: 1, evalData: w.evalData }), host);
+  await trainer.run();
+  t.deepEqual(opened, [[trainer.manifest.graphs.train.file, { intraOpThreads: 1, weightPrepacking: false }], [trainer.manifest.graphs.eval.file, { intraOpThreads: 1 }]]);
+  opened.length = 0;
+  await Trainer.open(base(w, { steps: 1, session: { weightPrepacking: true } }), host);
+  t.deepEqual(opened, [[trainer.manifest.graphs.train.file, { weightPrepacking: true }]], 'an explicit setting wins');
 });
 
 test('the same seed gives bit-identical parameters; another seed does not', async (t) => {

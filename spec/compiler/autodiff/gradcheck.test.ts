@@ -5,6 +5,7 @@
  * declares (in-graph broadcast reductions, symbolic dims). Graphs before opset 13 have no
  * dynamic ReduceSum axes, so they are checked with inferred shapes only (symbolic dims that may
  * be 1 at run time are then summed axis by axis, see compiler/autodiff/broadcast.ts).
+ * No gradient may transpose a constant operand (compiler/autodiff/matmul.ts says why).
  */
 import test from 'ava';
 import { GRADIENT_RULES } from '../../../compiler/autodiff/index.ts';
@@ -19,6 +20,7 @@ for (const c of OP_CASES) {
       const r = await checkBestPrecision(c, mode, inferShapes);
       t.log(`${r.dtype}: max relative error ${r.maxRelError.toExponential(2)}, ${r.nodesAdded} backward nodes`);
       t.true(r.maxRelError < TOLERANCE[r.dtype], `relative error ${r.maxRelError} over ${TOLERANCE[r.dtype]} (${JSON.stringify(r.perInput)})`);
+      t.deepEqual(r.transposedConstants, [], 'the gradient transposes a constant (a frozen weight)');
     });
   }
 }

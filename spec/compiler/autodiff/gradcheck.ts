@@ -54,6 +54,12 @@ export interface CheckResult {
   maxRelError: number;
   perInput: Record<string, number>;
   nodesAdded: number;
+  /**
+   * Transpose nodes of the differentiated graph that read an initializer: onnxruntime's
+   * constant folding would hold a transposed copy of that constant (a frozen weight) for the
+   * session's life. The gradient rules must emit none.
+   */
+  transposedConstants: string[];
 }
 
 const TYPES: Record<string, DataType> = { float64: DataType.DOUBLE, float32: DataType.FLOAT };
@@ -179,7 +185,8 @@ export async function checkCase(c: OpCase, dtype: 'float64' | 'float32', mode: M
     perInput[w] = err;
     worst = Math.max(worst, err);
   }
-  return { dtype, maxRelError: worst, perInput, nodesAdded: res.nodesAdded };
+  const transposedConstants = gradBuilt.graph.nodes.filter((n) => n.opType === 'Transpose' && gradBuilt.graph.initializers.has(n.inputs[0] ?? '')).map((n) => n.inputs[0]!);
+  return { dtype, maxRelError: worst, perInput, nodesAdded: res.nodesAdded, transposedConstants };
 }
 
 const MAX_PROBES = 12;

@@ -10,14 +10,15 @@ import { attend, qkvProjections } from './attention.ts';
 import { LLAMA_DEFAULTS, resolveConfig, type BuiltModel, type LlamaConfig } from './config.ts';
 import { embedding, linear, lmHead, positionIds, rmsNorm, sequenceLength, silu } from './layers.ts';
 import { decoderMasks } from './masks.ts';
-import { Net } from './net.ts';
+import { Net, type NetOptions } from './net.ts';
 import { rotaryTables } from './rotary.ts';
 
-export function buildLlama(partial: Partial<LlamaConfig> = {}): BuiltModel<LlamaConfig> {
+/** `parameter` makes each weight's tensor instead of seeded values in memory (net.ts). */
+export function buildLlama(partial: Partial<LlamaConfig> = {}, parameter?: NetOptions['parameter']): BuiltModel<LlamaConfig> {
   const cfg = resolveConfig('llama', LLAMA_DEFAULTS, partial);
   const { dModel: d, heads, kvHeads } = cfg;
   const headDim = d / heads;
-  const net = new Net(cfg);
+  const net = new Net({ ...cfg, parameter });
   const ids = net.input('input_ids', DataType.INT64, ['batch', 'seq']);
   const attentionMask = cfg.attentionMask ? net.input('attention_mask', DataType.INT64, ['batch', 'seq']) : undefined;
   const style = { bias: false, layout: 'linear' as const, projection: cfg.projection };

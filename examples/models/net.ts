@@ -10,7 +10,7 @@ import { Graph, GraphBuilder, Model, modelToProto, type Attrs } from '../../comp
 import {
   DataType, copyMessage, create, makeTensor,
   TensorShapeProtoSchema, TensorShapeProto_DimensionSchema, TypeProtoSchema, TypeProto_TensorSchema, ValueInfoProtoSchema,
-  type ModelProto, type NumericArray, type ValueInfoProto,
+  type ModelProto, type NumericArray, type TensorProto, type ValueInfoProto,
 } from '../../compiler/onnx/index.ts';
 import { normalValues } from './prng.ts';
 import { anonymizeGraph } from './anonymize.ts';
@@ -24,6 +24,12 @@ export interface NetOptions {
   seed: number;
   init: InitMode;
   initStd: number;
+  /**
+   * Makes each parameter's tensor instead of the seeded float32 values in memory: a writer
+   * that streams a model too large for memory to its data file gives its own (external
+   * TensorProtos); `init` is the parameter's kind.
+   */
+  parameter?: (name: string, dims: number[], init: ParamInit) => TensorProto;
 }
 
 /** Largest float32, negated: the additive mask value Hugging Face uses (torch.finfo.min). */
@@ -71,6 +77,10 @@ export class Net {
   /** A parameter of the current module: `<module path>.<local>` as an initializer. */
   param(local: string, dims: number[], init: ParamInit): string {
     const name = this.b.claim([...this.path, local].join('.'));
+    if (this.options.parameter) {
+      this.graph.initializers.set(name, this.options.parameter(name, dims, init));
+      return name;
+    }
     const count = dims.reduce((a, d) => a * d, 1);
     const { seed, initStd } = this.options;
     const random = this.options.init === 'random';

@@ -9,7 +9,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkSpec, type Diagnostic } from '../../../dsl/index.ts';
 import { KEY_HOMES, SECTIONS } from '../../../dsl/check/homes.ts';
-import { choice, defaultsOf, describeNumber, flagsOf, int, keysOf, number } from '../../../dsl/check/schema.ts';
+import { choice, defaultsOf, describeNumber, flagsOf, int, keysOf, number, readSection, section, settingsOf } from '../../../dsl/check/schema.ts';
+import { SpecReader } from '../../../dsl/check/reader.ts';
+import { parseText } from '../../../dsl/parse.ts';
 import { TEXT } from '../../../dsl/check/sections/text.ts';
 import { TOP } from '../../../dsl/check/sections/top.ts';
 import { TRAIN } from '../../../dsl/check/sections/train/train.ts';
@@ -137,4 +139,31 @@ test('the arguments of call settings are read, listed and sent home from their f
     }
   }
   t.is(forms, 9, 'classify, lm, regress, adamw, sgd, constant, linear, cosine, fp16');
+});
+
+test('a setting declared in one line is read, checked, listed and defaulted', (t) => {
+  type Demo = { size: number; mode: 'a' | 'b' };
+  const s = settingsOf<Demo>();
+  const DEMO = section<Demo>('`demo { }`', {
+    size: s.value('size', int({ min: 1 }), { doc: 'how many', default: 3, flag: 'size' }),
+    mode: s.value('mode', choice(['a', 'b']), { doc: 'which', default: 'a' }),
+  });
+  t.deepEqual(keysOf(DEMO), ['size', 'mode']);
+  t.deepEqual(defaultsOf(DEMO), { size: 3, mode: 'a' });
+  t.deepEqual(flagsOf(DEMO), { size: 'size' });
+  const text = 'size 0\nmode zz\nmode\nsyze 2\n';
+  const parsed = parseText(text, 'd.lor2c');
+  const r = new SpecReader(parsed.index, 'd.lor2c', {});
+  const demo = defaultsOf(DEMO) as Demo;
+  readSection(r, DEMO, demo, { items: parsed.ast.items });
+  t.deepEqual(
+    r.diagnostics.map((d) => [d.range.line, d.range.col, d.message, d.hint]),
+    [
+      [1, 6, 'size must be at least 1, got 0', 'size must be a positive integer'],
+      [2, 6, 'unknown mode `zz`', 'expected one of: a, b'],
+      [3, 1, '`mode` is already set in `demo { }`', 'first set on line 2; remove one of them'],
+      [4, 1, 'unknown setting `syze` in `demo { }`', 'did you mean `size`?'],
+    ],
+  );
+  t.deepEqual(demo, { size: 3, mode: 'a' }, 'values that failed leave the defaults');
 });

@@ -71,7 +71,7 @@ export function benchmarksMarkdown(r: BenchReport): string {
     '',
     `- Machine: ${r.cpuModel}, ${r.cores} logical cores; load average (1 / 5 / 15 min) ${load(r.loadStart)} at the start, ${load(r.loadEnd)} at the end.`,
     ...(r.pending?.length ? [`- Incomplete: the benchmark stopped before ${r.pending.join(', ')}.`] : []),
-    ...(shared ? [`- The machine was shared with other work (load average above its ${r.cores} cores): wall times, step times and rates are slower than on an idle machine and noisy; ratios of runs made one after the other are the steadier figures, and peak RSS is not affected.`] : []),
+    ...(shared ? [`- The machine was shared with other work (load average above its ${r.cores} cores): wall times, step times and rates are slower than on an idle machine and noisy; ratios of runs made one after the other are the steadier figures, and peak RSS is not affected. The MatMul rate is measured once, at the start: where the load fell after it, a share above 100% can appear.`] : []),
     `- Threads: ${r.threads} (onnxruntime's intra-op threads, \`lor2c train --threads\`; \`torch.set_num_threads\`).`,
     `- Step time: the median of ${r.steps} steps after ${r.warmup} warm-up step${r.warmup === 1 ? "" : "s"}; lor2c's is the trainer's own per-step time (its log's \`seconds\`: the ORT run with its inputs and outputs), PyTorch's the forward, backward and AdamW step (bench/torch-step.py).`,
     '- Peak RSS: of the whole process (`/usr/bin/time`), start-up and data included.',

@@ -81,6 +81,8 @@ export interface ValueOptions<V> {
   flag?: string;
   /** Record where the value (an object) was written, for the rules' diagnostics. */
   located?: boolean;
+  /** Record the setting as where the section's object was written (a schedule is found at its `max`). */
+  locatesTarget?: boolean;
 }
 
 export interface CustomOptions<S> {
@@ -111,6 +113,7 @@ export function settingsOf<S>() {
           if (v === undefined) return;
           target[field] = v;
           if (o.located && typeof v === 'object') r.at.set(v, e.range);
+          if (o.locatesTarget) r.at.set(target as object, e.range);
           ctx.set.add(e.key.name);
         },
       };

@@ -1,8 +1,7 @@
 /** `merge { ... }`: static merges before training, and/or SFS-driven merges during it. */
-import type { BlockRange, BlockSelection, MergeInit } from '../../../contract/plan.ts';
-import type { MergePlan } from '../../../contract/plan.ts';
-import { assign, type Entry, type SpecReader } from '../reader.ts';
-import { choice, defaultsOf, readSection, section, settingsOf } from '../schema.ts';
+import type { BlockRange, BlockSelection, MergeInit, MergePlan } from '../../../contract/plan.ts';
+import type { Entry, SpecReader } from '../reader.ts';
+import { choice, defaultsOf, int, readSection, section, settingsOf } from '../schema.ts';
 import { finishSchedule, SCHEDULE, wroteSchedule, type ScheduleDraft } from './sfs-schedule.ts';
 
 type MergeDraft = ScheduleDraft & { static: BlockRange[]; init: MergeInit; maxSpan?: number };
@@ -12,16 +11,7 @@ export const MERGE = section<MergeDraft>('`merge { }`', {
   static: s.custom({ doc: 'spans merged before training (repeatable)', field: 'static', default: [], expected: 'block ranges like `0..1, 4..6`', repeat: true, read: readStatic }),
   init: s.value('init', choice(['first', 'svd']), { doc: 'how a merged module starts: the first module\'s A and B, or the SVD of their sum', default: 'first', what: 'merge init' }),
   ...SCHEDULE,
-  max_span: s.custom({
-    doc: 'a scheduled merge makes modules of at most this many blocks',
-    field: 'maxSpan',
-    expected: 'a whole number of blocks',
-    read: (r, x, merge, ctx) =>
-      assign(r.number(r.one(x, 'a whole number of blocks', ctx.known), { what: 'max_span', integer: true, min: 1 }), (v) => {
-        merge.maxSpan = v;
-        r.at.set(merge, x.range);
-      }),
-  }),
+  max_span: s.value('maxSpan', int({ min: 1 }), { doc: 'a scheduled merge makes modules of at most this many blocks', expected: 'a whole number of blocks', what: 'max_span', locatesTarget: true }),
 });
 
 function readStatic(r: SpecReader, x: Entry, merge: MergeDraft): void {

@@ -1,7 +1,6 @@
 /** When `merge` and `inject` act: the SFS-driven schedule settings they share, and its completion. */
 import type { Interval, SfsMetric } from '../../../contract/plan.ts';
 import type { Entry, SpecReader } from '../reader.ts';
-import { assign } from '../reader.ts';
 import { interval, metric, number, settingsOf, int, type ReadContext } from '../schema.ts';
 
 /** A schedule as written so far. */
@@ -18,16 +17,7 @@ const s = settingsOf<ScheduleDraft>();
 export const SCHEDULE = {
   metric: s.value('metric', metric(), { doc: 'how modules are ranked: SFS `mean`, or the sum of the `topk K` singular values (default mean)' }),
   every: s.value('every', interval(), { doc: 'the interval between points (default: derived from `max`)', what: '`every`', located: true }),
-  max: s.custom({
-    doc: 'at most this many points',
-    field: 'max',
-    expected: 'a positive integer',
-    read: (r, x, schedule, ctx) =>
-      assign(r.number(r.one(x, 'a positive integer', ctx.known), { what: '`max`', integer: true, min: 1 }), (v) => {
-        schedule.max = v;
-        r.at.set(schedule, x.range);
-      }),
-  }),
+  max: s.value('max', int({ min: 1 }), { doc: 'at most this many points', what: '`max`', locatesTarget: true }),
   until: s.value('until', number({ min: 0, above: true, max: 1, percent: true }), { doc: 'no point after this fraction of training (default 100%)', what: '`until`', expected: 'a fraction of training like `25%`' }),
 };
 

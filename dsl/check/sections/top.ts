@@ -1,5 +1,5 @@
 /** The top level of a spec: the model, how its blocks are found, the sections, the target. */
-import type { BlockDiscovery, InjectPlan, LoraSection, Lor2cSection, MergePlan, ShareGroup, TargetPlan, TextPlan, TrainPlan } from '../../../contract/plan.ts';
+import type { Plan } from '../../../contract/plan.ts';
 import { assign } from '../reader.ts';
 import { defaultsOf, filePath, section, settingsOf } from '../schema.ts';
 import { SectionNames } from './adapter.ts';
@@ -13,24 +13,14 @@ import { readTarget } from './target.ts';
 import { readText } from './text.ts';
 import { defaultTrain, readTrain } from './train/train.ts';
 
-/** The spec as read so far. */
-export interface TopDraft {
-  model?: string;
-  blocks: BlockDiscovery;
-  lor2c: Lor2cSection[];
-  lora: LoraSection[];
-  share: ShareGroup[];
-  merge?: MergePlan;
-  inject?: InjectPlan;
-  train: TrainPlan;
-  target: TargetPlan;
-  text?: TextPlan;
+/** The spec as read so far: the plan's sections, and what reading them needs to remember. */
+export type TopDraft = Omit<Plan, 'planVersion' | 'modules'> & {
   /** `epochs` or `steps` was written in `train { }`, so lengths derived from it are meaningful. */
   wroteLength: boolean;
   /** The names of the `lor2c` and `lora` sections, each section's its own. */
   lor2cNames: SectionNames;
   loraNames: SectionNames;
-}
+};
 
 const s = settingsOf<TopDraft>();
 

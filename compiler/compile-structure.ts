@@ -13,14 +13,15 @@ import { liftConstants } from './passes/lift-constants.ts';
 import { computeInFloat32, type HalfRewrite } from './passes/compute-in-float32.ts';
 import { unrollSequences } from './passes/unroll-sequences.ts';
 import { lowerContribOps } from './passes/lower-contrib/index.ts';
-import { dataTypeName, isFloatType } from './onnx/dtype.ts';
+import { DataType, dataTypeName, isFloatType } from './onnx/dtype.ts';
 import { tensorArray } from './onnx/tensor.ts';
 import type { ModelProto, ValueInfoProto } from './onnx/proto.ts';
 import { locateBlocks, type BlockMap } from './locate/index.ts';
 import { applyAdapters, patternRegex, type AdapterStructure } from './adapters/apply.ts';
 import { sitesFromBlocks } from './adapters/sites-from-blocks.ts';
 import type { AdapterSites } from './adapters/sites.ts';
-import { buildTrainingGraphs, type Binding, type GraphInterface, type TrainingGraphs, type LossSpec, type OptimizerSpec, type ScheduleSpec } from './train/index.ts';
+import { roundHalfOnCpu } from './passes/round-half-on-cpu.ts';
+import { buildTrainingGraphs, type TrainingSpec, type Binding, type GraphInterface, type TrainingGraphs, type LossSpec, type OptimizerSpec, type ScheduleSpec } from './train/index.ts';
 import { warmupSteps, type GraphInfo, type InputBounds, type IOInfo, type Manifest, type ParameterInfo } from '../contract/manifest.ts';
 import { inputBounds } from './emit/input-bounds.ts';
 import { describeType } from './inspect.ts';
@@ -103,9 +104,6 @@ export interface CompileOptions {
 
 /** Builds the three graphs and the manifest for one adapter structure. */
 export function compileStructure(base: PreparedBase, plan: Plan, structure: AdapterStructure, opts: CompileOptions = {}): Compiled {
-  if (plan.train.precision !== 'fp32') {
-    throw new UserError(`precision ${plan.train.precision} is not supported yet: lor2c trains in float32`, 'write `precision fp32` (or leave it out)');
-  }
   const model = cloneModel(base.model);
   const applied = applyAdapters(model, base.sites, structure, { seed: plan.train.seed });
   const extras = extraTrainables(base.model, plan); // the base model's own weights, not the adapters'
@@ -121,13 +119,18 @@ export function compileStructure(base: PreparedBase, plan: Plan, structure: Adap
       ...extras.map((e) => ({ params: [e.name], lrScale: e.lrScale, weightDecay: e.weightDecay ? undefined : 0 })),
     ],
     dropoutSeed: plan.train.seed,
+    precision: precisionSpec(plan),
   });
+  const target = opts.target ?? plan.target.device;
+  // The half graphs are the GPU's; on the CPU each op reading or writing half computes in
+  // float32 between Casts, so every tensor still holds what the half graph stores.
+  if (plan.train.precision !== 'fp32' && target === 'cpu') for (const m of [graphs.train, graphs.eval, graphs.infer]) roundHalfOnCpu(m.graph);
   const parameters: ParameterInfo[] = [...applied.parameters, ...extras.map(extraInfo)];
   const initial = new Map<string, { shape: number[]; values: Float32Array }>();
   for (const p of applied.parameters) initial.set(p.name, { shape: p.shape, values: applied.initial.get(p.name)! });
   for (const e of extras) initial.set(e.name, { shape: e.shape, values: e.values });
   const manifest = buildManifest(base, plan, structure, graphs, parameters, opts);
-  const cudaFallback = manifest.target === 'cuda' ? checkCudaKernels(graphs, plan.target.fallback === 'cpu') : '';
+  const cudaFallback = target === 'cuda' ? checkCudaKernels(graphs, plan.target.fallback === 'cpu') : '';
   return { graphs, manifest, initial, report: parameterReport(parameters, structure, base.baseParameters), cudaFallback };
 }
 
@@ -185,6 +188,16 @@ export function extraTrainables(model: Model, plan: Plan): ExtraTrainable[] {
     }
   }
   return out;
+}
+
+/** fp16 / bf16 (with fp16's loss scaling), or undefined for float32 training. */
+function precisionSpec(plan: Plan): TrainingSpec['precision'] {
+  const p = plan.train.precision;
+  if (p === 'fp32') return undefined;
+  if (p === 'bf16') return { type: DataType.BFLOAT16 };
+  // The checker writes fp16's loss scaling into the plan with its defaults; a plan made by hand must too.
+  if (!plan.train.lossScale) throw new UserError('precision fp16 without its loss scaling: the plan has no `train.lossScale`', 'check the spec with lor2c (which writes the defaults), or set train.lossScale = { initial, growthInterval }');
+  return { type: DataType.FLOAT16, lossScale: plan.train.lossScale };
 }
 
 function lossSpec(plan: Plan): LossSpec {

@@ -11,6 +11,9 @@
  * - A NaN/Inf loss or updated value stops the run BEFORE the step is committed: the last good
  *   parameters stay, a checkpoint of them is written (when checkpointing), the result says which
  *   tensor went bad at which step.
+ * - Under fp16's loss scaling a gradient overflow is not that: the graph itself leaves the
+ *   parameters as they were and halves the scale; the step counts, and the log gets a
+ *   `skipped` record (with the new scale) in place of its step record.
  * - stop() (and SIGINT with handleSignals) ends the run after the current step with a checkpoint.
  * - Structural events (Merge/Inject) go through `onStructuralEvent`: after each step the hook
  *   sees the current parameters and state and may return recompiled artifacts with the
@@ -448,11 +451,18 @@ export class Trainer {
           improved = this.considerBest(evalMetrics);
           progress?.note(`eval @ step ${this.stepCount}: ${Object.entries(evalMetrics).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join('  ')}${improved ? '  (best)' : ''}`);
         }
+        if (outcome.skipped) {
+          const skipped = { type: 'skipped', step: this.stepCount, loss_scale: outcome.skipped.lossScale, why: 'fp16 gradient overflow: the parameters were left as they were and the loss scale halved' };
+          this.log?.event(skipped);
+          progress?.note(`step ${this.stepCount} skipped: fp16 gradient overflow, loss scale now ${outcome.skipped.lossScale}`);
+        }
         const record: StepRecord = { step: this.stepCount, loss: outcome.loss, ...(outcome.lr !== undefined ? { lr: outcome.lr } : {}), ...(outcome.gradNorm !== undefined ? { grad_norm: outcome.gradNorm } : {}), seconds: outcome.seconds, examples: outcome.examples, ...(outcome.tokens ? { tokens: outcome.tokens } : {}), bytes: outcome.bytes, ...(evalMetrics ? { eval: evalMetrics } : {}), epoch: this.position.epoch };
         const scores = evalMetrics ? moduleSfs(this.manifest, this.params) : undefined;
         if (scores) record.sfs = scores;
-        this.log?.step(record);
-        this.opts.onStep?.(record);
+        if (!outcome.skipped) {
+          this.log?.step(record);
+          this.opts.onStep?.(record);
+        }
         // The best checkpoint holds what was evaluated: written before a Merge/Inject at this
         // step changes the structure (the change is then checkpointed on its own).
         if (improved) this.saveCheckpoint(true);
@@ -493,13 +503,14 @@ export class Trainer {
    * the micro-batch flagged `apply`). Every output is checked; the step is committed only when
    * all of them are finite.
    */
-  private async trainStep(): Promise<{ loss: number; lr?: number; gradNorm?: number; seconds: number; examples: number; tokens: number; bytes: BoundaryBytes; problem?: string }> {
+  private async trainStep(): Promise<{ loss: number; lr?: number; gradNorm?: number; seconds: number; examples: number; tokens: number; bytes: BoundaryBytes; problem?: string; skipped?: { lossScale: number } }> {
     const graph = this.manifest.graphs.train;
     const micro = this.accumulate;
     const params = new Map(this.params);
     const state = new Map(this.optimizer);
     let position = this.position;
     let lossSum = 0, lr: number | undefined, gradNorm: number | undefined, seconds = 0, examples = 0, tokens = 0;
+    let overflow = false, lossScale: number | undefined;
     const bytes = noBytes();
     const nextStep = this.stepCount + 1;
     for (let k = 0; k < micro; k++) {
@@ -533,6 +544,11 @@ export class Trainer {
       examples += batch.examples;
       tokens += batch.tokens;
       const bad: string[] = [];
+      // fp16 loss scaling: the graph found inf / NaN gradients (in this micro-batch or those
+      // accumulated before it) and gates the update; the loss and accumulators may be non-finite.
+      const flag = wanted.find((io) => io.role === 'metric' && io.metric === 'overflow');
+      const overflowed = flag !== undefined && Number(out[flag.name]?.data[0]) !== 0;
+      overflow = overflowed;
       for (const io of wanted) {
         const t = out[io.name];
         if (!t) throw new Error(`the train graph did not return '${io.name}'`);
@@ -541,9 +557,11 @@ export class Trainer {
         else if (io.role === 'metric' && io.metric === 'lr') lr = Number(data[0]);
         // The pre-clip global norm; with accumulation, the last micro-batch's is the applied update's.
         else if (io.role === 'metric' && io.metric === 'grad_norm') gradNorm = Number(data[0]);
+        else if (io.role === 'metric' && io.metric === 'loss_scale') lossScale = Number(data[0]);
         else if (io.role === 'param.next') params.set(io.of!, { shape: [...t.dims], data });
         else if (io.role === 'state.next') state.set(`${io.of}:${io.slot}`, { shape: [...t.dims], data });
         else continue;
+        if (overflowed && (io.role === 'loss' || (io.role === 'state.next' && io.slot === 'grad_accum'))) continue;
         if (io.role !== 'metric' && !allFinite(data)) bad.push(io.name);
       }
       if (bad.length > 0) {
@@ -557,6 +575,8 @@ export class Trainer {
     this.optimizer = state;
     this.stepCount = nextStep;
     this.position = position;
+    // A skipped step applied nothing: the loss of the last applied one stays the run's last loss.
+    if (overflow) return { loss: lossSum / micro, lr, seconds, examples, tokens, bytes, skipped: { lossScale: (lossScale ?? NaN) / 2 } };
     this.lastLoss = lossSum / micro;
     return { loss: this.lastLoss, lr, gradNorm, seconds, examples, tokens, bytes };
   }

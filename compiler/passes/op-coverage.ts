@@ -13,6 +13,7 @@ import type { Graph } from '../graph/graph.ts';
 import { normalizeDomain } from '../graph/graph.ts';
 import { inferGraphShapes } from '../shapes/index.ts';
 import { CUDA_KERNELS, CUDA_TYPE_GROUPS } from './cuda-kernels.ts';
+import { widenHalfNodes } from './round-half-on-cpu.ts';
 import { lookupKernel, ortTypeName, parseKernelTable, type KernelTable, type KernelVerdict } from './kernel-table.ts';
 
 let cudaTable: KernelTable | undefined;
@@ -48,6 +49,22 @@ export function checkOpCoverage(graph: Graph, opsets: ReadonlyMap<string, number
     p.nodes.push(n.name || n.outputs[0] || '?');
   }
   return [...problems.values()];
+}
+
+/**
+ * In a half-precision graph, the nodes CUDA has no half kernel for (the backward's Pad for
+ * bfloat16 in ORT 1.30) compute in float32 between Casts: the rest of the graph stays half and
+ * on the GPU, and for data movement the round trip is exact.
+ */
+export function widenUncoveredHalf(graph: Graph, opsets: ReadonlyMap<string, number>): number {
+  const table = cudaKernelTable();
+  return widenHalfNodes(graph, (n, dtypes) => {
+    const domain = normalizeDomain(n.domain);
+    const typeOf = (name: string) => (name === '' ? undefined : ortTypeName(dtypes.get(name) ?? 0));
+    const opset = opsets.get(domain) ?? (domain === '' ? 0 : 1);
+    const verdict = lookupKernel(table, domain, n.opType, opset, n.inputs.map(typeOf), n.outputs.map(typeOf));
+    return !verdict.ok && verdict.reason === 'type' && (verdict.type === 'float16' || verdict.type === 'bfloat16');
+  });
 }
 
 function describe(v: Exclude<KernelVerdict, { ok: true }>, opset: number, domain: string): string {

@@ -42,6 +42,9 @@ import { enableTrainingDropout } from './dropout.ts';
 import { classificationLoss, lmLoss, mseLoss, type LossHead, type LossSpec } from './losses.ts';
 import { emitUpdate, slotDims, stateSlots, type OptimizerSpec } from './optimizers.ts';
 import { emitScheduleFactor, type ScheduleSpec } from './schedules.ts';
+import { computeInHalf, type HalfType } from '../passes/compute-in-half.ts';
+import { widenUncoveredHalf } from '../passes/op-coverage.ts';
+import { addLossScaleInputs, emitScaleUpdate, unscaleGradients, type LossScale, type LossScaleSpec } from './loss-scale.ts';
 
 export interface ParamGroup {
   /** Parameter names, or a predicate. The first group that matches a parameter wins. */
@@ -65,6 +68,11 @@ export interface TrainingSpec {
   groups?: readonly ParamGroup[];
   /** Turns Dropout nodes to training mode in the train graph with masks seeded from this. */
   dropoutSeed?: number;
+  /**
+   * Half-precision forward and backward (compute-in-half.ts); the trainable tensors and the
+   * optimizer stay float32. `lossScale`: fp16's dynamic loss scaling (loss-scale.ts).
+   */
+  precision?: { type: HalfType; lossScale?: LossScaleSpec };
 }
 
 export interface ParameterInfo {
@@ -136,24 +144,34 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
   const originalOutputs = model.graph.outputNames();
   const feeds = model.graph.feedInputs().map((v) => v.name).filter((n) => !params.some((p) => p.name === n));
 
-  const infer = withParametersAsInputs(model, params);
-  const evaluation = buildEvalGraph(model, params, opset, spec.loss);
+  const infer = forwardGraph(model, params, spec);
+  const evaluation = buildEvalGraph(model, params, opset, spec);
 
-  const train = withParametersAsInputs(model, params);
+  const train = forwardGraph(model, params, spec);
   const head = attachLoss(train, opset, spec.loss);
   const forwardNodes = train.graph.nodes.length;
   const accumulation = accumulationOf(spec);
-  const backward = addBackward(train, params, opset, spec, accumulation);
+  const scaling = spec.precision?.lossScale ? addLossScaleInputs(train, opset, spec.precision.lossScale) : undefined;
+  const backward = addBackward(train, params, opset, spec, accumulation, scaling);
   const step = new StepGraph(train, opset, backward.shapes, forwardInterface(feeds, head, params));
   const counters = addStepInputs(step, accumulation);
-  const grads = effectiveGradients(step, params, backward.gradients, counters.apply, accumulation, spec.maxGradNorm);
+  let gradients = backward.gradients;
+  let updateGate = counters.apply;
+  if (scaling) {
+    const unscaled = unscaleGradients(step, scaling, params.map((p) => backward.gradients.get(p.name)!));
+    gradients = new Map(params.map((p, i) => [p.name, unscaled[i]!]));
+  }
+  // Overflow is judged on the gradients the update would apply (accumulated ones included).
+  const checkOverflow = scaling && ((applied: string[]) => (updateGate = emitScaleUpdate(step, scaling, applied, counters.apply)));
+  const grads = effectiveGradients(step, params, gradients, counters.apply, accumulation, spec.maxGradNorm, checkOverflow || undefined);
   const rates = learningRates(step, spec.optimizer.lr, spec.schedule ?? { kind: 'constant' }, counters.step);
-  addUpdates(step, params, grads, rates, spec.optimizer, counters.apply);
+  addUpdates(step, params, grads, rates, spec.optimizer, counters.apply, updateGate);
   train.graph.outputs = typedOutputs(train, [...step.io.outputs.keys()]);
   finish(train);
   removeOutputCopies(train.graph);
 
   finish(infer);
+  if (spec.precision) for (const m of [train, evaluation.model, infer]) widenUncoveredHalf(m.graph, m.opsets);
   const ms = performance.now() - started;
   const evalIO = forwardInterface(feeds, evaluation.head, params);
   evalIO.outputs.set('loss', { role: 'loss' });
@@ -171,9 +189,9 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
 }
 
 /** eval.onnx: forward and loss, with the loss and the model's outputs as graph outputs. */
-function buildEvalGraph(model: Model, params: readonly ParameterInfo[], opset: number, loss: LossSpec): { model: Model; head: LossHead } {
-  const evalModel = withParametersAsInputs(model, params);
-  const head = attachLoss(evalModel, opset, loss);
+function buildEvalGraph(model: Model, params: readonly ParameterInfo[], opset: number, spec: TrainingSpec): { model: Model; head: LossHead } {
+  const evalModel = forwardGraph(model, params, spec);
+  const head = attachLoss(evalModel, opset, spec.loss);
   evalModel.graph.outputs = [...typedOutputs(evalModel, ['loss']), ...model.graph.outputs];
   finish(evalModel);
   return { model: evalModel, head };
@@ -186,18 +204,19 @@ function accumulationOf(spec: TrainingSpec): number {
 }
 
 /** Training-mode dropout (when seeded) and the backward pass of the loss with respect to every parameter. */
-function addBackward(train: Model, params: readonly ParameterInfo[], opset: number, spec: TrainingSpec, accumulation: number): { gradients: ReadonlyMap<string, string>; shapes: Map<string, ValueType>; nodesAdded: number } {
+function addBackward(train: Model, params: readonly ParameterInfo[], opset: number, spec: TrainingSpec, accumulation: number, scaling: LossScale | undefined): { gradients: ReadonlyMap<string, string>; shapes: Map<string, ValueType>; nodesAdded: number } {
   const g = train.graph;
   // Dropout masks are keyed by the step; with accumulation by step * N + micro-step, so the
   // micro-batches of one update draw different masks.
   const dropoutKey = accumulation > 1 ? DROPOUT_KEY : STEP;
   if (spec.dropoutSeed !== undefined) enableTrainingDropout(g, new Emitter(g, opset, new Map(), 'dropout/'), spec.dropoutSeed, dropoutKey);
-  const diff = differentiate(g, { loss: 'loss', wrt: params.map((p) => p.name), opset, opsets: train.opsets });
+  // With loss scaling the backward starts from loss x scale, so small half gradients do not underflow.
+  const diff = differentiate(g, { loss: scaling?.scaledLoss ?? 'loss', wrt: params.map((p) => p.name), opset, opsets: train.opsets });
   return { gradients: diff.gradients, shapes: diff.emitter.shapes, nodesAdded: diff.nodesAdded };
 }
 
 /** The train graph after the backward pass: where the step's nodes are emitted, and the bindings of its inputs and outputs. */
-class StepGraph {
+export class StepGraph {
   readonly e: Emitter;
   constructor(readonly model: Model, opset: number, shapes: Map<string, ValueType>, readonly io: GraphInterface) {
     this.e = new Emitter(model.graph, opset, shapes, 'step/');
@@ -233,7 +252,7 @@ function addStepInputs(step: StepGraph, accumulation: number): { step: string; a
 }
 
 /** Per parameter, the gradient the optimizer applies: this batch's, or the accumulated mean over micro-batches; clipped by the global norm. */
-function effectiveGradients(step: StepGraph, params: readonly ParameterInfo[], gradients: ReadonlyMap<string, string>, apply: string | undefined, accumulation: number, maxGradNorm: number | undefined): { grad: string; accumulator?: { input: string; next: string } }[] {
+function effectiveGradients(step: StepGraph, params: readonly ParameterInfo[], gradients: ReadonlyMap<string, string>, apply: string | undefined, accumulation: number, maxGradNorm: number | undefined, beforeClipping?: (grads: string[]) => void): { grad: string; accumulator?: { input: string; next: string } }[] {
   const { e } = step;
   let out = params.map((p) => ({ grad: gradients.get(p.name)!, accumulator: undefined as { input: string; next: string } | undefined }));
   if (apply) {
@@ -244,6 +263,7 @@ function effectiveGradients(step: StepGraph, params: readonly ParameterInfo[], g
       return { grad: sum, accumulator: { input: acc, next: sum } };
     });
   }
+  beforeClipping?.(out.map((x) => x.grad));
   if (maxGradNorm !== undefined) {
     const clipped = clipByGlobalNorm(e, params.map((p, i) => ({ grad: out[i]!.grad, dtype: p.dtype })), maxGradNorm);
     out = out.map((x, i) => ({ ...x, grad: clipped.grads[i]! }));
@@ -287,15 +307,16 @@ function learningRates(step: StepGraph, lr: number, schedule: ScheduleSpec, coun
 }
 
 /** Each parameter's optimizer update and its state's, gated by the apply flag with accumulation (which also zeroes the accumulator). */
-function addUpdates(step: StepGraph, params: readonly ParameterInfo[], grads: ReturnType<typeof effectiveGradients>, rates: LearningRates, optimizer: OptimizerSpec, apply: string | undefined): void {
+/** `gate`: the flag under which the update applies (the apply flag, and no fp16 overflow); absent: always. */
+function addUpdates(step: StepGraph, params: readonly ParameterInfo[], grads: ReturnType<typeof effectiveGradients>, rates: LearningRates, optimizer: OptimizerSpec, apply: string | undefined, gate: string | undefined): void {
   const { e } = step;
   params.forEach((p, i) => {
     const state: Record<string, string> = {};
     for (const s of p.state) state[s.slot] = step.input(s.input, { dtype: p.dtype, shape: s.dims }, { role: 'state', of: p.name, slot: s.slot });
     const updated = emitUpdate(e, optimizer, { param: p.name, grad: grads[i]!.grad, state, dtype: p.dtype, lr: rates.lrOf(p.lrScale), t: rates.t, first: rates.first, weightDecay: p.weightDecay });
-    const gate = (next: string, old: string) => (apply ? e.op('Where', [apply, next, old]) : next);
-    step.output(gate(updated.param, p.name), p.next, { role: 'param.next', of: p.name });
-    for (const s of p.state) step.output(gate(updated.state[s.slot]!, state[s.slot]!), s.next, { role: 'state.next', of: p.name, slot: s.slot });
+    const gated = (next: string, old: string) => (gate ? e.op('Where', [gate, next, old]) : next);
+    step.output(gated(updated.param, p.name), p.next, { role: 'param.next', of: p.name });
+    for (const s of p.state) step.output(gated(updated.state[s.slot]!, state[s.slot]!), s.next, { role: 'state.next', of: p.name, slot: s.slot });
     const acc = grads[i]!.accumulator;
     if (apply && acc) step.output(e.op('Where', [apply, e.zerosLike(p.name), acc.next]), `${p.name}.grad_accum.next`, { role: 'state.next', of: p.name, slot: 'grad_accum' });
   });
@@ -334,6 +355,13 @@ function forwardInterface(feeds: readonly string[], head: LossHead | undefined, 
   if (head) inputs.set(head.labels, { role: 'batch', label: true, ...(head.labelKey !== undefined && head.labelKey !== head.labels ? { key: head.labelKey } : {}) });
   for (const p of params) inputs.set(p.name, { role: 'param', of: p.name });
   return { inputs, outputs: new Map() };
+}
+
+/** The forward graph of every sibling: trainable tensors as inputs, computing in half when the spec says so. */
+function forwardGraph(model: Model, params: readonly ParameterInfo[], spec: TrainingSpec): Model {
+  const m = withParametersAsInputs(model, params);
+  if (spec.precision) computeInHalf(m, spec.precision.type);
+  return m;
 }
 
 /** A copy of the model where each trainable initializer is a graph input instead. */

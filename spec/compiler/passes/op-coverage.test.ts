@@ -7,6 +7,7 @@ import { differentiate } from '../../../compiler/autodiff/index.ts';
 import { buildTrainingGraphs } from '../../../compiler/train/index.ts';
 import { checkOpCoverage, cudaKernelTable, formatCoverageProblems } from '../../../compiler/passes/op-coverage.ts';
 import { lookupKernel } from '../../../compiler/passes/kernel-table.ts';
+import { inferGraphShapes } from '../../../compiler/shapes/index.ts';
 import { buildForward } from '../autodiff/gradcheck.ts';
 import { OP_CASES } from '../autodiff/op-cases.ts';
 
@@ -27,6 +28,22 @@ for (const [name, make, loss] of MODELS) {
     const g = buildTrainingGraphs(model, { trainable, loss: { kind: loss, logits: 'logits' }, optimizer: { kind: 'adamw', lr: 1e-3 }, maxGradNorm: 1, accumulationSteps: 2, schedule: { kind: 'cosine', warmupSteps: 2, totalSteps: 10 } });
     for (const m of [g.train, g.eval, g.infer]) t.is(formatCoverageProblems(checkOpCoverage(m.graph, m.opsets)), '');
   });
+  // precision fp16 (with loss scaling) and bf16: the half graphs, as `target cuda` compiles them.
+  for (const [precision, type] of [['fp16', DataType.FLOAT16], ['bf16', DataType.BFLOAT16]] as const) {
+    test(`${precision} full fine-tuning graphs of ${name} have a CUDA kernel for every node, and compute in ${precision}`, (t) => {
+      const model = modelFromProto(make());
+      const trainable = [...model.graph.initializers].filter(([, v]) => v.dataType === DataType.FLOAT).map(([k]) => k);
+      const lossScale = type === DataType.FLOAT16 ? { initial: 65536, growthInterval: 2000 } : undefined;
+      const g = buildTrainingGraphs(model, { trainable, loss: { kind: loss, logits: 'logits' }, optimizer: { kind: 'adamw', lr: 1e-3 }, maxGradNorm: 1, accumulationSteps: 2, dropoutSeed: 1, precision: { type, lossScale } });
+      for (const m of [g.train, g.eval, g.infer]) t.is(formatCoverageProblems(checkOpCoverage(m.graph, m.opsets)), '');
+      const types = inferGraphShapes(g.train.graph, new Map(g.train.opsets));
+      const matmuls = g.train.graph.nodes.filter((n) => n.opType === 'MatMul' || n.opType === 'Gemm');
+      t.true(matmuls.length > 0 && matmuls.every((n) => types.get(n.outputs[0]!)?.dtype === type), 'every matrix product computes in half');
+      for (const op of ['Softmax', 'LayerNormalization', 'LogSoftmax']) {
+        for (const n of g.train.graph.nodes.filter((x) => x.opType === op)) t.is(types.get(n.outputs[0]!)?.dtype, DataType.FLOAT, `${op} in float32`);
+      }
+    });
+  }
 }
 
 test('every gradient rule emits only nodes with CUDA kernels (float32 graphs, opset >= 13)', (t) => {

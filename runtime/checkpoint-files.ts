@@ -1,9 +1,12 @@
 /**
  * The files of one checkpoint as bytes: what checkpoint.ts writes into a checkpoint directory
- * and what a page offers as downloads. Pure, so both write the same bytes.
+ * and reads back, and what a page offers as downloads and resumes from. Pure, so both write
+ * and read the same bytes.
  */
-import { encodeSafetensors, float32Entry, type SafetensorsTensor } from '../contract/safetensors.ts';
+import { UserError } from '../contract/errors.ts';
+import { decodeSafetensors, encodeSafetensors, float32Entry, float32Values, type SafetensorsTensor } from '../contract/safetensors.ts';
 import type { Checkpoint, CheckpointInfo, Float32Tensor } from './checkpoint.ts';
+import { validateState } from './checkpoint-state.ts';
 
 export const PARAMS_FILE = 'params.safetensors';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
@@ -37,4 +40,36 @@ export function checkpointFiles(ckpt: Checkpoint, name: string, best: boolean): 
     { name: OPTIMIZER_FILE, bytes: encodeSafetensors(toEntries(optimizer)) },
     { name: STATE_FILE, bytes: new TextEncoder().encode(JSON.stringify(state, null, 1) + '\n') },
   ];
+}
+
+/**
+ * A checkpoint from its files' bytes: `read(name)` gives a file of the checkpoint `dir`, or
+ * throws when it cannot be read (its message is kept). state.json is validated field by field.
+ */
+export function decodeCheckpoint(dir: string, read: (file: string) => Uint8Array): Checkpoint {
+  const fail = (what: string): never => {
+    throw new UserError(`${dir}: not a valid lor2c checkpoint: ${what}`);
+  };
+  const where = `${dir}/${STATE_FILE}`;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder().decode(read(STATE_FILE)));
+  } catch (e) {
+    return fail(`${STATE_FILE} is unreadable (${(e as Error).message})`);
+  }
+  const state = validateState(raw, where);
+  const load = (file: string): Map<string, Float32Tensor> => {
+    let bytes: Uint8Array;
+    try {
+      bytes = read(file);
+    } catch (e) {
+      return fail(`${file} is missing (${(e as Error).message})`);
+    }
+    const contents = decodeSafetensors(bytes, `${dir}/${file}`);
+    return new Map([...contents.tensors].map(([k, t]) => [k, { shape: t.shape, data: float32Values(t, k) }]));
+  };
+  const parameters = load(PARAMS_FILE);
+  const optimizer = load(OPTIMIZER_FILE);
+  const { format: _f, formatVersion: _v, written: _w, ...info } = state;
+  return { ...info, parameters, optimizer };
 }

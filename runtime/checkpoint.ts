@@ -21,9 +21,7 @@ import { fileError } from '../contract/file-errors.ts';
 import { fsyncPath, makeFolder, writeDurable, writeFileAtomic } from '../contract/atomic.ts';
 import { processAlive } from '../contract/processes.ts';
 import { readRegularFile } from '../contract/regular-file.ts';
-import { decodeSafetensors, float32Values } from '../contract/safetensors.ts';
-import { checkpointFiles, OPTIMIZER_FILE, PARAMS_FILE, STATE_FILE } from './checkpoint-files.ts';
-import { validateState } from './checkpoint-state.ts';
+import { checkpointFiles, decodeCheckpoint, OPTIMIZER_FILE, PARAMS_FILE, STATE_FILE } from './checkpoint-files.ts';
 import type { DataPosition } from './data/batches.ts';
 import type { RngState } from './data/prng.ts';
 
@@ -183,30 +181,6 @@ export function resolveCheckpoint(path: string, which: 'latest' | 'best' = 'late
 /** Reads and validates a checkpoint (see resolveCheckpoint for `path`). */
 export function readCheckpoint(path: string, which: 'latest' | 'best' = 'latest'): Checkpoint & { dir: string } {
   const dir = resolveCheckpoint(path, which);
-  const fail = (what: string): never => {
-    throw new UserError(`${dir}: not a valid lor2c checkpoint: ${what}`);
-  };
-  if (!statSync(dir).isDirectory()) fail('not a directory');
-  const where = join(dir, STATE_FILE);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readRegularFile(where, 'checkpoint state').toString('utf8'));
-  } catch (e) {
-    return fail(`${STATE_FILE} is unreadable (${(e as Error).message})`);
-  }
-  const state = validateState(raw, where);
-  const load = (file: string): Map<string, Float32Tensor> => {
-    let bytes: Uint8Array;
-    try {
-      bytes = readRegularFile(join(dir, file), 'checkpoint file');
-    } catch (e) {
-      return fail(`${file} is missing (${(e as Error).message})`);
-    }
-    const contents = decodeSafetensors(bytes, join(dir, file));
-    return new Map([...contents.tensors].map(([k, t]) => [k, { shape: t.shape, data: float32Values(t, k) }]));
-  };
-  const parameters = load(PARAMS_FILE);
-  const optimizer = load(OPTIMIZER_FILE);
-  const { format: _f, formatVersion: _v, written: _w, ...info } = state;
-  return { ...info, parameters, optimizer, dir };
+  if (!statSync(dir).isDirectory()) throw new UserError(`${dir}: not a valid lor2c checkpoint: not a directory`);
+  return { ...decodeCheckpoint(dir, (file) => readRegularFile(join(dir, file), 'checkpoint file')), dir };
 }

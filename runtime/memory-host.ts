@@ -4,16 +4,16 @@
  * (onnxruntime-web in a browser) from bytes with the frozen weights handed over as external
  * data, checkpoints are kept as files to download, the log is a list.
  *
- * What needs the compiler is refused with the reason: a plan that schedules MergeLoR2C or
- * InjectLoR2C recompiles the graphs mid-run, and the compiler reads and writes files, so such
- * artifacts train with `lor2c train` (Node). Plain LoR2C, ShareLoR2C, static merges and LoRA
- * train here.
+ * A plan that schedules MergeLoR2C or InjectLoR2C recompiles the graphs mid-run from the base
+ * model: given its bytes (checked against the manifest's sha256), the compiler's recompile
+ * path (compiler/recompile.ts, no Node modules) runs here and the recompiled artifacts are
+ * kept as files under '<artifacts>/structure/step-N', as `lor2c train` writes them.
  */
 import { UserError } from '../contract/errors.ts';
 import type { Manifest } from '../contract/manifest.ts';
 import { decodeParameters, parseManifest } from './artifacts-parse.ts';
 import type { Checkpoint, Float32Tensor } from './checkpoint.ts';
-import { checkpointFiles, type NamedFile } from './checkpoint-files.ts';
+import { checkpointFiles, decodeCheckpoint, type NamedFile } from './checkpoint-files.ts';
 import { Dataset, type DatasetOptions } from './data/dataset.ts';
 import type { DataSchema } from './data/schema.ts';
 import { BytesLines } from './data/lines.ts';
@@ -21,6 +21,10 @@ import { scheduledChanges } from './scheduled-changes.ts';
 import type { Engine, EngineSession } from './engine/engine.ts';
 import type { EventRecord, StepRecord } from './log.ts';
 import type { TrainerHost, TrainingSink } from './trainer-host.ts';
+import { dynamicAdapters, structureFolder } from './dynamic.ts';
+import { artifactFiles, decodeModel, memoryData, prepareModel } from '../compiler/recompile.ts';
+import type { StructuralHook } from './trainer.ts';
+import type { Plan } from '../contract/plan.ts';
 
 /** A checkpoint kept in memory: its directory name and files. */
 export interface StoredCheckpoint {
@@ -29,11 +33,22 @@ export interface StoredCheckpoint {
   files: NamedFile[];
 }
 
-/** Why these artifacts cannot train without the compiler, or undefined when they can. */
-export function needsCompiler(manifest: Manifest): string | undefined {
+/** The base model the artifacts were compiled from, for recompiles at Merge / Inject. */
+export interface BaseModelBytes {
+  /** Its file name (messages). */
+  name: string;
+  bytes: Uint8Array;
+  /** sha256 of `bytes` (hex), computed by the caller (a page: crypto.subtle). */
+  sha256: string;
+  /** Its external data files, by the locations the model names. */
+  externalData?: ReadonlyMap<string, Uint8Array>;
+}
+
+/** Why these artifacts need their base model to train, or undefined when they do not. */
+export function needsBaseModel(manifest: Manifest): string | undefined {
   const what = scheduledChanges(manifest.plan);
   if (what.length === 0) return undefined;
-  return `these artifacts schedule ${what.join(' and ')} during training, which recompile the graphs; the compiler does not run in a browser, so train them with \`lor2c train\` in Node (plain LoR2C, ShareLoR2C, static merges and LoRA train here)`;
+  return `these artifacts schedule ${what.join(' and ')} during training, which recompile the graphs from the base model they were compiled from (${manifest.base.path.split(/[\\/]/).pop()}, sha256 ${manifest.base.sha256.slice(0, 12)}...)`;
 }
 
 export class MemoryHost implements TrainerHost {
@@ -47,6 +62,8 @@ export class MemoryHost implements TrainerHost {
     readonly files: Map<string, Uint8Array>,
     private readonly engine: Engine,
     private readonly say: (line: string) => void = () => {},
+    /** For artifacts that schedule Merge / Inject. */
+    private readonly base?: BaseModelBytes,
   ) {}
 
   private file(name: string): Uint8Array {
@@ -65,10 +82,7 @@ export class MemoryHost implements TrainerHost {
 
   readManifest(artifacts: string): Manifest {
     const where = `${artifacts}/manifest.json`;
-    const manifest = parseManifest(new TextDecoder().decode(this.file(where)), where);
-    const why = needsCompiler(manifest);
-    if (why) throw new UserError(`${artifacts}: ${why}`);
-    return manifest;
+    return parseManifest(new TextDecoder().decode(this.file(where)), where);
   }
 
   async openGraph(artifacts: string, file: string): Promise<EngineSession> {
@@ -86,8 +100,24 @@ export class MemoryHost implements TrainerHost {
     return Dataset.read(new BytesLines(where, this.file(where)), schema, opts);
   }
 
+  /** The checkpoint whose files are held as '<where>/params.safetensors', '<where>/optimizer.safetensors', '<where>/state.json'. */
   readCheckpoint(where: string): Checkpoint {
-    throw new UserError(`cannot resume from ${where} here: resuming reads a checkpoint folder, which \`lor2c train --resume\` does in Node`);
+    return decodeCheckpoint(where, (file) => this.file(`${where}/${file}`));
+  }
+
+  /**
+   * A checkpoint written after a Merge / Inject belongs to that recompile: followed when this
+   * host holds it (recompiled in this page), refused otherwise; any other checkpoint resumes
+   * with the artifacts named (the trainer checks the base model and the parameter names).
+   */
+  checkpointArtifacts(artifacts: string, ckpt: Checkpoint, where: string): { dir: string; manifest: Manifest } | undefined {
+    const recompile = /(^|\/)structure\/step-\d+\/?$/.exec(ckpt.artifacts);
+    if (!recompile) return undefined;
+    const held = `${artifacts}/${ckpt.artifacts.slice(recompile.index).replace(/^\/|\/$/g, '')}`;
+    if (!this.hasArtifacts(held)) {
+      throw new UserError(`checkpoint ${where} was written after a Merge / Inject, for the recompiled artifacts ${ckpt.artifacts}, which this page does not hold`, 'resume it with `lor2c train DIR --resume CKPT` in Node, where DIR/structure/step-N is, or resume a checkpoint from before the first change');
+    }
+    return { dir: held, manifest: this.readManifest(held) };
   }
 
   writeCheckpoint(root: string, ckpt: Checkpoint, best: boolean): string {
@@ -119,5 +149,22 @@ export class MemoryHost implements TrainerHost {
 
   notice(line: string): void {
     this.say(line);
+  }
+
+  /** The plan's Merge / Inject, recompiled from the base model given; refused without it or with another one. */
+  planSchedule({ plan, manifest, root, totalSteps, stepsPerEpoch }: { plan: Plan; manifest: Manifest; root: string; totalSteps: number; stepsPerEpoch: number }): StructuralHook | undefined {
+    const base = this.base;
+    const why = needsBaseModel(manifest);
+    if (!base) throw new UserError(`${root}: ${why}`, 'load that base model (.onnx, and its data files if it has any) with the artifacts');
+    if (base.sha256 !== manifest.base.sha256) {
+      throw new UserError(`${base.name} is not the base model ${root} was compiled from: its sha256 is ${base.sha256.slice(0, 12)}..., the artifacts' ${manifest.base.sha256.slice(0, 12)}...`, `load ${manifest.base.path.split(/[\\/]/).pop()}, the model given to lor2c compile`);
+    }
+    const prepare = () => prepareModel(plan, decodeModel(base.bytes, { label: base.name, external: memoryData(base.externalData ?? new Map()) }), { path: manifest.base.path, sha256: base.sha256 });
+    const store = (step: number, contents: Parameters<typeof artifactFiles>[0]) => {
+      const dir = `${root}/${structureFolder(step)}`;
+      for (const f of artifactFiles(contents)) this.files.set(`${dir}/${f.name}`, f.bytes);
+      return dir;
+    };
+    return dynamicAdapters({ prepare, plan, totalSteps, stepsPerEpoch, artifacts: root, store });
   }
 }

@@ -56,9 +56,10 @@ export interface TrainerHost {
    * The artifacts a resumed checkpoint's parameters belong to, given the artifacts named:
    * those, or their recompile after a Merge/Inject (runtime/checkpoint-artifacts.ts); refused
    * for another base model or artifacts compiled again since. `where` names the checkpoint.
- * Without it, a checkpoint resumes only with the artifacts named, trained on their base model.
+   * Without it (or when it returns undefined), a checkpoint resumes only with the artifacts
+   * named, trained on their base model.
    */
-  checkpointArtifacts?(artifacts: string, ckpt: Checkpoint, where: string): { dir: string; manifest: Manifest };
+  checkpointArtifacts?(artifacts: string, ckpt: Checkpoint, where: string): { dir: string; manifest: Manifest } | undefined;
   /** Which compile an artifacts location holds (sha256 of its manifest), recorded in checkpoints. */
   manifestDigest?(artifacts: string): string;
   /** The spec's Merge/Inject schedule as a structural hook; hosts that cannot recompile leave it out. */

@@ -13,8 +13,15 @@ function key(n: Node): string | undefined {
   if (isNondeterministic(n) || hasSubgraphs(n)) return undefined;
   const attrs = [...n.attributes]
     .sort((a, b) => (a.name < b.name ? -1 : 1))
-    .map((a) => Buffer.from(toBinary(AttributeProtoSchema, a)).toString('base64'));
-  return `${n.domain}|${n.opType}|${n.inputs.join(',')}|${n.outputs.length}|${attrs.join(',')}`;
+    .map((a) => bytesKey(toBinary(AttributeProtoSchema, a)));
+  return `${n.domain}|${n.opType}|${n.inputs.join(',')}|${n.outputs.length}|${JSON.stringify(attrs)}`;
+}
+
+/** Bytes as a string, one character a byte (no Buffer: the compiler also runs in a page). */
+function bytesKey(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 8192) s += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  return s;
 }
 
 /** Returns how many nodes were removed. */

@@ -38,7 +38,10 @@ export function webEngine(opts: WebEngineOptions = {}): Engine {
       if (model.kind !== 'bytes') throw new Error('onnxruntime-web sessions are opened from model bytes: a page has no file system');
       let lastError: unknown;
       for (const provider of providers) {
-        if (provider === 'webgpu' && !webgpuOffered()) continue;
+        if (provider === 'webgpu' && !webgpuOffered()) {
+          if (provider !== providers.at(-1)) opts.notice?.(`this browser offers no WebGPU (navigator.gpu is absent); ${model.name} runs on ${providers.at(-1)}`);
+          continue;
+        }
         try {
           const session = await ort.InferenceSession.create(model.bytes, {
             executionProviders: [provider],

@@ -1,18 +1,21 @@
 import test from 'ava';
 import type { Manifest } from '../../contract/manifest.ts';
-import { MemoryHost, needsCompiler } from '../../runtime/memory-host.ts';
+import { MemoryHost, needsBaseModel } from '../../runtime/memory-host.ts';
 import type { Engine } from '../../runtime/engine/engine.ts';
 
 const manifest = (plan: unknown) => ({ format: 'lor2c-artifacts', formatVersion: 1, plan }) as unknown as Manifest;
 const noEngine: Engine = { name: 'none', open: () => Promise.reject(new Error('not opened in this test')) };
 
-test('scheduled Merge / Inject need the compiler: refused with the reason and what to do', (t) => {
-  t.is(needsCompiler(manifest({ modules: [] })), undefined);
-  t.is(needsCompiler(manifest({ merge: { static: [] } })), undefined, 'static merges are already compiled in');
-  t.regex(needsCompiler(manifest({ merge: { schedule: { every: { unit: 'steps', count: 5 } } } }))!, /MergeLoR2C merges.*lor2c train/);
-  t.regex(needsCompiler(manifest({ merge: { schedule: {} }, inject: {} }))!, /MergeLoR2C merges and InjectLoR2C injections/);
-  const files = new Map([['a/manifest.json', new TextEncoder().encode(JSON.stringify(manifest({ inject: {} })))]]);
-  t.throws(() => new MemoryHost(files, noEngine).readManifest('a'), { message: /a: these artifacts schedule InjectLoR2C injections/ });
+test('scheduled Merge / Inject need the base model: refused without it, or with another one, naming what to load', (t) => {
+  const m = (plan: unknown) => ({ ...manifest(plan), base: { path: '/models/bert4.onnx', sha256: 'ab'.repeat(32) } }) as Manifest;
+  t.is(needsBaseModel(m({ modules: [] })), undefined);
+  t.is(needsBaseModel(m({ merge: { static: [] } })), undefined, 'static merges are already compiled in');
+  t.regex(needsBaseModel(m({ merge: { schedule: { every: { unit: 'steps', count: 5 } } } }))!, /MergeLoR2C merges.*from the base model .*\(bert4\.onnx, sha256 abababababab/);
+  t.regex(needsBaseModel(m({ merge: { schedule: {} }, inject: {} }))!, /MergeLoR2C merges and InjectLoR2C injections/);
+  const about = { plan: { inject: {} } as never, manifest: m({ inject: {} }), root: 'a', totalSteps: 10, stepsPerEpoch: 2 };
+  t.throws(() => new MemoryHost(new Map(), noEngine).planSchedule(about), { message: /a: these artifacts schedule InjectLoR2C injections/ });
+  const other = { name: 'other.onnx', bytes: new Uint8Array(1), sha256: 'cd'.repeat(32) };
+  t.throws(() => new MemoryHost(new Map(), noEngine, undefined, other).planSchedule(about), { message: /other\.onnx is not the base model a was compiled from/ });
 });
 
 test('a missing artifacts file is named, and checkpoints are kept as files to download', (t) => {

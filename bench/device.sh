@@ -7,7 +7,9 @@
 #      provider;
 #   4. prints each provider's node count for that train graph, from ORT's own placement log,
 #      and whether any compute node fell back to the CPU (bench/cuda-placement.ts);
-#   5. the same for the base written as its float16 export (computed in float32, weights cast at load).
+#   5. the same for the base written as its float16 export (computed in float32, weights cast at load);
+#   6. the same for `precision fp16` training (half forward and backward, fp32 master weights,
+#      dynamic loss scaling; the skipped-step count is printed), and `precision bf16`.
 # Exit status: 0 all on CUDA, 1 compute fell back to CPU, 2 cannot run here (says why).
 # Every step has a time limit: on a machine without the libraries or a GPU it fails at once.
 #
@@ -72,5 +74,9 @@ step_on_cuda() {
 ARGS=("$@")
 step_on_cuda float32-base; placed=$?
 step_on_cuda float16-base --half; half_placed=$?
-[ "$placed" = 0 ] && [ "$half_placed" = 0 ] && echo "every compute node of both train graphs is on the CUDA provider"
-exit $(( placed > half_placed ? placed : half_placed ))
+step_on_cuda fp16-training --precision fp16; fp16_placed=$?
+step_on_cuda bf16-training --precision bf16; bf16_placed=$?
+worst=0
+for s in "$placed" "$half_placed" "$fp16_placed" "$bf16_placed"; do [ "$s" -gt "$worst" ] && worst=$s; done
+[ "$worst" = 0 ] && echo "every compute node of the four train graphs is on the CUDA provider"
+exit "$worst"

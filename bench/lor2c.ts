@@ -5,11 +5,12 @@
  *
  *   npx tsx bench/lor2c.ts [--arch bert|gpt2] [--layers 12] [--d 768] [--heads 12] [--ffn 3072]
  *                          [--vocab 30522] [--batch 8] [--seq 128] [--steps 5] [--rank 8] [--threads N]
- *                          [--target cpu|cuda] [--keep DIR] [--half]
+ *                          [--target cpu|cuda] [--keep DIR] [--half] [--precision fp32|fp16|bf16]
  *
  * --target cuda compiles for and trains on ORT's CUDA provider; --keep DIR leaves the run's
  * files (base model, spec, artifacts) in DIR instead of a temporary folder removed at the end;
- * --half writes the base as its float16 export (weights stored half: docs/performance.md).
+ * --half writes the base as its float16 export (weights stored half: docs/performance.md);
+ * --precision trains at that `precision` (fp16 with dynamic loss scaling: skipped steps are counted).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,17 +24,19 @@ import { mergedModule } from '../compiler/adapters/merge.ts';
 import { Trainer } from '../runtime/trainer.ts';
 import { nodeHost } from '../runtime/node-host.ts';
 import { loggedStepSeconds, median } from './measure.ts';
+import { readTrainingLog } from '../runtime/log.ts';
 
 const { values } = parseArgs({
   options: {
     arch: { type: 'string', default: 'bert' }, layers: { type: 'string', default: '12' }, d: { type: 'string', default: '768' },
     heads: { type: 'string', default: '12' }, ffn: { type: 'string', default: '3072' }, vocab: { type: 'string', default: '30522' },
     batch: { type: 'string', default: '8' }, seq: { type: 'string', default: '128' }, steps: { type: 'string', default: '5' },
-    rank: { type: 'string', default: '8' }, threads: { type: 'string' }, target: { type: 'string', default: 'cpu' }, keep: { type: 'string' }, half: { type: 'boolean' },
+    rank: { type: 'string', default: '8' }, threads: { type: 'string' }, target: { type: 'string', default: 'cpu' }, keep: { type: 'string' }, half: { type: 'boolean' }, precision: { type: 'string', default: 'fp32' },
   },
 });
 const n = (k: keyof typeof values) => Number(values[k]);
 const arch = values.arch as 'bert' | 'gpt2';
+if (!['fp32', 'fp16', 'bf16'].includes(values.precision!)) throw new Error(`--precision must be fp32, fp16 or bf16, got '${values.precision}'`);
 if (values.target !== 'cpu' && values.target !== 'cuda') throw new Error(`--target must be cpu or cuda, got '${values.target}'`);
 const target = values.target;
 const dir = values.keep ?? mkdtempSync(join(tmpdir(), 'lor2c-bench-'));
@@ -48,7 +51,7 @@ try {
   console.log(`model     ${arch}, ${n('layers')} blocks, d ${n('d')}, vocab ${n('vocab')}: built and written in ${seconds(t0).toFixed(1)} s`);
 
   const task = arch === 'bert' ? 'classify(logits "logits", labels "label")' : 'lm(logits "logits", labels "input_ids")';
-  writeFileSync(join(dir, 'bench.lor2c'), `model "base.onnx"\nlor2c {\n  rank ${n('rank')}\n  alpha ${2 * n('rank')}\n  dropout 0.1\n}\ntrain {\n  task ${task}\n  optimizer adamw(lr 4e-4)\n  schedule linear(warmup 6%)\n  batch ${n('batch')}\n  steps ${n('steps')}\n}\n`);
+  writeFileSync(join(dir, 'bench.lor2c'), `model "base.onnx"\nlor2c {\n  rank ${n('rank')}\n  alpha ${2 * n('rank')}\n  dropout 0.1\n}\ntrain {\n  task ${task}\n  optimizer adamw(lr 4e-4)\n  schedule linear(warmup 6%)\n  batch ${n('batch')}\n  steps ${n('steps')}\n  precision ${values.precision}\n}\n`);
   t0 = performance.now();
   const result = compileSpecFile(join(dir, 'bench.lor2c'), { out: join(dir, 'artifacts'), target, force: values.keep !== undefined });
   const s = result.seconds;
@@ -70,6 +73,8 @@ try {
   const steps = loggedStepSeconds(join(dir, 'log.jsonl'));
   const step = median(steps);
   const tokens = n('batch') * n('seq');
+  const skipped = readTrainingLog(join(dir, 'log.jsonl')).filter((r) => r.type === 'skipped');
+  if (values.precision !== 'fp32') console.log(`precision ${values.precision} training: ${skipped.length} steps skipped for fp16 overflow${skipped.length ? ` (loss scale now ${String(skipped.at(-1)!.loss_scale)})` : ''}`);
   console.log(`train     ${steps.length} steps of batch ${n('batch')} x seq ${n('seq')}: median ${(step * 1000).toFixed(0)} ms/step in ORT (first ${(steps[0]! * 1000).toFixed(0)} ms), ${(tokens / step).toFixed(0)} tokens/s; ${total.toFixed(2)} s with data and bookkeeping`);
 
   // A Merge at a scheduled point: the runtime recompiles the new structure from the prepared base.

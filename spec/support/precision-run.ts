@@ -16,9 +16,9 @@ export const data = join(dir, 'data.jsonl');
 writeFileSync(data, rows.map((r) => JSON.stringify(r)).join('\n'));
 
 /** Compiles `precision` (e.g. `fp16(loss_scale 1024)`) into DIR/NAME; `extra`: more `train { }` lines. */
-export function compilePrecision(name: string, precision: string, opts: { target?: 'cpu' | 'cuda'; extra?: string } = {}): SpecCompileResult {
+export function compilePrecision(name: string, precision: string, opts: { target?: 'cpu' | 'cuda'; extra?: string; model?: string } = {}): SpecCompileResult {
   const spec = join(dir, `${name}.lor2c`);
-  writeFileSync(spec, `model "bert.onnx"\nlor2c {\n  rank 4\n}\ntrain {\n  task classify(logits "logits", labels "label")\n  optimizer adamw(lr 1e-2)\n  batch 4\n  steps 4\n  seed 5\n  precision ${precision}\n${opts.extra ?? ''}}\ntarget ${opts.target ?? 'cpu'}\n`);
+  writeFileSync(spec, `model "${opts.model ?? 'bert.onnx'}"\nlor2c {\n  rank 4\n}\ntrain {\n  task classify(logits "logits", labels "label")\n  optimizer adamw(lr 1e-2)\n  batch 4\n  steps 4\n  seed 5\n  precision ${precision}\n${opts.extra ?? ''}}\ntarget ${opts.target ?? 'cpu'}\n`);
   return compileSpecFile(spec, { out: join(dir, name), force: true });
 }
 

@@ -11,6 +11,10 @@ import { DataType } from '../../../compiler/onnx/index.ts';
 import { validateGraph } from '../../../compiler/graph/validate.ts';
 import { inferGraphShapes } from '../../../compiler/shapes/index.ts';
 import { checkOpCoverage, formatCoverageProblems } from '../../../compiler/passes/op-coverage.ts';
+import { writeModel } from '../../../compiler/onnx/index.ts';
+import { buildBert, toHalfExport } from '../../../examples/models/index.ts';
+
+const buildWide = () => buildBert({ layers: 2, dModel: 128, heads: 2, ffn: 512, vocabSize: 50 }).model;
 import { compilePrecision, dir, losses, trainCompiled } from '../../support/precision-run.ts';
 
 // Tolerances on the loss (about 0.69 here), per step, ten times the differences measured
@@ -57,5 +61,18 @@ test('fp16 and bf16 train on CPU with losses within tolerance of fp32 over 4 Ada
     // The half graph really rounds: its losses are not float32's.
     t.notDeepEqual(half, fp32);
     t.log(`${precision}: ${half.map((l) => l.toFixed(7)).join(' ')}; fp32 ${fp32.map((l) => l.toFixed(7)).join(' ')}`);
+  }
+});
+
+test('fp16 on a base stored in float16, target cuda: its large frozen weights are read as stored, without a Cast', (t) => {
+  // compute-in-float32 keeps half weights above 64 KiB: the FFN weights of d 128 x 512 (128 KiB).
+  writeModel(toHalfExport(buildWide()), join(dir, 'bert-half.onnx'));
+  const { compiled } = compilePrecision('half-base-fp16', 'fp16', { target: 'cuda', model: 'bert-half.onnx' });
+  const g = compiled.graphs.train.graph;
+  const stored = [...g.initializers.values()].filter((w) => w.dataType === DataType.FLOAT16);
+  t.true(stored.length >= 4, `${stored.length} float16 weights`);
+  for (const w of stored) {
+    const readers = g.nodes.filter((n) => n.inputs.includes(w.name));
+    t.true(readers.length > 0 && readers.every((n) => n.opType !== 'Cast'), `${w.name} read by ${readers.map((n) => n.opType).join(', ')}`);
   }
 });

@@ -23,11 +23,15 @@ const LAYERS: readonly Layer[] = ['contract', 'dsl', 'compiler', 'runtime', 'cli
 // (node:fs) into the page bundle, and compiler/model-graph.ts the inference entry needs for PEFT
 // adapters without the DSL's ESM-only parser library. Likewise the CLI reaches the report renderer (it reads the chart
 // library from node_modules) directly, not through the runtime index that the page imports.
+// The recompile path a page runs during Merge/Inject training (compiler/recompile.ts, node-free)
+// is the runtime's other compiler entry, and the compiler takes the DSL's two parser-free helpers
+// (module ids and block ranges, edit distance for hints) directly: dsl/index.ts loads the
+// ESM-only parser, which neither the page nor CommonJS bindings may pull in.
 const ALLOWED: Readonly<Record<Layer, Partial<Record<Layer, string | readonly string[]>>>> = {
   contract: {},
   dsl: { contract: '*' },
-  compiler: { contract: '*', dsl: 'dsl/index.ts' },
-  runtime: { contract: '*', dsl: 'dsl/index.ts', compiler: ['compiler/index.ts', 'compiler/adapters/describe.ts', 'compiler/adapters/apply.ts', 'compiler/adapters/naming.ts', 'compiler/adapters/sfs.ts', 'compiler/model-graph.ts'] },
+  compiler: { contract: '*', dsl: ['dsl/index.ts', 'dsl/resolve.ts', 'dsl/suggest.ts'] },
+  runtime: { contract: '*', dsl: 'dsl/index.ts', compiler: ['compiler/index.ts', 'compiler/adapters/describe.ts', 'compiler/adapters/apply.ts', 'compiler/adapters/naming.ts', 'compiler/adapters/sfs.ts', 'compiler/model-graph.ts', 'compiler/recompile.ts'] },
   cli: { contract: '*', dsl: 'dsl/index.ts', compiler: 'compiler/index.ts', runtime: ['runtime/index.ts', 'runtime/report/html.ts'] },
   bin: { cli: 'cli/main.ts' },
 };

@@ -22,8 +22,12 @@ const STEPS = 8;
 const repo = new URL('../../..', import.meta.url).pathname;
 const lor2c = (...args: string[]) => execFileSync(process.execPath, [join(repo, 'bin/lor2c.js'), ...args], { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-// One build serves both tests.
+// One build and one compile of the examples serve every test.
 const built = buildPage();
+const shared = mkdtempSync(join(tmpdir(), 'lor2c-browser-example-'));
+test.after.always(() => rmSync(shared, { recursive: true, force: true }));
+let prepared: ReturnType<typeof prepareExample> | undefined;
+const theExample = () => (prepared ??= prepareExample(join(shared, 'example')));
 
 test('the page bundle imports no node: module', async (t) => {
   const page = await built;
@@ -87,7 +91,7 @@ const decision = (e: Record<string, unknown>) => ({ type: e.type, step: e.step, 
 (haveChromium ? test : test.skip)(`Merge + Inject recompile in chromium as in lor2c train (same decisions, same losses); a checkpoint resumes in the page and in Node`, async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'lor2c-browser-dyn-'));
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
-  const example = prepareExample(join(work, 'example'));
+  const example = theExample();
   await built;
   const { server, url } = await serve({ example: example.dir, port: 0 });
   t.teardown(() => new Promise<void>((r) => server.close(() => r())));
@@ -136,7 +140,7 @@ const decision = (e: Record<string, unknown>) => ({ type: e.type, step: e.step, 
 (haveChromium ? test : test.skip)(`${STEPS} steps in chromium give lor2c train's losses; the downloaded adapter loads with lor2c infer`, async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'lor2c-browser-'));
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
-  const example = prepareExample(join(work, 'example'));
+  const example = theExample();
   await built;
   const { server, url } = await serve({ example: example.dir, port: 0 });
   t.teardown(() => new Promise<void>((r) => server.close(() => r())));
@@ -192,4 +196,27 @@ const decision = (e: Record<string, unknown>) => ({ type: e.type, step: e.step, 
   writeFileSync(rows, readFileSync(example.eval, 'utf8').split('\n').slice(0, 3).join('\n') + '\n');
   const out = lor2c('infer', example.artifacts, '--data', rows, '--adapter', downloads.get('adapter_model.safetensors')!);
   t.is(out.trim().split('\n').length, 3, out);
+});
+
+// Debian's chromium gives a WebGPU adapter headless on the CPU through SwiftShader (Vulkan in
+// software) with these flags; onnxruntime-web's WebGPU kernels then run the train graph.
+const WEBGPU_ARGS = ['--no-sandbox', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const WEBGPU_STEPS = 4;
+(haveChromium ? test : test.skip)(`${WEBGPU_STEPS} steps with the WebGPU provider (SwiftShader): lor2c train's losses within 1e-3, or wasm with a visible notice`, async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'lor2c-browser-gpu-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const example = theExample();
+  await built;
+  const { server, url } = await serve({ example: example.dir, port: 0 });
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const context = await chromium.launchPersistentContext(join(work, 'profile'), { executablePath: CHROMIUM, headless: true, args: WEBGPU_ARGS });
+  t.teardown(() => context.close());
+  const page = await context.newPage();
+  const gpu = await trainInPage(page, url, { example: 'artifacts', steps: WEBGPU_STEPS, backend: 'webgpu' });
+  const seed = JSON.parse(readFileSync(join(example.artifacts, 'manifest.json'), 'utf8')).training.seed as number;
+  const node = nodeRun(example.artifacts, example.train, WEBGPU_STEPS, seed, join(work, 'node.jsonl'));
+  const worst = worstRelative(node.losses, gpu.losses);
+  t.log(`provider ${gpu.provider}; node ${node.losses.map((l) => l.toFixed(6)).join(' ')}; page ${gpu.losses.map((l) => l.toFixed(6)).join(' ')}; largest relative difference ${worst.toExponential(2)}`);
+  if (gpu.provider !== 'webgpu') t.regex((await page.textContent('#log')) ?? '', /webgpu could not run|offers no WebGPU/, 'the fallback to wasm is said on the page');
+  t.true(worst <= 1e-3, `losses differ by ${worst} relative`);
 });

@@ -29,30 +29,40 @@ export interface ExternalSink {
   link?(source: DeferredBytes): string;
 }
 
-/** An external data file built in memory: tensors page-aligned, as write.ts lays them out on disk. */
+/** Where tensors sit in an external data file: each distinct Uint8Array once, page-aligned. */
+export class DataLayout {
+  size = 0;
+  readonly placed = new Map<Uint8Array, number>();
+
+  /** The offset of `bytes`: where they were placed already, or the next page boundary (`fresh`). */
+  offsetOf(bytes: Uint8Array): { offset: number; fresh: boolean } {
+    const known = this.placed.get(bytes);
+    if (known !== undefined) return { offset: known, fresh: false };
+    const offset = Math.ceil(this.size / PAGE) * PAGE;
+    this.size = offset + bytes.length;
+    this.placed.set(bytes, offset);
+    return { offset, fresh: true };
+  }
+}
+
+/** An external data file built in memory, laid out as write.ts lays it out on disk. */
 export class MemorySink implements ExternalSink {
-  private size = 0;
-  private readonly placed = new Map<Uint8Array, number>();
+  private readonly layout = new DataLayout();
 
   constructor(readonly location: string) {}
 
   place(bytes: Uint8Array): number {
-    const known = this.placed.get(bytes);
-    if (known !== undefined) return known;
-    const offset = Math.ceil(this.size / PAGE) * PAGE;
-    this.size = offset + bytes.length;
-    this.placed.set(bytes, offset);
-    return offset;
+    return this.layout.offsetOf(bytes).offset;
   }
 
   get used(): boolean {
-    return this.placed.size > 0;
+    return this.layout.placed.size > 0;
   }
 
   /** The file's bytes. */
   bytes(): Uint8Array {
-    const out = new Uint8Array(this.size);
-    for (const [bytes, at] of this.placed) out.set(bytes, at);
+    const out = new Uint8Array(this.layout.size);
+    for (const [bytes, at] of this.layout.placed) out.set(bytes, at);
     return out;
   }
 }

@@ -8,7 +8,7 @@ import { closeSync, constants, copyFileSync, fsyncSync, linkSync, mkdirSync, ope
 import { basename, dirname, join } from 'node:path';
 import type { ModelProto } from './proto.ts';
 import type { DeferredBytes } from './deferred.ts';
-import { DEFAULT_EXTERNAL_THRESHOLD, PAGE, encodeModel, type ExternalSink } from './encode.ts';
+import { DEFAULT_EXTERNAL_THRESHOLD, DataLayout, encodeModel, type ExternalSink } from './encode.ts';
 import { UserError } from '../../contract/errors.ts';
 import { renameInto, temporaryName, writeFileAtomic } from '../../contract/atomic.ts';
 import { fileError } from '../../contract/file-errors.ts';
@@ -35,8 +35,7 @@ export class ExternalDataFile implements ExternalSink {
   readonly location: string;
   private readonly tmp: string;
   private fd: number | undefined;
-  private size = 0;
-  private readonly placed = new Map<Uint8Array, number>();
+  private readonly layout = new DataLayout();
   private reusing: boolean;
   /** Base data files referenced in place: source file -> its location beside this file. */
   private readonly links = new Map<string, { location: string; source: DeferredBytes }>();
@@ -52,16 +51,13 @@ export class ExternalDataFile implements ExternalSink {
   }
 
   place(bytes: Uint8Array): number {
-    const known = this.placed.get(bytes);
-    if (known !== undefined) return known;
-    const offset = Math.ceil(this.size / PAGE) * PAGE;
-    this.size = offset + bytes.length;
-    this.placed.set(bytes, offset);
+    const { offset, fresh } = this.layout.offsetOf(bytes);
+    if (!fresh) return offset;
     if (this.reusing && this.prior!.placed.get(bytes) === offset) return offset;
     if (this.reusing) {
       // Diverged from the prior layout: write what was skipped so far, then carry on writing.
       this.reusing = false;
-      for (const [earlier, at] of this.placed) if (earlier !== bytes) this.write(earlier, at);
+      for (const [earlier, at] of this.layout.placed) if (earlier !== bytes) this.write(earlier, at);
     }
     this.write(bytes, offset);
     return offset;
@@ -92,21 +88,21 @@ export class ExternalDataFile implements ExternalSink {
   }
 
   get used(): boolean {
-    return this.placed.size > 0 || this.links.size > 0;
+    return this.layout.placed.size > 0 || this.links.size > 0;
   }
 
   /** What was placed where, for a later ExternalDataFile to reuse. */
   onDisk(): WeightsOnDisk {
-    return { path: this.path, placed: new Map(this.placed), size: this.size };
+    return { path: this.path, placed: new Map(this.layout.placed), size: this.layout.size };
   }
 
   /** Flushes and moves the file into place (or links the prior file when nothing differed). */
   commit(): void {
     this.commitLinks();
-    if (this.reusing && this.placed.size > 0) {
-      if (this.placed.size !== this.prior!.placed.size || this.size !== this.prior!.size) {
+    if (this.reusing && this.layout.placed.size > 0) {
+      if (this.layout.placed.size !== this.prior!.placed.size || this.layout.size !== this.prior!.size) {
         this.reusing = false;
-        for (const [bytes, at] of this.placed) this.write(bytes, at);
+        for (const [bytes, at] of this.layout.placed) this.write(bytes, at);
       } else {
         rmSync(this.path, { force: true });
         try {

@@ -79,8 +79,8 @@ export function buildBert(partial: Partial<BertConfig> = {}): BuiltModel<BertCon
     net.output(logits, 'logits', DataType.FLOAT, ['batch', 'seq', cfg.vocabSize]);
   } else {
     const pooled = net.within('pooler', () => {
-      const first = cfg.pooling === 'cls' ? net.op('Gather', [h, net.int(0)], { axis: 1 }) : maskedMean(net, h, attentionMask);
-      const projected = dense(first, d, d, 2);
+      const summary = cfg.pooling === 'cls' ? net.op('Gather', [h, net.int(0)], { axis: 1 }) : maskedMean(net, h, attentionMask);
+      const projected = dense(summary, d, d, 2);
       return net.within('activation', () => net.op('Tanh', [projected]));
     });
     const logits = net.within('classifier', () => linear(net, pooled, { ...style, inFeatures: d, outFeatures: cfg.numLabels, rank: 2 }));

@@ -6,7 +6,14 @@
  * artifacts link it), so compile time and memory do not grow with the weights.
  *
  *   npx tsx bench/billion.ts [--layers 22] [--d 2048] [--ffn 5632] [--heads 32] [--kv-heads 4]
- *        [--vocab 32000] [--seq 512] [--batch 1] [--steps 3] [--rank 8] [--no-train] [--dir DIR] [--keep]
+ *        [--vocab 32000] [--seq 512] [--batch 1] [--steps 3] [--rank 8] [--no-train] [--no-torch] [--7b]
+ *        [--dir DIR] [--keep]
+ *
+ * After `lor2c train`, and never beside it, PyTorch's figures for the same step
+ * (bench/torch-step.py --arch llama at the same shape) where /usr/bin/python3 has torch;
+ * --no-torch skips them. --7b also writes a LLaMA-2-7B-shaped base as a float16 export (32
+ * layers, d 4096, ffn 11008, 32 heads, vocab 32000: 13.5 GB, bench/write-half-llama.ts, one
+ * weight in memory at a time) and reports `lor2c compile`'s time and peak RSS on it.
  *
  * The defaults are TinyLlama-1.1B's shape (4.4 GB of float32 weights). DIR (default: a fresh
  * folder under the system temp dir) must have room for the weights; the generated files are
@@ -14,7 +21,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -25,7 +32,8 @@ const { values } = parseArgs({
     layers: { type: 'string', default: '22' }, d: { type: 'string', default: '2048' }, ffn: { type: 'string', default: '5632' },
     heads: { type: 'string', default: '32' }, 'kv-heads': { type: 'string', default: '4' }, vocab: { type: 'string', default: '32000' },
     seq: { type: 'string', default: '512' }, batch: { type: 'string', default: '1' }, steps: { type: 'string', default: '3' },
-    rank: { type: 'string', default: '8' }, 'no-train': { type: 'boolean', default: false }, dir: { type: 'string' }, keep: { type: 'boolean', default: false },
+    rank: { type: 'string', default: '8' }, 'no-train': { type: 'boolean', default: false }, 'no-torch': { type: 'boolean', default: false },
+    '7b': { type: 'boolean', default: false }, dir: { type: 'string' }, keep: { type: 'boolean', default: false },
   },
 });
 const n = (k: keyof typeof values) => Number(values[k]);
@@ -51,7 +59,8 @@ try {
     console.log(`build     ${built.seconds.toFixed(1)} s, peak RSS ${gib(built.rss)} (examples/models builder; not lor2c's cost)`);
   } else console.log(`build     reusing ${basePath}`);
 
-  writeFileSync(join(dir, 'bench.lor2c'), `model "base.onnx"\nlor2c {\n  rank ${n('rank')}\n  alpha ${2 * n('rank')}\n}\ntrain {\n  task lm(logits "logits", labels "input_ids")\n  optimizer adamw(lr 1e-4)\n  batch ${n('batch')}\n  steps ${n('steps')}\n}\n`);
+  const spec = `model "base.onnx"\nlor2c {\n  rank ${n('rank')}\n  alpha ${2 * n('rank')}\n}\ntrain {\n  task lm(logits "logits", labels "input_ids")\n  optimizer adamw(lr 1e-4)\n  batch ${n('batch')}\n  steps ${n('steps')}\n}\n`;
+  writeFileSync(join(dir, 'bench.lor2c'), spec);
   const artifacts = join(dir, 'artifacts');
   const compiled = timed('compile', ['node', 'bin/lor2c.js', 'compile', join(dir, 'bench.lor2c'), '--out', artifacts]);
   const weights = execFileSync('du', ['-sb', '--apparent-size', join(artifacts, 'weights.bin')], { encoding: 'utf8' }).split('\t')[0];

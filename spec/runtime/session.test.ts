@@ -10,16 +10,19 @@ import { maxThreads } from '../../runtime/threads.ts';
 import { Graph, GraphBuilder, Model, modelToProto } from '../../compiler/graph/index.ts';
 import { DataType, makeValueInfo, writeModel } from '../../compiler/onnx/index.ts';
 
-/** y = x @ W with W (1.5 MB) stored as external data beside the model. */
-function externalDataModel(): { path: string; w: Float32Array } {
+/** y = x @ W with W (n x n, default 640: 1.5 MB) stored as external data beside the model; withGemm adds z = Gemm(x, W, transB). */
+function externalDataModel(n = 640, rows = 1, withGemm = false): { path: string; w: Float32Array; dir: string } {
   const g = new Graph();
   const b = new GraphBuilder(g);
-  const n = 640;
   const w = Float32Array.from({ length: n * n }, (_, i) => (i % 7) - 3);
   const wName = b.constant('W', DataType.FLOAT, [n, n], w);
-  g.inputs.push(makeValueInfo('x', DataType.FLOAT, [1, n]));
+  g.inputs.push(makeValueInfo('x', DataType.FLOAT, [rows, n]));
   b.op('MatMul', ['x', wName], undefined, { outputs: ['y'] });
-  g.outputs.push(makeValueInfo('y', DataType.FLOAT, [1, n]));
+  g.outputs.push(makeValueInfo('y', DataType.FLOAT, [rows, n]));
+  if (withGemm) {
+    b.op('Gemm', ['x', wName], { transB: 1 }, { outputs: ['z'] });
+    g.outputs.push(makeValueInfo('z', DataType.FLOAT, [rows, n]));
+  }
   const m = new Model(g);
   m.opsets.set('', 17);
   const proto = modelToProto(m);
@@ -27,7 +30,7 @@ function externalDataModel(): { path: string; w: Float32Array } {
   const dir = mkdtempSync(join(tmpdir(), 'lor2c-session-'));
   const path = join(dir, 'model.onnx');
   writeModel(proto, path);
-  return { path, w };
+  return { path, w, dir };
 }
 
 test('loads a model with external data by path, with thread and optimisation settings', async (t) => {
@@ -104,20 +107,7 @@ test('the library bounds thread counts itself (the CLI reports the same bound): 
  */
 test('weightPrepacking false: the two reads of one constant weight share it (one copy, not two packed ones)', (t) => {
   const n = 4096;
-  const g = new Graph();
-  const b = new GraphBuilder(g);
-  const wName = b.constant('W', DataType.FLOAT, [n, n], Float32Array.from({ length: n * n }, (_, i) => (i % 5) - 2));
-  g.inputs.push(makeValueInfo('x', DataType.FLOAT, [2, n]));
-  b.op('MatMul', ['x', wName], undefined, { outputs: ['y'] });
-  b.op('Gemm', ['x', wName], { transB: 1 }, { outputs: ['z'] });
-  g.outputs.push(makeValueInfo('y', DataType.FLOAT, [2, n]), makeValueInfo('z', DataType.FLOAT, [2, n]));
-  const m = new Model(g);
-  m.opsets.set('', 17);
-  const proto = modelToProto(m);
-  proto.irVersion = 10n;
-  const dir = mkdtempSync(join(tmpdir(), 'lor2c-session-'));
-  const path = join(dir, 'model.onnx');
-  writeModel(proto, path);
+  const { path, dir } = externalDataModel(n, 2, true);
   // Each measurement in a fresh process: RSS after opening the session and one run.
   const rss = (prepacking: boolean) => {
     const script = join(dir, `open-${prepacking}.mts`);

@@ -19,7 +19,7 @@
  * folder under the system temp dir) must have room for the weights; the generated files are
  * deleted at the end unless --keep (or a DIR that already holds base.onnx, which is reused).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -78,6 +78,30 @@ try {
     const timedSteps = stepSeconds.length > 2 ? stepSeconds.slice(2) : stepSeconds.slice(-1);
     const step = median(timedSteps);
     console.log(`train     ${stepSeconds.length} steps of ${batch} x ${seq}: ${stepSeconds.map((s) => s.toFixed(1)).join(', ')} s; ${step.toFixed(2)} s/step, ${((batch * seq) / step).toFixed(0)} tokens/s; process ${trained.seconds.toFixed(1)} s (${trained.cpu.toFixed(1)} s CPU), peak RSS ${gib(trained.rss)}`);
+    if (!values['no-torch']) {
+      if (spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) console.log('torch     skipped: /usr/bin/python3 has no torch (Debian: python3-torch, libopenblas0-pthread)');
+      else {
+        // Same shape, same step, after lor2c's run; torch-step.py adds two warm-up steps.
+        const torch = timed('torch', ['/usr/bin/python3', 'bench/torch-step.py', '--arch', 'llama', '--layers', `${layers}`, '--d', `${d}`, '--ffn', `${ffn}`, '--heads', `${heads}`, '--kv-heads', `${kv}`, '--vocab', `${vocab}`, '--seq', `${seq}`, '--batch', `${batch}`, '--steps', `${Math.max(1, steps - 2)}`, '--rank', `${n('rank')}`, '--threads', `${availableParallelism()}`]);
+        const torchStep = Number(torch.stdout.match(/^torch step ([0-9.]+)/m)?.[1]);
+        console.log(`torch     ${torchStep.toFixed(2)} s/step, ${((batch * seq) / torchStep).toFixed(0)} tokens/s; process ${torch.seconds.toFixed(1)} s (${torch.cpu.toFixed(1)} s CPU), peak RSS ${gib(torch.rss)}`);
+        console.log(`ratio     lor2c / torch: peak RSS ${(trained.rss / torch.rss).toFixed(2)}, step time ${(step / torchStep).toFixed(2)}`);
+      }
+    }
+  }
+  if (values['7b']) {
+    const big = join(dir, '7b');
+    mkdirSync(big, { recursive: true });
+    const halfBytes = 2 * (2 * 32000 * 4096 + 32 * (4 * 4096 * 4096 + 3 * 4096 * 11008 + 2 * 4096) + 4096);
+    const free = statfsSync(big).bavail * statfsSync(big).bsize;
+    if (free < halfBytes * 1.1) throw new Error(`${big} has ${gib(free)} free; the 7B-shaped float16 base needs ${gib(halfBytes)} (pass --dir elsewhere)`);
+    const written = timed('7b build', ['node', '--import', 'tsx', 'bench/write-half-llama.ts', '--out', join(big, 'base.onnx')]);
+    console.log(`7b build  ${written.seconds.toFixed(1)} s, peak RSS ${gib(written.rss)}: LLaMA-2-7B's shape (32 layers, d 4096, ffn 11008, 32 heads, vocab 32000), float16, ${gib(halfBytes)} (bench/write-half-llama.ts; not lor2c's cost)`);
+    writeFileSync(join(big, 'bench.lor2c'), spec);
+    const compiled7b = timed('7b compile', ['node', 'bin/lor2c.js', 'compile', join(big, 'bench.lor2c'), '--out', join(big, 'artifacts')]);
+    const precision = compiled7b.stdout.split('\n').find((l) => l.startsWith('precision'))?.trim();
+    console.log(`7b compile ${compiled7b.seconds.toFixed(1)} s (${compiled7b.cpu.toFixed(1)} s CPU), peak RSS ${gib(compiled7b.rss)} (lor2c compile${precision ? `; ${precision}` : ''})`);
+    if (!values.keep) rmSync(big, { recursive: true, force: true });
   }
 } finally {
   if (!values.keep && !reuse) rmSync(dir, { recursive: true, force: true });

@@ -258,7 +258,7 @@ function buildManifest(base: PreparedBase, plan: Plan, structure: AdapterStructu
   const manifestTask: Manifest['task'] = task.kind === 'regress'
     ? { kind: 'regress', labelKey: task.target, logits: task.output }
     : task.kind === 'lm'
-      ? { kind: 'lm', labelKey: task.labels, logits: task.logits, ignoreIndex: task.ignoreIndex }
+      ? { kind: 'lm', labelKey: task.labels, logits: task.logits, ignoreIndex: task.ignoreIndex, shift: task.shift }
       : { kind: 'classify', labelKey: task.labels, logits: task.logits };
   // The eval graph has the forward pass, the labels and the logits: the model's own limits.
   const evalGraph = graphs.eval.graph;

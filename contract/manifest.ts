@@ -96,7 +96,8 @@ export interface Manifest {
     /** LR warmup: a step count, or a fraction of the run's total steps (rounded up). */
     warmup: Warmup;
   };
-  task: { kind: 'classify' | 'lm' | 'regress'; labelKey: string; logits: string; ignoreIndex?: number };
+  /** `shift` (lm): position t predicts label t + 1, so a row's first label is never a target; absent means true. */
+  task: { kind: 'classify' | 'lm' | 'regress'; labelKey: string; logits: string; ignoreIndex?: number; shift?: boolean };
   optimizer: { kind: 'adamw' | 'sgd'; settings: Record<string, number | boolean | string> };
   parameters: ParameterInfo[];
   graphs: { train: GraphInfo; eval: GraphInfo; infer: GraphInfo };

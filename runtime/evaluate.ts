@@ -53,7 +53,7 @@ export async function evaluate(session: EngineSession, manifest: Manifest, data:
     const labelTensor = batch.feeds[task.labelKey];
     if (lossOut) {
       const loss = Number((out[lossOut.name]!.data as Float32Array)[0]);
-      const w = task.kind === 'lm' ? countTargets(labelTensor, task.ignoreIndex ?? -100) : batch.examples;
+      const w = task.kind === 'lm' ? countTargets(labelTensor, task.ignoreIndex ?? -100, task.shift ?? true) : batch.examples;
       lossSum += loss * w;
       weightSum += w;
     }
@@ -85,9 +85,18 @@ export async function evaluate(session: EngineSession, manifest: Manifest, data:
   return metrics;
 }
 
-function countTargets(labels: TensorValue | undefined, ignore: number): number {
+/**
+ * The tokens a batch's mean loss was taken over, to weight it in the mean over batches: labels
+ * that are not `ignore`, leaving out each row's first label when the loss shifts (position t
+ * predicts label t + 1, so label 0 is never predicted).
+ */
+export function countTargets(labels: TensorValue | undefined, ignore: number, shift: boolean): number {
   if (!labels) return 1;
-  let n = 0;
-  for (const v of labels.data as Iterable<number | bigint>) if (Number(v) !== ignore) n++;
+  const length = labels.dims.at(-1) ?? 1;
+  let n = 0, i = 0;
+  for (const v of labels.data as Iterable<number | bigint>) {
+    if (!(shift && i % length === 0) && Number(v) !== ignore) n++;
+    i++;
+  }
   return n;
 }

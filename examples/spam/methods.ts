@@ -14,7 +14,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readTrainingLog } from '../../runtime/index.ts';
 
@@ -77,7 +77,7 @@ if (!existsSync(join(out, 'base.onnx')) || !existsSync(join(out, 'data', 'train.
 
 function spec(m: Method, seed: number): string {
   return `# ${m.name}, seed ${seed} (written by examples/spam/methods.ts)
-model "${join(process.cwd(), out, 'base.onnx')}"
+model "${resolve(out, 'base.onnx')}"
 blocks auto
 ${m.sections}
 text {

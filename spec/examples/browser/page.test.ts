@@ -125,6 +125,9 @@ const decision = (e: Record<string, unknown>) => ({ type: e.type, step: e.step, 
   const worstResume = worstRelative(straight.losses, resumed);
   t.log(`page 4 + resume 4: ${resumed.map((l) => l.toFixed(6)).join(' ')} (node straight: largest relative difference ${worstResume.toExponential(2)})`);
   t.true(worstResume <= 1e-5, `resumed losses differ by ${worstResume} relative`);
+  // Within the page, resuming is exact: the same kernels on the same values as a straight run.
+  const straightPage = await trainInPage(await context.newPage(), url, { example: 'artifacts', steps: STEPS });
+  t.deepEqual(resumed, straightPage.losses, 'page 4 + resume 4 equals the page\'s straight 8 steps bit for bit');
 
   // The page's checkpoint resumes in Node, with the files renamed as lor2c train writes them.
   const dir = join(work, 'node-ckpt', 'step-00000004');

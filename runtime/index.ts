@@ -28,3 +28,4 @@ export { trainTokenizer, type TokenizerKind } from './tokenizer/train.ts';
 export { generate, lastLogits, tokenRow, type GenerateOptions, type Generation, type StopReason } from './generate/generate.ts';
 export { positionLimit, type PositionLimit } from './generate/position-limit.ts';
 export { argmax, softmax, topTokens, candidates, chooseToken, samplingProblem, type SamplingOptions, type TokenProbability } from './generate/sampling.ts';
+export { classCount } from './data/examples-contract.ts';

@@ -1,7 +1,7 @@
 /** Flags of the commands that read raw text (compile, train, eval, infer): the tokenizer and the fields. */
 import { positiveInt } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { loadTextInput, saveTextInput, TEXT_CONFIG, type TextFlags, type TextInput } from '../../runtime/index.ts';
+import { classCount, loadTextInput, readManifest, saveTextInput, TEXT_CONFIG, type TextFlags, type TextInput } from '../../runtime/index.ts';
 
 export const TEXT_OPTIONS = {
   tokenizer: { type: 'string' },
@@ -53,6 +53,16 @@ export function textInputFor(dir: string, values: TextValues): TextInput | undef
 export function keepTextInput(command: string, dir: string, input: TextInput | undefined, values: TextValues): void {
   if (!input || !(input.labelsChanged || values.tokenizer !== undefined)) return;
   const labels = input.labelsChanged && input.labels ? `; labels ${input.labels.names.map((n, i) => `${n}=${i}`).join(', ')}` : '';
+  const classes = classCount(readManifest(dir));
+  const fixed = input.labelsChanged ? input.labels : undefined;
   const path = saveTextInput(dir, input);
   console.error(`lor2c ${command}: text settings kept in ${path}${labels}`);
+  // A map fixed from data that lacks some class (a file of one class, a label never present)
+  // leaves logits no name can reach: training never sees them, and the map is kept from now on.
+  if (fixed && classes !== undefined && fixed.size < classes) {
+    console.error(
+      `lor2c ${command}: warning: the data has ${fixed.size} label${fixed.size === 1 ? '' : 's'} (${fixed.names.join(', ')}) but the model's logits have ${classes} classes; ` +
+        `${classes - fixed.size === 1 ? `id ${fixed.size} has` : `ids ${fixed.size}..${classes - 1} have`} no name. If a label is missing from this file, name them all: \`labels [...]\` in the spec's text { } section or --labels a,b,... at compile`,
+    );
+  }
 }

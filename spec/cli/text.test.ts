@@ -52,6 +52,7 @@ train {
   t.is(trained.code, 0, trained.err);
   t.log(trained.out.split("\n").slice(-3).join(" | "));
   t.regex(trained.err, /labels ham=0, spam=1/);
+  t.notRegex(trained.err, /warning/);
   const kept = JSON.parse(readFileSync(join(dir, 'text.json'), 'utf8'));
   t.deepEqual(kept.labels.id2label, { 0: 'ham', 1: 'spam' });
   t.is(kept.maxLength, 16);
@@ -117,4 +118,15 @@ train {
   t.is(refused.code, 1);
   t.regex(refused.err, /no-tokenizer\.lor2c:2:1.*`text \{ \}` needs the tokenizer/s);
   t.regex(refused.err, /tokenizer "tokenizer\.json"/);
+});
+
+test.serial('a label map fixed from data of one class, for a model of two, is kept with a warning naming the missing id', async (t) => {
+  const dir = join(root, 'one-class');
+  const compiled = await runCli('compile', join(root, 'spec.lor2c'), '--out', dir, '--tokenizer', join(root, 'tokenizer.json'), '--max-length', '16');
+  t.is(compiled.code, 0, compiled.err);
+  const hamOnly = join(root, 'ham-only.csv');
+  writeFileSync(hamOnly, rows(16, 0).split('\n').filter((l, i) => i === 0 || l.endsWith(',ham')).join('\n') + '\n');
+  const trained = await runCli('train', dir, '--data', hamOnly, '--steps', '1', '--checkpoint', join(root, 'ckpt-one'));
+  t.is(trained.code, 0, trained.err);
+  t.regex(trained.err, /warning: the data has 1 label \(ham\) but the model's logits have 2 classes; id 1 has no name\. .*labels \[\.\.\.\]/);
 });

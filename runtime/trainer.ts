@@ -139,8 +139,11 @@ export interface TrainResult {
 interface Sessions {
   dir: string;
   manifest: Manifest;
-  train: EngineSession;
-  eval?: EngineSession;
+  /**
+   * Undefined from an evaluation until the next step reopens it: each session holds its own
+   * copy of the frozen weights, so only one is open at a time (docs/performance.md).
+   */
+  train: EngineSession | undefined;
   stateInputs: IOInfo[];
   /** Which compile `dir` holds (checkpoints record it), where the host can tell. */
   manifestSha256?: string;
@@ -409,8 +412,17 @@ export class Trainer {
   /** Evaluates the current parameters on the eval data. */
   async evaluate(): Promise<Metrics> {
     if (!this.evalData) throw new UserError('no evaluation data was given');
-    this.sessions.eval ??= await this.host.openGraph(this.artifacts, this.manifest.graphs.eval.file, this.opts.session);
-    return evaluate(this.sessions.eval, this.manifest, this.evalData, this.params, this.batchSize);
+    // The train and eval sessions each hold a copy of the frozen weights: the train session is
+    // closed while evaluating and the eval session after it, so the process never holds two.
+    const train = this.sessions.train;
+    this.sessions.train = undefined;
+    await train?.release();
+    const session = await this.host.openGraph(this.artifacts, this.manifest.graphs.eval.file, this.opts.session);
+    try {
+      return await evaluate(session, this.manifest, this.evalData, this.params, this.batchSize);
+    } finally {
+      await session.release();
+    }
   }
 
   /** Runs until the total step count, a stop request, or a non-finite value. */
@@ -537,6 +549,8 @@ export class Trainer {
       // accumulators, loss and metrics are read back, saving (k - 1) / k of the traffic.
       const applies = k === micro - 1;
       const wanted = applies ? graph.outputs : graph.outputs.filter((io) => !(io.role === 'param.next' || (io.role === 'state.next' && io.slot !== 'grad_accum')));
+      // Reopened after an evaluation; not counted in the step's seconds, as the first open is not.
+      this.sessions.train ??= await openTrain(this.host, this.sessions.dir, this.manifest, this.opts);
       const started = performance.now();
       const out = await this.sessions.train.run(feeds, applies ? undefined : wanted.map((io) => io.name));
       seconds += (performance.now() - started) / 1000;
@@ -628,14 +642,18 @@ function ownArtifacts(host: TrainerHost, where: string, resumed: Checkpoint | un
 }
 
 async function openSessions(host: TrainerHost, dir: string, manifest: Manifest, opts: TrainerOptions): Promise<Sessions> {
-  // The backward reads every frozen weight a second time, transposed: packed, each read would
-  // hold its own copy (runtime/session.ts).
-  const train = await host.openGraph(dir, manifest.graphs.train.file, { ...opts.session, weightPrepacking: opts.session?.weightPrepacking ?? false });
+  const train = await openTrain(host, dir, manifest, opts);
   const stateInputs = manifest.graphs.train.inputs.filter((i) => i.role === 'state');
   for (const io of stateInputs) {
     if (!io.of || !io.slot) throw new UserError(`${dir}/manifest.json: state input '${io.name}' lacks 'of' or 'slot'`);
   }
   return { dir, manifest, train, stateInputs, manifestSha256: host.manifestDigest?.(dir) };
+}
+
+function openTrain(host: TrainerHost, dir: string, manifest: Manifest, opts: TrainerOptions): Promise<EngineSession> {
+  // The backward reads every frozen weight a second time, transposed: packed, each read would
+  // hold its own copy (runtime/session.ts).
+  return host.openGraph(dir, manifest.graphs.train.file, { ...opts.session, weightPrepacking: opts.session?.weightPrepacking ?? false });
 }
 
 /** Micro-batches per optimizer step: the train graph takes an `apply` flag only when accumulating. */

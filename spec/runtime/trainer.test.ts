@@ -84,6 +84,32 @@ test('the train graph is opened without weight prepacking (two packed copies of 
   t.deepEqual(opened, [[trainer.manifest.graphs.train.file, { weightPrepacking: true }]], 'an explicit setting wins');
 });
 
+test('the train and eval sessions are never open at once (each holds the frozen weights), and evaluating changes nothing', async (t) => {
+  const w = workspace();
+  const events: string[] = [];
+  let open = 0, most = 0;
+  const host: TrainerHost = {
+    ...nodeHost,
+    openGraph: async (dir, file, settings) => {
+      const session = await nodeHost.openGraph(dir, file, settings);
+      events.push(`open ${file}`);
+      most = Math.max(most, ++open);
+      return { inputNames: session.inputNames, outputNames: session.outputNames, provider: session.provider, run: (f, o) => session.run(f, o), release: () => (events.push(`release ${file}`), open--, session.release()) };
+    },
+  };
+  const trainer = await Trainer.open(base(w, { steps: 4, evalData: w.evalData, evalEvery: 2 }), host);
+  t.truthy((await trainer.run()).metrics);
+  t.is(most, 1, events.join(', '));
+  const { train: { file: train }, eval: { file: evalFile } } = trainer.manifest.graphs;
+  const evaluation = [`release ${train}`, `open ${evalFile}`, `release ${evalFile}`];
+  t.deepEqual(events, [`open ${train}`, ...evaluation, `open ${train}`, ...evaluation], 'the next step reopens the train session');
+  const plain = await Trainer.open(base(w, { steps: 4 }), nodeHost);
+  await plain.run();
+  const again = await Trainer.open(base(w, { steps: 4, evalData: w.evalData, evalEvery: 2 }), nodeHost);
+  await again.run();
+  t.deepEqual(snapshot(again.parameters()), snapshot(plain.parameters()), 'the reopened train session continues the same run');
+});
+
 test('the same seed gives bit-identical parameters; another seed does not', async (t) => {
   const w = workspace();
   const run = async (seed: number) => {

@@ -614,14 +614,20 @@ export class Trainer {
     const dir = this.host.artifactsLocation(change.artifacts);
     const manifest = this.host.readManifest(dir);
     checkParameterSet(manifest, change.parameters, `the parameters after '${change.event.type}' at step ${this.stepCount}`);
-    const sessions = await openSessions(this.host, dir, manifest, this.opts);
     const previous = this.sessions;
+    // One copy of the frozen weights at a time: the old train session is released before the
+    // recompiled one opens (were the change to fail, the old one reopens at the next step).
+    const old = previous.train;
+    previous.train = undefined;
+    await old?.release();
+    const sessions = await openSessions(this.host, dir, manifest, this.opts);
     this.sessions = sessions;
     this.params = new Map(manifest.parameters.map((p) => [p.name, change.parameters.get(p.name)!]));
     try {
       this.optimizer = this.freshOptimizerState(change.optimizer);
     } catch (e) {
       this.sessions = previous;
+      await sessions.train?.release();
       throw e;
     }
     this.log?.event({ ...change.event, step: this.stepCount });

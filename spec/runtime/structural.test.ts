@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../support/cli.ts';
 import { Trainer } from '../../runtime/trainer.ts';
-import type { TrainerHost } from '../../runtime/trainer-host.ts';
+import { recordSessions } from '../support/session-recorder.ts';
 import { nodeHost } from '../../runtime/node-host.ts';
 import { readCheckpoint } from '../../runtime/checkpoint.ts';
 import { readTrainingLog } from '../../runtime/log.ts';
@@ -58,21 +58,11 @@ test.serial("the library Trainer takes the spec's batch, seed, length, eval inte
 
 test.serial('across Merge recompiles and evaluations the process holds one session (one copy of the frozen weights) at a time', async (t) => {
   const dir = await compiled('one-session');
-  const events: string[] = [];
-  let open = 0, most = 0;
-  const host: TrainerHost = {
-    ...nodeHost,
-    openGraph: async (at, file, settings) => {
-      const session = await nodeHost.openGraph(at, file, settings);
-      events.push(`open ${file}`);
-      most = Math.max(most, ++open);
-      return { ...session, run: (f, o) => session.run(f, o), release: () => (events.push(`release ${file}`), open--, session.release()) };
-    },
-  };
-  const trainer = await Trainer.open({ artifacts: dir, data: DATA, evalData: DATA, progress: false, session: { intraOpThreads: 1 } }, host);
+  const sessions = recordSessions();
+  const trainer = await Trainer.open({ artifacts: dir, data: DATA, evalData: DATA, progress: false, session: { intraOpThreads: 1 } }, sessions.host);
   t.is((await trainer.run()).status, 'done');
-  t.is(most, 1, events.join(', '));
-  t.true(events.filter((e) => e.startsWith('open')).length >= 5, 'two recompiles and two evaluations opened sessions');
+  t.is(sessions.most, 1, sessions.events.join(', '));
+  t.true(sessions.events.filter((e) => e.startsWith('open')).length >= 5, 'two recompiles and two evaluations opened sessions');
 });
 
 test.serial('`lor2c train` keeps the spec\'s `eval every 1 epoch`', async (t) => {

@@ -12,6 +12,7 @@ import { readTrainingLog } from '../../runtime/log.ts';
 import { float32Entry } from '../../contract/safetensors.ts';
 import { writeSafetensors } from '../../contract/safetensors-file.ts';
 import { writeTinyArtifacts, writeTinyData } from './fixtures/tiny-artifacts.ts';
+import { recordSessions } from '../support/session-recorder.ts';
 import type { Plan } from '../../contract/plan.ts';
 
 function workspace() {
@@ -86,20 +87,11 @@ test('the train graph is opened without weight prepacking (two packed copies of 
 
 test('the train and eval sessions are never open at once (each holds the frozen weights), and evaluating changes nothing', async (t) => {
   const w = workspace();
-  const events: string[] = [];
-  let open = 0, most = 0;
-  const host: TrainerHost = {
-    ...nodeHost,
-    openGraph: async (dir, file, settings) => {
-      const session = await nodeHost.openGraph(dir, file, settings);
-      events.push(`open ${file}`);
-      most = Math.max(most, ++open);
-      return { inputNames: session.inputNames, outputNames: session.outputNames, provider: session.provider, run: (f, o) => session.run(f, o), release: () => (events.push(`release ${file}`), open--, session.release()) };
-    },
-  };
-  const trainer = await Trainer.open(base(w, { steps: 4, evalData: w.evalData, evalEvery: 2 }), host);
+  const sessions = recordSessions();
+  const events = sessions.events;
+  const trainer = await Trainer.open(base(w, { steps: 4, evalData: w.evalData, evalEvery: 2 }), sessions.host);
   t.truthy((await trainer.run()).metrics);
-  t.is(most, 1, events.join(', '));
+  t.is(sessions.most, 1, events.join(', '));
   const { train: { file: train }, eval: { file: evalFile } } = trainer.manifest.graphs;
   const evaluation = [`release ${train}`, `open ${evalFile}`, `release ${evalFile}`];
   t.deepEqual(events, [`open ${train}`, ...evaluation, `open ${train}`, ...evaluation], 'the next step reopens the train session');

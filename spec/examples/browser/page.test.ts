@@ -6,7 +6,7 @@
  * same artifacts, seed and data; the adapter the page downloads must load with `lor2c infer`.
  * Skipped (with the reason) where chromium is not installed.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,6 +39,22 @@ const haveChromium = existsSync(CHROMIUM);
 
 interface PageResult { status: string; error?: string; losses: number[]; events: Record<string, unknown>[]; metrics?: Record<string, number>; provider?: string }
 type Page = Awaited<ReturnType<Awaited<ReturnType<typeof chromium.launchPersistentContext>>['newPage']>>;
+
+/** Chromium without a GPU and without network chatter (the page's wasm runs). */
+const CPU_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** A scratch folder, the built page served on a free port and a chromium profile, all removed when the test ends. */
+async function openBrowser(t: ExecutionContext, tag: string, args: string[] = CPU_ARGS) {
+  const work = mkdtempSync(join(tmpdir(), `lor2c-browser-${tag}`));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const example = theExample();
+  await built;
+  const { server, url } = await serve({ example: example.dir, port: 0 });
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const context = await chromium.launchPersistentContext(join(work, 'profile'), { executablePath: CHROMIUM, headless: true, acceptDownloads: true, args });
+  t.teardown(() => context.close());
+  return { work, example, url, context };
+}
 
 /** Loads an example in a fresh page and trains it; `resume` names checkpoint files to pick first. */
 async function trainInPage(page: Page, url: string, opts: { example: string; steps: number; stopAfter?: number; resume?: string[]; backend?: string }): Promise<PageResult> {
@@ -89,14 +105,7 @@ function nodeRun(artifacts: string, data: string, steps: number, seed: number, l
 const decision = (e: Record<string, unknown>) => ({ type: e.type, step: e.step, merged: e.merged, into: e.into, injected: e.injected, rank: e.rank, parameters: e.parameters });
 
 (haveChromium ? test : test.skip)(`Merge + Inject recompile in chromium as in lor2c train (same decisions, same losses); a checkpoint resumes in the page and in Node`, async (t) => {
-  const work = mkdtempSync(join(tmpdir(), 'lor2c-browser-dyn-'));
-  t.teardown(() => rmSync(work, { recursive: true, force: true }));
-  const example = theExample();
-  await built;
-  const { server, url } = await serve({ example: example.dir, port: 0 });
-  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
-  const context = await chromium.launchPersistentContext(join(work, 'profile'), { executablePath: CHROMIUM, headless: true, acceptDownloads: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
-  t.teardown(() => context.close());
+  const { work, example, url, context } = await openBrowser(t, 'dyn-');
   const seed = JSON.parse(readFileSync(join(example.dynamic, 'manifest.json'), 'utf8')).training.seed as number;
 
   // Merge after step 3, inject after step 5: the page recompiles with the bundled compiler.
@@ -141,20 +150,7 @@ const decision = (e: Record<string, unknown>) => ({ type: e.type, step: e.step, 
 });
 
 (haveChromium ? test : test.skip)(`${STEPS} steps in chromium give lor2c train's losses; the downloaded adapter loads with lor2c infer`, async (t) => {
-  const work = mkdtempSync(join(tmpdir(), 'lor2c-browser-'));
-  t.teardown(() => rmSync(work, { recursive: true, force: true }));
-  const example = theExample();
-  await built;
-  const { server, url } = await serve({ example: example.dir, port: 0 });
-  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
-
-  const context = await chromium.launchPersistentContext(join(work, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    acceptDownloads: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  t.teardown(() => context.close());
+  const { work, example, url, context } = await openBrowser(t, '');
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -206,14 +202,7 @@ const decision = (e: Record<string, unknown>) => ({ type: e.type, step: e.step, 
 const WEBGPU_ARGS = ['--no-sandbox', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const WEBGPU_STEPS = 4;
 (haveChromium ? test : test.skip)(`${WEBGPU_STEPS} steps with the WebGPU provider (SwiftShader): lor2c train's losses within 1e-3, or wasm with a visible notice`, async (t) => {
-  const work = mkdtempSync(join(tmpdir(), 'lor2c-browser-gpu-'));
-  t.teardown(() => rmSync(work, { recursive: true, force: true }));
-  const example = theExample();
-  await built;
-  const { server, url } = await serve({ example: example.dir, port: 0 });
-  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
-  const context = await chromium.launchPersistentContext(join(work, 'profile'), { executablePath: CHROMIUM, headless: true, args: WEBGPU_ARGS });
-  t.teardown(() => context.close());
+  const { work, example, url, context } = await openBrowser(t, 'gpu-', WEBGPU_ARGS);
   const page = await context.newPage();
   const gpu = await trainInPage(page, url, { example: 'artifacts', steps: WEBGPU_STEPS, backend: 'webgpu' });
   const seed = JSON.parse(readFileSync(join(example.artifacts, 'manifest.json'), 'utf8')).training.seed as number;

@@ -259,7 +259,7 @@ function buildManifest(base: PreparedBase, plan: Plan, structure: AdapterStructu
     ? { kind: 'regress', labelKey: task.target, logits: task.output }
     : task.kind === 'lm'
       ? { kind: 'lm', labelKey: task.labels, logits: task.logits, ignoreIndex: task.ignoreIndex, shift: task.shift }
-      : { kind: 'classify', labelKey: task.labels, logits: task.logits };
+      : { kind: 'classify', labelKey: task.labels, logits: task.logits, ...(task.positive !== undefined ? { positive: task.positive } : {}) };
   // The eval graph has the forward pass, the labels and the logits: the model's own limits.
   const evalGraph = graphs.eval.graph;
   const batchInputs = evalGraph.feedInputs().filter((v) => graphs.interfaces.eval.inputs.get(v.name)?.role === 'batch');

@@ -96,8 +96,11 @@ export interface Manifest {
     /** LR warmup: a step count, or a fraction of the run's total steps (rounded up). */
     warmup: Warmup;
   };
-  /** `shift` (lm): position t predicts label t + 1, so a row's first label is never a target; absent means true. */
-  task: { kind: 'classify' | 'lm' | 'regress'; labelKey: string; logits: string; ignoreIndex?: number; shift?: boolean };
+  /**
+   * `shift` (lm): position t predicts label t + 1, so a row's first label is never a target; absent means true.
+   * `positive` (classify): the class F1 is computed for, a label name or a class id; absent means class id 1.
+   */
+  task: { kind: 'classify' | 'lm' | 'regress'; labelKey: string; logits: string; ignoreIndex?: number; shift?: boolean; positive?: string | number };
   optimizer: { kind: 'adamw' | 'sgd'; settings: Record<string, number | boolean | string> };
   parameters: ParameterInfo[];
   graphs: { train: GraphInfo; eval: GraphInfo; infer: GraphInfo };

@@ -265,8 +265,11 @@ export interface InjectPlan {
 }
 
 export type TaskPlan =
-  /** Softmax cross-entropy over the `logits` output (last axis = classes) against integer labels from data key `labels`. */
-  | { kind: 'classify'; logits: string; labels: string }
+  /**
+   * Softmax cross-entropy over the `logits` output (last axis = classes) against integer labels from data key `labels`.
+   * `positive`: the class F1 is computed for, a label name or a class id; absent: class id 1.
+   */
+  | { kind: 'classify'; logits: string; labels: string; positive?: string | number }
   /** Token-level cross-entropy; with `shift`, position t predicts label t+1 (labels may be the input ids). Labels equal to ignoreIndex do not count. */
   | { kind: 'lm'; logits: string; labels: string; ignoreIndex: number; shift: boolean }
   /** Mean squared error between the `output` tensor and data key `target`. */

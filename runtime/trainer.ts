@@ -31,7 +31,7 @@ import { collate } from './data/collate.ts';
 import { classCount, type Examples } from './data/examples-contract.ts';
 import type { TextInput } from './data/text-dataset.ts';
 import { dataSchema } from './data/schema.ts';
-import { defaultBestMetric, evaluate, higherIsBetter, paramFeeds, type Metrics } from './evaluate.ts';
+import { defaultBestMetric, evaluate, higherIsBetter, metricTitle, paramFeeds, positiveClass, type Metrics } from './evaluate.ts';
 import type { StepRecord } from './log.ts';
 import { headerRecord, moduleSfs } from './report/run-record.ts';
 import { Progress, type ProgressOptions } from './progress.ts';
@@ -250,7 +250,11 @@ export class Trainer {
     const t = new Trainer(opts, host, sessions, batchSize, seed, totalSteps);
     t.trainData = trainData;
     t.plan = plan;
-    if (opts.evalData) t.evalData = await host.openDataset(opts.evalData, dataSchema(manifest.graphs.eval, manifest.task, opts.padValues), dataOptions);
+    if (opts.evalData) {
+      t.evalData = await host.openDataset(opts.evalData, dataSchema(manifest.graphs.eval, manifest.task, opts.padValues), dataOptions);
+      // A misnamed positive class is refused now, not at the first evaluation after training steps.
+      positiveClass(manifest.task, opts.text?.labels, classCount(manifest));
+    }
     if (resumed) t.restore(resumed);
     else t.initialise();
     if (opts.log) t.log = host.openLog(opts.log, resumed?.step);
@@ -419,7 +423,7 @@ export class Trainer {
     await train?.release();
     const session = await this.host.openGraph(this.artifacts, this.manifest.graphs.eval.file, this.opts.session);
     try {
-      return await evaluate(session, this.manifest, this.evalData, this.params, this.batchSize);
+      return await evaluate(session, this.manifest, this.evalData, this.params, this.batchSize, this.opts.text?.labels);
     } finally {
       await session.release();
     }
@@ -461,7 +465,7 @@ export class Trainer {
           evalMetrics = await this.evaluate();
           this.lastMetrics = evalMetrics;
           improved = this.considerBest(evalMetrics);
-          progress?.note(`eval @ step ${this.stepCount}: ${Object.entries(evalMetrics).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join('  ')}${improved ? '  (best)' : ''}`);
+          progress?.note(`eval @ step ${this.stepCount}: ${Object.entries(evalMetrics).map(([k, v]) => `${metricTitle(k, this.manifest.task, this.opts.text?.labels)} ${v.toPrecision(4)}`).join('  ')}${improved ? '  (best)' : ''}`);
         }
         if (outcome.skipped) {
           const skipped = { type: 'skipped', step: this.stepCount, loss_scale: outcome.skipped.lossScale, why: 'fp16 gradient overflow: the parameters were left as they were and the loss scale halved' };

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { classCount, openExamples, dataSchema, evaluate, nodeEngine } from '../../runtime/index.ts';
+import { classCount, openExamples, dataSchema, evaluate, metricTitle, nodeEngine } from '../../runtime/index.ts';
 import { keepTextInput, TEXT_HELP, TEXT_OPTIONS, textInputFor } from './text-flags.ts';
 import { manifestAndParameters, oneDir, RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags } from './runtime-flags.ts';
 
@@ -14,7 +14,8 @@ export const evalCommand: Command = {
 
 Runs DIR/eval.onnx over every row of FILE (model inputs plus the label key) in file order and
 prints the task's metrics:
-  classify   loss, accuracy, f1 (positive class 1 with two classes, else macro), mcc
+  classify   loss, accuracy, f1 (of the task's positive class; default class id 1 with two
+             classes, else macro; shown as f1(NAME) with string labels), mcc
   regress    loss, pearson, spearman
   lm         loss (per token), perplexity
 The values evaluated are the checkpoint's, the --adapter file's, or DIR's adapter.safetensors.
@@ -38,7 +39,7 @@ ${TEXT_HELP}`,
     const session = await nodeEngine({ target: flags.target, intraOpThreads: flags.threads }).open({ kind: 'file', path: join(artifacts, manifest.graphs.eval.file) });
     let metrics;
     try {
-      metrics = await evaluate(session, manifest, data, params.values, flags.batch ?? 16);
+      metrics = await evaluate(session, manifest, data, params.values, flags.batch ?? 16, text?.labels);
     } finally {
       data.close();
       await session.release();
@@ -46,9 +47,10 @@ ${TEXT_HELP}`,
     if (values.json) {
       console.log(JSON.stringify({ examples: data.size, metrics, source: params.source }));
     } else {
-      const width = Math.max(...Object.keys(metrics).map((k) => k.length));
+      const rows = Object.entries(metrics).map(([k, v]) => [metricTitle(k, manifest.task, text?.labels), v] as const);
+      const width = Math.max(...rows.map(([k]) => k.length));
       console.log(`${data.size} examples, values from ${params.source.kind === 'checkpoint' ? `checkpoint ${params.source.path} (step ${params.source.step})` : params.source.path}`);
-      for (const [k, v] of Object.entries(metrics)) console.log(`  ${k.padEnd(width)}  ${Number.isFinite(v) ? v.toFixed(6) : String(v)}`);
+      for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${Number.isFinite(v) ? v.toFixed(6) : String(v)}`);
     }
     return 0;
   },

@@ -1,7 +1,7 @@
 import type { Command } from '../command.ts';
 import { integerFlag, parseCommandArgs, positiveInt, threadsFlag } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { Trainer, nodeHost, readManifest } from '../../runtime/index.ts';
+import { Trainer, metricTitle, nodeHost, readManifest } from '../../runtime/index.ts';
 import { keepTextInput, TEXT_HELP, TEXT_OPTIONS, textInputFor } from './text-flags.ts';
 import { warnAboutAdapter } from './runtime-flags.ts';
 
@@ -84,7 +84,7 @@ ${TEXT_HELP}`,
     keepTextInput('train', dir, text, values);
     for (const line of trainer.skippedRows) console.error(`skipped ${line}`);
     const result = await trainer.run();
-    const metrics = result.metrics ? '; eval ' + Object.entries(result.metrics).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(4) : v}`).join(', ') : '';
+    const metrics = result.metrics ? '; eval ' + Object.entries(result.metrics).map(([k, v]) => `${metricTitle(k, manifest.task, text?.labels)} ${typeof v === 'number' ? v.toFixed(4) : v}`).join(', ') : '';
     console.log(`${result.status} at step ${result.step}: loss ${result.loss?.toFixed(4) ?? '-'}${metrics}${result.checkpoint ? `; checkpoint ${result.checkpoint}` : ''}`);
     if (result.status === 'nonfinite') {
       console.error(`lor2c train: ${result.problem}`);

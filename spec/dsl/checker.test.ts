@@ -189,3 +189,29 @@ test('a spec read once checks with and without facts as checkSpec does; checking
   t.deepEqual(withFacts.plan?.modules?.map((m) => m.id), ['b0_1', 'b2', 'b3']);
   t.deepEqual(resolvePlan(withFacts.plan!, 6, undefined, withFacts.layout).resolved, resolvePlan(withFacts.plan!, 6).resolved);
 });
+
+test('task classify(positive ...): a label name or a class id; absent, the plan names none (class id 1)', (t) => {
+  t.deepEqual(planOf('lor2c\ntrain { task classify(logits "logits", labels "label", positive "spam") }\n').train.task, { kind: 'classify', logits: 'logits', labels: 'label', positive: 'spam' });
+  t.deepEqual(planOf('lor2c\ntrain { task classify(positive 0) }\n').train.task, { kind: 'classify', logits: 'logits', labels: 'labels', positive: 0 });
+  t.deepEqual(planOf('lor2c\nlet p = "junk"\ntrain { task classify(positive p) }\n').train.task, { kind: 'classify', logits: 'logits', labels: 'labels', positive: 'junk' });
+  t.deepEqual(planOf('lor2c\ntrain { task classify(labels "label") }\n').train.task, { kind: 'classify', logits: 'logits', labels: 'label' });
+});
+
+test('task classify(positive ...) refuses a value that is no class, at the value', (t) => {
+  const cases: [string, RegExp][] = [
+    ['positive -1', /positive must be at least 0, got -1/],
+    ['positive 1.5', /positive must be a whole number, got 1\.5/],
+    ['positive ""', /positive is empty/],
+    ['positive spam', /`spam` is not defined|positive must be a string in double quotes/],
+    ['positive', /`positive` needs a value: a label name in quotes or a class id/],
+  ];
+  for (const [arg, message] of cases) {
+    const r = checkSpec(`lor2c\ntrain {\n  task classify(labels "label", ${arg})\n}\n`, 's.lor2c');
+    t.true(hasErrors(r.diagnostics), arg);
+    const d = r.diagnostics.find((x) => message.test(x.message));
+    t.truthy(d, `${arg}: ${r.diagnostics.map((x) => x.message).join(' | ')}`);
+    t.is(d?.range.line, 3, arg);
+    // The value starts at column 42 (`positive` at 33): a missing value is reported at the key.
+    t.is(d?.range.col, arg === 'positive' ? 33 : 42, arg);
+  }
+});

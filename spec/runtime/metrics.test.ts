@@ -16,6 +16,14 @@ test('hand-computed binary case', (t) => {
   t.true(close(f1Macro(pred, lab), (2 / 3 + 1 / 2) / 2));
 });
 
+test('F1 of a named positive class: class 0 gives a different, hand-computed value', (t) => {
+  const pred = [1, 1, 0, 1, 0];
+  const lab = [1, 0, 1, 1, 0];
+  // Class 0: tp = 1 (i 4), fp = 1 (i 2), fn = 1 (i 1): 2 / (2 + 1 + 1); class 1 is 2/3 (above).
+  t.is(f1Binary(pred, lab, 0), 1 / 2);
+  t.is(f1Binary(pred, lab, 1), 2 / 3);
+});
+
 test('degenerate cases follow sklearn/scipy conventions', (t) => {
   t.is(matthewsCorrelation([1, 1, 1], [0, 1, 0]), 0);
   t.is(f1Binary([0, 0], [0, 0]), 0);

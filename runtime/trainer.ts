@@ -250,11 +250,9 @@ export class Trainer {
     const t = new Trainer(opts, host, sessions, batchSize, seed, totalSteps);
     t.trainData = trainData;
     t.plan = plan;
-    if (opts.evalData) {
-      t.evalData = await host.openDataset(opts.evalData, dataSchema(manifest.graphs.eval, manifest.task, opts.padValues), dataOptions);
-      // A misnamed positive class is refused now, not at the first evaluation after training steps.
-      positiveClass(manifest.task, opts.text?.labels, classCount(manifest));
-    }
+    if (opts.evalData) t.evalData = await host.openDataset(opts.evalData, dataSchema(manifest.graphs.eval, manifest.task, opts.padValues), dataOptions);
+    // A misnamed positive class is refused once the labels are known, not at an evaluation after training steps.
+    positiveClass(manifest.task, opts.text?.labels, classCount(manifest));
     if (resumed) t.restore(resumed);
     else t.initialise();
     if (opts.log) t.log = host.openLog(opts.log, resumed?.step);

@@ -53,6 +53,7 @@ train {
   t.log(trained.out.split("\n").slice(-3).join(" | "));
   t.regex(trained.err, /labels ham=0, spam=1/);
   t.notRegex(trained.err, /warning/);
+  t.regex(trained.out, /eval .*f1\(spam\) /, 'F1 is class id 1\'s, and the line says which label that is');
   const kept = JSON.parse(readFileSync(join(dir, 'text.json'), 'utf8'));
   t.deepEqual(kept.labels.id2label, { 0: 'ham', 1: 'spam' });
   t.is(kept.maxLength, 16);
@@ -62,6 +63,21 @@ train {
   const accuracy = JSON.parse(evaluated.out).metrics.accuracy;
   t.log(`dev accuracy after 40 steps: ${accuracy}`);
   t.true(accuracy >= 0.9, `accuracy ${accuracy}`);
+  t.deepEqual(Object.keys(JSON.parse(evaluated.out).metrics), ['loss', 'accuracy', 'f1', 'mcc'], 'the JSON key stays f1');
+  const shown = await runCli('eval', dir, '--data', dev, '--checkpoint', join(root, 'ckpt'));
+  t.is(shown.code, 0, shown.err);
+  t.regex(shown.out, /^ {2}f1\(spam\) {2}\d\.\d{6}$/m);
+
+  // A positive class that is not one of the labels is refused before evaluating, naming them.
+  writeFileSync(join(root, 'junk.lor2c'), readFileSync(join(root, 'spec.lor2c'), 'utf8').replace('labels "label")', 'labels "label", positive "junk")'));
+  const junkDir = join(root, 'junk-artifacts');
+  const junk = await runCli('compile', join(root, 'junk.lor2c'), '--out', junkDir, '--tokenizer', join(root, 'tokenizer.json'), '--max-length', '16');
+  t.is(junk.code, 0, junk.err);
+  t.is(JSON.parse(readFileSync(join(junkDir, 'manifest.json'), 'utf8')).task.positive, 'junk');
+  const refused = await runCli('eval', junkDir, '--data', dev);
+  t.is(refused.code, 1);
+  t.regex(refused.err, /positive "junk"\): no such label; the labels are "ham", "spam"/);
+  t.notRegex(refused.err, /\n\s+at /, 'no stack trace');
 
   const query = join(root, 'query.csv');
   writeFileSync(query, 'text\n"free cash prize, click"\n"team meeting notes"\n');

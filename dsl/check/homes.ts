@@ -2,7 +2,7 @@
  * Where each key is written, derived from the section schemas (and their calls' arguments),
  * for "`epochs` goes in `train { }`" when a key is written in the wrong section.
  */
-import { keysOf, type SectionSchema } from './schema.ts';
+import { joinOr, keysOf, type SectionSchema } from './schema.ts';
 import { INJECT } from './sections/inject.ts';
 import { LOR2C } from './sections/lor2c.ts';
 import { LORA } from './sections/lora.ts';
@@ -14,15 +14,10 @@ import { TRAIN } from './sections/train/train.ts';
 /** The sections a key may be written in, in the order a spec usually has them. */
 export const SECTIONS: readonly SectionSchema<unknown>[] = [TOP, LOR2C, LORA, MERGE, INJECT, TRAIN, TEXT];
 
-/** "`a`", "`a` or `b`", "`a`, `b` or `c`" for section homes. */
-function either(homes: string[]): string {
-  return homes.length <= 1 ? (homes[0] ?? '') : `${homes.slice(0, -1).join(', ')} or ${homes[homes.length - 1]}`;
-}
-
 function derive(): Record<string, string> {
   const homes = new Map<string, string[]>();
   for (const s of SECTIONS) for (const key of keysOf(s)) homes.set(key, [...(homes.get(key) ?? []), s.home]);
-  const out: Record<string, string> = Object.fromEntries([...homes].map(([key, list]) => [key, either(list)]));
+  const out: Record<string, string> = Object.fromEntries([...homes].map(([key, list]) => [key, joinOr(list)]));
   // A call's argument goes in the first form that takes it, the default form first (`lr`:
   // `optimizer adamw(lr 4e-4)`), unless a section has the key.
   for (const s of SECTIONS) {

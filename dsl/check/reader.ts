@@ -387,10 +387,6 @@ export class SpecReader {
     return { count, unit: unit.startsWith('step') ? 'steps' : 'epochs' };
   }
 
-  fraction(raw: Value | undefined, what: string): number | undefined {
-    return this.number(raw, { what, percent: true, min: 0, above: true, max: 1 });
-  }
-
   metric(entry: Entry, known: string[]): SfsMetric | undefined {
     // `metric sfs mean` reads naturally and SFS is the only metric: the word is optional.
     const sfs = entry.values[0]?.kind === 'word' && entry.values[0].name === 'sfs';

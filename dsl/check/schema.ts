@@ -208,10 +208,14 @@ export function number(bounds: Bounds & { percent?: boolean } = {}): ValueType<n
   };
 }
 
+/** "a", "a or b", "a, b or c". */
+export function joinOr(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
+}
+
 /** "`a`", "`a` or `b`", "`a`, `b` or `c`". */
 export function describeChoices(options: readonly string[]): string {
-  const quoted = options.map((o) => `\`${o}\``);
-  return quoted.length <= 1 ? (quoted[0] ?? '') : `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}`;
+  return joinOr(options.map((o) => `\`${o}\``));
 }
 
 /** One of fixed words. */

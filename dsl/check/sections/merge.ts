@@ -47,7 +47,7 @@ export function readMerge(r: SpecReader, e: Entry): MergePlan {
     merge.schedule = { ...built, ...(draft.maxSpan !== undefined ? { maxSpan: draft.maxSpan } : {}) };
     r.copyAt(draft, merge.schedule);
   }
-  if (!built && merge.static.length === 0 && !wrote) {
+  if (!wrote && merge.static.length === 0) {
     r.error('empty-merge', e.key.range, '`merge` says neither what nor when to merge', 'add `static 0..1` for a merge before training, or `every 1 epoch` / `max 4` for SFS-driven merges');
   }
   r.at.set(merge, e.key.range);

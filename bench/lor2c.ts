@@ -23,7 +23,7 @@ import { writeArtifacts, type WeightsCache } from '../compiler/emit/artifacts.ts
 import { mergedModule } from '../compiler/adapters/merge.ts';
 import { Trainer } from '../runtime/trainer.ts';
 import { nodeHost } from '../runtime/node-host.ts';
-import { loggedStepSeconds, median } from './measure.ts';
+import { median, stepSeconds } from './measure.ts';
 import { readTrainingLog } from '../runtime/log.ts';
 
 const { values } = parseArgs({
@@ -70,10 +70,11 @@ try {
   t0 = performance.now();
   await trainer.run();
   const total = seconds(t0);
-  const steps = loggedStepSeconds(join(dir, 'log.jsonl'));
+  const log = readTrainingLog(join(dir, 'log.jsonl'));
+  const steps = stepSeconds(log);
   const step = median(steps);
   const tokens = n('batch') * n('seq');
-  const skipped = readTrainingLog(join(dir, 'log.jsonl')).filter((r) => r.type === 'skipped');
+  const skipped = log.filter((r) => r.type === 'skipped');
   if (values.precision !== 'fp32') console.log(`precision ${values.precision} training: ${skipped.length} steps skipped for fp16 overflow${skipped.length ? ` (loss scale now ${String(skipped.at(-1)!.loss_scale)})` : ''}`);
   console.log(`train     ${steps.length} steps of batch ${n('batch')} x seq ${n('seq')}: median ${(step * 1000).toFixed(0)} ms/step in ORT (first ${(steps[0]! * 1000).toFixed(0)} ms), ${(tokens / step).toFixed(0)} tokens/s; ${total.toFixed(2)} s with data and bookkeeping`);
 

@@ -40,7 +40,12 @@ export function timedProcess(label: string, args: string[], cwd: string): Proces
 
 /** The seconds of each step a `lor2c train --log FILE` run recorded, in order. */
 export function loggedStepSeconds(logPath: string): number[] {
-  return readTrainingLog(logPath)
+  return stepSeconds(readTrainingLog(logPath));
+}
+
+/** The step records' seconds of a training log already read. */
+export function stepSeconds(records: readonly Record<string, unknown>[]): number[] {
+  return records
     .filter((r) => r.type === 'step')
     .map((r) => r.seconds)
     .filter((s): s is number => typeof s === 'number');

@@ -12,7 +12,7 @@
  * `memoryArena` setting), to see what allocation costs.
  */
 import * as ort from 'onnxruntime-node';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -59,7 +59,7 @@ try {
   for (let i = 0; i < STEPS; i++) await session.run(feeds);
   session.endProfiling();
   await session.release();
-  const file = (await import('node:fs')).readdirSync(out).find((f) => f.endsWith('.json'));
+  const file = readdirSync(out).find((f) => f.endsWith('.json'));
   if (!file) throw new Error(`ORT wrote no profile into ${out}`);
   const events = JSON.parse(readFileSync(join(out, file), 'utf8')) as ProfileEvent[];
   const report = aggregateProfile(events, { skipRuns: 1 });

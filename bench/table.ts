@@ -2,6 +2,7 @@
  * Markdown tables and the number formats of BENCHMARKS.md. A missing figure (PyTorch not
  * installed, a run left out) is a dash, never a zero.
  */
+import { gib } from './measure.ts';
 
 /** A GitHub-flavoured Markdown table; cells may not hold '|' or line breaks (they would break the row). */
 export function markdownTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -19,12 +20,12 @@ export function ratio(a: number | undefined, b: number | undefined): string {
   return known(a) && known(b) && b !== 0 ? `${(a / b).toFixed(2)}x` : DASH;
 }
 
-export function fixed(x: number | undefined, digits: number, unit = ''): string {
-  return known(x) ? `${x.toFixed(digits)}${unit}` : DASH;
+export function fixed(x: number | undefined, digits: number): string {
+  return known(x) ? x.toFixed(digits) : DASH;
 }
 
 export function gibCell(bytes: number | undefined): string {
-  return known(bytes) ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : DASH;
+  return known(bytes) ? gib(bytes) : DASH;
 }
 
 /** FLOP/s in GFLOP/s, with its share of a reference rate (the machine's MatMul rate). */

@@ -8,7 +8,8 @@
  *   npx tsx bench/write-half-llama.ts --out DIR/base.onnx [--layers 32] [--d 4096] [--ffn 11008]
  *        [--heads 32] [--kv-heads 32] [--vocab 32000] [--max-positions 4096]
  */
-import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { renameInto, temporaryName } from '../contract/atomic.ts';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { create, DataLocation, DataType, StringStringEntryProtoSchema, TensorProtoSchema, makeTensor, writeModel, type TensorProto } from '../compiler/onnx/index.ts';
@@ -23,7 +24,7 @@ const { values } = parseArgs({
 if (!values.out) throw new Error('--out is required');
 const out = values.out;
 const dataPath = `${out}.data`;
-const tmp = `${dataPath}.partial`;
+const tmp = temporaryName(dataPath, 'partial');
 const fd = openSync(tmp, 'w');
 let size = 0;
 const INLINE = 64 << 10;
@@ -62,5 +63,5 @@ closeSync(fd);
 // The rest (Casts, outputs, float Constants) as a half export has them; the weights are half already.
 toHalfExport(model);
 writeModel(model, out, { threshold: Infinity });
-renameSync(tmp, dataPath);
+renameInto(tmp, dataPath);
 console.log(`wrote ${out}: ${model.graph!.initializer.length} float16 weights, ${size} bytes of external data`);

@@ -12,7 +12,8 @@
  * masking over many epochs); a run shorter than one pass gains nothing from more than 1.
  * Output rows: {"input_ids": [...], "attention_mask": [...], "labels": [...]}.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../contract/atomic.ts';
 import { parseArgs } from 'node:util';
 import { HfTokenizer } from '../../runtime/tokenizer/hf.ts';
 import { Prng } from '../models/prng.ts';
@@ -75,7 +76,5 @@ for (let copy = 0; copy < copies; copy++) {
     lines.push(JSON.stringify({ input_ids: input, attention_mask: ids.map(() => 1), labels }));
   }
 }
-const tmp = `${values.out}.tmp-${process.pid}`;
-writeFileSync(tmp, `${lines.join('\n')}\n`);
-renameSync(tmp, values.out);
+writeFileAtomic(values.out, `${lines.join('\n')}\n`);
 console.log(`wrote ${values.out}: ${lines.length} rows (${copies} masked cop${copies === 1 ? 'y' : 'ies'} of ${encoded.length}), ${chosenTotal.toLocaleString('en-US')} of ${tokenTotal.toLocaleString('en-US')} tokens masked (${((100 * chosenTotal) / tokenTotal).toFixed(1)}%), vocab ${vocab}`);

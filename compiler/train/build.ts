@@ -38,12 +38,12 @@ import { inferDtypes } from '../graph/dtypes.ts';
 import { create, ValueInfoProtoSchema } from '../onnx/proto.ts';
 import { clipByGlobalNorm } from './clipping.ts';
 import { cloneModel } from '../graph/clone.ts';
+import { widenUncoveredHalf } from '../passes/op-coverage.ts';
 import { enableTrainingDropout } from './dropout.ts';
 import { classificationLoss, lmLoss, mseLoss, type LossHead, type LossSpec } from './losses.ts';
 import { emitUpdate, slotDims, stateSlots, type OptimizerSpec } from './optimizers.ts';
 import { emitScheduleFactor, type ScheduleSpec } from './schedules.ts';
 import { computeInHalf, type HalfType } from '../passes/compute-in-half.ts';
-import { widenUncoveredHalf } from '../passes/op-coverage.ts';
 import { addLossScaleInputs, emitScaleUpdate, unscaleGradients, type LossScale, type LossScaleSpec } from './loss-scale.ts';
 
 export interface ParamGroup {
@@ -144,10 +144,12 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
   const originalOutputs = model.graph.outputNames();
   const feeds = model.graph.feedInputs().map((v) => v.name).filter((n) => !params.some((p) => p.name === n));
 
-  const infer = forwardGraph(model, params, spec);
-  const evaluation = buildEvalGraph(model, params, opset, spec);
+  // One forward rewrite (parameters as inputs, half compute), copied for each graph.
+  const forward = forwardGraph(model, params, spec);
+  const infer = cloneModel(forward);
+  const evaluation = buildEvalGraph(model, forward, opset, spec);
 
-  const train = forwardGraph(model, params, spec);
+  const train = forward;
   const head = attachLoss(train, opset, spec.loss);
   const forwardNodes = train.graph.nodes.length;
   const accumulation = accumulationOf(spec);
@@ -189,8 +191,8 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
 }
 
 /** eval.onnx: forward and loss, with the loss and the model's outputs as graph outputs. */
-function buildEvalGraph(model: Model, params: readonly ParameterInfo[], opset: number, spec: TrainingSpec): { model: Model; head: LossHead } {
-  const evalModel = forwardGraph(model, params, spec);
+function buildEvalGraph(model: Model, forward: Model, opset: number, spec: TrainingSpec): { model: Model; head: LossHead } {
+  const evalModel = cloneModel(forward);
   const head = attachLoss(evalModel, opset, spec.loss);
   evalModel.graph.outputs = [...typedOutputs(evalModel, ['loss']), ...model.graph.outputs];
   finish(evalModel);

@@ -19,7 +19,7 @@ import { inferGraphShapes } from '../shapes/infer.ts';
 import { GradContext } from './context.ts';
 import { Emitter } from '../graph/emitter.ts';
 import { gradientRuleFor } from './registry.ts';
-import type { GradientRule } from './rule.ts';
+import { differentiableInputs } from '../ops/traits.ts';
 
 /** Gradients use Expand (opset 8), Where and ConstantOfShape (opset 9). */
 export const MIN_OPSET = 9;
@@ -54,13 +54,6 @@ export interface DifferentiateResult {
   nodesAdded: number;
   /** The emitter used (its type knowledge covers the new values): callers may keep emitting. */
   emitter: Emitter;
-}
-
-function differentiableSlots(node: Node, rule: GradientRule | undefined): readonly number[] {
-  if (!rule) return node.inputs.map((_, i) => i);
-  const d = rule.differentiable;
-  if (!d) return node.inputs.map((_, i) => i);
-  return typeof d === 'function' ? d(node) : d;
 }
 
 /**
@@ -108,7 +101,7 @@ function variedValues(forward: readonly Node[], wrt: readonly string[], isFloat:
   for (const node of forward) {
     const entry = gradientRuleFor(node.domain, node.opType);
     if (entry === 'nondifferentiable') continue;
-    const reads = hasSubgraphs(node) ? nodeReads(node) : differentiableSlots(node, entry).map((i) => node.inputs[i] ?? '');
+    const reads = hasSubgraphs(node) ? nodeReads(node) : differentiableInputs(node).map((i) => node.inputs[i] ?? '');
     if (!reads.some((r) => r && varied.has(r))) continue;
     for (const o of node.outputs) if (o && isFloat(o)) varied.add(o);
   }
@@ -155,7 +148,7 @@ function propagate(e: Emitter, forward: readonly Node[], path: GradientPath, sum
     if (!entry || hasSubgraphs(node)) throw missingRule(node, forward, path.varied, path.feedsLoss, opts, entry === undefined);
     const outputGrads = node.outputs.map((o) => (o && onPath(path, o) ? sums.total(o) : undefined));
     if (outputGrads.every((g) => g === undefined)) continue;
-    const slots = new Set(differentiableSlots(node, entry));
+    const slots = new Set(differentiableInputs(node));
     const wanted = node.inputs.map((x, k) => x !== '' && slots.has(k) && path.varied.has(x));
     if (!wanted.some(Boolean)) continue;
     const ctx = new GradContext(e, node, outputGrads, wanted);

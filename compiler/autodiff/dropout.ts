@@ -29,5 +29,5 @@ function dropoutGrad(g: GradContext): string[] {
 }
 
 export const dropoutRules: RuleTable = {
-  Dropout: { differentiable: [0], saves: (g) => (mayDrop(g) ? [1] : []), grad: dropoutGrad },
+  Dropout: { saves: (g) => (mayDrop(g) ? [1] : []), grad: dropoutGrad },
 };

@@ -48,7 +48,6 @@ export const elementwiseRules: RuleTable = {
   Min: { grad: (g) => selectGrad(g, 'Greater') },
   // y = where(c, a, b)
   Where: {
-    differentiable: [1, 2],
     grad: (g) => {
       const zero = g.c(0, g.y());
       return [undefined, g.needs(1) && g.sumTo(g.op('Where', [g.x(0), g.dy(), zero]), 1), g.needs(2) && g.sumTo(g.op('Where', [g.x(0), zero, g.dy()]), 2)];
@@ -89,7 +88,7 @@ export const elementwiseRules: RuleTable = {
       return [g.castLike(g.dy(), g.x())];
     },
   },
-  CastLike: { differentiable: [0], grad: (g) => [g.castLike(g.dy(), g.x(0))] },
+  CastLike: { grad: (g) => [g.castLike(g.dy(), g.x(0))] },
 };
 
 // Where both inputs are equal the gradient goes to the first (ONNX has no tie rule; torch splits it evenly for max/min of two tensors).

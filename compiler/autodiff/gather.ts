@@ -212,8 +212,8 @@ function gatherNDGrad(g: GradContext): string[] {
 }
 
 export const gatherRules: RuleTable = {
-  Gather: { differentiable: [0], grad: gatherGrad },
-  GatherElements: { differentiable: [0], grad: gatherElementsGrad },
-  GatherND: { differentiable: [0], grad: gatherNDGrad },
+  Gather: { grad: gatherGrad },
+  GatherElements: { grad: gatherElementsGrad },
+  GatherND: { grad: gatherNDGrad },
 };
 

@@ -61,19 +61,17 @@ function sumLike(g: GradContext, v: string, axes: Axes): string {
 }
 
 export const reduceRules: RuleTable = {
-  ReduceSum: { differentiable: [0], grad: (g) => [expandBack(g, g.dy(), reductionAxes(g))] },
+  ReduceSum: { grad: (g) => [expandBack(g, g.dy(), reductionAxes(g))] },
   ReduceMean: {
-    differentiable: [0],
     grad: (g) => {
       const axes = reductionAxes(g);
       return [axes.kind === 'none' ? g.dy() : g.div(expandBack(g, g.dy(), axes), groupSize(g))];
     },
   },
   // y = sum x^2: dx = 2 x dy
-  ReduceSumSquare: { differentiable: [0], grad: (g) => [g.mul(g.mul(g.x(), g.c(2)), expandBack(g, g.dy(), reductionAxes(g)))] },
+  ReduceSumSquare: { grad: (g) => [g.mul(g.mul(g.x(), g.c(2)), expandBack(g, g.dy(), reductionAxes(g)))] },
   // y = sqrt(sum x^2): dx = x dy / y
   ReduceL2: {
-    differentiable: [0],
     grad: (g) => {
       const axes = reductionAxes(g);
       return [g.div(g.mul(g.x(), expandBack(g, g.dy(), axes)), expandBack(g, g.y(), axes))];
@@ -81,14 +79,13 @@ export const reduceRules: RuleTable = {
   },
   // y = log sum exp x: dx = exp(x - y) dy
   ReduceLogSumExp: {
-    differentiable: [0],
     grad: (g) => {
       const axes = reductionAxes(g);
       return [g.mul(g.op('Exp', [g.sub(g.x(), expandBack(g, g.y(), axes))]), expandBack(g, g.dy(), axes))];
     },
   },
   // A running sum's gradient is the running sum of dy in the other direction.
-  CumSum: { differentiable: [0], grad: (g) => [g.like(g.op('CumSum', [g.dy(), g.x(1)], { exclusive: g.int('exclusive', 0), reverse: 1 - g.int('reverse', 0) }), g.x())] },
-  ReduceMax: { differentiable: [0], grad: extremumGrad },
-  ReduceMin: { differentiable: [0], grad: extremumGrad },
+  CumSum: { grad: (g) => [g.like(g.op('CumSum', [g.dy(), g.x(1)], { exclusive: g.int('exclusive', 0), reverse: 1 - g.int('reverse', 0) }), g.x())] },
+  ReduceMax: { grad: extremumGrad },
+  ReduceMin: { grad: extremumGrad },
 };

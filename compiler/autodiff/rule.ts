@@ -2,20 +2,14 @@
  * What a gradient rule is. A rule receives a GradContext (the forward node, the gradients
  * flowing into its outputs, emit helpers) and returns, per input slot, the name of the value
  * holding dLoss/dInput, or undefined / false where it gives none (an input that needs no
- * gradient, or a slot that is not differentiable).
+ * gradient, or a slot that is not differentiable). Which slots are differentiable is a fact of
+ * the op, in its traits row (compiler/ops/traits.ts `differentiableInputs`), not of the rule.
  */
-import type { Node } from '../graph/graph.ts';
 import type { GradContext } from './context.ts';
 
 export type InputGradients = (string | undefined | false)[];
 
 export interface GradientRule {
-  /**
-   * Input slots through which a gradient can flow (default: every slot). The others (shape,
-   * axes, indices, masks, ...) never make the node's outputs depend differentiably on a
-   * parameter, so nothing upstream of them is differentiated.
-   */
-  differentiable?: readonly number[] | ((node: Node) => readonly number[]);
   /**
    * Optional outputs the rule reads (saved statistics, a dropout mask) when this node uses
    * them. The differentiator adds those the forward node omits before calling `grad`, so the

@@ -156,10 +156,10 @@ function tileGrad(g: GradContext): string[] {
 }
 
 export const shapeRules: RuleTable = {
-  Reshape: { differentiable: [0], grad: reshapeBack },
-  Flatten: { differentiable: [0], grad: reshapeBack },
-  Squeeze: { differentiable: [0], grad: reshapeBack },
-  Unsqueeze: { differentiable: [0], grad: reshapeBack },
+  Reshape: { grad: reshapeBack },
+  Flatten: { grad: reshapeBack },
+  Squeeze: { grad: reshapeBack },
+  Unsqueeze: { grad: reshapeBack },
   Transpose: {
     grad: (g) => {
       const perm = transposePerm(g.node, g.rank(g.x()));
@@ -171,11 +171,11 @@ export const shapeRules: RuleTable = {
     },
   },
   Concat: { grad: concatGrad },
-  Split: { differentiable: [0], grad: (g) => [g.like(g.op('Concat', g.node.outputs.map((_, i) => g.dyOrZeros(i)), { axis: g.int('axis', 0) }), g.x())] },
-  Slice: { differentiable: [0], grad: sliceGrad },
-  Pad: { differentiable: [0], grad: padGrad },
-  Expand: { differentiable: [0], grad: (g) => [g.sumTo(g.dy(), 0)] },
-  Tile: { differentiable: [0], grad: tileGrad },
+  Split: { grad: (g) => [g.like(g.op('Concat', g.node.outputs.map((_, i) => g.dyOrZeros(i)), { axis: g.int('axis', 0) }), g.x())] },
+  Slice: { grad: sliceGrad },
+  Pad: { grad: padGrad },
+  Expand: { grad: (g) => [g.sumTo(g.dy(), 0)] },
+  Tile: { grad: tileGrad },
   // Trilu keeps a triangle: the gradient keeps the same one.
-  Trilu: { differentiable: [0], grad: (g) => [g.like(g.op('Trilu', g.has(1) ? [g.dy(), g.x(1)] : [g.dy()], { upper: g.int('upper', 1) }), g.x())] },
+  Trilu: { grad: (g) => [g.like(g.op('Trilu', g.has(1) ? [g.dy(), g.x(1)] : [g.dy()], { upper: g.int('upper', 1) }), g.x())] },
 };

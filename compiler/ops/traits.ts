@@ -1,8 +1,8 @@
 /**
  * What an op IS, in one table: the facts every pass needs about an op that are not its shape
  * rule (compiler/shapes/ops/) or its gradient rule (compiler/autodiff/): whether its outputs
- * differ between runs with the same inputs, whether they carry a gradient, their element
- * types when these are not the first typed input's. Passes ask here (CSE, block discovery's
+ * differ between runs with the same inputs, whether they carry a gradient and through
+ * which inputs, their element types when these are not the first typed input's. Passes ask here (CSE, block discovery's
  * constant folding, dtype propagation, the differentiator) instead of keeping sets of their
  * own, so two passes can never disagree about an op. How an op's attributes read, with their
  * defaults, is ops/attributes.ts; which list operands moved from an attribute to an input at
@@ -30,6 +30,13 @@ export interface OpTraits {
    * they carry no gradient, and nothing upstream of them is differentiated.
    */
   readonly nondifferentiable?: true;
+  /**
+   * The input slots a gradient flows through, when not every slot: the others (shapes, axes,
+   * indices, masks, conditions, pads) never make the outputs depend differentiably on a
+   * parameter, so nothing upstream of them is differentiated, and the gradient rule is never
+   * asked for them.
+   */
+  readonly differentiableInputs?: readonly number[];
   /** Element type of each output, when it is not the first typed input's. */
   readonly resultDtypes?: (node: Node, input: InputDtype) => (number | undefined)[];
 }
@@ -49,6 +56,8 @@ function layerNormDtypes(node: Node, input: InputDtype): (number | undefined)[] 
 const random = { nondeterministic: true, nondifferentiable: true } as const;
 const comparison = { nondifferentiable: true, resultDtypes: bool } as const;
 const piecewiseConstant = { nondifferentiable: true } as const;
+/** Only the data input (0) carries a gradient; the others are shapes, axes, indices, bounds, pads, repeats or flags. */
+const dataOnly = { differentiableInputs: [0] } as const;
 
 export const OP_TRAITS: Readonly<Record<string, OpTraits>> = {
   // ---- random draws ----
@@ -58,7 +67,8 @@ export const OP_TRAITS: Readonly<Record<string, OpTraits>> = {
   RandomUniformLike: { ...random, resultDtypes: fromAttribute('dtype', (_, input) => input(0)) },
   Bernoulli: random,
   Multinomial: random,
-  Dropout: { nondeterministic: true, resultDtypes: (_, input) => [input(0), DataType.BOOL] },
+  // Inputs 1 and 2 are the ratio and the training flag.
+  Dropout: { nondeterministic: true, ...dataOnly, resultDtypes: (_, input) => [input(0), DataType.BOOL] },
 
   // ---- integer, boolean and shape results ----
   Shape: { nondifferentiable: true, resultDtypes: int64 },
@@ -101,10 +111,35 @@ export const OP_TRAITS: Readonly<Record<string, OpTraits>> = {
   Round: piecewiseConstant,
   Sign: piecewiseConstant,
 
+  // ---- a gradient through the data input only ----
+  Reshape: dataOnly,
+  Flatten: dataOnly,
+  Squeeze: dataOnly,
+  Unsqueeze: dataOnly,
+  Split: dataOnly,
+  Slice: dataOnly,
+  Pad: dataOnly,
+  Expand: dataOnly,
+  Tile: dataOnly,
+  Trilu: dataOnly,
+  Gather: dataOnly,
+  GatherElements: dataOnly,
+  GatherND: dataOnly,
+  ReduceSum: dataOnly,
+  ReduceMean: dataOnly,
+  ReduceSumSquare: dataOnly,
+  ReduceL2: dataOnly,
+  ReduceLogSumExp: dataOnly,
+  ReduceMax: dataOnly,
+  ReduceMin: dataOnly,
+  CumSum: dataOnly,
+
   // ---- element types of their own ----
   Cast: { resultDtypes: (node) => all(attrInt(node, 'to'))(node) },
-  CastLike: { resultDtypes: (node, input) => all(input(1))(node) },
-  Where: { resultDtypes: (node, input) => all(input(1))(node) },
+  // Input 1 only lends its element type.
+  CastLike: { ...dataOnly, resultDtypes: (node, input) => all(input(1))(node) },
+  // Input 0 is the condition.
+  Where: { differentiableInputs: [1, 2], resultDtypes: (node, input) => all(input(1))(node) },
   TopK: { resultDtypes: (_, input) => [input(0), DataType.INT64] },
   MaxPool: { resultDtypes: (_, input) => [input(0), DataType.INT64] },
   LayerNormalization: { resultDtypes: (node, input) => layerNormDtypes(node, input) },
@@ -130,6 +165,11 @@ export function opTraits(domain: string, opType: string): OpTraits {
 
 export function isNondeterministic(node: Node): boolean {
   return opTraits(node.domain, node.opType).nondeterministic === true;
+}
+
+/** The input slots of the node a gradient flows through (every slot unless its traits say). */
+export function differentiableInputs(node: Node): readonly number[] {
+  return opTraits(node.domain, node.opType).differentiableInputs ?? node.inputs.map((_, i) => i);
 }
 
 /** Ops of the default domain whose outputs carry no gradient. */

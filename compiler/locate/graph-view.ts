@@ -34,8 +34,11 @@ export class GraphView {
   readonly graphOutputs: Set<string>;
   readonly graphInputs: Set<string>;
   readonly opset: number;
+  /** A value's rank where shape inference knows it (discovery works without). */
+  readonly rankOf: (value: string) => number | undefined;
 
-  constructor(model: Model) {
+  constructor(model: Model, rankOf: (value: string) => number | undefined = () => undefined) {
+    this.rankOf = rankOf;
     this.graph = model.graph;
     this.opset = model.opset() ?? 0;
     this.nodes = topologicalOrder(model.graph.nodes);

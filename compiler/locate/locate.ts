@@ -17,12 +17,12 @@ import type { SameShape } from './stream-passthrough.ts';
 import type { BlockInfo, BlockMap, BlockOverride, BlockStyle, Projection, StackInfo } from './types.ts';
 
 export function locateBlocks(model: Model, override: BlockOverride = { kind: 'auto' }): BlockMap {
-  const view = new GraphView(model);
-  const residuals = findResidualAdds(view);
   const notes: string[] = [];
   const doubts: string[] = [];
   const doubt = (text: string) => (notes.push(text), doubts.push(text));
   const { shapes, sameShape } = shapeLookup(model, notes);
+  const view = new GraphView(model, (v) => shapes(v)?.length);
+  const residuals = findResidualAdds(view);
   let found: { style: BlockStyle; streams: string[]; residuals?: ResidualAdd[][] }[];
   if (override.kind === 'auto') {
     const stacks = stacksFromResiduals(view, residuals, sameShape);
@@ -79,6 +79,7 @@ export function locateBlocks(model: Model, override: BlockOverride = { kind: 'au
   });
 
   const hidden = hiddenSize(blocks, stacks.flatMap((s) => s.streams), shapes, doubt);
+  checkStreamRank(blocks, shapes, doubt);
   for (const s of stacks) checkIsomorphic(nodeLists.slice(s.first, s.first + s.count), labelsAll.slice(s.first, s.first + s.count), notes);
   const users = new Map<string, string[]>();
   for (const b of blocks) for (const p of b.projections) users.set(p.weight, [...(users.get(p.weight) ?? []), `${b.label} ${p.role}`]);
@@ -227,6 +228,21 @@ function hiddenSize(blocks: BlockInfo[], streams: string[], shapes: ShapeLookup,
   const d = fromWeights ?? shapeD;
   if (d === undefined) doubt('hidden size unknown: no attention or FFN projections, and no stream shape');
   return d ?? 0;
+}
+
+/**
+ * A block maps the stream to a stream of the same rank. An output of another rank means the
+ * block's end was taken past the stream (pooling, a flattening head): a LoR2C path from its
+ * input would broadcast or fail, so say so rather than compile that structure quietly.
+ */
+function checkStreamRank(blocks: BlockInfo[], shapes: ShapeLookup, doubt: (text: string) => void): void {
+  for (const b of blocks) {
+    const inRank = shapes(b.input)?.length;
+    const outRank = shapes(b.output)?.length;
+    if (inRank !== undefined && outRank !== undefined && inRank !== outRank) {
+      doubt(`${b.label}: its output '${b.output}' has rank ${outRank}, its input '${b.input}' rank ${inRank}: the block's end is probably past the stream (pooling or a head)`);
+    }
+  }
 }
 
 /** Blocks of one stack should compute the same thing: compare op histograms. */

@@ -5,6 +5,7 @@
  * Post-LN blocks end in one, and the block's output is its single exit value.
  */
 import type { Node } from '../graph/index.ts';
+import { reduceAttributes } from '../ops/attributes.ts';
 import type { GraphView } from './graph-view.ts';
 
 const NORM_OPS = new Set(['LayerNormalization', 'RMSNormalization', 'SimplifiedLayerNormalization']);
@@ -36,13 +37,34 @@ export function normConsumingOnly(view: GraphView, value: string): NormRegion | 
   const exits = [...region.values].filter((v) => view.graphOutputs.has(v) || view.consumersOf(v).some((c) => !region.nodes.has(c)));
   if (exits.length !== 1 || exits[0] === value) return undefined;
   const nodes = [...region.nodes].sort((a, b) => view.position.get(a)! - view.position.get(b)!);
-  if (!nodes.some((n) => REDUCTIONS.has(n.opType))) return undefined;
+  if (!nodes.some((n) => normStatistic(view, n))) return undefined;
   return { exit: exits[0]!, nodes };
 }
 
 /** Whether `value` feeds a normalisation (alone or alongside other readers). */
 export function feedsNorm(view: GraphView, value: string): boolean {
-  return view.consumersOf(value).some((c) => NORM_OPS.has(c.opType) || REDUCTIONS.has(c.opType) || (c.opType === 'Pow' && c.inputs[0] === value));
+  return view.consumersOf(value).some((c) => NORM_OPS.has(c.opType) || normStatistic(view, c) || (c.opType === 'Pow' && c.inputs[0] === value));
+}
+
+/**
+ * Whether a reduction computes a norm's per-position statistic: it keeps its dims and reduces
+ * feature axes only, never the batch or sequence axis (axes from 2 on at rank 3 and above, from
+ * 1 on at rank 2). A ReduceMean over the sequence after the final norm is mean pooling, the
+ * head's first op: taking it into the norm made the last block's output the pooled value.
+ */
+function normStatistic(view: GraphView, n: Node): boolean {
+  if (!REDUCTIONS.has(n.opType)) return false;
+  const { keepdims, axes } = reduceAttributes(n, view.opset);
+  const reduced = axes.kind === 'attribute' ? axes.values : axes.kind === 'input' ? view.constantNumbers(axes.value) : undefined;
+  if (!keepdims || !reduced?.length) return false;
+  const rank = view.rankOf(n.inputs[0]!);
+  // Without a known rank, a negative axis counts from the features and axis 0 is the batch.
+  if (rank === undefined) return reduced.every((a) => a < 0 || a >= 1);
+  const lowest = rank >= 3 ? 2 : 1;
+  return reduced.every((a) => {
+    const axis = a < 0 ? a + rank : a;
+    return axis >= lowest && axis < rank;
+  });
 }
 
 /** The closure of chain ops whose every non-constant input comes from `value` or the region itself. */
@@ -55,6 +77,7 @@ function growChain(view: GraphView, value: string): { values: Set<string>; nodes
     for (const v of [...values]) {
       for (const c of view.consumersOf(v)) {
         if (nodes.has(c) || !CHAIN_OPS.has(c.opType)) continue;
+        if (REDUCTIONS.has(c.opType) && !normStatistic(view, c)) continue;
         if (!c.inputs.every((i) => i === '' || view.isConst(i) || values.has(i))) continue;
         nodes.add(c);
         if (nodes.size > MAX_CHAIN) return undefined;

@@ -44,7 +44,7 @@ export function modelFacts(base: PreparedBase): ModelFacts {
 
 /** The model's stacks in the DSL's terms: where each one's blocks lie in the model's numbering. */
 export function stackExtents(base: PreparedBase): StackExtent[] {
-  return base.blocks.stacks.map((s) => ({ name: s.name, first: s.first, count: s.count }));
+  return base.blocks.stacks.map((s) => ({ name: s.name, first: s.first, count: s.count, ...(s.twinOf ? { twinOf: s.twinOf } : {}) }));
 }
 
 export function describeBase(base: PreparedBase): string {

@@ -97,6 +97,8 @@ export interface StackExtent {
   name: string;
   first: number;
   count: number;
+  /** The earlier stack whose weights this one reads block for block (a twin tower). */
+  twinOf?: string;
 }
 
 export type BlockDiscovery =

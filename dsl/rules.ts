@@ -6,7 +6,7 @@
 import type { Diagnostic, Severity, SourceRange } from './diagnostics.ts';
 import type { Draft } from './checker.ts';
 import type { Lor2cModule, Plan, SfsMetric } from '../contract/plan.ts';
-import { describeStacks, isConcrete, layoutModules, outOfRange, shareMembers, unknownStacks, type Layout, type LayoutOrigin } from './resolve.ts';
+import { describeStacks, isConcrete, layoutModules, outOfRange, resolveBlocks, shareMembers, unknownStacks, type Layout, type LayoutOrigin } from './resolve.ts';
 import { didYouMean } from './suggest.ts';
 
 export interface RuleContext {
@@ -259,8 +259,33 @@ export const topkWithinRank: Rule = (ctx) => {
   if (plan.inject) check(plan.inject.metric, ctx.at(plan.inject));
 };
 
+/**
+ * A twin stack (one encoder run on two inputs, its weights read by both) computes what its twin
+ * does only while both are changed alike. Adapters on both are separate parameters, trained
+ * apart, so a section adapting both towers unties them: say so, with what each choice means.
+ */
+export const twinStacksUntied: Rule = (ctx) => {
+  const stacks = ctx.draft.facts?.stacks;
+  const count = ctx.blockCount;
+  if (!stacks || count === undefined) return;
+  const stackOf = (block: number) => stacks.find((s) => block >= s.first && block < s.first + s.count);
+  const sections: Array<{ section: object; name: string; kind: string; blocks: number[] }> = [
+    ...ctx.draft.plan.lor2c.map((section) => ({ section, name: section.name, kind: 'LoR2C modules', blocks: (ctx.modules ?? []).filter((m) => m.section === section.name).map((m) => m.span[0]) })),
+    ...ctx.draft.plan.lora.map((section) => ({ section, name: section.name, kind: 'LoRA', blocks: resolveBlocks(section.blocks, count, stacks) })),
+  ];
+  for (const { section, name, kind, blocks } of sections) {
+    const touched = new Set(blocks.map((b) => stackOf(b)?.name));
+    for (const s of stacks) {
+      if (!s.twinOf || !touched.has(s.name) || !touched.has(s.twinOf)) continue;
+      ctx.report('warning', 'twin-stacks-untied', ctx.at(section),
+        `\`${name}\` puts ${kind} on both the ${s.twinOf} and the ${s.name} stack, which read the same weights block for block (one encoder run on two inputs): each stack gets its own adapters, trained apart, so the two towers stop computing the same function`,
+        `lor2c does not tie adapters across stacks; to adapt one tower only, select its blocks (\`blocks ${s.twinOf}\`); to keep the towers alike, export the encoder once and run it on each input`);
+    }
+  }
+};
+
 /** Every rule, in the order they run. */
-export const rules: Rule[] = [unusedLets, blocksWithinModel, moduleLayout, shareGroups, adaptersPresent, mergeCanFire, injectRank, projectionsExist, trainingFits, topkWithinRank];
+export const rules: Rule[] = [unusedLets, blocksWithinModel, moduleLayout, shareGroups, adaptersPresent, mergeCanFire, injectRank, projectionsExist, trainingFits, topkWithinRank, twinStacksUntied];
 
 export interface RulesResult {
   diagnostics: Diagnostic[];

@@ -80,6 +80,7 @@ export function locateBlocks(model: Model, override: BlockOverride = { kind: 'au
 
   const hidden = hiddenSize(blocks, stacks.flatMap((s) => s.streams), shapes, doubt);
   checkStreamRank(blocks, shapes, doubt);
+  markTwinStacks(stacks, blocks, notes);
   for (const s of stacks) checkIsomorphic(nodeLists.slice(s.first, s.first + s.count), labelsAll.slice(s.first, s.first + s.count), notes);
   const users = new Map<string, string[]>();
   for (const b of blocks) for (const p of b.projections) users.set(p.weight, [...(users.get(p.weight) ?? []), `${b.label} ${p.role}`]);
@@ -243,6 +244,24 @@ function checkStreamRank(blocks: BlockInfo[], shapes: ShapeLookup, doubt: (text:
       doubt(`${b.label}: its output '${b.output}' has rank ${outRank}, its input '${b.input}' rank ${inRank}: the block's end is probably past the stream (pooling or a head)`);
     }
   }
+}
+
+/**
+ * Stacks reading the same weights block for block are one encoder run twice (a siamese model):
+ * each later one records the first as its twin, so adapter choices can say they untie them.
+ */
+function markTwinStacks(stacks: StackInfo[], blocks: BlockInfo[], notes: string[]): void {
+  const weightsOf = (b: BlockInfo) => b.projections.map((p) => p.weight).sort().join('\n');
+  const signature = (s: StackInfo) => blocks.slice(s.first, s.first + s.count).map(weightsOf);
+  const signatures = stacks.map(signature);
+  stacks.forEach((s, k) => {
+    const mine = signatures[k]!;
+    if (mine.some((w) => w === '')) return;
+    const twin = stacks.findIndex((_, j) => j < k && !stacks[j]!.twinOf && signatures[j]!.length === mine.length && signatures[j]!.every((w, i) => w === mine[i]));
+    if (twin < 0) return;
+    s.twinOf = stacks[twin]!.name;
+    notes.push(`the ${s.name} stack reads the ${s.twinOf} stack's weights block for block: one encoder run on two inputs (a twin tower)`);
+  });
 }
 
 /** Blocks of one stack should compute the same thing: compare op histograms. */

@@ -86,6 +86,11 @@ export interface StackInfo {
   style: BlockStyle;
   /** Its h_0 .. h_count. */
   streams: string[];
+  /**
+   * The earlier stack whose weights this one reads block for block: one encoder run on two
+   * inputs (a siamese or twin model). Adapters on both are separate parameters.
+   */
+  twinOf?: string;
 }
 
 export interface BlockMap {

@@ -144,3 +144,13 @@ test('blocks boundaries: one list per stack, or one stack unbracketed', (t) => {
   t.regex(short.diagnostics[0]!.message, /L\+1 tensors per stack/);
   t.is(short.diagnostics[0]!.range.col, 33, 'points at the short list');
 });
+
+test('adapters on both towers of a twin model are warned; one tower is not', (t) => {
+  const twins: ModelFacts = { blockCount: 4, stacks: [{ name: 'stack0', first: 0, count: 2 }, { name: 'stack1', first: 2, count: 2, twinOf: 'stack0' }] };
+  const codes = (text: string) => check(text, twins).diagnostics.filter((d) => d.code === 'twin-stacks-untied').map((d) => [d.range.line, d.severity]);
+  t.deepEqual(codes('lor2c { rank 2 }\n'), [[1, 'warning']]);
+  t.deepEqual(codes('lor2c { blocks stack1 }\nlora { blocks stack0 }\n'), [], 'each section on one tower');
+  t.deepEqual(codes('lor2c { blocks stack1 }\nlora { rank 4 }\n'), [[2, 'warning']]);
+  // Stacks that are not twins (an encoder-decoder) are never warned.
+  t.deepEqual(check('lor2c { rank 2 }\n', SEQ2SEQ).diagnostics.filter((d) => d.code === 'twin-stacks-untied'), []);
+});

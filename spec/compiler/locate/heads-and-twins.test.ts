@@ -1,9 +1,16 @@
 /**
  * Where the last block ends when a head follows the final norm: a reduction over the sequence
  * (mean pooling) is the head's, not part of a written-out LayerNorm; a block whose output has
- * another rank than its input is doubted.
+ * another rank than its input is doubted. A twin tower (one encoder run on two inputs) is
+ * marked, and a spec adapting both towers is warned that it unties them.
  */
 import test from 'ava';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileSpecFile } from '../../../compiler/compile.ts';
+import { modelToProto } from '../../../compiler/graph/index.ts';
+import { writeModel } from '../../../compiler/onnx/index.ts';
 import { setAttr } from '../../../compiler/graph/attributes.ts';
 import { Graph, GraphBuilder, Model, modelFromProto } from '../../../compiler/graph/index.ts';
 import { locateBlocks } from '../../../compiler/locate/index.ts';
@@ -103,3 +110,43 @@ test('a block output of another rank than its input is doubted, naming both valu
 function firstAdd(model: Model): string {
   return model.graph.nodes.find((n) => n.opType === 'Add')!.outputs[0]!;
 }
+
+/** A BERT classifier and a second copy of it on its own inputs, reading the same initializers (a siamese pair). */
+function siamese(): Model {
+  const model = modelFromProto(buildModel('bert', { layers: 2, dModel: 16, heads: 2, ffn: 32, vocabSize: 40 }).model);
+  const g = model.graph;
+  const second = (v: string) => (v === '' || g.initializers.has(v) ? v : `${v}.second`);
+  const copies = g.nodes.map((n) => ({ ...n, name: n.name ? `${n.name}.second` : '', inputs: n.inputs.map(second), outputs: n.outputs.map(second) }));
+  g.nodes.push(...copies);
+  g.inputs = [...g.inputs, ...g.inputs.map((v) => ({ ...v, name: second(v.name) }))];
+  g.outputs = [...g.outputs, ...g.outputs.map((v) => ({ ...v, name: second(v.name) }))];
+  return model;
+}
+
+test('a twin tower reading the same weights block for block is marked as its twin', (t) => {
+  const map = locateBlocks(siamese());
+  t.deepEqual(map.stacks.map((s) => [s.name, s.count, s.twinOf]), [['stack0', 2, undefined], ['stack1', 2, 'stack0']]);
+  t.true(map.notes.some((n) => n.includes("the stack1 stack reads the stack0 stack's weights block for block")));
+  // Two stacks of different weights are not twins.
+  const plain = locateBlocks(modelFromProto(buildModel('bert', { layers: 2, dModel: 16, heads: 2, ffn: 32, vocabSize: 40 }).model));
+  t.is(plain.stacks[0]!.twinOf, undefined);
+});
+
+test('compiling adapters onto both twin towers warns that it unties them; one tower alone does not', (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'lor2c-twins-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const model = join(work, 'siamese.onnx');
+  writeModel(modelToProto(siamese()), model);
+  const compile = (body: string) => {
+    const spec = join(work, 'spec.lor2c');
+    writeFileSync(spec, `model "siamese.onnx"\n${body}train {\n  task classify(logits "logits", labels "label")\n}\n`);
+    return compileSpecFile(spec, { out: join(work, 'out'), force: true }).diagnostics.filter((d) => d.code === 'twin-stacks-untied');
+  };
+  const both = compile('lor2c { rank 2 }\n');
+  t.is(both.length, 1);
+  t.regex(both[0]!.message, /LoR2C modules on both the stack0 and the stack1 stack/);
+  t.is(both[0]!.severity, 'warning');
+  t.is(both[0]!.range.line, 2);
+  t.is(compile('lora { rank 2 }\n').length, 1);
+  t.deepEqual(compile('lor2c {\n  rank 2\n  blocks stack0\n}\n'), []);
+});

@@ -17,10 +17,15 @@ test('an overflowing step is skipped: parameters unchanged, the scale halves, a 
   compilePrecision('overflow', 'fp16(loss_scale 1073741824)');
   const trainer = await Trainer.open({ artifacts: join(dir, 'overflow'), data, steps: 1, batchSize: 4, seed: 5, progress: false, log: join(dir, 'overflow-one.jsonl'), session: { intraOpThreads: 1 } }, nodeHost);
   const before = new Map([...trainer.parameters()].map(([k, v]) => [k, Float32Array.from(v.data)]));
+  const stateBefore = new Map([...trainer.optimizerState()].map(([k, v]) => [k, Float32Array.from(v.data)]));
   const result = await trainer.run();
   t.is(result.status, 'done');
   t.is(result.step, 1);
   for (const [k, v] of trainer.parameters()) t.deepEqual(Float32Array.from(v.data), before.get(k), `${k} unchanged by the skipped step`);
+  // As GradScaler skips optimizer.step(): the moments and each tensor's update count (its bias correction's t) stay.
+  const counts = [...trainer.optimizerState().keys()].filter((k) => k.endsWith('adam_t'));
+  t.true(counts.length > 0, 'AdamW keeps an update count per tensor');
+  for (const [k, v] of trainer.optimizerState()) if (!k.startsWith('loss_scale:')) t.deepEqual(Float32Array.from(v.data), stateBefore.get(k), `${k} unchanged by the skipped step`);
   t.deepEqual(trainer.optimizerState().get('loss_scale:exponent')?.data, Float32Array.of(-1));
 });
 

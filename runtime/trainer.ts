@@ -416,9 +416,7 @@ export class Trainer {
     if (!this.evalData) throw new UserError('no evaluation data was given');
     // The train and eval sessions each hold a copy of the frozen weights: the train session is
     // closed while evaluating and the eval session after it, so the process never holds two.
-    const train = this.sessions.train;
-    this.sessions.train = undefined;
-    await train?.release();
+    await this.releaseTrainSession();
     const session = await this.host.openGraph(this.artifacts, this.manifest.graphs.eval.file, this.opts.session);
     try {
       return await evaluate(session, this.manifest, this.evalData, this.params, this.batchSize, this.opts.text?.labels);
@@ -489,7 +487,16 @@ export class Trainer {
     } finally {
       unsubscribe?.();
       this.close();
+      // The train session holds the frozen weights: a finished run gives them back at once
+      // rather than when the Trainer is collected (a next run() or step reopens it).
+      await this.releaseTrainSession();
     }
+  }
+
+  private async releaseTrainSession(): Promise<void> {
+    const train = this.sessions.train;
+    this.sessions.train = undefined;
+    await train?.release();
   }
 
   private result(status: TrainStatus, checkpoint: string | undefined): TrainResult {

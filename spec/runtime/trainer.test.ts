@@ -95,8 +95,11 @@ test('the train and eval sessions are never open at once (each holds the frozen 
   const { train: { file: train }, eval: { file: evalFile } } = trainer.manifest.graphs;
   const evaluation = [`release ${train}`, `open ${evalFile}`, `release ${evalFile}`];
   t.deepEqual(events, [`open ${train}`, ...evaluation, `open ${train}`, ...evaluation], 'the next step reopens the train session');
-  const plain = await Trainer.open(base(w, { steps: 4 }), nodeHost);
+  // Without evaluation, the run still ends with its train session released.
+  const recorded = recordSessions();
+  const plain = await Trainer.open(base(w, { steps: 4 }), recorded.host);
   await plain.run();
+  t.deepEqual(recorded.events, [`open ${train}`, `release ${train}`], 'run() releases the train session when it ends');
   const again = await Trainer.open(base(w, { steps: 4, evalData: w.evalData, evalEvery: 2 }), nodeHost);
   await again.run();
   t.deepEqual(snapshot(again.parameters()), snapshot(plain.parameters()), 'the reopened train session continues the same run');

@@ -87,7 +87,7 @@ try {
   // The runtime keeps one weights cache per run: the first recompile writes the frozen weights,
   // later ones link that file.
   const cache: WeightsCache = {};
-  for (const which of merged ? ['first', 'second'] : []) {
+  for (const which of ['first', 'second']) {
     if (!merged) break;
     t0 = performance.now();
     const recompiled = compileStructure(result.base, plan, merged);

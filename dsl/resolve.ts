@@ -81,7 +81,8 @@ export function describeStacks(blockCount: number, stacks?: StackExtent[]): stri
 }
 
 /** The stack of each block (undefined when the stacks are not known: one stream). */
-function stackIndexer(stacks: StackExtent[] | undefined): (block: number) => string | undefined {
+/** The name of the stack holding a block (undefined without stacks). */
+export function stackIndexer(stacks: StackExtent[] | undefined): (block: number) => string | undefined {
   return (block) => stacks?.find((s) => block >= s.first && block < s.first + s.count)?.name;
 }
 

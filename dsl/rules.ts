@@ -6,7 +6,7 @@
 import type { Diagnostic, Severity, SourceRange } from './diagnostics.ts';
 import type { Draft } from './checker.ts';
 import type { Lor2cModule, Plan, SfsMetric } from '../contract/plan.ts';
-import { describeStacks, isConcrete, layoutModules, outOfRange, resolveBlocks, shareMembers, unknownStacks, type Layout, type LayoutOrigin } from './resolve.ts';
+import { describeStacks, isConcrete, layoutModules, outOfRange, resolveBlocks, shareMembers, stackIndexer, unknownStacks, type Layout, type LayoutOrigin } from './resolve.ts';
 import { didYouMean } from './suggest.ts';
 
 export interface RuleContext {
@@ -268,13 +268,13 @@ export const twinStacksUntied: Rule = (ctx) => {
   const stacks = ctx.draft.facts?.stacks;
   const count = ctx.blockCount;
   if (!stacks || count === undefined) return;
-  const stackOf = (block: number) => stacks.find((s) => block >= s.first && block < s.first + s.count);
+  const stackOf = stackIndexer(stacks);
   const sections: Array<{ section: object; name: string; kind: string; blocks: number[] }> = [
     ...ctx.draft.plan.lor2c.map((section) => ({ section, name: section.name, kind: 'LoR2C modules', blocks: (ctx.modules ?? []).filter((m) => m.section === section.name).map((m) => m.span[0]) })),
     ...ctx.draft.plan.lora.map((section) => ({ section, name: section.name, kind: 'LoRA', blocks: resolveBlocks(section.blocks, count, stacks) })),
   ];
   for (const { section, name, kind, blocks } of sections) {
-    const touched = new Set(blocks.map((b) => stackOf(b)?.name));
+    const touched = new Set(blocks.map(stackOf));
     for (const s of stacks) {
       if (!s.twinOf || !touched.has(s.name) || !touched.has(s.twinOf)) continue;
       ctx.report('warning', 'twin-stacks-untied', ctx.at(section),

@@ -626,9 +626,7 @@ export class Trainer {
     const previous = this.sessions;
     // One copy of the frozen weights at a time: the old train session is released before the
     // recompiled one opens (were the change to fail, the old one reopens at the next step).
-    const old = previous.train;
-    previous.train = undefined;
-    await old?.release();
+    await this.releaseTrainSession();
     const sessions = await openSessions(this.host, dir, manifest, this.opts);
     this.sessions = sessions;
     this.params = new Map(manifest.parameters.map((p) => [p.name, change.parameters.get(p.name)!]));

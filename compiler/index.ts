@@ -14,5 +14,5 @@ export * from './onnx/index.ts';
 export * from './graph/index.ts';
 export * from './adapters/index.ts';
 export { writeArtifacts, writeGraphs, type ArtifactContents, type WrittenArtifacts, type WeightsCache } from './emit/artifacts.ts';
-export { artifactFiles } from './emit/artifact-files.ts';
+export * from './portable.ts';
 export { emitBindings, RUNTIME_IMPORT, type BindingsOptions } from './emit/bindings.ts';

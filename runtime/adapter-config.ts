@@ -5,7 +5,7 @@
  */
 import type { Manifest } from '../contract/manifest.ts';
 import { encodeSafetensors, float32Entry } from '../contract/safetensors.ts';
-import { describeAdapters, type AdapterDescription, type LoraDescription, type ModuleDescription } from '../compiler/adapters/describe.ts';
+import { describeAdapters, type AdapterDescription, type LoraDescription, type ModuleDescription } from '../compiler/portable.ts';
 import type { SourcedParameters } from './adapter.ts';
 import type { Float32Tensor } from './checkpoint.ts';
 

@@ -10,7 +10,7 @@
 import type { Plan, SfsMetric, Lor2cModule, Interval } from '../contract/plan.ts';
 import { PLAN_VERSION } from '../contract/plan.ts';
 import { UserError } from '../contract/errors.ts';
-import { compileStructure, type ArtifactContents, type PreparedBase, chooseInject, chooseMerge, copyStructure, injectLora, mergeModules, moduleFactorValues, pruneShareGroups, renamedParameters, sfs, type ModuleValues } from '../compiler/recompile.ts';
+import { compileStructure, type ArtifactContents, type PreparedBase, chooseInject, chooseMerge, copyStructure, injectLora, mergeModules, moduleFactorValues, pruneShareGroups, renamedParameters, sfs, type ModuleValues } from '../compiler/portable.ts';
 import type { Float32Tensor } from './checkpoint.ts';
 import type { StructuralContext, StructuralChange, StructuralHook } from './trainer.ts';
 

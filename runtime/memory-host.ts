@@ -6,7 +6,7 @@
  *
  * A plan that schedules MergeLoR2C or InjectLoR2C recompiles the graphs mid-run from the base
  * model: given its bytes (checked against the manifest's sha256), the compiler's recompile
- * path (compiler/recompile.ts, no Node modules) runs here and the recompiled artifacts are
+ * path (compiler/portable.ts, no Node modules) runs here and the recompiled artifacts are
  * kept as files under '<artifacts>/structure/step-N', as `lor2c train` writes them.
  */
 import { UserError } from '../contract/errors.ts';
@@ -22,7 +22,7 @@ import type { Engine, EngineSession } from './engine/engine.ts';
 import type { EventRecord, StepRecord } from './log.ts';
 import type { TrainerHost, TrainingSink } from './trainer-host.ts';
 import { dynamicAdapters, structureFolder } from './dynamic.ts';
-import { artifactFiles, decodeModel, memoryData, prepareModel } from '../compiler/recompile.ts';
+import { artifactFiles, decodeModel, memoryData, prepareModel } from '../compiler/portable.ts';
 import type { StructuralHook } from './trainer.ts';
 import type { Plan } from '../contract/plan.ts';
 

@@ -15,7 +15,8 @@
 import { join } from 'node:path';
 import { UserError } from '../contract/errors.ts';
 import type { Manifest } from '../contract/manifest.ts';
-import { attrInt, readModelGraph, traceLoraPath, type Graph, type Node } from '../compiler/model-graph.ts';
+import { readModelGraph } from '../compiler/model-graph.ts';
+import { attrInt, traceLoraPath, type Graph, type Node } from '../compiler/portable.ts';
 
 /** PEFT's file names in an adapter folder. */
 export const PEFT_WEIGHTS = 'adapter_model.safetensors';

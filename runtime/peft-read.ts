@@ -8,7 +8,7 @@ import { UserError } from '../contract/errors.ts';
 import type { Manifest } from '../contract/manifest.ts';
 import { float32Values, type SafetensorsContents, type SafetensorsTensor } from '../contract/safetensors.ts';
 import { readRegularFile } from '../contract/regular-file.ts';
-import { halfArrayToFloat } from '../compiler/model-graph.ts';
+import { halfArrayToFloat } from '../compiler/portable.ts';
 import type { Float32Tensor } from './checkpoint.ts';
 import { PEFT_CONFIG, PEFT_PREFIX, peftLayout, transpose2d } from './peft-layout.ts';
 

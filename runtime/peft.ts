@@ -17,7 +17,7 @@ import type { Manifest } from '../contract/manifest.ts';
 import { makeFolder, writeFileAtomic } from '../contract/atomic.ts';
 import { decodeSafetensors, encodeSafetensors, float32Entry } from '../contract/safetensors.ts';
 import { readRegularFile } from '../contract/regular-file.ts';
-import { describeAdapters } from '../compiler/adapters/describe.ts';
+import { describeAdapters } from '../compiler/portable.ts';
 import { PEFT_CONFIG, PEFT_CONFIG_SHA, PEFT_WEIGHTS, peftLayout, transpose2d, type PeftLayout } from './peft-layout.ts';
 import { refuseArtifactFiles, removeKilledWrites } from './export-target.ts';
 import { adapterValues, type AdapterSource } from './adapter.ts';

@@ -18,20 +18,18 @@ const LAYERS: readonly Layer[] = ['contract', 'dsl', 'compiler', 'runtime', 'cli
 
 /** The layers each layer may import (besides itself), and the file through which it enters them ('*': any file). */
 // An entry is a layer's public surface for the importer: '*' (any file), one index file, or a list.
-// Besides compiler/index.ts the runtime may import the node-free adapter files that the browser-safe
-// trainer, report record and adapter config need: the index would pull the compiler's file writing
-// (node:fs) into the page bundle, and compiler/model-graph.ts the inference entry needs for PEFT
-// adapters without the DSL's ESM-only parser library. Likewise the CLI reaches the report renderer (it reads the chart
-// library from node_modules) directly, not through the runtime index that the page imports.
-// The recompile path a page runs during Merge/Inject training (compiler/recompile.ts, node-free)
-// is the runtime's other compiler entry, and the compiler takes the DSL's two parser-free helpers
-// (module ids and block ranges, edit distance for hints) directly: dsl/index.ts loads the
-// ESM-only parser, which neither the page nor CommonJS bindings may pull in.
+// The runtime enters the compiler through compiler/index.ts on Node, through compiler/portable.ts
+// in files a page bundles or the CommonJS bindings load (it loads no Node module and not the DSL's
+// ES-module-only parser library; checked below), and through compiler/model-graph.ts for the one
+// Node-only reader the bindings need (a model file's graph without the DSL). The CLI reaches the
+// report renderer (it reads the chart library from node_modules) directly, not through the runtime
+// index that the page imports. The compiler takes the DSL's two parser-free helpers (module ids
+// and block ranges, edit distance for hints) directly: dsl/index.ts loads the parser.
 const ALLOWED: Readonly<Record<Layer, Partial<Record<Layer, string | readonly string[]>>>> = {
   contract: {},
   dsl: { contract: '*' },
   compiler: { contract: '*', dsl: ['dsl/index.ts', 'dsl/resolve.ts', 'dsl/suggest.ts'] },
-  runtime: { contract: '*', dsl: 'dsl/index.ts', compiler: ['compiler/index.ts', 'compiler/adapters/describe.ts', 'compiler/adapters/apply.ts', 'compiler/adapters/naming.ts', 'compiler/adapters/sfs.ts', 'compiler/model-graph.ts', 'compiler/recompile.ts'] },
+  runtime: { contract: '*', dsl: 'dsl/index.ts', compiler: ['compiler/index.ts', 'compiler/portable.ts', 'compiler/model-graph.ts'] },
   cli: { contract: '*', dsl: 'dsl/index.ts', compiler: 'compiler/index.ts', runtime: ['runtime/index.ts', 'runtime/report/html.ts'] },
   bin: { cli: 'cli/main.ts' },
 };
@@ -103,4 +101,56 @@ test('every source file keeps the layers\' import rules', (t) => {
   }
   t.true(files > 100, `only ${files} source files found under ${dirname(ROOT)}`);
   t.deepEqual(problems, []);
+});
+
+/**
+ * The specifiers a file loads at run time: static imports and re-exports that are not
+ * `import type` / `export type` (or made only of type-only names), and dynamic import()s.
+ */
+function runtimeImportsOf(path: string): string[] {
+  const file = ts.createSourceFile(path, readFileSync(join(ROOT, path), 'utf8'), ts.ScriptTarget.Latest, true);
+  const out: string[] = [];
+  const onlyTypes = (names: ts.NamedImportBindings | ts.NamedExportBindings | undefined) =>
+    names !== undefined && (ts.isNamedImports(names) || ts.isNamedExports(names)) && names.elements.length > 0 && names.elements.every((e) => e.isTypeOnly);
+  const visit = (node: ts.Node) => {
+    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
+      const clause = node.importClause;
+      const typeOnly = clause !== undefined && (clause.isTypeOnly || (clause.name === undefined && onlyTypes(clause.namedBindings)));
+      if (!typeOnly) out.push(node.moduleSpecifier.text);
+    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+      if (!node.isTypeOnly && !onlyTypes(node.exportClause)) out.push(node.moduleSpecifier.text);
+    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) {
+      out.push(node.arguments[0].text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  return out;
+}
+
+/** Every module `entry` (a repository path) loads at run time, itself included, and the packages and node: modules among them. */
+function transitiveImports(entry: string): { files: Set<string>; external: Set<string> } {
+  const files = new Set<string>();
+  const external = new Set<string>();
+  const visit = (path: string) => {
+    if (files.has(path)) return;
+    files.add(path);
+    for (const specifier of runtimeImportsOf(path)) {
+      if (specifier.startsWith('.')) visit(posix.normalize(posix.join(posix.dirname(path), specifier)));
+      else external.add(specifier);
+    }
+  };
+  visit(entry);
+  return { files, external };
+}
+
+test('compiler/portable.ts loads no Node module and not the DSL parser, so a page and CommonJS bindings can load it', (t) => {
+  const { files, external } = transitiveImports('compiler/portable.ts');
+  t.true(files.size > 20, `only ${files.size} files reached from compiler/portable.ts`);
+  t.deepEqual([...external].filter((m) => m.startsWith('node:') || m === 'chevrotain').sort(), []);
+  t.false(files.has('dsl/index.ts'), 'compiler/portable.ts reaches dsl/index.ts');
+  // The walk itself finds what it must: compiler/index.ts loads both.
+  const all = transitiveImports('compiler/index.ts');
+  t.true([...all.external].some((m) => m.startsWith('node:')));
+  t.true(all.files.has('dsl/index.ts') || all.external.has('chevrotain'));
 });

@@ -6,8 +6,7 @@
 import type { Manifest } from '../../contract/manifest.ts';
 // The node-free adapter files, not the adapters index: the trainer imports this file and the page
 // bundle must not reach the DSL's file handling.
-import { moduleParameterNames } from '../../compiler/adapters/naming.ts';
-import { sfs } from '../../compiler/adapters/sfs.ts';
+import { moduleParameterNames, sfs } from '../../compiler/portable.ts';
 import type { Float32Tensor } from '../checkpoint.ts';
 
 export interface HeaderRecord {

@@ -31,6 +31,13 @@ export interface SessionSettings {
    * for the train graph, where it would hold two packed copies of every frozen weight.
    */
   weightPrepacking?: boolean;
+  /**
+   * ORT's memory pattern (default on): from the second run on, ORT allocates the activations
+   * it planned as one block. The trainer turns it off for the train graph: that block comes on
+   * top of what the first run left in the allocator, 1.9 GiB more at the second step on a
+   * 1.1B base (docs/performance.md).
+   */
+  memoryPattern?: boolean;
   /** CUDA device index. */
   deviceId?: number;
   /** Where the one-line CUDA fallback notice goes (default: stderr). */
@@ -79,6 +86,7 @@ function baseOptions(s: SessionSettings): ort.InferenceSession.SessionOptions {
   // A train graph reads each frozen weight twice (forward W, backward W^T via Gemm's transB),
   // two packings of one weight: off, both kernels read the one initializer (docs/performance.md).
   if (s.weightPrepacking === false) opts.extra = { session: { disable_prepacking: '1' } };
+  if (s.memoryPattern === false) opts.enableMemPattern = false;
   if (s.intraOpThreads !== undefined) opts.intraOpNumThreads = checkThreads('intraOpThreads', s.intraOpThreads);
   if (s.interOpThreads !== undefined) opts.interOpNumThreads = checkThreads('interOpThreads', s.interOpThreads);
   if (s.parallel) opts.executionMode = 'parallel';

@@ -665,8 +665,10 @@ async function openSessions(host: TrainerHost, dir: string, manifest: Manifest, 
 
 function openTrain(host: TrainerHost, dir: string, manifest: Manifest, opts: TrainerOptions): Promise<EngineSession> {
   // The backward reads every frozen weight a second time, transposed: packed, each read would
-  // hold its own copy (runtime/session.ts).
-  return host.openGraph(dir, manifest.graphs.train.file, { ...opts.session, weightPrepacking: opts.session?.weightPrepacking ?? false });
+  // hold its own copy; and a step's activations are the process's peak, which ORT's memory
+  // pattern would allocate again as one block beside the first step's (runtime/session.ts).
+  const session = opts.session ?? {};
+  return host.openGraph(dir, manifest.graphs.train.file, { ...session, weightPrepacking: session.weightPrepacking ?? false, memoryPattern: session.memoryPattern ?? false });
 }
 
 /** Micro-batches per optimizer step: the train graph takes an `apply` flag only when accumulating. */

@@ -39,6 +39,12 @@ export interface DifferentiateOptions {
   shapes?: Map<string, ValueType>;
   /** Other domains' opsets, for shape inference (default com.microsoft 1). */
   opsets?: Map<string, number>;
+  /**
+   * Fed inputs whose symbolic dims take one size each at run time (the trainer's batch inputs):
+   * the backward reads those sizes off these inputs' shapes instead of off forward values, so
+   * no forward value is kept alive for its shape alone (Emitter.readSizesFrom).
+   */
+  sizesFrom?: readonly string[];
   /** A value holding dOutput/dLoss to start from instead of ones (e.g. a loss scale). */
   seed?: string;
   /** Prefix of every emitted name (default 'grad/'). */
@@ -67,6 +73,7 @@ export function differentiate(graph: Graph, opts: DifferentiateOptions): Differe
   const forward = [...graph.nodes];
   const before = graph.nodes.length;
   const e = new Emitter(graph, opts.opset, new Map(opts.shapes ?? inferForRules(graph, opts)), opts.prefix ?? 'grad/');
+  if (opts.sizesFrom) e.readSizesFrom(opts.sizesFrom);
   const defined = graph.definedNames();
   for (const w of opts.wrt) if (!defined.has(w)) throw new UserError(`cannot differentiate with respect to '${w}': the graph has no such value`);
   if (!defined.has(opts.loss)) throw new UserError(`the loss '${opts.loss}' is not a value of the graph`);

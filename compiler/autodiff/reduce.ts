@@ -3,7 +3,7 @@
  * (ops/attributes.ts reads them, with keepdims and noop_with_empty_axes). The gradient is the output gradient put back at
  * the reduced axes (Unsqueeze when keepdims = 0) and expanded to the input's shape.
  */
-import { isConcrete } from '../shapes/dim.ts';
+import { dimDivExact, dimProduct } from '../shapes/dim.ts';
 import type { GradContext } from './context.ts';
 import type { RuleTable } from './rule.ts';
 import { reduceAttributes } from '../ops/attributes.ts';
@@ -36,10 +36,10 @@ function expandBack(g: GradContext, v: string, axes: Axes): string {
 function groupSize(g: GradContext): string {
   const xs = g.shape(g.x());
   const ys = g.shape(g.y());
-  if (isConcrete(xs) && isConcrete(ys)) {
-    const n = xs.reduce((p, d) => p * d, 1) / ys.reduce((p, d) => p * d, 1);
-    return g.c(n);
-  }
+  // Symbolic dims usually cancel ([batch, seq, 768] over [batch, seq, 1]): a constant then, and
+  // the backward does not read x, which would keep it alive for its size alone.
+  const n = xs && ys ? dimDivExact(dimProduct(xs), dimProduct(ys)) : undefined;
+  if (typeof n === 'number') return g.c(n);
   return g.castLike(g.div(g.op('Size', [g.x()]), g.op('Size', [g.y()])), g.x());
 }
 

@@ -260,6 +260,11 @@ function evaluateBroadcast(atom: string, bindings: ReadonlyMap<string, number>):
   return undefined;
 }
 
+/** Whether d is one symbol ('batch'), not a number or an expression over symbols ('seq+1'). */
+export function isPlainSymbol(d: Dim): d is string {
+  return typeof d === 'string' && (IDENT.test(d) || parseExpr(d) === undefined);
+}
+
 export function isConcrete(shape: readonly Dim[] | undefined): shape is number[] {
   return shape !== undefined && shape.every((d) => typeof d === 'number');
 }

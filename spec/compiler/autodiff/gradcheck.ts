@@ -47,7 +47,11 @@ export interface OpCase {
   modes?: Mode[];
 }
 
-export type Mode = 'declared' | 'inferred';
+/**
+ * declared: only what the graph declares; inferred: shapes inferred first; sized: inferred, and
+ * symbolic sizes read off the fed inputs (differentiate's sizesFrom, as the trainer compiles).
+ */
+export type Mode = 'declared' | 'inferred' | 'sized';
 
 export interface CheckResult {
   dtype: 'float64' | 'float32';
@@ -60,6 +64,11 @@ export interface CheckResult {
    * session's life. The gradient rules must emit none.
    */
   transposedConstants: string[];
+  /**
+   * Forward values (node outputs) the backward reads through Shape or Size although inference
+   * gives their shapes in numbers and the inputs' symbols: ORT keeps each alive until then.
+   */
+  sizeReads: string[];
 }
 
 const TYPES: Record<string, DataType> = { float64: DataType.DOUBLE, float32: DataType.FLOAT };
@@ -153,8 +162,10 @@ export async function checkCase(c: OpCase, dtype: 'float64' | 'float32', mode: M
   const fwdSession = await session(modelOf(fwd.graph, c));
   const gradBuilt = buildForward(c, dtype, seed, true);
   const gradModel = modelOf(gradBuilt.graph, c);
-  const shapes = mode === 'inferred' && infer ? infer(gradModel) : new Map<string, ValueType>();
-  const res = differentiate(gradBuilt.graph, { loss: 'loss', wrt: gradBuilt.wrt, opset: c.opset ?? 18, shapes });
+  const shapes = mode !== 'declared' && infer ? infer(gradModel) : new Map<string, ValueType>();
+  const forwardValues = new Set(gradBuilt.graph.nodes.flatMap((n) => n.outputs));
+  const sizesFrom = mode === 'sized' ? gradBuilt.graph.feedInputs().map((v) => v.name) : undefined;
+  const res = differentiate(gradBuilt.graph, { loss: 'loss', wrt: gradBuilt.wrt, opset: c.opset ?? 18, shapes, sizesFrom });
   gradBuilt.graph.outputs.push(...gradBuilt.wrt.map((w) => valueInfoFromType(res.gradients.get(w)!, { dtype: TYPES[dtype]! })));
   const gradSession = await session(gradModel);
   const out = await gradSession.run(gradBuilt.feeds);
@@ -186,7 +197,11 @@ export async function checkCase(c: OpCase, dtype: 'float64' | 'float32', mode: M
     worst = Math.max(worst, err);
   }
   const transposedConstants = gradBuilt.graph.nodes.filter((n) => n.opType === 'Transpose' && gradBuilt.graph.initializers.has(n.inputs[0] ?? '')).map((n) => n.inputs[0]!);
-  return { dtype, maxRelError: worst, perInput, nodesAdded: res.nodesAdded, transposedConstants };
+  // A read inference could have answered from the inputs' symbols: the rule bypassed the Emitter's shapeOf.
+  const inputSymbols = new Set(gradBuilt.graph.feedInputs().flatMap((v) => (shapes.get(v.name)?.shape ?? []).filter((d) => typeof d === 'string')));
+  const answerable = (v: string) => shapes.get(v)?.shape?.every((d) => typeof d === 'number' || inputSymbols.has(d)) ?? false;
+  const sizeReads = gradBuilt.graph.nodes.filter((n) => (n.opType === 'Shape' || n.opType === 'Size') && forwardValues.has(n.inputs[0] ?? '') && answerable(n.inputs[0]!)).map((n) => n.inputs[0]!);
+  return { dtype, maxRelError: worst, perInput, nodesAdded: res.nodesAdded, transposedConstants, sizeReads };
 }
 
 const MAX_PROBES = 12;

@@ -35,7 +35,7 @@ export const activationRules: RuleTable = {
   Erf: { grad: (g) => [g.mul(g.dy(), g.mul(g.c(2 / Math.sqrt(Math.PI)), g.op('Exp', [g.neg(g.mul(g.x(), g.x()))])))] },
   // softplus' = sigmoid(x)
   Softplus: { grad: (g) => [g.mul(g.dy(), g.op('Sigmoid', [g.x()]))] },
-  // silu-style x * sigmoid(x) arrives decomposed (Mul, Sigmoid); HardSwish etc. are not covered.
+  // x * sigmoid(x) written out is fused into com.microsoft QuickGelu for training (below); HardSwish etc. are not covered.
   Elu: {
     grad: (g) => {
       const alpha = g.float('alpha', 1);
@@ -46,6 +46,16 @@ export const activationRules: RuleTable = {
   // opset 20 Gelu: approximate = 'none' | 'tanh'
   Gelu: { grad: (g) => [g.mul(g.dy(), g.string('approximate', 'none') === 'tanh' ? geluTanhDerivative(g, g.x()) : geluExactDerivative(g, g.x()))] },
   'com.microsoft:Gelu': { grad: (g) => [g.mul(g.dy(), geluExactDerivative(g, g.x()))] },
+  // QuickGelu(x) = x s, s = sigmoid(alpha x): dx = s (1 + alpha x (1 - s)). s is recomputed from
+  // x, so the backward keeps x alone (compiler/passes/fuse-activations.ts fuses SiLU into this).
+  'com.microsoft:QuickGelu': {
+    grad: (g) => {
+      const alpha = g.float('alpha', 1.702);
+      const ax = alpha === 1 ? g.x() : g.mul(g.x(), g.c(alpha));
+      const s = g.op('Sigmoid', [ax]);
+      return [g.mul(g.dy(), g.mul(s, g.add(g.c(1), g.mul(ax, g.sub(g.c(1), s)))))];
+    },
+  },
   // FastGelu(x, bias?) = tanh-approximated gelu of x + bias
   'com.microsoft:FastGelu': {
     grad: (g) => {

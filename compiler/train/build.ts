@@ -28,6 +28,7 @@ import { eliminateCommonSubexpressions } from '../passes/cse.ts';
 import { eliminateDeadCode } from '../passes/dce.ts';
 import { toposort } from '../passes/toposort.ts';
 import { removeOutputCopies } from '../passes/output-copies.ts';
+import { fuseActivations } from '../passes/fuse-activations.ts';
 import { DataType, isFloatType } from '../onnx/dtype.ts';
 import { inferShapes } from '../shapes/infer.ts';
 import { valueInfoFromType, valueTypeFromInfo, type ValueType } from '../shapes/types.ts';
@@ -213,6 +214,9 @@ function addBackward(train: Model, params: readonly ParameterInfo[], opset: numb
   const dropoutKey = accumulation > 1 ? DROPOUT_KEY : STEP;
   if (spec.dropoutSeed !== undefined) enableTrainingDropout(g, new Emitter(g, opset, new Map(), 'dropout/'), spec.dropoutSeed, dropoutKey);
   // With loss scaling the backward starts from loss x scale, so small half gradients do not underflow.
+  // One node per written-out GELU / SiLU: their intermediates would stay alive until the backward.
+  const dtypes = inferDtypes(g);
+  fuseActivations(train, (v) => dtypes.get(v));
   // The batch inputs (labels included) give each symbolic dim one size: the data layer checks
   // and pads examples per symbol.
   const wrt = params.map((p) => p.name);

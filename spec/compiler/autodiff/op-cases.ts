@@ -57,6 +57,8 @@ export const OP_CASES: OpCase[] = [
   { name: 'com.microsoft Gelu', op: 'Gelu', domain: 'com.microsoft', inputs: [f(3, 4)] },
   { name: 'com.microsoft FastGelu', op: 'FastGelu', domain: 'com.microsoft', inputs: [f(3, 4), f(4)] },
   { name: 'com.microsoft BiasGelu', op: 'BiasGelu', domain: 'com.microsoft', inputs: [f(3, 4), f(4)] },
+  { name: 'com.microsoft QuickGelu alpha 1 (SiLU)', op: 'QuickGelu', domain: 'com.microsoft', attrs: { alpha: 1 }, inputs: [f(3, 4)], float32: true },
+  { name: 'com.microsoft QuickGelu default alpha', op: 'QuickGelu', domain: 'com.microsoft', inputs: [f(3, 4)], float32: true },
   // softmax family, both opset semantics
   { name: 'Softmax last axis', op: 'Softmax', inputs: [batch(2, 3, 5)] },
   { name: 'Softmax middle axis (13)', op: 'Softmax', attrs: { axis: 1 }, inputs: [f(2, 3, 4)] },

@@ -1,7 +1,9 @@
 /**
  * Examples -> one batch of onnxruntime tensors. Symbolic dims take the longest size in the
  * batch and shorter examples are padded at the end with the input's pad value (0 for ids and
- * attention masks, the ignore index for LM labels: see schema.ts).
+ * attention masks, the ignore index for LM labels: see schema.ts). Every input's dim named by one
+ * symbol gets that symbol's one size: the train graph relies on it, reading symbolic sizes off
+ * whichever batch input carries them (compiler/graph/emitter.ts, readSizesFrom).
  */
 import { tensor, type TensorValue } from '../engine/engine.ts';
 import type { CheckedExample, DataSchema, InputSpec } from './schema.ts';

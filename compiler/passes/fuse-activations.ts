@@ -19,7 +19,7 @@
  */
 import { makeAttrs } from '../graph/attributes.ts';
 import { constantNumbers, type ConstantScope } from '../graph/constants.ts';
-import type { Model, Node } from '../graph/graph.ts';
+import type { Graph, Model, Node } from '../graph/graph.ts';
 import { DataType } from '../onnx/dtype.ts';
 
 const MICROSOFT = 'com.microsoft';
@@ -32,85 +32,88 @@ export interface FusedActivations {
 /** Fuses in place; `dtypeOf` gives each value's element type where known. Returns the counts. */
 export function fuseActivations(model: Model, dtypeOf: (value: string) => number | undefined): FusedActivations {
   const graph = model.graph;
-  const producers = graph.producers();
-  const consumers = graph.consumers();
-  const outputs = new Set(graph.outputNames());
-  const scope: ConstantScope = { graph, producer: (v) => producers.get(v) };
-  const scalar = (v: string | undefined): number | undefined => {
-    const n = constantNumbers(scope, v);
-    return n && n.length === 1 ? n[0] : undefined;
-  };
-  /** The node reading `value`, when it is the only reader and `value` is not a graph output. */
-  const soleReader = (value: string): Node | undefined => {
-    const readers = consumers.get(value) ?? [];
-    return readers.length === 1 && !outputs.has(value) ? readers[0] : undefined;
-  };
-  const isDefault = (n: Node | undefined, op: string): n is Node => n !== undefined && n.opType === op && (n.domain === '' || n.domain === 'ai.onnx');
-  /** The other input of binary node n, given one of them. */
-  const other = (n: Node, one: string): string | undefined => (n.inputs.length === 2 && n.inputs.includes(one) ? n.inputs[n.inputs[0] === one ? 1 : 0] : undefined);
-
-  const replaced = new Map<Node, Node | undefined>();
-  const fuse = (nodes: Node[], fused: Node) => {
-    if (nodes.some((n) => replaced.has(n))) return false;
-    nodes.forEach((n, i) => replaced.set(n, i === nodes.length - 1 ? fused : undefined));
-    return true;
-  };
+  const p = new PatternReader(graph);
+  const rewrite = new Rewrite();
   const counts: FusedActivations = { gelu: 0, quickGelu: 0 };
-
-  for (const erf of graph.nodes) {
-    if (!isDefault(erf, 'Erf')) continue;
-    const scaled = producers.get(erf.inputs[0]!);
-    if (!scaled || soleReader(scaled.outputs[0]!) !== erf) continue;
-    const x = geluInput(scaled, scalar, isDefault);
-    if (x === undefined || dtypeOf(x) !== DataType.FLOAT) continue;
-    const plusOne = soleReader(erf.outputs[0]!);
-    if (!isDefault(plusOne, 'Add') || scalar(other(plusOne, erf.outputs[0]!)) !== 1) continue;
-    const match = geluTail(plusOne, x, soleReader, producers, scalar, isDefault, other);
-    if (!match) continue;
-    const y = match.last.outputs[0]!;
-    if (fuse([scaled, erf, plusOne, ...match.nodes], fusedNode(`${match.last.name}/fused_gelu`, 'Gelu', x, y))) counts.gelu++;
-  }
-
-  for (const sigmoid of graph.nodes) {
-    if (!isDefault(sigmoid, 'Sigmoid')) continue;
-    let x = sigmoid.inputs[0]!;
-    let alpha = 1;
-    const chain: Node[] = [sigmoid];
-    const inner = producers.get(x);
-    if (isDefault(inner, 'Mul') && soleReader(x) === sigmoid) {
-      const [a, b] = inner.inputs;
-      const ka = scalar(a), kb = scalar(b);
-      if (kb !== undefined && ka === undefined) { x = a!; alpha = kb; chain.unshift(inner); }
-      else if (ka !== undefined && kb === undefined) { x = b!; alpha = ka; chain.unshift(inner); }
+  for (const node of graph.nodes) {
+    const gelu = p.isOp(node, 'Erf') ? matchGelu(p, node) : undefined;
+    if (gelu && dtypeOf(gelu.x) === DataType.FLOAT && rewrite.replace(gelu.nodes, fused(`${gelu.last.name}/fused_gelu`, 'Gelu', gelu.x, gelu.last.outputs[0]!))) counts.gelu++;
+    const silu = p.isOp(node, 'Sigmoid') ? matchQuickGelu(p, node) : undefined;
+    if (silu && dtypeOf(silu.x) === DataType.FLOAT) {
+      const quick = fused(`${silu.last.name}/fused_quick_gelu`, 'QuickGelu', silu.x, silu.last.outputs[0]!);
+      quick.attributes = makeAttrs({ alpha: silu.alpha });
+      if (rewrite.replace(silu.nodes, quick)) counts.quickGelu++;
     }
-    if (dtypeOf(x) !== DataType.FLOAT) continue;
-    const gate = soleReader(sigmoid.outputs[0]!);
-    if (!isDefault(gate, 'Mul') || other(gate, sigmoid.outputs[0]!) !== x) continue;
-    const fused = fusedNode(`${gate.name}/fused_quick_gelu`, 'QuickGelu', x, gate.outputs[0]!);
-    fused.attributes = makeAttrs({ alpha });
-    if (fuse([...chain, gate], fused)) counts.quickGelu++;
   }
-
-  if (replaced.size === 0) return counts;
-  // Each fused node takes the place of the pattern's last node: x is computed before it.
-  graph.nodes = graph.nodes.flatMap((n) => (replaced.has(n) ? (replaced.get(n) ? [replaced.get(n)!] : []) : [n]));
-  const written = new Set(graph.nodes.flatMap((n) => n.outputs));
-  for (const n of replaced.keys()) for (const o of n.outputs) if (!written.has(o)) graph.valueInfo.delete(o);
-  if (!model.opsets.has(MICROSOFT)) model.opsets.set(MICROSOFT, 1);
+  if (rewrite.apply(graph) && !model.opsets.has(MICROSOFT)) model.opsets.set(MICROSOFT, 1);
   return counts;
 }
 
-function fusedNode(name: string, opType: string, x: string, y: string): Node {
-  return { name, opType, domain: MICROSOFT, inputs: [x], outputs: [y], attributes: [] };
+/** What a pattern matcher asks of the graph: producers, sole readers, scalar constants. */
+class PatternReader {
+  private readonly producers: Map<string, Node>;
+  private readonly consumers: Map<string, Node[]>;
+  private readonly outputs: Set<string>;
+  private readonly scope: ConstantScope;
+
+  constructor(graph: Graph) {
+    this.producers = graph.producers();
+    this.consumers = graph.consumers();
+    this.outputs = new Set(graph.outputNames());
+    this.scope = { graph, producer: (v) => this.producers.get(v) };
+  }
+
+  isOp(n: Node | undefined, op: string): n is Node {
+    return n !== undefined && n.opType === op && (n.domain === '' || n.domain === 'ai.onnx');
+  }
+
+  producer(value: string | undefined): Node | undefined {
+    return value === undefined ? undefined : this.producers.get(value);
+  }
+
+  /** The node reading `value`, when it is the only reader and `value` is not a graph output. */
+  soleReader(value: string): Node | undefined {
+    const readers = this.consumers.get(value) ?? [];
+    return readers.length === 1 && !this.outputs.has(value) ? readers[0] : undefined;
+  }
+
+  /** A one-element constant's value. */
+  scalar(value: string | undefined): number | undefined {
+    const n = constantNumbers(this.scope, value);
+    return n && n.length === 1 ? n[0] : undefined;
+  }
+
+  /** The other input of binary node n, given one of them. */
+  other(n: Node, one: string): string | undefined {
+    return n.inputs.length === 2 && n.inputs.includes(one) ? n.inputs[n.inputs[0] === one ? 1 : 0] : undefined;
+  }
+}
+
+/** Matched nodes (in any order; `last` writes the activation's value) and the activation's input. */
+interface Match {
+  nodes: Node[];
+  last: Node;
+  x: string;
+}
+
+/** x * 0.5 * (1 + erf(x / sqrt 2)) around this Erf node. */
+function matchGelu(p: PatternReader, erf: Node): Match | undefined {
+  const scaled = p.producer(erf.inputs[0]);
+  if (!scaled || p.soleReader(scaled.outputs[0]!) !== erf) return undefined;
+  const x = geluInput(p, scaled);
+  const plusOne = p.soleReader(erf.outputs[0]!);
+  if (x === undefined || !p.isOp(plusOne, 'Add') || p.scalar(p.other(plusOne, erf.outputs[0]!)) !== 1) return undefined;
+  const tail = geluTail(p, plusOne, x);
+  return tail && { nodes: [scaled, erf, plusOne, ...tail], last: tail[tail.length - 1]!, x };
 }
 
 /** x when `scaled` is x / sqrt 2 or x * (1 / sqrt 2). */
-function geluInput(scaled: Node, scalar: (v: string | undefined) => number | undefined, isDefault: (n: Node | undefined, op: string) => n is Node): string | undefined {
+function geluInput(p: PatternReader, scaled: Node): string | undefined {
   const [a, b] = scaled.inputs;
-  if (isDefault(scaled, 'Div')) return near(scalar(b), Math.SQRT2) ? a : undefined;
-  if (!isDefault(scaled, 'Mul')) return undefined;
-  if (near(scalar(b), Math.SQRT1_2)) return a;
-  if (near(scalar(a), Math.SQRT1_2)) return b;
+  if (p.isOp(scaled, 'Div')) return near(p.scalar(b), Math.SQRT2) ? a : undefined;
+  if (!p.isOp(scaled, 'Mul')) return undefined;
+  if (near(p.scalar(b), Math.SQRT1_2)) return a;
+  if (near(p.scalar(a), Math.SQRT1_2)) return b;
   return undefined;
 }
 
@@ -119,30 +122,64 @@ function near(k: number | undefined, want: number): boolean {
   return k !== undefined && Math.abs(k - want) <= 1e-6 * want;
 }
 
-/**
- * After 1 + erf: (x * t) * 0.5 or (x * 0.5) * t, t the Add's output; the nodes after the Add,
- * the last one writing the GELU's value.
- */
-function geluTail(
-  plusOne: Node, x: string,
-  soleReader: (v: string) => Node | undefined, producers: Map<string, Node>,
-  scalar: (v: string | undefined) => number | undefined,
-  isDefault: (n: Node | undefined, op: string) => n is Node,
-  other: (n: Node, one: string) => string | undefined,
-): { nodes: Node[]; last: Node } | undefined {
+/** After 1 + erf, with t its output: (x * t) * 0.5 or (x * 0.5) * t; the nodes after the Add, the last one writing the GELU. */
+function geluTail(p: PatternReader, plusOne: Node, x: string): Node[] | undefined {
   const t = plusOne.outputs[0]!;
-  const mul = soleReader(t);
-  if (!isDefault(mul, 'Mul')) return undefined;
-  const partner = other(mul, t);
+  const mul = p.soleReader(t);
+  if (!p.isOp(mul, 'Mul')) return undefined;
+  const partner = p.other(mul, t);
   if (partner === x) {
-    // (x * t) * 0.5
-    const half = soleReader(mul.outputs[0]!);
-    if (!isDefault(half, 'Mul') || scalar(other(half, mul.outputs[0]!)) !== 0.5) return undefined;
-    return { nodes: [mul, half], last: half };
+    const half = p.soleReader(mul.outputs[0]!);
+    return p.isOp(half, 'Mul') && p.scalar(p.other(half, mul.outputs[0]!)) === 0.5 ? [mul, half] : undefined;
   }
-  // (x * 0.5) * t: the half-x product feeds this Mul alone
-  const halfX = partner === undefined ? undefined : producers.get(partner);
-  if (!isDefault(halfX, 'Mul') || soleReader(partner!) !== mul) return undefined;
-  if (other(halfX, x) === undefined || scalar(other(halfX, x)) !== 0.5) return undefined;
-  return { nodes: [halfX, mul], last: mul };
+  // (x * 0.5) * t: the half-x product feeds this Mul alone.
+  const halfX = p.producer(partner);
+  if (!p.isOp(halfX, 'Mul') || p.soleReader(partner!) !== mul) return undefined;
+  return p.scalar(p.other(halfX, x)) === 0.5 ? [halfX, mul] : undefined;
+}
+
+/** x * sigmoid(x) or x * sigmoid(alpha x) around this Sigmoid node. */
+function matchQuickGelu(p: PatternReader, sigmoid: Node): (Match & { alpha: number }) | undefined {
+  let x = sigmoid.inputs[0]!;
+  let alpha = 1;
+  const nodes: Node[] = [sigmoid];
+  const inner = p.producer(x);
+  if (p.isOp(inner, 'Mul') && p.soleReader(x) === sigmoid) {
+    const [a, b] = inner.inputs;
+    const ka = p.scalar(a), kb = p.scalar(b);
+    // One constant operand: x * alpha (either order).
+    if ((ka === undefined) !== (kb === undefined)) {
+      x = (ka === undefined ? a : b)!;
+      alpha = (ka ?? kb)!;
+      nodes.unshift(inner);
+    }
+  }
+  const gate = p.soleReader(sigmoid.outputs[0]!);
+  if (!p.isOp(gate, 'Mul') || p.other(gate, sigmoid.outputs[0]!) !== x) return undefined;
+  return { nodes: [...nodes, gate], last: gate, x, alpha };
+}
+
+function fused(name: string, opType: string, x: string, y: string): Node {
+  return { name, opType, domain: MICROSOFT, inputs: [x], outputs: [y], attributes: [] };
+}
+
+/** Patterns to replace: each pattern's nodes go, its fused node takes the place of its last. */
+class Rewrite {
+  private readonly replaced = new Map<Node, Node | undefined>();
+
+  /** Claims the nodes (the last one writes the value) for `replacement`; false, claiming nothing, when one is already in another pattern. */
+  replace(nodes: readonly Node[], replacement: Node): boolean {
+    if (nodes.some((n) => this.replaced.has(n))) return false;
+    nodes.forEach((n, i) => this.replaced.set(n, i === nodes.length - 1 ? replacement : undefined));
+    return true;
+  }
+
+  /** Rewrites the graph; whether anything changed. x is computed before each pattern's last node. */
+  apply(graph: Graph): boolean {
+    if (this.replaced.size === 0) return false;
+    graph.nodes = graph.nodes.flatMap((n) => (this.replaced.has(n) ? (this.replaced.get(n) ? [this.replaced.get(n)!] : []) : [n]));
+    const written = new Set(graph.nodes.flatMap((n) => n.outputs));
+    for (const n of this.replaced.keys()) for (const o of n.outputs) if (!written.has(o)) graph.valueInfo.delete(o);
+    return true;
+  }
 }

@@ -180,19 +180,14 @@ export class Emitter {
       if (typeof d === 'number') { run.push(d); continue; }
       if (run.length) pieces.push(this.ints(run));
       run = [];
-      pieces.push(this.sourcedSize(d));
+      const src = this.sizeSources.get(d)!;
+      pieces.push(this.dimOf(src.value, src.axis));
     }
     if (run.length) pieces.push(this.ints(run));
     return pieces.length === 1 ? pieces[0]! : this.op('Concat', pieces, { axis: 0 });
   }
 
-  /** The size of symbol d (readSizesFrom covers it) as a 1-element int64 value, read off its fed input's shape. */
-  private sourcedSize(d: string): string {
-    const src = this.sizeSources.get(d)!;
-    return this.op('Gather', [this.shapeOf(src.value), this.ints([src.axis])], { axis: 0 });
-  }
-
-  /** A static shape as an int64 constant when fully known, else Shape(v). */
+  /** A static shape as an int64 constant when fully known, else shapeOf(v). */
   shapeTensor(v: string): string {
     const s = this.shape(v);
     if (s && s.every((d) => typeof d === 'number')) return this.ints(s as number[]);

@@ -80,8 +80,7 @@ export function describeStacks(blockCount: number, stacks?: StackExtent[]): stri
   return list.map((s, i) => `${s.name} (${i === 0 ? 'blocks ' : ''}${s.first}..${s.first + s.count - 1})`).join(', ');
 }
 
-/** The stack of each block (undefined when the stacks are not known: one stream). */
-/** The name of the stack holding a block (undefined without stacks). */
+/** The name of the stack holding a block (undefined when the stacks are not known: one stream). */
 export function stackIndexer(stacks: StackExtent[] | undefined): (block: number) => string | undefined {
   return (block) => stacks?.find((s) => block >= s.first && block < s.first + s.count)?.name;
 }

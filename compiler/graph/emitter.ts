@@ -23,6 +23,8 @@ export class Emitter {
   private readonly shapeNodes = new Map<string, string>();
   /** Symbol -> the fed input and axis whose size it is at run time (readSizesFrom). */
   private readonly sizeSources = new Map<string, { value: string; axis: number }>();
+  /** The fed inputs sizeSources reads from: their own shapes stay Shape(v). */
+  private readonly sizeInputs = new Set<string>();
   private readonly producer = new Map<string, Node>();
   readonly dtypes: Map<string, number>;
   private readonly constants: ConstantScope;
@@ -152,7 +154,10 @@ export class Emitter {
   readSizesFrom(inputs: readonly string[]): void {
     for (const v of inputs) {
       (this.shape(v) ?? []).forEach((d, axis) => {
-        if (typeof d === 'string' && isPlainSymbol(d) && !this.sizeSources.has(d)) this.sizeSources.set(d, { value: v, axis });
+        if (typeof d === 'string' && isPlainSymbol(d) && !this.sizeSources.has(d)) {
+          this.sizeSources.set(d, { value: v, axis });
+          this.sizeInputs.add(v);
+        }
       });
     }
   }
@@ -171,7 +176,7 @@ export class Emitter {
   /** v's shape built from constants and the fed inputs' sizes, undefined when a dim is neither (or v is such an input). */
   private shapeFromSizes(v: string): string | undefined {
     const dims = this.shape(v);
-    if (!dims || this.sizeSources.size === 0 || [...this.sizeSources.values()].some((src) => src.value === v)) return undefined;
+    if (!dims || this.sizeSources.size === 0 || this.sizeInputs.has(v)) return undefined;
     if (!dims.every((d) => typeof d === 'number' || this.sizeSources.has(d))) return undefined;
     if (dims.every((d) => typeof d === 'number')) return this.ints(dims as number[]);
     const pieces: string[] = [];

@@ -19,6 +19,7 @@
  */
 import { makeAttrs } from '../graph/attributes.ts';
 import { constantNumbers, type ConstantScope } from '../graph/constants.ts';
+import { inferDtypes } from '../graph/dtypes.ts';
 import type { Graph, Model, Node } from '../graph/graph.ts';
 import { DataType } from '../onnx/dtype.ts';
 
@@ -29,9 +30,11 @@ export interface FusedActivations {
   quickGelu: number;
 }
 
-/** Fuses in place; `dtypeOf` gives each value's element type where known. Returns the counts. */
-export function fuseActivations(model: Model, dtypeOf: (value: string) => number | undefined): FusedActivations {
+/** Fuses in place; returns the counts. */
+export function fuseActivations(model: Model): FusedActivations {
   const graph = model.graph;
+  const dtypes = inferDtypes(graph);
+  const dtypeOf = (v: string) => dtypes.get(v);
   const p = new PatternReader(graph);
   const rewrite = new Rewrite();
   const counts: FusedActivations = { gelu: 0, quickGelu: 0 };

@@ -215,12 +215,12 @@ function addBackward(train: Model, params: readonly ParameterInfo[], opset: numb
   if (spec.dropoutSeed !== undefined) enableTrainingDropout(g, new Emitter(g, opset, new Map(), 'dropout/'), spec.dropoutSeed, dropoutKey);
   // With loss scaling the backward starts from loss x scale, so small half gradients do not underflow.
   // One node per written-out GELU / SiLU: their intermediates would stay alive until the backward.
-  const dtypes = inferDtypes(g);
-  fuseActivations(train, (v) => dtypes.get(v));
+  fuseActivations(train);
   // The batch inputs (labels included) give each symbolic dim one size: the data layer checks
   // and pads examples per symbol.
   const wrt = params.map((p) => p.name);
-  const batchInputs = g.feedInputs().map((v) => v.name).filter((n) => !wrt.includes(n));
+  const trained = new Set(wrt);
+  const batchInputs = g.feedInputs().map((v) => v.name).filter((n) => !trained.has(n));
   const diff = differentiate(g, { loss: scaling?.scaledLoss ?? 'loss', wrt, opset, opsets: train.opsets, sizesFrom: batchInputs });
   return { gradients: diff.gradients, shapes: diff.emitter.shapes, nodesAdded: diff.nodesAdded };
 }

@@ -3,13 +3,13 @@
  * profiler on (the `enableProfiling` session option writes one JSON event per node run) and
  * prints the kernel time per step by op type, and by part of the graph (forward, backward,
  * optimizer: the compiler's node-name prefixes), slowest first. The session is opened as the
- * trainer opens it (runtime/session.ts settings, arena off).
+ * trainer opens it (its trainSessionSettings: arena on, memory pattern and prepacking off).
  *
  *   npx tsx bench/profile.ts ARTIFACTS_DIR [--batch 8] [--seq 128] [--steps 3] [--threads 2] [--top 25]
- *                            [--nodes 0] [--arena]
+ *                            [--nodes 0] [--no-arena]
  *
- * --nodes N also lists the N slowest nodes; --arena turns ORT's CPU memory arena on (the trainer's
- * `memoryArena` setting), to see what allocation costs.
+ * --nodes N also lists the N slowest nodes; --no-arena turns ORT's CPU memory arena off (the
+ * trainer's `memoryArena` setting), to see what allocation costs.
  */
 import * as ort from 'onnxruntime-node';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -18,11 +18,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Manifest } from '../contract/manifest.ts';
 import { nodeHost } from '../runtime/node-host.ts';
+import { baseOptions } from '../runtime/session.ts';
+import { trainSessionSettings } from '../runtime/trainer.ts';
 import { aggregateProfile, type ProfileEvent } from './profile-aggregate.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { batch: { type: 'string', default: '8' }, seq: { type: 'string', default: '128' }, steps: { type: 'string', default: '3' }, threads: { type: 'string', default: '2' }, top: { type: 'string', default: '25' }, nodes: { type: 'string', default: '0' }, arena: { type: 'boolean', default: false } },
+  options: { batch: { type: 'string', default: '8' }, seq: { type: 'string', default: '128' }, steps: { type: 'string', default: '3' }, threads: { type: 'string', default: '2' }, top: { type: 'string', default: '25' }, nodes: { type: 'string', default: '0' }, 'no-arena': { type: 'boolean', default: false } },
 });
 const dir = positionals[0];
 if (!dir) throw new Error('usage: npx tsx bench/profile.ts ARTIFACTS_DIR [--batch N] [--seq N] [--steps N] [--threads N]');
@@ -51,9 +53,9 @@ for (const io of graph.inputs) {
 
 const out = mkdtempSync(join(tmpdir(), 'lor2c-profile-'));
 try {
+  const settings = trainSessionSettings({ intraOpThreads: Number(values.threads), ...(values['no-arena'] ? { memoryArena: false } : {}) });
   const session = await ort.InferenceSession.create(join(dir, graph.file), {
-    graphOptimizationLevel: 'all', enableCpuMemArena: values.arena, intraOpNumThreads: Number(values.threads),
-    enableProfiling: true, profileFilePrefix: join(out, 'train'), logSeverityLevel: 3,
+    ...baseOptions(settings), enableProfiling: true, profileFilePrefix: join(out, 'train'), logSeverityLevel: 3,
   });
   await session.run(feeds); // warm-up: counted out below by its run index
   for (let i = 0; i < STEPS; i++) await session.run(feeds);

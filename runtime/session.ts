@@ -24,7 +24,10 @@ export interface SessionSettings {
   /** Run independent branches in parallel (ORT's 'parallel' execution mode). */
   parallel?: boolean;
   graphOptimization?: GraphOptimization;
-  /** ORT's CPU memory arena (default off: it holds peak memory for the session's life). */
+  /**
+   * ORT's CPU memory arena (default off: it holds peak memory for the session's life). The
+   * trainer turns it on for the train graph, whose every step reallocates the same activations.
+   */
   memoryArena?: boolean;
   /**
    * ORT's prepacking of constant MatMul / Gemm weights (default on). The trainer turns it off
@@ -73,13 +76,12 @@ export function cudaFallbackNotice(reason: string): string {
   return `lor2c: CUDA is not available (${reason}); running on CPU. To use CUDA, reinstall onnxruntime-node with its CUDA 12 libraries on a machine with internet access: ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node`;
 }
 
-function baseOptions(s: SessionSettings): ort.InferenceSession.SessionOptions {
+/** ORT's CPU session options for these settings (exported for bench/profile.ts, which adds its profiler). */
+export function baseOptions(s: SessionSettings): ort.InferenceSession.SessionOptions {
   const opts: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: s.graphOptimization ?? 'all',
-    // ORT's CPU arena keeps every block it ever grew to and rounds growth up; a training step
-    // frees and reallocates the same activations each run, which plain malloc serves as well.
-    // Off, `lor2c train` on a BERT-base-sized model peaked 0.4 GB lower at the same CPU time
-    // (docs/performance.md).
+    // ORT's CPU arena keeps every block it ever grew to and rounds growth up: off for graphs
+    // run once or rarely (eval, infer). The trainer asks for it for the train graph.
     enableCpuMemArena: s.memoryArena ?? false,
   };
   // Packing gives each MatMul / Gemm kernel its own copy of a constant weight in its layout.

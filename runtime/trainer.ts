@@ -663,12 +663,21 @@ async function openSessions(host: TrainerHost, dir: string, manifest: Manifest, 
   return { dir, manifest, train, stateInputs, manifestSha256: host.manifestDigest?.(dir) };
 }
 
+/**
+ * How the train graph's session is opened, unless the caller says otherwise. The backward reads
+ * every frozen weight a second time, transposed: packed, each read would hold its own copy. A
+ * step's activations are the process's peak, which ORT's memory pattern would allocate again as
+ * one block beside the first step's. Without the pattern each step frees and allocates the same
+ * activations again: ORT's arena hands back the blocks it holds, where malloc's heap fragments
+ * and fresh pages fault in (a lower peak and faster steps: docs/performance.md, "The arena for
+ * the train graph").
+ */
+export function trainSessionSettings(s: SessionSettings = {}): SessionSettings {
+  return { ...s, memoryArena: s.memoryArena ?? true, weightPrepacking: s.weightPrepacking ?? false, memoryPattern: s.memoryPattern ?? false };
+}
+
 function openTrain(host: TrainerHost, dir: string, manifest: Manifest, opts: TrainerOptions): Promise<EngineSession> {
-  // The backward reads every frozen weight a second time, transposed: packed, each read would
-  // hold its own copy; and a step's activations are the process's peak, which ORT's memory
-  // pattern would allocate again as one block beside the first step's (runtime/session.ts).
-  const session = opts.session ?? {};
-  return host.openGraph(dir, manifest.graphs.train.file, { ...session, weightPrepacking: session.weightPrepacking ?? false, memoryPattern: session.memoryPattern ?? false });
+  return host.openGraph(dir, manifest.graphs.train.file, trainSessionSettings(opts.session));
 }
 
 /** Micro-batches per optimizer step: the train graph takes an `apply` flag only when accumulating. */

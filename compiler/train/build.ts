@@ -29,6 +29,7 @@ import { eliminateDeadCode } from '../passes/dce.ts';
 import { toposort } from '../passes/toposort.ts';
 import { removeOutputCopies } from '../passes/output-copies.ts';
 import { fuseActivations } from '../passes/fuse-activations.ts';
+import { selectRowsEarly } from '../passes/select-rows-early.ts';
 import { DataType, isFloatType } from '../onnx/dtype.ts';
 import { inferShapes } from '../shapes/infer.ts';
 import { valueInfoFromType, valueTypeFromInfo, type ValueType } from '../shapes/types.ts';
@@ -216,6 +217,8 @@ function addBackward(train: Model, params: readonly ParameterInfo[], opset: numb
   // With loss scaling the backward starts from loss x scale, so small half gradients do not underflow.
   // One node per written-out GELU / SiLU: their intermediates would stay alive until the backward.
   fuseActivations(train);
+  // A classifier reads some rows of the last hidden state: the ops below it compute only those.
+  selectRowsEarly(train);
   // The batch inputs (labels included) give each symbolic dim one size: the data layer checks
   // and pads examples per symbol.
   const wrt = params.map((p) => p.name);

@@ -73,16 +73,16 @@ test('loss decreases, evaluation runs on schedule, the log has one object a step
   t.is(readCheckpoint(join(w.dir, 'ckpt')).step, 40);
 });
 
-test('the train graph is opened without weight prepacking (two packed copies of each frozen weight) and without ORT\'s memory pattern (a second block of activations), other graphs with the settings given', async (t) => {
+test('the train graph is opened with ORT\'s arena (its steps reallocate the same activations), without weight prepacking (two packed copies of each frozen weight) and without ORT\'s memory pattern (a second block of activations), other graphs with the settings given', async (t) => {
   const w = workspace();
   const opened: [string, SessionSettings | undefined][] = [];
   const host: TrainerHost = { ...nodeHost, openGraph: (dir, file, settings) => (opened.push([file, settings]), nodeHost.openGraph(dir, file, settings)) };
   const trainer = await Trainer.open(base(w, { steps: 1, evalData: w.evalData }), host);
   await trainer.run();
-  t.deepEqual(opened, [[trainer.manifest.graphs.train.file, { intraOpThreads: 1, weightPrepacking: false, memoryPattern: false }], [trainer.manifest.graphs.eval.file, { intraOpThreads: 1 }]]);
+  t.deepEqual(opened, [[trainer.manifest.graphs.train.file, { intraOpThreads: 1, memoryArena: true, weightPrepacking: false, memoryPattern: false }], [trainer.manifest.graphs.eval.file, { intraOpThreads: 1 }]]);
   opened.length = 0;
-  await Trainer.open(base(w, { steps: 1, session: { weightPrepacking: true, memoryPattern: true } }), host);
-  t.deepEqual(opened, [[trainer.manifest.graphs.train.file, { weightPrepacking: true, memoryPattern: true }]], 'an explicit setting wins');
+  await Trainer.open(base(w, { steps: 1, session: { memoryArena: false, weightPrepacking: true, memoryPattern: true } }), host);
+  t.deepEqual(opened, [[trainer.manifest.graphs.train.file, { memoryArena: false, weightPrepacking: true, memoryPattern: true }]], 'an explicit setting wins');
 });
 
 test('the train and eval sessions are never open at once (each holds the frozen weights), and evaluating changes nothing', async (t) => {

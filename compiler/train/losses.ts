@@ -3,8 +3,10 @@
  * autodiff rules differentiate them like any other part of the graph.
  *   classification: mean over the batch of -log softmax(logits)[label]     (torch CrossEntropyLoss)
  *   lm:            token-level cross-entropy of logits[:, :-1] against labels[:, 1:] (the shift
- *                  Hugging Face's causal-LM heads do), tokens labelled `ignoreIndex` excluded,
- *                  mean over the remaining tokens (a batch with none gives 0, not NaN)
+ *                  Hugging Face's causal-LM heads do; computed as every position's logits
+ *                  against the labels shifted left, the last one ignored), tokens labelled
+ *                  `ignoreIndex` excluded, mean over the remaining tokens (a batch with none
+ *                  gives 0, not NaN)
  *   mse:           mean of (prediction - target)^2                          (torch MSELoss)
  * Metrics (accuracy, F1, perplexity ...) are not computed in the graph: the runtime computes them
  * from the eval graph's predictions and the labels (runtime/evaluate.ts), the same in every task.
@@ -49,17 +51,23 @@ export function classificationLoss(e: Emitter, logits: string, labels: string): 
   return { loss: e.op('ReduceMean', [nll], { keepdims: 0 }), labels };
 }
 
+/**
+ * The labels one position on, the last position ignored: position t predicts label t + 1.
+ * Shifting the labels rather than slicing off the last position's logits leaves the logits
+ * whole: slicing them copies the [batch, seq, vocab] tensor in the forward and pads its
+ * gradient back in the backward, two passes over the largest tensor of a language model's step.
+ */
+function nextTokenLabels(e: Emitter, labels: string, ignoreIndex: number): string {
+  const rest = e.op('Slice', [labels, e.ints([1]), e.ints([Number.MAX_SAFE_INTEGER]), e.ints([-1])]);
+  const lastShape = e.op('Concat', [e.op('Slice', [e.shapeOf(labels), e.ints([0]), e.ints([-1])]), e.ints([1])], { axis: 0 });
+  return e.op('Concat', [rest, e.op('Expand', [e.int(ignoreIndex), lastShape])], { axis: -1 });
+}
+
 export function lmLoss(e: Emitter, logits: string, labels: string, ignoreIndex = -100, shift = true): LossHead {
-  let lg = logits;
-  let lb = labels;
-  if (shift) {
-    // logits [..., seq, vocab] drop the last position; labels [..., seq] drop the first
-    lg = e.op('Slice', [logits, e.ints([0]), e.ints([-1]), e.ints([-2])]);
-    lb = e.op('Slice', [labels, e.ints([1]), e.ints([Number.MAX_SAFE_INTEGER]), e.ints([-1])]);
-  }
+  const lb = shift ? nextTokenLabels(e, labels, ignoreIndex) : labels;
   const valid = e.op('Not', [e.op('Equal', [lb, e.int(ignoreIndex)])]);
   const safe = e.op('Where', [valid, lb, e.int(0)]);
-  const nll = e.op('Neg', [pickLabel(e, logSoftmax(e, lg), safe)]);
+  const nll = e.op('Neg', [pickLabel(e, logSoftmax(e, logits), safe)]);
   const weight = e.op('Cast', [valid], { to: floatType(e, logits) });
   const total = e.reduceSum(e.op('Mul', [nll, weight]), undefined, false);
   const tokens = e.reduceSum(weight, undefined, false);

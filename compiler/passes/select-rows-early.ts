@@ -247,7 +247,9 @@ class RowMover {
     const indices = constantNumbers(this.scope, idx);
     if (!indices || indices.length === 0) return undefined;
     const a = attrInt(n, 'axis', 0);
-    return { node: n, axis: a < 0 ? a + rank : a, indices, scalar: t.dims.length === 0 };
+    const axis = a < 0 ? a + rank : a;
+    if (axis < 0 || axis >= rank) return undefined;
+    return { node: n, axis, indices, scalar: t.dims.length === 0 };
   }
 
   /** Moves the Gather above its input's producer; returns the Gathers it placed, or undefined when it stays. */

@@ -156,7 +156,7 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
   const forwardNodes = train.graph.nodes.length;
   const accumulation = accumulationOf(spec);
   const scaling = spec.precision?.lossScale ? addLossScaleInputs(train, opset, spec.precision.lossScale) : undefined;
-  const backward = addBackward(train, params, opset, spec, accumulation, scaling);
+  const backward = addBackward(train, params, opset, spec, accumulation, scaling, [...feeds, head.labels]);
   const step = new StepGraph(train, opset, backward.shapes, forwardInterface(feeds, head, params));
   const counters = addStepInputs(step, accumulation);
   let gradients = backward.gradients;
@@ -208,7 +208,8 @@ function accumulationOf(spec: TrainingSpec): number {
 }
 
 /** Training-mode dropout (when seeded) and the backward pass of the loss with respect to every parameter. */
-function addBackward(train: Model, params: readonly ParameterInfo[], opset: number, spec: TrainingSpec, accumulation: number, scaling: LossScale | undefined): { gradients: ReadonlyMap<string, string>; shapes: Map<string, ValueType>; nodesAdded: number } {
+/** `batchInputs`: what the data layer feeds (the model's inputs and the labels), one size per symbolic dim. */
+function addBackward(train: Model, params: readonly ParameterInfo[], opset: number, spec: TrainingSpec, accumulation: number, scaling: LossScale | undefined, batchInputs: readonly string[]): { gradients: ReadonlyMap<string, string>; shapes: Map<string, ValueType>; nodesAdded: number } {
   const g = train.graph;
   // Dropout masks are keyed by the step; with accumulation by step * N + micro-step, so the
   // micro-batches of one update draw different masks.
@@ -219,11 +220,8 @@ function addBackward(train: Model, params: readonly ParameterInfo[], opset: numb
   fuseActivations(train);
   // A classifier reads some rows of the last hidden state: the ops below it compute only those.
   selectRowsEarly(train);
-  // The batch inputs (labels included) give each symbolic dim one size: the data layer checks
-  // and pads examples per symbol.
+  // The batch inputs give each symbolic dim one size: the data layer checks and pads examples per symbol.
   const wrt = params.map((p) => p.name);
-  const trained = new Set(wrt);
-  const batchInputs = g.feedInputs().map((v) => v.name).filter((n) => !trained.has(n));
   const diff = differentiate(g, { loss: scaling?.scaledLoss ?? 'loss', wrt, opset, opsets: train.opsets, sizesFrom: batchInputs });
   return { gradients: diff.gradients, shapes: diff.emitter.shapes, nodesAdded: diff.nodesAdded };
 }

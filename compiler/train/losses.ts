@@ -37,6 +37,14 @@ function pickLabel(e: Emitter, logp: string, labels: string): string {
   return e.reduceSum(e.op('Mul', [logp, oneHot]), [-1], false);
 }
 
+/**
+ * Labels as int64, what the comparisons with the ignore index and the label picks take: a
+ * language model's labels share its input_ids' type, which some exports declare int32.
+ */
+function asInt64(e: Emitter, labels: string): string {
+  return e.dtype(labels) === DataType.INT64 ? labels : e.op('Cast', [labels], { to: DataType.INT64 });
+}
+
 function floatType(e: Emitter, v: string): number {
   return e.dtype(v) ?? DataType.FLOAT;
 }
@@ -47,7 +55,7 @@ function logSoftmax(e: Emitter, logits: string): string {
 
 export function classificationLoss(e: Emitter, logits: string, labels: string): LossHead {
   const logp = logSoftmax(e, logits);
-  const nll = e.op('Neg', [pickLabel(e, logp, labels)]);
+  const nll = e.op('Neg', [pickLabel(e, logp, asInt64(e, labels))]);
   return { loss: e.op('ReduceMean', [nll], { keepdims: 0 }), labels };
 }
 
@@ -64,7 +72,8 @@ function nextTokenLabels(e: Emitter, labels: string, ignoreIndex: number): strin
 }
 
 export function lmLoss(e: Emitter, logits: string, labels: string, ignoreIndex = -100, shift = true): LossHead {
-  const lb = shift ? nextTokenLabels(e, labels, ignoreIndex) : labels;
+  const ids = asInt64(e, labels);
+  const lb = shift ? nextTokenLabels(e, ids, ignoreIndex) : ids;
   const valid = e.op('Not', [e.op('Equal', [lb, e.int(ignoreIndex)])]);
   const safe = e.op('Where', [valid, lb, e.int(0)]);
   const nll = e.op('Neg', [pickLabel(e, logSoftmax(e, logits), safe)]);

@@ -2,7 +2,9 @@
  * The token-level loss as masked LM uses it (no shift, labels -100 where nothing is predicted):
  * its value is the mean cross-entropy over the labelled positions only, and its gradient, from
  * autodiff, is (softmax - onehot) / count at those positions and exactly 0 elsewhere, checked
- * against that closed form and against central finite differences, in float64.
+ * against that closed form and against central finite differences, in float64. With the causal
+ * shift, position t is scored against label t + 1 and the last position against nothing, also
+ * when the labels are a model's int32 input_ids.
  */
 import test from 'ava';
 import * as ort from 'onnxruntime-node';
@@ -19,12 +21,12 @@ const IGNORE = -100;
 // Row 0 predicts positions 1 and 3, row 1 only position 4: three targets of ten positions.
 const LABELS = [IGNORE, 3, IGNORE, 6, IGNORE, IGNORE, IGNORE, IGNORE, IGNORE, 0];
 
-async function lossGraph(withGradient: boolean) {
+async function lossGraph(withGradient: boolean, opts: { shift?: boolean; labels?: DataType } = {}) {
   const graph = new Graph();
   graph.inputs.push(valueInfoFromType('logits', { dtype: DataType.DOUBLE, shape: [B, S, V] }));
-  graph.inputs.push(valueInfoFromType('labels', { dtype: DataType.INT64, shape: [B, S] }));
+  graph.inputs.push(valueInfoFromType('labels', { dtype: opts.labels ?? DataType.INT64, shape: [B, S] }));
   const e = new Emitter(graph, 17);
-  const head = lmLoss(e, 'logits', 'labels', IGNORE, false);
+  const head = lmLoss(e, 'logits', 'labels', IGNORE, opts.shift ?? false);
   e.b.op('Identity', [head.loss], undefined, { outputs: ['loss'] });
   graph.outputs = [valueInfoFromType('loss', { dtype: DataType.DOUBLE })];
   let gradient: string | undefined;
@@ -82,5 +84,32 @@ test('lm loss without shift: mean cross-entropy over labelled positions, gradien
       const numeric = ((await at(h)) - (await at(-h))) / (2 * h);
       t.true(Math.abs(numeric - grad[p * V + k]!) < 1e-7, `position ${p}, logit ${k}: numeric ${numeric}, autodiff ${grad[p * V + k]}`);
     }
+  }
+});
+
+test('lm loss with the causal shift: position t against label t + 1, the last position against nothing; int32 labels too', async (t) => {
+  const rand = rng(9);
+  const logits = Array.from({ length: B * S * V }, () => 4 * rand() - 2);
+  // Every label real except one; the shift pairs position p with label p + 1 in the same row.
+  const labels = Array.from({ length: B * S }, (_, p) => (p === 7 ? IGNORE : (p * 3) % V));
+  const pairs: [number, number][] = [];
+  for (let p = 0; p < B * S; p++) if (p % S !== S - 1 && labels[p + 1] !== IGNORE) pairs.push([p, labels[p + 1]!]);
+  let expected = 0;
+  for (const [p, label] of pairs) {
+    const row = logits.slice(p * V, (p + 1) * V);
+    const max = Math.max(...row);
+    expected += -(row[label]! - max - Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0))) / pairs.length;
+  }
+  for (const [dtype, tensor] of [
+    [DataType.INT64, new ort.Tensor('int64', BigInt64Array.from(labels.map(BigInt)), [B, S])],
+    [DataType.INT32, new ort.Tensor('int32', Int32Array.from(labels), [B, S])],
+  ] as const) {
+    const { session, gradient } = await lossGraph(true, { shift: true, labels: dtype });
+    const out = await session.run({ logits: new ort.Tensor('float64', Float64Array.from(logits), [B, S, V]), labels: tensor });
+    const loss = Number((out.loss!.data as Float64Array)[0]);
+    t.true(Math.abs(loss - expected) < 1e-12, `${tensor.type}: loss ${loss}, expected ${expected}`);
+    const grad = Array.from(out[gradient!]!.data as Float64Array);
+    const last = grad.filter((_, i) => Math.floor(i / V) % S === S - 1);
+    t.true(last.every((g) => g === 0), 'the last position of each row has no gradient');
   }
 });

@@ -21,6 +21,7 @@ import { applyAdapters, patternRegex, type AdapterStructure } from './adapters/a
 import { sitesFromBlocks } from './adapters/sites-from-blocks.ts';
 import type { AdapterSites } from './adapters/sites.ts';
 import { roundHalfOnCpu } from './passes/round-half-on-cpu.ts';
+import { shiftsOnCpu } from './passes/shifts-on-cpu.ts';
 import { buildTrainingGraphs, type TrainingSpec, type Binding, type GraphInterface, type TrainingGraphs, type LossSpec, type OptimizerSpec, type ScheduleSpec } from './train/index.ts';
 import { warmupSteps, type GraphInfo, type InputBounds, type IOInfo, type Manifest, type ParameterInfo } from '../contract/manifest.ts';
 import { inputBounds } from './emit/input-bounds.ts';
@@ -125,6 +126,8 @@ export function compileStructure(base: PreparedBase, plan: Plan, structure: Adap
   // The half graphs are the GPU's; on the CPU each op reading or writing half computes in
   // float32 between Casts, so every tensor still holds what the half graph stores.
   if (plan.train.precision !== 'fp32' && target === 'cpu') for (const m of [graphs.train, graphs.eval, graphs.infer]) roundHalfOnCpu(m.graph);
+  // The dropout masks' high bits by shifts, where the provider has them (the same numbers).
+  if (target === 'cpu') shiftsOnCpu(graphs.train.graph);
   const parameters: ParameterInfo[] = [...applied.parameters, ...extras.map(extraInfo)];
   const initial = new Map<string, { shape: number[]; values: Float32Array }>();
   for (const p of applied.parameters) initial.set(p.name, { shape: p.shape, values: applied.initial.get(p.name)! });

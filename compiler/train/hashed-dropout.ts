@@ -8,7 +8,8 @@
  * odd constants, and products with the value's own high bits for non-linearity; ONNX has no
  * XOR before opset 18). High bits are taken with an unsigned integer Div by a power of two
  * rather than BitShift, which has no CUDA kernel: every op here runs on ORT's CPU and CUDA
- * providers from opset 11 (Range). The top 24 bits give u in [0, 1); an element is kept
+ * providers from opset 11 (Range). For `target cpu` those Divs become shifts afterwards
+ * (compiler/passes/shifts-on-cpu.ts: the same bits, without a 64-bit division per element). The top 24 bits give u in [0, 1); an element is kept
  * when u >= p. `hashedUniform24` is the same function in TypeScript, for tests and tools.
  */
 import { DataType } from '../onnx/dtype.ts';
@@ -54,12 +55,4 @@ export function hashedKeepMask(b: GraphBuilder, like: string, p: DropoutRatio, s
     ? b.constant('dropout_threshold', DataType.FLOAT, [], Float32Array.of(p * 2 ** 24))
     : b.op('Mul', [b.op('Cast', [p], { to: DataType.FLOAT }), b.constant('dropout_2p24', DataType.FLOAT, [], Float32Array.of(2 ** 24))]);
   return b.op('Reshape', [b.op('Not', [b.op('Less', [top24, threshold])]), b.op('Shape', [like])]);
-}
-
-/** x * mask / (1 - p) for float32 x; `step` is an int64 scalar value in the graph, `salt` tells sites apart. */
-export function dropout(b: GraphBuilder, x: string, p: number, step: string, salt: number): string {
-  if (p <= 0) return x;
-  const keep = b.op('Cast', [hashedKeepMask(b, x, p, step, salt)], { to: DataType.FLOAT });
-  const mask = b.op('Mul', [keep, b.constant('dropout_scale', DataType.FLOAT, [], Float32Array.of(1 / (1 - p)))]);
-  return b.op('Mul', [x, mask]);
 }

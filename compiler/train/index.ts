@@ -5,4 +5,4 @@ export { emitUpdate, stateSlots, type OptimizerSpec, type UpdateInputs, type Upd
 export { emitScheduleFactor, scheduleFactor, type ScheduleSpec } from './schedules.ts';
 export { clipByGlobalNorm, globalNorm } from './clipping.ts';
 export { enableTrainingDropout, dropoutSeed, DEFAULT_STEP_INPUT } from './dropout.ts';
-export { dropout as hashedDropout, hashedKeepMask, hashedUniform24, type DropoutRatio } from './hashed-dropout.ts';
+export { hashedKeepMask, hashedUniform24, type DropoutRatio } from './hashed-dropout.ts';

@@ -211,6 +211,9 @@ function accumulationOf(spec: TrainingSpec): number {
 /** `batchInputs`: what the data layer feeds (the model's inputs and the labels), one size per symbolic dim. */
 function addBackward(train: Model, params: readonly ParameterInfo[], opset: number, spec: TrainingSpec, accumulation: number, scaling: LossScale | undefined, batchInputs: readonly string[]): { gradients: ReadonlyMap<string, string>; shapes: Map<string, ValueType>; nodesAdded: number } {
   const g = train.graph;
+  // The train graph's outputs are the step's, set once it is built; the model's own outputs
+  // (a last hidden state beside the logits) are not among them, so no pass keeps a value for them.
+  g.outputs = [];
   // Dropout masks are keyed by the step; with accumulation by step * N + micro-step, so the
   // micro-batches of one update draw different masks.
   const dropoutKey = accumulation > 1 ? DROPOUT_KEY : STEP;

@@ -9,8 +9,10 @@ import * as ort from 'onnxruntime-node';
 import { buildModel } from '../../../examples/models/index.ts';
 import { Graph, GraphBuilder, Model, cloneModel, modelFromProto, modelToProto, validateGraph } from '../../../compiler/graph/index.ts';
 import { selectRowsEarly } from '../../../compiler/passes/select-rows-early.ts';
+import { buildTrainingGraphs } from '../../../compiler/train/index.ts';
 import { inferShapes } from '../../../compiler/shapes/infer.ts';
 import { DataType, encodeModel, makeTensor, makeValueInfo } from '../../../compiler/onnx/index.ts';
+import { valueInfoFromType } from '../../../compiler/shapes/types.ts';
 import type { Dim } from '../../../compiler/shapes/dim.ts';
 import '../../support/ort.ts';
 
@@ -117,4 +119,17 @@ test('stays where rows mix, where the value has other readers, and where a broad
     t.is(selectRowsEarly(m), 0, what);
     t.deepEqual(wiring(m), before, what);
   }
+});
+
+test('in the train graph, a model output the loss does not read (the last hidden state beside the logits) keeps no rows alive', (t) => {
+  const m = modelFromProto(buildModel('bert', { layers: 2, dModel: 32, heads: 4, ffn: 64, vocabSize: 50, maxPositions: 16 }).model);
+  const pooler = m.graph.nodes.find((n) => n.opType === 'Gather' && n.name.startsWith('/pooler'))!;
+  const hidden = pooler.inputs[0]!;
+  m.graph.outputs.push(valueInfoFromType(hidden, inferShapes(m).get(hidden)!));
+  const graphs = buildTrainingGraphs(m, { trainable: ['classifier.weight', 'classifier.bias'], loss: { kind: 'classification', logits: 'logits' }, optimizer: { kind: 'adamw', lr: 1e-3 } });
+  const train = graphs.train;
+  const shapes = inferShapes(train);
+  const ffn = train.graph.nodes.find((n) => n.name === '/encoder/layer.1/intermediate/dense/MatMul')!;
+  t.is(shapes.get(ffn.inputs[0]!)?.shape?.[1], 1, 'the last block\'s FFN reads one row per example');
+  t.true(graphs.eval.graph.outputNames().includes(hidden), 'the eval graph still gives the model\'s outputs');
 });

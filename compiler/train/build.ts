@@ -30,6 +30,7 @@ import { toposort } from '../passes/toposort.ts';
 import { removeOutputCopies } from '../passes/output-copies.ts';
 import { fuseActivations } from '../passes/fuse-activations.ts';
 import { selectRowsEarly } from '../passes/select-rows-early.ts';
+import { fuseOneHotSoftmaxGradients } from '../passes/one-hot-softmax-gradient.ts';
 import { DataType, isFloatType } from '../onnx/dtype.ts';
 import { inferShapes } from '../shapes/infer.ts';
 import { valueInfoFromType, valueTypeFromInfo, type ValueType } from '../shapes/types.ts';
@@ -226,6 +227,8 @@ function addBackward(train: Model, params: readonly ParameterInfo[], opset: numb
   // The batch inputs give each symbolic dim one size: the data layer checks and pads examples per symbol.
   const wrt = params.map((p) => p.name);
   const diff = differentiate(g, { loss: scaling?.scaledLoss ?? 'loss', wrt, opset, opsets: train.opsets, sizesFrom: batchInputs });
+  // The loss's gradient through its log-softmax without a logits-sized tensor of zeros and its sum.
+  fuseOneHotSoftmaxGradients(g, opset, diff.emitter.shapes);
   return { gradients: diff.gradients, shapes: diff.emitter.shapes, nodesAdded: diff.nodesAdded };
 }
 

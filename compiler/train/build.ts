@@ -198,6 +198,9 @@ function buildEvalGraph(model: Model, forward: Model, opset: number, spec: Train
   const evalModel = cloneModel(forward);
   const head = attachLoss(evalModel, opset, spec.loss);
   evalModel.graph.outputs = [...typedOutputs(evalModel, ['loss']), ...model.graph.outputs];
+  // As in the train graph: a classifier's last block computes the rows it reads (the model's
+  // outputs are kept whole). Not in infer.onnx, whose LoRA paths the PEFT export traces.
+  selectRowsEarly(evalModel);
   finish(evalModel);
   return { model: evalModel, head };
 }

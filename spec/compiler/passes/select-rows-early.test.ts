@@ -132,4 +132,18 @@ test('in the train graph, a model output the loss does not read (the last hidden
   const ffn = train.graph.nodes.find((n) => n.name === '/encoder/layer.1/intermediate/dense/MatMul')!;
   t.is(shapes.get(ffn.inputs[0]!)?.shape?.[1], 1, 'the last block\'s FFN reads one row per example');
   t.true(graphs.eval.graph.outputNames().includes(hidden), 'the eval graph still gives the model\'s outputs');
+  const evalShapes = inferShapes(graphs.eval);
+  const evalFfn = graphs.eval.graph.nodes.find((n) => n.name === '/encoder/layer.1/intermediate/dense/MatMul')!;
+  t.not(evalShapes.get(evalFfn.inputs[0]!)?.shape?.[1], 1, 'the eval graph returns the last hidden state, so its last block computes every row');
+});
+
+test('the eval graph computes the rows a classifier reads too; the infer graph is left as the model is', (t) => {
+  const m = modelFromProto(buildModel('bert', { layers: 2, dModel: 32, heads: 4, ffn: 64, vocabSize: 50, maxPositions: 16 }).model);
+  const graphs = buildTrainingGraphs(m, { trainable: ['classifier.weight', 'classifier.bias'], loss: { kind: 'classification', logits: 'logits' }, optimizer: { kind: 'adamw', lr: 1e-3 } });
+  const lastFfnRows = (model: Model) => {
+    const ffn = model.graph.nodes.find((n) => n.name === '/encoder/layer.1/intermediate/dense/MatMul')!;
+    return inferShapes(model).get(ffn.inputs[0]!)?.shape?.[1];
+  };
+  t.is(lastFfnRows(graphs.eval), 1);
+  t.not(lastFfnRows(graphs.infer), 1);
 });

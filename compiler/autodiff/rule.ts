@@ -25,6 +25,4 @@ export type RuleEntry = GradientRule | 'nondifferentiable';
 /** Rules keyed by op type ('MatMul') for ai.onnx, or 'domain:OpType' ('com.microsoft:Gelu'). */
 export type RuleTable = Readonly<Record<string, RuleEntry>>;
 
-export function ruleKey(domain: string, opType: string): string {
-  return domain === '' || domain === 'ai.onnx' ? opType : `${domain}:${opType}`;
-}
+export { opKey as ruleKey } from '../graph/graph.ts';

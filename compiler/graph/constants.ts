@@ -8,7 +8,7 @@
  * weight) is not a number list.
  */
 import { attrInt, attrTensor, getAttr } from './attributes.ts';
-import type { Graph, Node } from './graph.ts';
+import { isDefaultDomain, type Graph, type Node } from './graph.ts';
 import { DataType } from '../onnx/dtype.ts';
 import { DataLocation, type TensorProto } from '../onnx/proto.ts';
 import { deferredBytes } from '../onnx/deferred.ts';
@@ -35,10 +35,6 @@ export function smallTensorNumbers(t: TensorProto): number[] | undefined {
   if (count > MAX_VALUE_ELEMENTS || t.dataType === DataType.STRING) return undefined;
   if (t.dataLocation === DataLocation.EXTERNAL && t.rawData.length === 0 && !deferredBytes(t)) return undefined;
   return tensorNumbers(t);
-}
-
-function isDefaultDomain(n: Node): boolean {
-  return n.domain === '' || n.domain === 'ai.onnx';
 }
 
 /** The stored tensor behind `value`: an initializer no graph input overrides, or a Constant node's `value`. */

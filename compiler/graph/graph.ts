@@ -90,6 +90,21 @@ export function normalizeDomain(domain: string): string {
   return domain === 'ai.onnx' ? '' : domain;
 }
 
+/** Whether the node is in the default (ai.onnx) domain. */
+export function isDefaultDomain(n: Node): boolean {
+  return n.domain === '' || n.domain === 'ai.onnx';
+}
+
+/** Whether the node is the default domain's op `opType`. */
+export function isOp(n: Node | undefined, opType: string): n is Node {
+  return n !== undefined && n.opType === opType && isDefaultDomain(n);
+}
+
+/** The key the op rule tables use: 'MatMul' for ai.onnx, 'com.microsoft:Gelu' for another domain. */
+export function opKey(domain: string, opType: string): string {
+  return domain === '' || domain === 'ai.onnx' ? opType : `${domain}:${opType}`;
+}
+
 /** Names a subgraph body reads from the enclosing scope (recursively through nested bodies). */
 export function subgraphOuterReads(g: GraphProto): Set<string> {
   const defined = new Set<string>([...g.input.map((v) => v.name), ...g.initializer.map((t) => t.name)]);

@@ -5,7 +5,7 @@
  * Post-LN blocks end in one, and the block's output is its single exit value.
  */
 import type { Node } from '../graph/index.ts';
-import { reduceAttributes } from '../ops/attributes.ts';
+import { listOperandNumbers, reduceAttributes } from '../ops/attributes.ts';
 import type { GraphView } from './graph-view.ts';
 
 const NORM_OPS = new Set(['LayerNormalization', 'RMSNormalization', 'SimplifiedLayerNormalization']);
@@ -55,7 +55,7 @@ export function feedsNorm(view: GraphView, value: string): boolean {
 function normStatistic(view: GraphView, n: Node): boolean {
   if (!REDUCTIONS.has(n.opType)) return false;
   const { keepdims, axes } = reduceAttributes(n, view.opset);
-  const reduced = axes.kind === 'attribute' ? axes.values : axes.kind === 'input' ? view.constantNumbers(axes.value) : undefined;
+  const reduced = listOperandNumbers(axes, (v) => view.constantNumbers(v));
   if (!keepdims || !reduced?.length) return false;
   const rank = view.rankOf(n.inputs[0]!);
   // Without a known rank, a negative axis counts from the features and axis 0 is the batch.

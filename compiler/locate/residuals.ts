@@ -6,7 +6,7 @@
  * position-embedding adds (neither operand feeds the other), and the mask / rotary-table adds
  * of later layers (the mask reaches layer 2's scores only across layer 1's residual Adds).
  */
-import type { Node } from '../graph/index.ts';
+import { isDefaultDomain, type Node } from '../graph/graph.ts';
 import type { GraphView } from './graph-view.ts';
 import { findBackward } from './trace.ts';
 
@@ -107,10 +107,6 @@ export function dataFrom(view: GraphView, value: string, origin: string, scope: 
     }
   }
   return false;
-}
-
-export function isDefaultDomain(n: Node): boolean {
-  return n.domain === '' || n.domain === 'ai.onnx';
 }
 
 /**

@@ -28,6 +28,11 @@ export function listOperand(node: Node, opset: number, name: string): ListOperan
   return a ? { kind: 'attribute', values: a.ints.map(Number) } : { kind: 'absent' };
 }
 
+/** A list operand's numbers: the attribute's, or what `read` gives for its input (a constant's); undefined when absent or not known. */
+export function listOperandNumbers(o: ListOperandValue, read: (value: string) => number[] | undefined): number[] | undefined {
+  return o.kind === 'attribute' ? o.values : o.kind === 'input' ? read(o.value) : undefined;
+}
+
 export interface ReduceAttributes {
   keepdims: boolean;
   /** With no axes: reduce nothing (true) or every axis (false). Only opsets with axes as an input have it. */

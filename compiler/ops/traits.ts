@@ -12,7 +12,7 @@
  * 'domain:OpType' for other domains, as in the rule tables.
  */
 import { attrInt, attrTensor, getAttr } from '../graph/attributes.ts';
-import type { Node } from '../graph/graph.ts';
+import { opKey, type Node } from '../graph/graph.ts';
 import { DataType } from '../onnx/dtype.ts';
 import { layerNormAttributes } from './attributes.ts';
 
@@ -154,13 +154,9 @@ export const OP_TRAITS: Readonly<Record<string, OpTraits>> = {
 
 const NONE: OpTraits = Object.freeze({});
 
-function traitKey(domain: string, opType: string): string {
-  return domain === '' || domain === 'ai.onnx' ? opType : `${domain}:${opType}`;
-}
-
 /** The traits of an op ({} for an op with none). */
 export function opTraits(domain: string, opType: string): OpTraits {
-  return OP_TRAITS[traitKey(domain, opType)] ?? NONE;
+  return OP_TRAITS[opKey(domain, opType)] ?? NONE;
 }
 
 export function isNondeterministic(node: Node): boolean {

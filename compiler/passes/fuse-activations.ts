@@ -20,7 +20,7 @@
 import { makeAttrs } from '../graph/attributes.ts';
 import { constantNumbers, type ConstantScope } from '../graph/constants.ts';
 import { inferDtypes } from '../graph/dtypes.ts';
-import type { Graph, Model, Node } from '../graph/graph.ts';
+import { isOp, type Graph, type Model, type Node } from '../graph/graph.ts';
 import { DataType } from '../onnx/dtype.ts';
 
 const MICROSOFT = 'com.microsoft';
@@ -39,9 +39,9 @@ export function fuseActivations(model: Model): FusedActivations {
   const rewrite = new Rewrite();
   const counts: FusedActivations = { gelu: 0, quickGelu: 0 };
   for (const node of graph.nodes) {
-    const gelu = p.isOp(node, 'Erf') ? matchGelu(p, node) : undefined;
+    const gelu = isOp(node, 'Erf') ? matchGelu(p, node) : undefined;
     if (gelu && dtypeOf(gelu.x) === DataType.FLOAT && rewrite.replace(gelu.nodes, fused(`${gelu.last.name}/fused_gelu`, 'Gelu', gelu.x, gelu.last.outputs[0]!))) counts.gelu++;
-    const silu = p.isOp(node, 'Sigmoid') ? matchQuickGelu(p, node) : undefined;
+    const silu = isOp(node, 'Sigmoid') ? matchQuickGelu(p, node) : undefined;
     if (silu && dtypeOf(silu.x) === DataType.FLOAT) {
       const quick = fused(`${silu.last.name}/fused_quick_gelu`, 'QuickGelu', silu.x, silu.last.outputs[0]!);
       quick.attributes = makeAttrs({ alpha: silu.alpha });
@@ -64,10 +64,6 @@ class PatternReader {
     this.consumers = graph.consumers();
     this.outputs = new Set(graph.outputNames());
     this.scope = { graph, producer: (v) => this.producers.get(v) };
-  }
-
-  isOp(n: Node | undefined, op: string): n is Node {
-    return n !== undefined && n.opType === op && (n.domain === '' || n.domain === 'ai.onnx');
   }
 
   producer(value: string | undefined): Node | undefined {
@@ -105,7 +101,7 @@ function matchGelu(p: PatternReader, erf: Node): Match | undefined {
   if (!scaled || p.soleReader(scaled.outputs[0]!) !== erf) return undefined;
   const x = geluInput(p, scaled);
   const plusOne = p.soleReader(erf.outputs[0]!);
-  if (x === undefined || !p.isOp(plusOne, 'Add') || p.scalar(p.other(plusOne, erf.outputs[0]!)) !== 1) return undefined;
+  if (x === undefined || !isOp(plusOne, 'Add') || p.scalar(p.other(plusOne, erf.outputs[0]!)) !== 1) return undefined;
   const tail = geluTail(p, plusOne, x);
   return tail && { nodes: [scaled, erf, plusOne, ...tail], last: tail[tail.length - 1]!, x };
 }
@@ -113,8 +109,8 @@ function matchGelu(p: PatternReader, erf: Node): Match | undefined {
 /** x when `scaled` is x / sqrt 2 or x * (1 / sqrt 2). */
 function geluInput(p: PatternReader, scaled: Node): string | undefined {
   const [a, b] = scaled.inputs;
-  if (p.isOp(scaled, 'Div')) return near(p.scalar(b), Math.SQRT2) ? a : undefined;
-  if (!p.isOp(scaled, 'Mul')) return undefined;
+  if (isOp(scaled, 'Div')) return near(p.scalar(b), Math.SQRT2) ? a : undefined;
+  if (!isOp(scaled, 'Mul')) return undefined;
   if (near(p.scalar(b), Math.SQRT1_2)) return a;
   if (near(p.scalar(a), Math.SQRT1_2)) return b;
   return undefined;
@@ -129,15 +125,15 @@ function near(k: number | undefined, want: number): boolean {
 function geluTail(p: PatternReader, plusOne: Node, x: string): Node[] | undefined {
   const t = plusOne.outputs[0]!;
   const mul = p.soleReader(t);
-  if (!p.isOp(mul, 'Mul')) return undefined;
+  if (!isOp(mul, 'Mul')) return undefined;
   const partner = p.other(mul, t);
   if (partner === x) {
     const half = p.soleReader(mul.outputs[0]!);
-    return p.isOp(half, 'Mul') && p.scalar(p.other(half, mul.outputs[0]!)) === 0.5 ? [mul, half] : undefined;
+    return isOp(half, 'Mul') && p.scalar(p.other(half, mul.outputs[0]!)) === 0.5 ? [mul, half] : undefined;
   }
   // (x * 0.5) * t: the half-x product feeds this Mul alone.
   const halfX = p.producer(partner);
-  if (!p.isOp(halfX, 'Mul') || p.soleReader(partner!) !== mul) return undefined;
+  if (!isOp(halfX, 'Mul') || p.soleReader(partner!) !== mul) return undefined;
   return p.scalar(p.other(halfX, x)) === 0.5 ? [halfX, mul] : undefined;
 }
 
@@ -147,7 +143,7 @@ function matchQuickGelu(p: PatternReader, sigmoid: Node): (Match & { alpha: numb
   let alpha = 1;
   const nodes: Node[] = [sigmoid];
   const inner = p.producer(x);
-  if (p.isOp(inner, 'Mul') && p.soleReader(x) === sigmoid) {
+  if (isOp(inner, 'Mul') && p.soleReader(x) === sigmoid) {
     const [a, b] = inner.inputs;
     const ka = p.scalar(a), kb = p.scalar(b);
     // One constant operand: x * alpha (either order).
@@ -158,7 +154,7 @@ function matchQuickGelu(p: PatternReader, sigmoid: Node): (Match & { alpha: numb
     }
   }
   const gate = p.soleReader(sigmoid.outputs[0]!);
-  if (!p.isOp(gate, 'Mul') || p.other(gate, sigmoid.outputs[0]!) !== x) return undefined;
+  if (!isOp(gate, 'Mul') || p.other(gate, sigmoid.outputs[0]!) !== x) return undefined;
   return { nodes: [...nodes, gate], last: gate, x, alpha };
 }
 

@@ -23,14 +23,12 @@
 import { attrInt, attrString, getAttr, makeAttrs } from '../graph/attributes.ts';
 import { GraphBuilder } from '../graph/builder.ts';
 import { constantNumbers, type ConstantScope } from '../graph/constants.ts';
-import type { Graph, Node } from '../graph/graph.ts';
+import { isOp, type Graph, type Node } from '../graph/graph.ts';
 import { tensorNumbers } from '../onnx/tensor.ts';
-import { reduceAttributes } from '../ops/attributes.ts';
+import { listOperandNumbers, reduceAttributes } from '../ops/attributes.ts';
 import { dimEquals, type Dim } from '../shapes/dim.ts';
 import type { ValueType } from '../shapes/types.ts';
 import { toposort } from './toposort.ts';
-
-const isDefault = (n: Node | undefined, op: string): n is Node => n !== undefined && n.opType === op && (n.domain === '' || n.domain === 'ai.onnx');
 
 /** Rewrites g in place with the shapes inference gave; returns how many gradients were rewritten. */
 export function fuseOneHotSoftmaxGradients(g: Graph, opset: number, shapes: ReadonlyMap<string, ValueType>): number {
@@ -46,9 +44,9 @@ export function fuseOneHotSoftmaxGradients(g: Graph, opset: number, shapes: Read
   const b = new GraphBuilder(g, 'grad/');
   let rewritten = 0;
   for (const sum of g.nodes) {
-    if (!isDefault(sum, 'ReduceSum')) continue;
+    if (!isOp(sum, 'ReduceSum')) continue;
     const scatter = producers.get(sum.inputs[0]!);
-    if (!isDefault(scatter, 'ScatterElements') || attrString(scatter, 'reduction', 'none') !== 'add') continue;
+    if (!isOp(scatter, 'ScatterElements') || attrString(scatter, 'reduction', 'none') !== 'add') continue;
     const [zeros, labels, u] = scatter.inputs as [string, string, string];
     const z = scatter.outputs[0]!;
     const zShape = shape(z), lShape = shape(labels);
@@ -57,19 +55,19 @@ export function fuseOneHotSoftmaxGradients(g: Graph, opset: number, shapes: Read
     // One index per row: the indices' shape is the data's with the scatter axis 1.
     if (!lShape.every((d, i) => (i === axis ? d === 1 : dimEquals(d, zShape[i]!) === true))) continue;
     const r = reduceAttributes(sum, opset);
-    const axes = r.axes.kind === 'attribute' ? r.axes.values : r.axes.kind === 'input' ? constantNumbers(scope, r.axes.value) : undefined;
+    const axes = listOperandNumbers(r.axes, (v) => constantNumbers(scope, v));
     if (!r.keepdims || axes?.length !== 1 || normalize(axes[0]!, zShape.length) !== axis) continue;
     // Z read by the sum and the subtraction only; the sum by the product only; the product by the subtraction only.
     const zReaders = readers.get(z) ?? [];
     const mul = soleReader(sum.outputs[0]!);
-    if (!isDefault(mul, 'Mul') || outputs.has(z) || zReaders.length !== 2) continue;
+    if (!isOp(mul, 'Mul') || outputs.has(z) || zReaders.length !== 2) continue;
     const sub = soleReader(mul.outputs[0]!);
-    if (!isDefault(sub, 'Sub') || sub.inputs[0] !== z || sub.inputs[1] !== mul.outputs[0] || !zReaders.includes(sub)) continue;
+    if (!isOp(sub, 'Sub') || sub.inputs[0] !== z || sub.inputs[1] !== mul.outputs[0] || !zReaders.includes(sub)) continue;
     // The factor (exp(y) here; the identity holds for any) shaped as Z, so the new scatter's data is.
     const factor = mul.inputs[0] === sum.outputs[0] ? mul.inputs[1]! : mul.inputs[0]!;
     // exp(y), emitted by the log-softmax's gradient rule, has y's shape where its own is not recorded.
     const fromExp = producers.get(factor);
-    const fShape = shape(factor) ?? (isDefault(fromExp, 'Exp') ? shape(fromExp.inputs[0]!) : undefined);
+    const fShape = shape(factor) ?? (isOp(fromExp, 'Exp') ? shape(fromExp.inputs[0]!) : undefined);
     if (!fShape || fShape.length !== zShape.length || !fShape.every((d, i) => dimEquals(d, zShape[i]!) === true)) continue;
     // dx = ScatterElements(factor * -u, labels, u, add), written by the Sub's node under its output's name.
     const spread = b.op('Mul', [factor, b.op('Neg', [u])]);
@@ -89,7 +87,7 @@ function normalize(axis: number, rank: number): number {
 
 /** A ConstantOfShape whose fill is 0 (its default fill is a float 0). */
 function isZeros(n: Node | undefined): boolean {
-  if (!isDefault(n, 'ConstantOfShape')) return false;
+  if (!isOp(n, 'ConstantOfShape')) return false;
   const value = getAttr(n, 'value')?.t;
   return value === undefined || tensorNumbers(value).every((v) => v === 0);
 }

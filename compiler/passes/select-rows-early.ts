@@ -26,9 +26,8 @@
 import { attrInt, makeAttrs } from '../graph/attributes.ts';
 import { GraphBuilder } from '../graph/builder.ts';
 import { constantNumbers, constantTensor, type ConstantScope } from '../graph/constants.ts';
-import type { Graph, Model, Node } from '../graph/graph.ts';
-import { nodeReads } from '../graph/graph.ts';
-import { layerNormAttributes, listOperand, reduceAttributes, softmaxAxis, transposePerm } from '../ops/attributes.ts';
+import { isOp, nodeReads, opKey, type Graph, type Model, type Node } from '../graph/graph.ts';
+import { layerNormAttributes, listOperandNumbers, reduceAttributes, softmaxAxis, transposePerm } from '../ops/attributes.ts';
 import { DataType } from '../onnx/dtype.ts';
 import { dimEquals, type Dim } from '../shapes/dim.ts';
 import { inferShapes } from '../shapes/infer.ts';
@@ -131,7 +130,7 @@ const concat: RowRule = (q) => {
 const reduce: RowRule = (q) => {
   const r = reduceAttributes(q.node, q.opset);
   if (!r.keepdims) return undefined;
-  const axes = r.axes.kind === 'attribute' ? r.axes.values : r.axes.kind === 'input' ? q.numbers(r.axes.value) : undefined;
+  const axes = listOperandNumbers(r.axes, q.numbers);
   if (!axes || axes.length === 0) return undefined; // absent or empty: every axis (or none, a copy: not worth a rule)
   return axes.some((a) => (a < 0 ? a + q.rank : a) === q.axis) ? undefined : [{ slot: 0, axis: q.axis }];
 };
@@ -167,10 +166,6 @@ export const ROW_RULES: Readonly<Record<string, RowRule>> = {
   Transpose: transpose,
   Concat: concat,
 };
-
-function ruleKey(n: Node): string {
-  return n.domain === '' || n.domain === 'ai.onnx' ? n.opType : `${n.domain}:${n.opType}`;
-}
 
 /** A Gather with a constant index of rank 0 or 1. */
 interface Selection {
@@ -210,7 +205,7 @@ class RowMover {
   }
 
   run(): number {
-    const work = this.graph.nodes.filter((n) => n.opType === 'Gather' && (n.domain === '' || n.domain === 'ai.onnx') && constantTensor(this.scope, n.inputs[1] ?? '') !== undefined);
+    const work = this.graph.nodes.filter((n) => isOp(n, 'Gather') && constantTensor(this.scope, n.inputs[1] ?? '') !== undefined);
     while (work.length > 0) {
       const node = work.pop()!;
       if (this.removed.has(node)) continue;
@@ -239,7 +234,7 @@ class RowMover {
   }
 
   private selection(n: Node): Selection | undefined {
-    if (n.opType !== 'Gather' || !(n.domain === '' || n.domain === 'ai.onnx') || this.removed.has(n)) return undefined;
+    if (!isOp(n, 'Gather') || this.removed.has(n)) return undefined;
     const [data, idx] = n.inputs;
     const rank = data ? this.shape(data)?.length : undefined;
     const t = idx ? constantTensor(this.scope, idx) : undefined;
@@ -270,7 +265,7 @@ class RowMover {
     // The producer's other outputs (a normalization's statistics) must be unread.
     const out = p.outputs.indexOf(x);
     if (p.outputs.some((o, i) => i !== out && o !== '' && (this.readersOf(o).size > 0 || this.outputs.has(o)))) return undefined;
-    const rule = ROW_RULES[ruleKey(p)];
+    const rule = ROW_RULES[opKey(p.domain, p.opType)];
     const plan = rule?.({ node: p, output: x, axis: sel.axis, rank: shape.length, opset: this.opset, shape: (v) => this.shape(v), numbers: (v) => constantNumbers(this.scope, v) });
     if (!plan) return undefined;
 

@@ -13,7 +13,7 @@ import { GraphBuilder } from '../graph/builder.ts';
 import { constantNumbers, constantTensor, type ConstantScope } from '../graph/constants.ts';
 import { makeAttrs } from '../graph/attributes.ts';
 import { inferDtypes } from '../graph/dtypes.ts';
-import type { Graph } from '../graph/graph.ts';
+import { isOp, type Graph } from '../graph/graph.ts';
 import { DataType } from '../onnx/dtype.ts';
 
 /** The unsigned types ORT's CPU BitShift takes, with the array type of their constants. */
@@ -32,7 +32,7 @@ export function shiftsOnCpu(g: Graph): number {
   const replaced = new Set<string>();
   let rewritten = 0;
   for (const n of g.nodes) {
-    if (n.opType !== 'Div' || !(n.domain === '' || n.domain === 'ai.onnx')) continue;
+    if (!isOp(n, 'Div')) continue;
     const [x, divisor] = n.inputs;
     const dtype = x ? dtypes.get(x) : undefined;
     const constantOf = dtype === undefined ? undefined : SHIFTABLE.get(dtype);
@@ -50,6 +50,7 @@ export function shiftsOnCpu(g: Graph): number {
   }
   // The divisors no node reads any more.
   const read = g.consumers();
-  for (const v of replaced) if (!read.has(v) && g.initializers.has(v) && !g.inputs.some((i) => i.name === v) && !g.outputNames().includes(v)) g.initializers.delete(v);
+  const boundary = new Set([...g.inputNames(), ...g.outputNames()]);
+  for (const v of replaced) if (!read.has(v) && !boundary.has(v)) g.initializers.delete(v);
   return rewritten;
 }

@@ -9,8 +9,9 @@
  * XOR before opset 18). High bits are taken with an unsigned integer Div by a power of two
  * rather than BitShift, which has no CUDA kernel: every op here runs on ORT's CPU and CUDA
  * providers from opset 11 (Range). For `target cpu` those Divs become shifts afterwards
- * (compiler/passes/shifts-on-cpu.ts: the same bits, without a 64-bit division per element). The top 24 bits give u in [0, 1); an element is kept
- * when u >= p. `hashedUniform24` is the same function in TypeScript, for tests and tools.
+ * (compiler/passes/shifts-on-cpu.ts: the same bits, without a 64-bit division per element).
+ * The top 24 bits give u in [0, 1); an element is kept when u >= p. `hashedUniform24` is the
+ * same function in TypeScript, for tests and tools.
  */
 import { DataType } from '../onnx/dtype.ts';
 import type { GraphBuilder } from '../graph/builder.ts';

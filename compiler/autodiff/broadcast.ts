@@ -32,12 +32,12 @@ export function staticReductionAxes(from: readonly Dim[], to: readonly Dim[]): n
 }
 
 /**
- * Sums `grad` (shaped like the value `gradShapeOf`) down to the shape of `target`.
- * Returns `grad` itself when no reduction is needed.
+ * Sums `grad` (shaped like the value `gradShapeOf`, or of that shape when it is one) down to
+ * the shape of `target`. Returns `grad` itself when no reduction is needed.
  */
-export function sumToShape(e: Emitter, grad: string, gradShapeOf: string, target: string): string {
+export function sumToShape(e: Emitter, grad: string, gradShapeOf: string | readonly Dim[], target: string): string {
   if (gradShapeOf === target) return grad;
-  const from = e.shape(gradShapeOf) ?? e.shape(grad);
+  const from = (typeof gradShapeOf === 'string' ? e.shape(gradShapeOf) : gradShapeOf) ?? e.shape(grad);
   const to = e.shape(target);
   if (from && to) {
     const axes = staticReductionAxes(from, to);

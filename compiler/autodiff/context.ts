@@ -161,8 +161,8 @@ export class GradContext {
   div(a: string, b: string): string { return this.op('Div', [a, b]); }
   neg(a: string): string { return this.op('Neg', [a]); }
 
-  /** Sums `grad` (shaped like `shapedLike`, default output 0) back to the shape of input i. */
-  sumTo(grad: string, i: number, shapedLike = this.y(0)): string {
+  /** Sums `grad` (shaped like the value `shapedLike`, default output 0, or of that shape) back to the shape of input i. */
+  sumTo(grad: string, i: number, shapedLike: string | readonly Dim[] = this.y(0)): string {
     return sumToShape(this.e, grad, shapedLike, this.x(i));
   }
 

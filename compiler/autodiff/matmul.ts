@@ -13,6 +13,8 @@
  */
 import type { GradContext } from './context.ts';
 import type { RuleTable } from './rule.ts';
+import type { Dim } from '../shapes/dim.ts';
+import { broadcastShapes } from '../shapes/helpers.ts';
 
 /**
  * alpha * op(a) @ op(b) with 2-D operands. Before opset 11 Gemm's C is required: a scalar
@@ -41,6 +43,24 @@ function swapLast(g: GradContext, v: string, r: number): string {
   const perm = Array.from({ length: r }, (_, i) => i);
   [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
   return g.op('Transpose', [v], { perm });
+}
+
+/**
+ * The shape of operand i's gradient as a batched product gives it (dy @ b^T, a^T @ dy), before
+ * broadcasting is undone: the operands' broadcast batch dims, then operand i's last two. The
+ * forward output's shape is not it (its last dim is n, not k), so passing that would hide the
+ * static answer, often "nothing to sum", behind an in-graph reduction over computed axes.
+ */
+function productGradShape(g: GradContext, i: number): Dim[] | undefined {
+  const a = g.shape(g.x(0));
+  const b = g.shape(g.x(1));
+  const own = i === 0 ? a : b;
+  if (!a || !b || !own || a.length < 2 || b.length < 2) return undefined;
+  try {
+    return [...broadcastShapes(a.slice(0, -2), b.slice(0, -2)), ...own.slice(-2)];
+  } catch {
+    return undefined; // batch dims that do not broadcast: leave it to the in-graph reduction
+  }
 }
 
 /** v reshaped to 2-D [-1, last dim]. */
@@ -77,14 +97,15 @@ function matmulGrad(g: GradContext): (string | false)[] {
     const db = () => (ra === 2 ? g.op('MatMul', [dy, a]) : g.op('MatMul', [g.op('Reshape', [dy, g.int64s([-1])]), rows(g, a)]));
     return [g.needs(0) && g.like(g.mul(dyCol, b), a), g.needs(1) && db()];
   }
+  const gradShape = (i: number) => productGradShape(g, i) ?? g.y(0);
   const da = () => {
     if (rb === 2 && ra >= 2) return g.like(timesTransposed(g, dy, b), a);
     // A constant batched b: da^T = b @ dy^T transposes activations, not the constant.
     if (g.constTensor(b) !== undefined) {
       const r = Math.max(ra, rb);
-      return g.sumTo(swapLast(g, g.op('MatMul', [b, swapLast(g, dy, r)]), r), 0);
+      return g.sumTo(swapLast(g, g.op('MatMul', [b, swapLast(g, dy, r)]), r), 0, gradShape(0));
     }
-    return g.sumTo(g.op('MatMul', [dy, swapLast(g, b, rb)]), 0);
+    return g.sumTo(g.op('MatMul', [dy, swapLast(g, b, rb)]), 0, gradShape(0));
   };
   const db = () => {
     if (rb === 2 && ra === 2) return gemm(g, a, dy, 1, true, false);
@@ -92,9 +113,9 @@ function matmulGrad(g: GradContext): (string | false)[] {
     // A 2-D (weight-like) or constant a: db^T = dy^T @ a transposes activations, not a.
     if (ra === 2 || g.constTensor(a) !== undefined) {
       const r = Math.max(ra, rb);
-      return g.sumTo(swapLast(g, g.op('MatMul', [swapLast(g, dy, r), a]), r), 1);
+      return g.sumTo(swapLast(g, g.op('MatMul', [swapLast(g, dy, r), a]), r), 1, gradShape(1));
     }
-    return g.sumTo(g.op('MatMul', [swapLast(g, a, ra), dy]), 1);
+    return g.sumTo(g.op('MatMul', [swapLast(g, a, ra), dy]), 1, gradShape(1));
   };
   return [g.needs(0) && da(), g.needs(1) && db()];
 }
@@ -121,7 +142,7 @@ function fusedMatmulGrad(g: GradContext): (string | false)[] {
     else if (g.constTensor(b) !== undefined) d = swapLast(g, g.op('MatMul', [b, swapLast(g, dy, rank)]), rank);
     else d = g.op('MatMul', [dy, swapLast(g, b, rb)]);
     const v = transA ? swapLast(g, d, rank) : d;
-    return g.sumTo(v, 0, v);
+    return g.sumTo(v, 0, productGradShape(g, 0) ?? v);
   };
   const db = () => {
     let d: string;
@@ -129,7 +150,7 @@ function fusedMatmulGrad(g: GradContext): (string | false)[] {
     else if (ra === 2 || g.constTensor(a) !== undefined) d = swapLast(g, g.op('MatMul', [swapLast(g, dy, rank), a]), rank);
     else d = g.op('MatMul', [swapLast(g, a, ra), dy]);
     const v = transB ? swapLast(g, d, rank) : d;
-    return g.sumTo(v, 1, v);
+    return g.sumTo(v, 1, productGradShape(g, 1) ?? v);
   };
   return [g.needs(0) && da(), g.needs(1) && db()];
 }

@@ -31,6 +31,7 @@ import { removeOutputCopies } from '../passes/output-copies.ts';
 import { fuseActivations } from '../passes/fuse-activations.ts';
 import { selectRowsEarly } from '../passes/select-rows-early.ts';
 import { fuseOneHotSoftmaxGradients } from '../passes/one-hot-softmax-gradient.ts';
+import { accumulateIntoGemm } from '../passes/accumulate-into-gemm.ts';
 import { DataType, isFloatType } from '../onnx/dtype.ts';
 import { inferShapes } from '../shapes/infer.ts';
 import { valueInfoFromType, valueTypeFromInfo, type ValueType } from '../shapes/types.ts';
@@ -232,6 +233,8 @@ function addBackward(train: Model, params: readonly ParameterInfo[], opset: numb
   const diff = differentiate(g, { loss: scaling?.scaledLoss ?? 'loss', wrt, opset, opsets: train.opsets, sizesFrom: batchInputs });
   // The loss's gradient through its log-softmax without a logits-sized tensor of zeros and its sum.
   fuseOneHotSoftmaxGradients(g, opset, diff.emitter.shapes);
+  // A layer input's gradient summed over its readers' projections: the Gemms add into one another.
+  accumulateIntoGemm(g, diff.emitter.shapes);
   return { gradients: diff.gradients, shapes: diff.emitter.shapes, nodesAdded: diff.nodesAdded };
 }
 

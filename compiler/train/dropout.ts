@@ -90,7 +90,6 @@ function emitHashedDropout(node: Node, e: Emitter, salt: number, step: string, c
   const keep = hashedKeepMask(b, x, p, step, salt);
   if (wantMask) b.op(maskAsInput ? 'CastLike' : 'Identity', maskAsInput ? [keep, x] : [keep], undefined, { outputs: [maskOut] });
   if (!y) return;
-  const keepX = dtype !== undefined ? b.op('Cast', [keep], { to: dtype }) : b.op('CastLike', [keep, x]);
   let scale: string;
   if (typeof p === 'number') scale = dtype !== undefined ? e.constant(1 / (1 - p), dtype) : b.op('CastLike', [e.constant(1 / (1 - p), DataType.DOUBLE), x]);
   else {
@@ -98,5 +97,11 @@ function emitHashedDropout(node: Node, e: Emitter, salt: number, step: string, c
     const one = dtype !== undefined ? e.constant(1, dtype) : b.op('CastLike', [e.constant(1, DataType.DOUBLE), x]);
     scale = b.op('Div', [one, b.op('Sub', [one, ratio])]);
   }
-  b.op('Mul', [x, b.op('Mul', [keepX, scale])], undefined, { outputs: [y] });
+  // The mask as x's factor: 1/(1-p) where kept, else 0. Where writes it in one pass (the same
+  // numbers as keep cast to x's type times the scale), for the types whose Where every
+  // provider has; other types cast and multiply.
+  const factor = dtype === DataType.FLOAT || dtype === DataType.DOUBLE
+    ? b.op('Where', [keep, scale, e.constant(0, dtype)])
+    : b.op('Mul', [dtype !== undefined ? b.op('Cast', [keep], { to: dtype }) : b.op('CastLike', [keep, x]), scale]);
+  b.op('Mul', [x, factor], undefined, { outputs: [y] });
 }

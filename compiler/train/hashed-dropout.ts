@@ -38,22 +38,48 @@ export type DropoutRatio = number | string;
 /**
  * The keep mask (bool, shaped like `like`) for dropout ratio `p`: element i is kept when the
  * hash of (step, i, salt) is at or above p * 2^24. `step` is an int64 scalar value in the graph.
+ *
+ * The graph computes hashedUniform24's bits in fewer passes over the tensor:
+ * - The first round's (i + counter) * MIX1 is taken apart along the last axis. With
+ *   i = r * d + c (row r, column c, d the last dim), it is (r * d + counter) * MIX1 + c * MIX1
+ *   in uint64's arithmetic mod 2^64: one broadcast Add of a [rows, 1] and a [d] vector, each
+ *   a few small ops. There is no index tensor, no Cast of one, and no multiply over the tensor.
+ * - A ratio known at compile time is compared in uint64: top24 < t for an integer top24 is
+ *   h < ceil(t) * 2^40. So the shift, the Cast to float and the Not go, and the same elements
+ *   are kept.
  */
 export function hashedKeepMask(b: GraphBuilder, like: string, p: DropoutRatio, step: string, salt: number): string {
   const u64 = (v: bigint) => b.constant('dropout_k', DataType.UINT64, [], BigUint64Array.of(v));
+  const i64 = (v: bigint) => b.constant('dropout_i', DataType.INT64, [], BigInt64Array.of(v));
+  const asU64 = (v: string) => b.op('Cast', [v], { to: DataType.UINT64 });
   const high = (v: string, bits: bigint) => b.op('Div', [v, u64(1n << bits)]);
   const mulHigh = (v: string, bits: bigint) => b.op('Mul', [v, b.op('Add', [high(v, bits), u64(1n)])]);
 
-  const zero = b.constant('dropout_zero', DataType.INT64, [], BigInt64Array.of(0n));
-  const one = b.constant('dropout_one', DataType.INT64, [], BigInt64Array.of(1n));
-  const index = b.op('Cast', [b.op('Range', [zero, b.op('Size', [like]), one])], { to: DataType.UINT64 });
-  const counter = b.op('Add', [b.op('Mul', [b.op('Cast', [step], { to: DataType.UINT64 }), u64(GOLDEN)]), u64((BigInt(salt) * SALT) & U64)]);
-  let h = b.op('Mul', [b.op('Add', [index, counter]), u64(MIX1)]);
+  // Rows and columns of `like` read as [rows, d]: d is its last dim (1 for a scalar), and an
+  // empty tensor's rows are 0 (the Where keeps the Div off a zero).
+  const shape = b.op('Shape', [like]);
+  const lastDim = b.op('Reshape', [b.op('Slice', [b.op('Concat', [b.constant('dropout_1', DataType.INT64, [1], BigInt64Array.of(1n)), shape], { axis: 0 }), b.constant('dropout_m1', DataType.INT64, [1], BigInt64Array.of(-1n)), b.constant('dropout_end', DataType.INT64, [1], BigInt64Array.of(BigInt(Number.MAX_SAFE_INTEGER)))]), b.constant('dropout_scalar', DataType.INT64, [0], new BigInt64Array(0))]);
+  const divisor = b.op('Where', [b.op('Equal', [lastDim, i64(0n)]), i64(1n), lastDim]);
+  const rowCount = b.op('Div', [b.op('Size', [like]), divisor]);
+  const rowIndex = b.op('Reshape', [asU64(b.op('Range', [i64(0n), rowCount, i64(1n)])), b.constant('dropout_column', DataType.INT64, [2], BigInt64Array.of(-1n, 1n))]);
+  const columnIndex = asU64(b.op('Range', [i64(0n), lastDim, i64(1n)]));
+
+  const counter = b.op('Add', [b.op('Mul', [asU64(step), u64(GOLDEN)]), u64((BigInt(salt) * SALT) & U64)]);
+  const rowPart = b.op('Mul', [b.op('Add', [b.op('Mul', [rowIndex, asU64(lastDim)]), counter]), u64(MIX1)]);
+  let h = b.op('Add', [rowPart, b.op('Mul', [columnIndex, u64(MIX1)])]);
   h = b.op('Mul', [mulHigh(h, 29n), u64(MIX2)]);
   h = b.op('Mul', [mulHigh(h, 32n), u64(MIX1)]);
-  const top24 = b.op('Cast', [high(h, 40n)], { to: DataType.FLOAT });
-  const threshold = typeof p === 'number'
-    ? b.constant('dropout_threshold', DataType.FLOAT, [], Float32Array.of(p * 2 ** 24))
-    : b.op('Mul', [b.op('Cast', [p], { to: DataType.FLOAT }), b.constant('dropout_2p24', DataType.FLOAT, [], Float32Array.of(2 ** 24))]);
-  return b.op('Reshape', [b.op('Not', [b.op('Less', [top24, threshold])]), b.op('Shape', [like])]);
+  let keep: string;
+  if (typeof p === 'number' && p > 0) {
+    // Kept when top24 >= ceil(t), t the float32 threshold the reference compares with:
+    // h >= ceil(t) * 2^40, i.e. h > ceil(t) * 2^40 - 1 (at most 2^64 - 1, as t <= 2^24).
+    const keepFrom = BigInt(Math.ceil(Math.fround(p * 2 ** 24))) << 40n;
+    keep = keepFrom === 0n ? b.op('Not', [b.op('Less', [h, u64(0n)])]) : b.op('Greater', [h, u64(keepFrom - 1n)]);
+  } else {
+    const threshold = typeof p === 'number'
+      ? b.constant('dropout_threshold', DataType.FLOAT, [], Float32Array.of(p * 2 ** 24))
+      : b.op('Mul', [b.op('Cast', [p], { to: DataType.FLOAT }), b.constant('dropout_2p24', DataType.FLOAT, [], Float32Array.of(2 ** 24))]);
+    keep = b.op('Not', [b.op('Less', [b.op('Cast', [high(h, 40n)], { to: DataType.FLOAT }), threshold])]);
+  }
+  return b.op('Reshape', [keep, shape]);
 }

@@ -178,3 +178,39 @@ test('the gradient through the replaced dropout matches finite differences (floa
   t.true(dropped > 0 && dropped < n, 'some elements dropped, some kept');
   t.true(worst < 1e-7, `max abs error ${worst}`);
 });
+
+/** x of `shape` -> Dropout 'd1' (ratio a constant, or the graph input 'p') -> its mask output. */
+function shaped(shape: number[], ratio: number | 'input'): Model {
+  const g = new Graph();
+  const b = new GraphBuilder(g);
+  g.inputs.push(makeValueInfo('x', DataType.FLOAT, shape.map((_, i) => `d${i}`)));
+  if (ratio === 'input') g.inputs.push(makeValueInfo('p', DataType.FLOAT, []));
+  const r = ratio === 'input' ? 'p' : b.initializer('ratio', makeTensor('', DataType.FLOAT, [], Float32Array.of(ratio)));
+  b.opN('Dropout', ['x', r], 2, undefined, { name: 'd1', outputs: ['d1.y', 'd1.mask'] });
+  g.outputs.push(makeValueInfo('d1.y', DataType.FLOAT, shape), makeValueInfo('d1.mask', DataType.BOOL, shape));
+  const model = new Model(g);
+  model.opsets.set('', 13);
+  enableTrainingDropout(g, new Emitter(g, 13, new Map(), 'dropout/'), SEED, 'step');
+  g.inputs.push(makeValueInfo('step', DataType.INT64, []));
+  return model;
+}
+
+test('every element of a many-row, a one-row, a scalar and an empty tensor matches the reference hash, for constant and fed ratios', async (t) => {
+  const salt = dropoutSeed(SEED, 'd1');
+  for (const ratio of [0.1, 0.5, 1e-7, 'input' as const]) {
+    for (const shape of [[3, 5, 7], [40, 3], [1, 9], [], [4, 0]]) {
+      const n = shape.reduce((a, d) => a * d, 1);
+      const p = ratio === 'input' ? 0.3 : ratio;
+      const feeds: Record<string, ort.Tensor> = { x: new ort.Tensor('float32', new Float32Array(n).fill(1), shape), step: stepT(5) };
+      if (ratio === 'input') feeds.p = new ort.Tensor('float32', Float32Array.of(p), []);
+      const out = await (await session(shaped(shape, ratio))).run(feeds);
+      const mask = out['d1.mask']!.data as Uint8Array;
+      t.deepEqual(out['d1.mask']!.dims, shape);
+      const threshold = Math.fround(p * 2 ** 24);
+      for (let i = 0; i < n; i++) {
+        if ((hashedUniform24(5n, BigInt(i), salt) >= threshold) !== (mask[i] === 1)) return t.fail(`ratio ${ratio}, shape [${shape}], element ${i}: the graph and hashedUniform24 disagree`);
+      }
+    }
+  }
+  t.pass();
+});

@@ -74,7 +74,7 @@ export function accumulateIntoGemm(g: Graph, shapes: ReadonlyMap<string, ValueTy
     const rest: string[] = [];
     for (const v of sum.inputs) {
       const t = gemmTerm(v, sum, columns);
-      if (t && !terms.some((x) => x.gemm === t.gemm)) terms.push(t);
+      if (t) terms.push(t);
       else rest.push(v);
     }
     if (terms.length === 0 || (terms.length === 1 && rest.length === 0)) continue;

@@ -57,11 +57,14 @@ export function hashedKeepMask(b: GraphBuilder, like: string, p: DropoutRatio, s
 
   // Rows and columns of `like` read as [rows, d]: d is its last dim (1 for a scalar), and an
   // empty tensor's rows are 0 (the Where keeps the Div off a zero).
+  const ints = (hint: string, values: bigint[]) => b.constant(hint, DataType.INT64, [values.length], BigInt64Array.from(values));
   const shape = b.op('Shape', [like]);
-  const lastDim = b.op('Reshape', [b.op('Slice', [b.op('Concat', [b.constant('dropout_1', DataType.INT64, [1], BigInt64Array.of(1n)), shape], { axis: 0 }), b.constant('dropout_m1', DataType.INT64, [1], BigInt64Array.of(-1n)), b.constant('dropout_end', DataType.INT64, [1], BigInt64Array.of(BigInt(Number.MAX_SAFE_INTEGER)))]), b.constant('dropout_scalar', DataType.INT64, [0], new BigInt64Array(0))]);
+  const shapeOrOne = b.op('Concat', [ints('dropout_1', [1n]), shape], { axis: 0 });
+  const lastEntry = b.op('Slice', [shapeOrOne, ints('dropout_m1', [-1n]), ints('dropout_end', [BigInt(Number.MAX_SAFE_INTEGER)])]);
+  const lastDim = b.op('Reshape', [lastEntry, ints('dropout_scalar', [])]);
   const divisor = b.op('Where', [b.op('Equal', [lastDim, i64(0n)]), i64(1n), lastDim]);
   const rowCount = b.op('Div', [b.op('Size', [like]), divisor]);
-  const rowIndex = b.op('Reshape', [asU64(b.op('Range', [i64(0n), rowCount, i64(1n)])), b.constant('dropout_column', DataType.INT64, [2], BigInt64Array.of(-1n, 1n))]);
+  const rowIndex = b.op('Reshape', [asU64(b.op('Range', [i64(0n), rowCount, i64(1n)])), ints('dropout_column', [-1n, 1n])]);
   const columnIndex = asU64(b.op('Range', [i64(0n), lastDim, i64(1n)]));
 
   const counter = b.op('Add', [b.op('Mul', [asU64(step), u64(GOLDEN)]), u64((BigInt(salt) * SALT) & U64)]);

@@ -97,6 +97,7 @@ function matmulGrad(g: GradContext): (string | false)[] {
     const db = () => (ra === 2 ? g.op('MatMul', [dy, a]) : g.op('MatMul', [g.op('Reshape', [dy, g.int64s([-1])]), rows(g, a)]));
     return [g.needs(0) && g.like(g.mul(dyCol, b), a), g.needs(1) && db()];
   }
+  // Without both operands' shapes, the output's: its batch dims are the gradient's too.
   const gradShape = (i: number) => productGradShape(g, i) ?? g.y(0);
   const da = () => {
     if (rb === 2 && ra >= 2) return g.like(timesTransposed(g, dy, b), a);

@@ -86,6 +86,18 @@ export class Model {
   }
 }
 
+/**
+ * The reader of a value that exactly one node reads and that is no graph output (a pass may
+ * then rewrite the value for that node alone), from the graph's consumers and output names.
+ * A node reading the value twice counts once.
+ */
+export function soleReaderIn(readers: ReadonlyMap<string, readonly Node[]>, outputs: ReadonlySet<string>): (v: string) => Node | undefined {
+  return (v) => {
+    const r = readers.get(v) ?? [];
+    return r.length === 1 && !outputs.has(v) ? r[0] : undefined;
+  };
+}
+
 export function normalizeDomain(domain: string): string {
   return domain === 'ai.onnx' ? '' : domain;
 }

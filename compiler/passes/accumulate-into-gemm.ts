@@ -19,9 +19,9 @@
  */
 import { attrInt, float, makeAttrs } from '../graph/attributes.ts';
 import { GraphBuilder } from '../graph/builder.ts';
-import { isOp, type Graph, type Node } from '../graph/graph.ts';
+import { isOp, soleReaderIn, type Graph, type Node } from '../graph/graph.ts';
 import { DataType } from '../onnx/dtype.ts';
-import { dimEquals, type Dim } from '../shapes/dim.ts';
+import { shapesEqual, type Dim } from '../shapes/dim.ts';
 import type { ValueType } from '../shapes/types.ts';
 import { toposort } from './toposort.ts';
 
@@ -36,15 +36,13 @@ export function accumulateIntoGemm(g: Graph, shapes: ReadonlyMap<string, ValueTy
   const producers = g.producers();
   const readers = g.consumers();
   const outputs = new Set(g.outputNames());
-  const soleReader = (v: string): Node | undefined => {
-    const r = readers.get(v) ?? [];
-    return r.length === 1 && !outputs.has(v) ? r[0] : undefined;
-  };
+  const soleReader = soleReaderIn(readers, outputs);
   const shape = (v: string): readonly Dim[] | undefined => shapes.get(v)?.shape;
-  const sameShape = (a: readonly Dim[], b: readonly Dim[]) => a.length === b.length && a.every((d, i) => dimEquals(d, b[i]!) === true);
 
   /** The Gemm computing operand v of `sum` (directly or through a row-folding Reshape), when it can take the sum into C. */
   const gemmTerm = (v: string, sum: Node, columns: Dim): GemmTerm | undefined => {
+    // An operand the sum reads twice counts twice: not one product to accumulate.
+    if (sum.inputs.filter((x) => x === v).length !== 1) return undefined;
     let reshape: Node | undefined;
     let gemm = producers.get(v);
     if (isOp(gemm, 'Reshape')) {
@@ -68,7 +66,7 @@ export function accumulateIntoGemm(g: Graph, shapes: ReadonlyMap<string, ValueTy
     if (!isOp(sum, 'Sum') && !isOp(sum, 'Add')) continue;
     const out = sum.outputs[0]!;
     const s = shape(out);
-    if (!s || s.length < 2 || sum.inputs.some((v) => !v || !shape(v) || !sameShape(shape(v)!, s))) continue;
+    if (!s || s.length < 2 || sum.inputs.some((v) => !v || !shape(v) || !shapesEqual(shape(v)!, s))) continue;
     const columns = s[s.length - 1]!;
     const terms: GemmTerm[] = [];
     const rest: string[] = [];

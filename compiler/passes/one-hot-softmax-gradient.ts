@@ -23,10 +23,10 @@
 import { attrInt, attrString, getAttr, makeAttrs } from '../graph/attributes.ts';
 import { GraphBuilder } from '../graph/builder.ts';
 import { constantNumbers, type ConstantScope } from '../graph/constants.ts';
-import { isOp, type Graph, type Node } from '../graph/graph.ts';
+import { isOp, soleReaderIn, type Graph, type Node } from '../graph/graph.ts';
 import { tensorNumbers } from '../onnx/tensor.ts';
 import { listOperandNumbers, reduceAttributes } from '../ops/attributes.ts';
-import { dimEquals, type Dim } from '../shapes/dim.ts';
+import { dimEquals, shapesEqual, type Dim } from '../shapes/dim.ts';
 import type { ValueType } from '../shapes/types.ts';
 import { toposort } from './toposort.ts';
 
@@ -36,10 +36,7 @@ export function fuseOneHotSoftmaxGradients(g: Graph, opset: number, shapes: Read
   const readers = g.consumers();
   const outputs = new Set(g.outputNames());
   const scope: ConstantScope = { graph: g, producer: (v) => producers.get(v) };
-  const soleReader = (v: string): Node | undefined => {
-    const r = readers.get(v) ?? [];
-    return r.length === 1 && !outputs.has(v) ? r[0] : undefined;
-  };
+  const soleReader = soleReaderIn(readers, outputs);
   const shape = (v: string): readonly Dim[] | undefined => shapes.get(v)?.shape;
   const b = new GraphBuilder(g, 'grad/');
   let rewritten = 0;
@@ -68,7 +65,7 @@ export function fuseOneHotSoftmaxGradients(g: Graph, opset: number, shapes: Read
     // exp(y), emitted by the log-softmax's gradient rule, has y's shape where its own is not recorded.
     const fromExp = producers.get(factor);
     const fShape = shape(factor) ?? (isOp(fromExp, 'Exp') ? shape(fromExp.inputs[0]!) : undefined);
-    if (!fShape || fShape.length !== zShape.length || !fShape.every((d, i) => dimEquals(d, zShape[i]!) === true)) continue;
+    if (!fShape || !shapesEqual(fShape, zShape)) continue;
     // dx = ScatterElements(factor * -u, labels, u, add), written by the Sub's node under its output's name.
     const spread = b.op('Mul', [factor, b.op('Neg', [u])]);
     sub.opType = 'ScatterElements';

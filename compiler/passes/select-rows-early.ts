@@ -175,6 +175,8 @@ interface Selection {
   scalar: boolean;
 }
 
+const sameIndices = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+
 /** Moves row selections up in place; returns how many ops now compute only the selected rows. */
 export function selectRowsEarly(model: Model): number {
   return new RowMover(model).run();
@@ -294,7 +296,7 @@ class RowMover {
   }
 
   private sameSelection(a: Selection | undefined, b: Selection): boolean {
-    return a !== undefined && a.axis === b.axis && a.scalar === b.scalar && a.indices.length === b.indices.length && a.indices.every((v, i) => v === b.indices[i]);
+    return a !== undefined && a.axis === b.axis && a.scalar === b.scalar && sameIndices(a.indices, b.indices);
   }
 
   /** Gather(x, scalar i) as Squeeze(Gather(x, [i])): the returned one-element Gather keeps the rank. */
@@ -323,7 +325,7 @@ class RowMover {
     if (!fresh) {
       for (const r of this.readersOf(input)) {
         const s = this.selection(r);
-        if (s && !s.scalar && s.axis === axis && s.indices.length === wanted.length && s.indices.every((v, i) => v === wanted[i])) return r;
+        if (s && !s.scalar && s.axis === axis && sameIndices(s.indices, wanted)) return r;
       }
     }
     const out = this.b.op('Gather', [input, indices], { axis });

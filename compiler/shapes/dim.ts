@@ -222,6 +222,11 @@ export function dimEquals(a: Dim, b: Dim): boolean | undefined {
   return undefined;
 }
 
+/** Whether two shapes are provably the same: the same rank, and every dim provably equal. */
+export function shapesEqual(a: readonly Dim[], b: readonly Dim[]): boolean {
+  return a.length === b.length && a.every((d, i) => dimEquals(d, b[i]!) === true);
+}
+
 /** A dim's value when every symbol in it is bound (used to check symbolic results against real runs). */
 export function evaluateDim(d: Dim, bindings: ReadonlyMap<string, number>): number | undefined {
   if (typeof d === 'number') return d;

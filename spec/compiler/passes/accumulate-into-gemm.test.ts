@@ -94,3 +94,16 @@ test('stays where the sum broadcasts an operand', (t) => {
   t.is(accumulateIntoGemm(g, shapes), 1);
   t.deepEqual(g.nodes.map((n) => n.opType), ['Gemm']);
 });
+
+test('stays where the sum reads one product twice', (t) => {
+  const g = new Graph();
+  const b = new GraphBuilder(g);
+  g.inputs.push(valueInfoFromType('a', { dtype: DataType.FLOAT, shape: [4, 3] }), valueInfoFromType('w', { dtype: DataType.FLOAT, shape: [3, 5] }), valueInfoFromType('r', { dtype: DataType.FLOAT, shape: [4, 5] }));
+  const y = b.op('Gemm', ['a', 'w']);
+  const out = b.op('Sum', ['r', y, y]);
+  g.outputs = [valueInfoFromType(out, { dtype: DataType.FLOAT })];
+  const full = { dtype: DataType.FLOAT, shape: [4, 5] };
+  const shapes = new Map([[y, full], [out, full], ['r', full], ['w', { dtype: DataType.FLOAT, shape: [3, 5] }]]);
+  t.is(accumulateIntoGemm(g, shapes), 0);
+  t.deepEqual(g.nodes.map((n) => n.opType), ['Gemm', 'Sum']);
+});

@@ -93,8 +93,8 @@ try {
     const recompiled = compileStructure(result.base, plan, merged);
     const compileSeconds = seconds(t0);
     t0 = performance.now();
-    const { train, eval: evalModel, infer } = recompiled.graphs;
-    writeArtifacts(join(dir, `merged-${which}`), { graphs: { train, eval: evalModel, infer }, manifest: recompiled.manifest, initial: recompiled.initial }, cache);
+    const { train, eval: evalModel, infer, update } = recompiled.graphs;
+    writeArtifacts(join(dir, `merged-${which}`), { graphs: { train, eval: evalModel, infer, update }, manifest: recompiled.manifest, initial: recompiled.initial }, cache);
     console.log(`recompile ${(compileSeconds + seconds(t0)).toFixed(2)} s for a merge on ${n('layers')} blocks, ${which} of the run (compile ${compileSeconds.toFixed(2)} s, write ${seconds(t0).toFixed(2)} s)`);
   }
   console.log(`memory    peak RSS ${mib(process.resourceUsage().maxRSS * 1024)}`);

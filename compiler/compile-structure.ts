@@ -97,8 +97,17 @@ export interface Compiled {
   report: ParameterReport;
 }
 
+/**
+ * Above this many trainable values the optimizer runs as the split update (update-graph.ts):
+ * 16M float32 values are 64 MiB a copy, where the fused step's nine copies at the JS boundary
+ * begin to outweigh the split update's extra gradient copy and its chunked runs.
+ */
+export const SPLIT_UPDATE_ABOVE = 16 * 1024 * 1024;
+
 export interface CompileOptions {
   target?: 'cpu' | 'cuda';
+  /** How the optimizer runs: fused into the train graph, or split (default: by the trainable values' count, SPLIT_UPDATE_ABOVE). */
+  update?: 'fused' | 'split';
   /** Optimizer updates over the whole run (decaying LR schedules need it). */
   totalSteps?: number;
 }
@@ -109,6 +118,7 @@ export function compileStructure(base: PreparedBase, plan: Plan, structure: Adap
   const applied = applyAdapters(model, base.sites, structure, { seed: plan.train.seed });
   const extras = extraTrainables(base.model, plan); // the base model's own weights, not the adapters'
   const trainable = [...applied.parameters.map((p) => p.name), ...extras.map((e) => e.name)];
+  const values = [...applied.parameters.map((p) => p.shape), ...extras.map((e) => e.shape)].reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
   const graphs = buildTrainingGraphs(model, {
     trainable,
     loss: lossSpec(plan),
@@ -121,6 +131,7 @@ export function compileStructure(base: PreparedBase, plan: Plan, structure: Adap
     ],
     dropoutSeed: plan.train.seed,
     precision: precisionSpec(plan),
+    update: opts.update ?? (values > SPLIT_UPDATE_ABOVE ? 'split' : 'fused'),
   });
   const target = opts.target ?? plan.target.device;
   // The half graphs are the GPU's; on the CPU each op reading or writing half computes in
@@ -143,8 +154,8 @@ export function compileStructure(base: PreparedBase, plan: Plan, structure: Adap
  * and the list is returned for a warning; without, it is an error naming the nodes.
  */
 function checkCudaKernels(graphs: TrainingGraphs, fallback: boolean): string {
-  const found = (['train', 'eval', 'infer'] as const)
-    .map((g) => [g, formatCoverageProblems(checkOpCoverage(graphs[g].graph, graphs[g].opsets))] as const)
+  const found = (['train', 'eval', 'infer', 'update'] as const)
+    .flatMap((g) => { const m = graphs[g]; return m ? [[g, formatCoverageProblems(checkOpCoverage(m.graph, m.opsets))] as const] : []; })
     .filter(([, text]) => text !== '');
   if (found.length === 0) return '';
   const text = found.map(([g, list]) => `${g}.onnx: ${list}`).join('\n  ');
@@ -283,6 +294,7 @@ function buildManifest(base: PreparedBase, plan: Plan, structure: AdapterStructu
       train: graphInfo('train.onnx', graphs.train, graphs.interfaces.train, bounds),
       eval: graphInfo('eval.onnx', graphs.eval, graphs.interfaces.eval, bounds),
       infer: graphInfo('infer.onnx', graphs.infer, graphs.interfaces.infer, bounds),
+      ...(graphs.update && graphs.interfaces.update ? { update: graphInfo('update.onnx', graphs.update, graphs.interfaces.update, bounds) } : {}),
     },
     weights: 'weights.bin',
     adapter: 'adapter.safetensors',

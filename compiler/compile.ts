@@ -106,10 +106,10 @@ export function compileSpecFile(specPath: string, opts: CompileOptions & { model
   const compiled = compileStructure(base, plan, initialStructure(plan, base, checked.layout), opts);
   const compile = (performance.now() - t0) / 1000;
   t0 = performance.now();
-  const { train, eval: evalModel, infer } = compiled.graphs;
+  const { train, eval: evalModel, infer, update } = compiled.graphs;
   // Bindings are generated before anything is written, so a failure leaves DIR as it was.
   const bindings = opts.emitTs ? emitBindings(compiled.manifest, { artifactsDir: resolve(opts.out) }) : undefined;
-  const written = writeArtifacts(opts.out, { graphs: { train, eval: evalModel, infer }, manifest: compiled.manifest, initial: compiled.initial }, undefined, { bindings, force: opts.force, alsoWrite });
+  const written = writeArtifacts(opts.out, { graphs: { train, eval: evalModel, infer, update }, manifest: compiled.manifest, initial: compiled.initial }, undefined, { bindings, force: opts.force, alsoWrite });
   return { written, compiled, base, diagnostics: checked.diagnostics, specText: text, seconds: { prepare, compile, write: (performance.now() - t0) / 1000 } };
 }
 

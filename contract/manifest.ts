@@ -38,6 +38,8 @@ export type IORole =
   | 'schedule'     // an LR-schedule length (int64 scalar): `slot` 'warmup_steps' or 'total_steps' of the run
   | 'apply'        // gradient accumulation: bool scalar, true on the last micro-batch of an optimizer step
   | 'micro'        // gradient accumulation: int64 scalar, the micro-batch's index within its step
+  | 'grad'         // split update: the gradient the optimizer applies (train graph: `of` names the parameter; update graph: the chunk's)
+  | 'hyper'        // split update: the parameter's group, `slot` 'lr_scale' (float64) or 'decay' (bool)
   | 'param.next'   // updated parameter
   | 'state.next'   // updated optimizer state
   | 'loss'         // scalar mean loss of the batch
@@ -103,7 +105,8 @@ export interface Manifest {
   task: { kind: 'classify' | 'lm' | 'regress'; labelKey: string; logits: string; ignoreIndex?: number; shift?: boolean; positive?: string | number };
   optimizer: { kind: 'adamw' | 'sgd'; settings: Record<string, number | boolean | string> };
   parameters: ParameterInfo[];
-  graphs: { train: GraphInfo; eval: GraphInfo; infer: GraphInfo };
+  /** `update`: with the split update, the optimizer over one chunk of one parameter at a time (the train graph then returns gradients). */
+  graphs: { train: GraphInfo; eval: GraphInfo; infer: GraphInfo; update?: GraphInfo };
   /** Shared external data file holding the frozen weights of all three graphs. */
   weights: string;
   /** Initial values of the trainable parameters. */

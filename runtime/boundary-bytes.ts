@@ -15,6 +15,9 @@ export interface BoundaryBytes {
   /** Optimizer state (and gradient accumulators) fed in and read back. */
   state_in: number;
   state_out: number;
+  /** With the split update: the gradients read back from the train graph, and fed to the update graph. */
+  grads_in: number;
+  grads_out: number;
   /** The batch (model inputs and labels). */
   batch: number;
   /** Everything else: step counters and flags in; loss and metrics out. */
@@ -23,15 +26,16 @@ export interface BoundaryBytes {
 }
 
 export function noBytes(): BoundaryBytes {
-  return { params_in: 0, params_out: 0, state_in: 0, state_out: 0, batch: 0, other_in: 0, other_out: 0 };
+  return { params_in: 0, params_out: 0, state_in: 0, state_out: 0, grads_in: 0, grads_out: 0, batch: 0, other_in: 0, other_out: 0 };
 }
 
-/** Adds one run's feeds and outputs of the train graph to `into`. */
+/** Adds one run's feeds and outputs of the train graph (or the split update's) to `into`. */
 export function countBoundary(into: BoundaryBytes, graph: GraphInfo, feeds: Record<string, TensorValue>, outputs: Record<string, TensorValue>): void {
   for (const io of graph.inputs) {
     const bytes = feeds[io.name]?.data.byteLength ?? 0;
     if (io.role === 'param') into.params_in += bytes;
     else if (io.role === 'state') into.state_in += bytes;
+    else if (io.role === 'grad') into.grads_in += bytes;
     else if (io.role === 'batch') into.batch += bytes;
     else into.other_in += bytes;
   }
@@ -39,18 +43,19 @@ export function countBoundary(into: BoundaryBytes, graph: GraphInfo, feeds: Reco
     const bytes = outputs[io.name]?.data.byteLength ?? 0;
     if (io.role === 'param.next') into.params_out += bytes;
     else if (io.role === 'state.next') into.state_out += bytes;
+    else if (io.role === 'grad') into.grads_out += bytes;
     else into.other_out += bytes;
   }
 }
 
 export function totalBytes(b: BoundaryBytes): { in: number; out: number } {
-  return { in: b.params_in + b.state_in + b.batch + b.other_in, out: b.params_out + b.state_out + b.other_out };
+  return { in: b.params_in + b.state_in + b.grads_in + b.batch + b.other_in, out: b.params_out + b.state_out + b.grads_out + b.other_out };
 }
 
 /** One line for the progress display: 'boundary 1.2 MiB in, 1.1 MiB out per step (params ..., state ..., batch ...)'. */
 export function describeBoundary(b: BoundaryBytes): string {
   const t = totalBytes(b);
-  return `boundary ${size(t.in)} in, ${size(t.out)} out per step (parameters ${size(b.params_in)} in / ${size(b.params_out)} out, optimizer state ${size(b.state_in)} / ${size(b.state_out)}, batch ${size(b.batch)}, other ${size(b.other_in)} / ${size(b.other_out)})`;
+  return `boundary ${size(t.in)} in, ${size(t.out)} out per step (parameters ${size(b.params_in)} in / ${size(b.params_out)} out, optimizer state ${size(b.state_in)} / ${size(b.state_out)}, ${b.grads_in + b.grads_out ? `gradients ${size(b.grads_in)} / ${size(b.grads_out)}, ` : ''}batch ${size(b.batch)}, other ${size(b.other_in)} / ${size(b.other_out)})`;
 }
 
 function size(bytes: number): string {

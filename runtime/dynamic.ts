@@ -165,9 +165,11 @@ function editStructure(opts: Run, snapshot: ScoreSnapshot, merge: boolean, injec
 /** The new structure compiled from the prepared base model and stored by the host. */
 function recompile(opts: Run, ctx: StructuralContext, structure: Structure, event: StructuralEvent): { dir: string; compiled: ReturnType<typeof compileStructure> } {
   const started = performance.now();
-  const compiled = compileStructure(opts.base, opts.plan, structure, { totalSteps: opts.totalSteps, target: ctx.manifest.target });
-  const { train, eval: evalModel, infer } = compiled.graphs;
-  const dir = opts.store(ctx.step, { graphs: { train, eval: evalModel, infer }, manifest: compiled.manifest, initial: compiled.initial });
+  // The running artifacts' way of updating goes on (a forced one included).
+  const update = ctx.manifest.graphs.update ? 'split' : 'fused';
+  const compiled = compileStructure(opts.base, opts.plan, structure, { totalSteps: opts.totalSteps, target: ctx.manifest.target, update });
+  const { train, eval: evalModel, infer, update: updateModel } = compiled.graphs;
+  const dir = opts.store(ctx.step, { graphs: { train, eval: evalModel, infer, update: updateModel }, manifest: compiled.manifest, initial: compiled.initial });
   event.recompileSeconds = Number(((performance.now() - started) / 1000).toFixed(3));
   return { dir, compiled };
 }

@@ -39,6 +39,8 @@ import { int64Scalar, tensor, type EngineSession, type TensorValue } from './eng
 import type { SessionSettings } from './session.ts';
 import { countBoundary, describeBoundary, noBytes, type BoundaryBytes } from './boundary-bytes.ts';
 import type { TrainerHost, TrainingSink } from './trainer-host.ts';
+import { applySplitUpdate } from './split-update.ts';
+import { allFinite, isNonFiniteFlag } from './finite.ts';
 import { scheduledChanges } from './scheduled-changes.ts';
 import type { Interval, Plan } from '../dsl/index.ts';
 
@@ -106,6 +108,8 @@ export interface TrainerOptions {
   /** JSONL training log. */
   log?: string;
   session?: SessionSettings;
+  /** With the split update: values per chunk of the update graph (default UPDATE_CHUNK, runtime/split-update.ts). */
+  updateChunk?: number;
   /** Progress display; false for none. */
   progress?: false | Omit<ProgressOptions, 'total'>;
   /** Install a SIGINT handler that stops after the current step (the CLI sets it). */
@@ -144,6 +148,8 @@ interface Sessions {
    * copy of the frozen weights, so only one is open at a time (docs/performance.md).
    */
   train: EngineSession | undefined;
+  /** The split update's graph (runtime/split-update.ts), opened and released with the train session. */
+  update: EngineSession | undefined;
   stateInputs: IOInfo[];
   /** Which compile `dir` holds (checkpoints record it), where the host can tell. */
   manifestSha256?: string;
@@ -445,7 +451,8 @@ export class Trainer {
         const outcome = await this.trainStep();
         if (outcome.problem) {
           progress?.finish();
-          const ckpt = this.saveCheckpoint();
+          // Values updated part-way are no step's: never written as a checkpoint.
+          const ckpt = outcome.partial ? undefined : this.saveCheckpoint();
           return { ...this.result('nonfinite', ckpt), problem: outcome.problem };
         }
         progress?.update({ step: this.stepCount, loss: outcome.loss, lr: outcome.lr, examples: outcome.examples, tokens: outcome.tokens });
@@ -494,9 +501,11 @@ export class Trainer {
   }
 
   private async releaseTrainSession(): Promise<void> {
-    const train = this.sessions.train;
+    const { train, update } = this.sessions;
     this.sessions.train = undefined;
+    this.sessions.update = undefined;
     await train?.release();
+    await update?.release();
   }
 
   private result(status: TrainStatus, checkpoint: string | undefined): TrainResult {
@@ -524,7 +533,7 @@ export class Trainer {
    * the micro-batch flagged `apply`). Every output is checked; the step is committed only when
    * all of them are finite.
    */
-  private async trainStep(): Promise<{ loss: number; lr?: number; gradNorm?: number; seconds: number; examples: number; tokens: number; bytes: BoundaryBytes; problem?: string; skipped?: { lossScale: number } }> {
+  private async trainStep(): Promise<{ loss: number; lr?: number; gradNorm?: number; seconds: number; examples: number; tokens: number; bytes: BoundaryBytes; problem?: string; partial?: boolean; skipped?: { lossScale: number } }> {
     const graph = this.manifest.graphs.train;
     const micro = this.accumulate;
     const params = new Map(this.params);
@@ -534,6 +543,8 @@ export class Trainer {
     let overflow = false, lossScale: number | undefined;
     const bytes = noBytes();
     const nextStep = this.stepCount + 1;
+    // With the split update: the gradients the update applies, from the micro-batch that applies it.
+    const grads = new Map<string, Float32Array>();
     for (let k = 0; k < micro; k++) {
       const indices = this.plan.batchAt(position);
       const batch = collate(indices.map((i) => this.trainData.example(i)), this.trainData.schema);
@@ -542,11 +553,8 @@ export class Trainer {
         if (io.role === 'state') {
           const s = state.get(`${io.of}:${io.slot}`)!;
           feeds[io.name] = tensor('float32', s.data, s.shape);
-        } else if (io.role === 'schedule') {
-          const value = io.slot === 'total_steps' ? this.totalSteps : warmupSteps(this.manifest.training.warmup, this.totalSteps);
-          feeds[io.name] = int64Scalar(value);
-        } else if (io.role === 'step') {
-          feeds[io.name] = int64Scalar(this.stepCount); // updates already applied
+        } else if (io.role === 'schedule' || io.role === 'step') {
+          feeds[io.name] = this.counterFeed(io);
         } else if (io.role === 'apply') {
           feeds[io.name] = tensor('bool', Uint8Array.of(k === micro - 1 ? 1 : 0), []);
         } else if (io.role === 'micro') {
@@ -557,7 +565,8 @@ export class Trainer {
       // optimizer moments through unchanged (a Where on `apply`): only the gradient
       // accumulators, loss and metrics are read back, saving (k - 1) / k of the traffic.
       const applies = k === micro - 1;
-      const wanted = applies ? graph.outputs : graph.outputs.filter((io) => !(io.role === 'param.next' || (io.role === 'state.next' && io.slot !== 'grad_accum')));
+      // (Nor the graph's non-finite flag, which reads the updated values and would compute them.)
+      const wanted = applies ? graph.outputs : graph.outputs.filter((io) => !(io.role === 'param.next' || io.role === 'grad' || (io.role === 'state.next' && io.slot !== 'grad_accum') || isNonFiniteFlag(io)));
       // Reopened after an evaluation; not counted in the step's seconds, as the first open is not.
       this.sessions.train ??= await openTrain(this.host, this.sessions.dir, this.manifest, this.opts);
       const started = performance.now();
@@ -572,6 +581,9 @@ export class Trainer {
       const flag = wanted.find((io) => io.role === 'metric' && io.metric === 'overflow');
       const overflowed = flag !== undefined && Number(out[flag.name]?.data[0]) !== 0;
       overflow = overflowed;
+      // The graph's own check of its updated values (or gradients): when it says all are finite, they need no scan here.
+      const checked = wanted.find(isNonFiniteFlag);
+      const clean = checked !== undefined && Number(out[checked.name]?.data[0]) === 0;
       for (const io of wanted) {
         const t = out[io.name];
         if (!t) throw new Error(`the train graph did not return '${io.name}'`);
@@ -583,9 +595,10 @@ export class Trainer {
         else if (io.role === 'metric' && io.metric === 'loss_scale') lossScale = Number(data[0]);
         else if (io.role === 'param.next') params.set(io.of!, { shape: [...t.dims], data });
         else if (io.role === 'state.next') state.set(`${io.of}:${io.slot}`, { shape: [...t.dims], data });
+        else if (io.role === 'grad') grads.set(io.of!, data);
         else continue;
-        if (overflowed && (io.role === 'loss' || (io.role === 'state.next' && io.slot === 'grad_accum'))) continue;
-        if (io.role !== 'metric' && !allFinite(data)) bad.push(io.name);
+        if (overflowed && (io.role === 'loss' || io.role === 'grad' || (io.role === 'state.next' && io.slot === 'grad_accum'))) continue;
+        if (io.role !== 'metric' && !(clean && coveredByFlag(io)) && !allFinite(data)) bad.push(io.name);
       }
       if (bad.length > 0) {
         const lines = indices.map((i) => this.trainData.refs[i]!.line).sort((a, b) => a - b).join(', ');
@@ -593,6 +606,21 @@ export class Trainer {
         return { loss, lr, seconds, examples, tokens, bytes, problem: `step ${nextStep}: non-finite values in ${bad.join(', ')} (loss ${loss}); the step was not applied and the parameters of step ${this.stepCount} are kept (the batch was ${this.trainData.path} lines ${lines})` };
       }
       position = this.plan.next(position);
+    }
+    // The split update, unless fp16's loss scaling found an overflow (the update is skipped).
+    const update = this.manifest.graphs.update;
+    if (update && !overflow) {
+      this.sessions.update ??= await openUpdate(this.host, this.sessions.dir, this.manifest, this.opts);
+      const started = performance.now();
+      const applied = await applySplitUpdate({ session: this.sessions.update!, graph: update, parameters: this.manifest.parameters, params, state, grads, counter: (io) => this.counterFeed(io), bytes, chunk: this.opts.updateChunk });
+      seconds += (performance.now() - started) / 1000;
+      if (applied.problem) {
+        const loss = lossSum / micro;
+        const kept = applied.partial
+          ? `the update was applied in place up to there, so these parameters are no checkpoint's: resume from the last checkpoint written${this.lastCheckpoint ? ` (${this.lastCheckpoint})` : ''}`
+          : `the step was not applied and the parameters of step ${this.stepCount} are kept`;
+        return { loss, lr, seconds, examples, tokens, bytes, partial: applied.partial, problem: `step ${nextStep}: ${applied.problem} (loss ${loss}); ${kept}` };
+      }
     }
     this.params = params;
     this.optimizer = state;
@@ -602,6 +630,13 @@ export class Trainer {
     if (overflow) return { loss: lossSum / micro, lr, seconds, examples, tokens, bytes, skipped: { lossScale: (lossScale ?? NaN) / 2 } };
     this.lastLoss = lossSum / micro;
     return { loss: this.lastLoss, lr, gradNorm, seconds, examples, tokens, bytes };
+  }
+
+  /** The feed of a step counter or schedule length input (train and update graphs alike). */
+  private counterFeed(io: IOInfo): TensorValue {
+    if (io.role === 'step') return int64Scalar(this.stepCount); // updates already applied
+    if (io.role === 'schedule') return int64Scalar(io.slot === 'total_steps' ? this.totalSteps : warmupSteps(this.manifest.training.warmup, this.totalSteps));
+    throw new Error(`internal error: '${io.name}' (${io.role}) is no step counter or schedule input`);
   }
 
   /** The plan's own Merge / Inject schedule as the hook (from the host), or undefined when it schedules none. */
@@ -635,6 +670,7 @@ export class Trainer {
     } catch (e) {
       this.sessions = previous;
       await sessions.train?.release();
+      await sessions.update?.release();
       throw e;
     }
     this.log?.event({ ...change.event, step: this.stepCount });
@@ -657,10 +693,13 @@ function ownArtifacts(host: TrainerHost, where: string, resumed: Checkpoint | un
 async function openSessions(host: TrainerHost, dir: string, manifest: Manifest, opts: TrainerOptions): Promise<Sessions> {
   const train = await openTrain(host, dir, manifest, opts);
   const stateInputs = manifest.graphs.train.inputs.filter((i) => i.role === 'state');
+  // With the split update each parameter's optimizer slots are the update graph's, fed a chunk at a time.
+  const update = manifest.graphs.update?.inputs.filter((i) => i.role === 'state') ?? [];
+  for (const p of manifest.parameters) for (const io of update) stateInputs.push({ ...io, of: p.name });
   for (const io of stateInputs) {
     if (!io.of || !io.slot) throw new UserError(`${dir}/manifest.json: state input '${io.name}' lacks 'of' or 'slot'`);
   }
-  return { dir, manifest, train, stateInputs, manifestSha256: host.manifestDigest?.(dir) };
+  return { dir, manifest, train, update: await openUpdate(host, dir, manifest, opts), stateInputs, manifestSha256: host.manifestDigest?.(dir) };
 }
 
 /**
@@ -680,12 +719,20 @@ function openTrain(host: TrainerHost, dir: string, manifest: Manifest, opts: Tra
   return host.openGraph(dir, manifest.graphs.train.file, trainSessionSettings(opts.session));
 }
 
+/** The split update's session (small element-wise work on chunks: the caller's settings as they are). */
+async function openUpdate(host: TrainerHost, dir: string, manifest: Manifest, opts: TrainerOptions): Promise<EngineSession | undefined> {
+  const graph = manifest.graphs.update;
+  return graph ? host.openGraph(dir, graph.file, { ...opts.session, memoryArena: opts.session?.memoryArena ?? true }) : undefined;
+}
+
+/** The outputs that flag covers. */
+function coveredByFlag(io: IOInfo): boolean {
+  return io.role === 'param.next' || io.role === 'state.next' || io.role === 'grad';
+}
+
 /** Micro-batches per optimizer step: the train graph takes an `apply` flag only when accumulating. */
 function accumulateOf(manifest: Manifest): number {
   return manifest.graphs.train.inputs.some((i) => i.role === 'apply') ? Math.max(1, manifest.training.accumulate) : 1;
 }
 
-function allFinite(a: Float32Array): boolean {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
-  return true;
-}
+

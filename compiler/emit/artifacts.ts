@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { ExternalDataFile, type WeightsOnDisk } from '../onnx/write.ts';
 import { writeDurable, writeFileAtomic } from '../../contract/atomic.ts';
 import { BINDINGS_FILE, MANIFEST_FILE, replaceArtifacts, type ReplaceOptions } from '../../contract/artifacts-folder.ts';
-import { EXTERNAL_THRESHOLD, GRAPH_KINDS, adapterBytes, encodeGraph, manifestText, type ArtifactContents } from './artifact-files.ts';
+import { EXTERNAL_THRESHOLD, adapterBytes, graphKinds, encodeGraph, manifestText, type ArtifactContents } from './artifact-files.ts';
 
 export type { ArtifactContents };
 
@@ -26,7 +26,7 @@ export function writeGraphs(dir: string, graphs: ArtifactContents['graphs'], wei
   const weights = new ExternalDataFile(join(dir, weightsFile), reuse?.onDisk);
   const bytes: Record<string, number> = {};
   try {
-    for (const kind of GRAPH_KINDS) {
+    for (const kind of graphKinds(graphs)) {
       const encoded = encodeGraph(graphs, kind, weights, threshold);
       writeFileAtomic(join(dir, `${kind}.onnx`), encoded);
       bytes[`${kind}.onnx`] = encoded.length;

@@ -22,7 +22,6 @@
  * manifest is written from those, never from the names.
  */
 import { UserError } from '../../contract/errors.ts';
-import type { IOInfo } from '../../contract/manifest.ts';
 import type { Model } from '../graph/graph.ts';
 import { eliminateCommonSubexpressions } from '../passes/cse.ts';
 import { eliminateDeadCode } from '../passes/dce.ts';
@@ -46,8 +45,12 @@ import { widenUncoveredHalf } from '../passes/op-coverage.ts';
 import { enableTrainingDropout } from './dropout.ts';
 import { classificationLoss, lmLoss, mseLoss, type LossHead, type LossSpec } from './losses.ts';
 import { emitUpdate, slotDims, stateSlots, type OptimizerSpec } from './optimizers.ts';
-import { emitScheduleFactor, type ScheduleSpec } from './schedules.ts';
+import type { ScheduleSpec } from './schedules.ts';
 import { computeInHalf, type HalfType } from '../passes/compute-in-half.ts';
+import { StepGraph, type Binding, type GraphInterface } from './step-graph.ts';
+import { learningRates, STEP, type LearningRates } from './learning-rates.ts';
+import { buildUpdateGraph } from './update-graph.ts';
+import { anyNonFinite, NONFINITE } from './nonfinite.ts';
 import { addLossScaleInputs, emitScaleUpdate, unscaleGradients, type LossScale, type LossScaleSpec } from './loss-scale.ts';
 
 export interface ParamGroup {
@@ -77,6 +80,12 @@ export interface TrainingSpec {
    * optimizer stay float32. `lossScale`: fp16's dynamic loss scaling (loss-scale.ts).
    */
   precision?: { type: HalfType; lossScale?: LossScaleSpec };
+  /**
+   * 'fused' (the default): the train graph applies the optimizer and returns the updated
+   * parameters and state. 'split': it returns the gradients the optimizer would apply, and
+   * the update graph applies it chunk by chunk (update-graph.ts: for large trainable sets).
+   */
+  update?: 'fused' | 'split';
 }
 
 export interface ParameterInfo {
@@ -91,19 +100,14 @@ export interface ParameterInfo {
   state: { slot: string; input: string; next: string; dims: number[] }[];
 }
 
-/** What a graph input or output carries: its manifest entry without the type (which the graph has). */
-export type Binding = Omit<IOInfo, 'name' | 'dtype' | 'shape'>;
-
-/** The bindings of one graph's inputs and outputs, by value name. */
-export interface GraphInterface {
-  inputs: Map<string, Binding>;
-  outputs: Map<string, Binding>;
-}
+export type { Binding, GraphInterface };
 
 export interface TrainingGraphs {
   train: Model;
   eval: Model;
   infer: Model;
+  /** With the split update: the optimizer over one chunk of one parameter (update-graph.ts). */
+  update?: Model;
   parameters: ParameterInfo[];
   /** The model's own inputs (what the data provides, besides labels). */
   batchInputs: string[];
@@ -123,13 +127,10 @@ export interface TrainingGraphs {
    */
   schedule?: { warmupInput: string; totalInput: string; warmupSteps: number; totalSteps: number };
   /** Every input and output of each graph, bound to what it carries. */
-  interfaces: { train: GraphInterface; eval: GraphInterface; infer: GraphInterface };
+  interfaces: { train: GraphInterface; eval: GraphInterface; infer: GraphInterface; update?: GraphInterface };
   stats: { forwardNodes: number; backwardNodes: number; trainNodes: number; evalNodes: number; inferNodes: number; compileMs: number };
 }
 
-const STEP = 'step';
-const WARMUP = 'warmup_steps';
-const TOTAL = 'total_steps';
 const APPLY = 'apply_update';
 const MICRO = 'micro_step';
 const DROPOUT_KEY = 'dropout_key';
@@ -160,6 +161,7 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
   const scaling = spec.precision?.lossScale ? addLossScaleInputs(train, opset, spec.precision.lossScale) : undefined;
   const backward = addBackward(train, params, opset, spec, accumulation, scaling, [...feeds, head.labels]);
   const step = new StepGraph(train, opset, backward.shapes, forwardInterface(feeds, head, params));
+  step.io.outputs.set('loss', { role: 'loss' });
   const counters = addStepInputs(step, accumulation);
   let gradients = backward.gradients;
   let updateGate = counters.apply;
@@ -170,13 +172,22 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
   // Overflow is judged on the gradients the update would apply (accumulated ones included).
   const checkOverflow = scaling && ((applied: string[]) => (updateGate = emitScaleUpdate(step, scaling, applied, counters.apply)));
   const grads = effectiveGradients(step, params, gradients, counters.apply, accumulation, spec.maxGradNorm, checkOverflow || undefined);
-  const rates = learningRates(step, spec.optimizer.lr, spec.schedule ?? { kind: 'constant' }, counters.step);
-  addUpdates(step, params, grads, rates, spec.optimizer, counters.apply, updateGate);
+  const schedule = spec.schedule ?? { kind: 'constant' };
+  const rates = learningRates(step, spec.optimizer.lr, schedule, counters.step);
+  step.output(step.e.op('Cast', [rates.lrOf(1)], { to: DataType.FLOAT }), 'lr', { role: 'metric', metric: 'lr' });
+  const split = spec.update === 'split' ? buildSplitUpdate(opset, spec, params, schedule) : undefined;
+  const returned = split ? addGradientOutputs(step, params, grads, counters.apply) : addUpdates(step, params, grads, rates, spec.optimizer, counters.apply, updateGate);
+  // What the runtime must find finite before it commits the step, checked in the graph.
+  step.output(anyNonFinite(step.e, returned), NONFINITE, { role: 'metric', metric: NONFINITE });
   train.graph.outputs = typedOutputs(train, [...step.io.outputs.keys()]);
   finish(train);
   removeOutputCopies(train.graph);
 
   finish(infer);
+  if (split) {
+    finish(split.model);
+    removeOutputCopies(split.model.graph);
+  }
   if (spec.precision) for (const m of [train, evaluation.model, infer]) widenUncoveredHalf(m.graph, m.opsets);
   const ms = performance.now() - started;
   const evalIO = forwardInterface(feeds, evaluation.head, params);
@@ -187,9 +198,9 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
     inferIO.outputs.set(o, { role: 'output' });
   }
   return {
-    train, eval: evaluation.model, infer, parameters: params, batchInputs: feeds, labels: head.labels, labelKey: head.labelKey ?? head.labels,
+    train, eval: evaluation.model, infer, ...(split ? { update: split.model } : {}), parameters: params, batchInputs: feeds, labels: head.labels, labelKey: head.labelKey ?? head.labels,
     step: STEP, applyUpdate: counters.apply, microStep: counters.micro, schedule: rates.inputs,
-    interfaces: { train: step.io, eval: evalIO, infer: inferIO },
+    interfaces: { train: step.io, eval: evalIO, infer: inferIO, ...(split ? { update: split.io } : {}) },
     stats: { forwardNodes, backwardNodes: backward.nodesAdded, trainNodes: train.graph.nodes.length, evalNodes: evaluation.model.graph.nodes.length, inferNodes: infer.graph.nodes.length, compileMs: ms },
   };
 }
@@ -238,31 +249,6 @@ function addBackward(train: Model, params: readonly ParameterInfo[], opset: numb
   return { gradients: diff.gradients, shapes: diff.emitter.shapes, nodesAdded: diff.nodesAdded };
 }
 
-/** The train graph after the backward pass: where the step's nodes are emitted, and the bindings of its inputs and outputs. */
-export class StepGraph {
-  readonly e: Emitter;
-  constructor(readonly model: Model, opset: number, shapes: Map<string, ValueType>, readonly io: GraphInterface) {
-    this.e = new Emitter(model.graph, opset, shapes, 'step/');
-    io.outputs.set('loss', { role: 'loss' });
-  }
-
-  /** A new graph input of this name and type, bound to what it carries. */
-  input(name: string, type: ValueType, binding: Binding): string {
-    this.e.b.claim(name);
-    this.model.graph.inputs.push(valueInfoFromType(name, type));
-    this.e.setType(name, type);
-    this.io.inputs.set(name, binding);
-    return name;
-  }
-
-  /** `value` as the graph output `name`, bound to what it carries. */
-  output(value: string, name: string, binding: Binding): string {
-    this.e.b.op('Identity', [value], undefined, { outputs: [this.e.b.claim(name)] });
-    this.io.outputs.set(name, binding);
-    return name;
-  }
-}
-
 /** The step counter; with accumulation the apply flag, the micro-step index and the dropout key they make. */
 function addStepInputs(step: StepGraph, accumulation: number): { step: string; apply?: string; micro?: string } {
   const { e } = step;
@@ -295,54 +281,59 @@ function effectiveGradients(step: StepGraph, params: readonly ParameterInfo[], g
   return out;
 }
 
-interface LearningRates {
-  /** The learning rate for an lr scale (float64 scalar), emitted once per scale. */
-  lrOf(scale: number): string;
-  /** 1-based step t (float64) and whether this is the first update (the optimizers' bias corrections). */
-  t: string;
-  first: string;
-  inputs: TrainingGraphs['schedule'];
-}
-
-/** The schedule's factor at this step (with the warmup and total lengths as inputs when it has them), and the `lr` output. */
-function learningRates(step: StepGraph, lr: number, schedule: ScheduleSpec, counter: string): LearningRates {
-  const { e } = step;
-  const stepD = e.op('Cast', [counter], { to: DataType.DOUBLE });
-  const t = e.op('Add', [stepD, e.constant(1, DataType.DOUBLE)]);
-  const first = e.op('Equal', [counter, e.int(0)]);
-  let inputs: TrainingGraphs['schedule'];
-  let lengths: { warmup: string; total: string } | undefined;
-  if (schedule.kind !== 'constant') {
-    const warmupInput = step.input(WARMUP, { dtype: DataType.INT64, shape: [] }, { role: 'schedule', slot: 'warmup_steps' });
-    const totalInput = step.input(TOTAL, { dtype: DataType.INT64, shape: [] }, { role: 'schedule', slot: 'total_steps' });
-    inputs = { warmupInput, totalInput, warmupSteps: schedule.warmupSteps, totalSteps: schedule.kind === 'constant_with_warmup' ? 0 : schedule.totalSteps };
-    lengths = { warmup: e.op('Cast', [warmupInput], { to: DataType.DOUBLE }), total: e.op('Cast', [totalInput], { to: DataType.DOUBLE }) };
-  }
-  const factor = emitScheduleFactor(e, schedule, stepD, lengths);
-  const lrFor = new Map<number, string>();
-  const lrOf = (scale: number) => {
-    let v = lrFor.get(scale);
-    if (!v) lrFor.set(scale, (v = e.op('Mul', [e.constant(lr * scale, DataType.DOUBLE), factor])));
-    return v;
-  };
-  step.output(e.op('Cast', [lrOf(1)], { to: DataType.FLOAT }), 'lr', { role: 'metric', metric: 'lr' });
-  return { lrOf, t, first, inputs };
-}
-
 /** Each parameter's optimizer update and its state's, gated by the apply flag with accumulation (which also zeroes the accumulator). */
 /** `gate`: the flag under which the update applies (the apply flag, and no fp16 overflow); absent: always. */
-function addUpdates(step: StepGraph, params: readonly ParameterInfo[], grads: ReturnType<typeof effectiveGradients>, rates: LearningRates, optimizer: OptimizerSpec, apply: string | undefined, gate: string | undefined): void {
+function addUpdates(step: StepGraph, params: readonly ParameterInfo[], grads: ReturnType<typeof effectiveGradients>, rates: LearningRates, optimizer: OptimizerSpec, apply: string | undefined, gate: string | undefined): string[] {
   const { e } = step;
+  const returned: string[] = [];
   params.forEach((p, i) => {
     const state: Record<string, string> = {};
     for (const s of p.state) state[s.slot] = step.input(s.input, { dtype: p.dtype, shape: s.dims }, { role: 'state', of: p.name, slot: s.slot });
     const updated = emitUpdate(e, optimizer, { param: p.name, grad: grads[i]!.grad, state, dtype: p.dtype, lr: rates.lrOf(p.lrScale), t: rates.t, first: rates.first, weightDecay: p.weightDecay });
     const gated = (next: string, old: string) => (gate ? e.op('Where', [gate, next, old]) : next);
-    step.output(gated(updated.param, p.name), p.next, { role: 'param.next', of: p.name });
-    for (const s of p.state) step.output(gated(updated.state[s.slot]!, state[s.slot]!), s.next, { role: 'state.next', of: p.name, slot: s.slot });
+    returned.push(step.output(gated(updated.param, p.name), p.next, { role: 'param.next', of: p.name }));
+    for (const s of p.state) returned.push(step.output(gated(updated.state[s.slot]!, state[s.slot]!), s.next, { role: 'state.next', of: p.name, slot: s.slot }));
     const acc = grads[i]!.accumulator;
-    if (apply && acc) step.output(e.op('Where', [apply, e.zerosLike(p.name), acc.next]), `${p.name}.grad_accum.next`, { role: 'state.next', of: p.name, slot: 'grad_accum' });
+    if (apply && acc) returned.push(accumulatorOutput(step, p, apply, acc.next));
   });
+  return returned;
+}
+
+/** The accumulator's next value: zeroed on the micro-batch that applies the update. */
+function accumulatorOutput(step: StepGraph, p: ParameterInfo, apply: string, sum: string): string {
+  const { e } = step;
+  return step.output(e.op('Where', [apply, e.zerosLike(p.name), sum]), `${p.name}.grad_accum.next`, { role: 'state.next', of: p.name, slot: 'grad_accum' });
+}
+
+/**
+ * The split update's train-graph end: each parameter's effective gradient as `<param>.grad`
+ * (read back only on the micro-batch that applies), and with accumulation the accumulator,
+ * zeroed where the update applies. Under fp16's loss scaling the runtime skips the update
+ * where the `overflow` output says so.
+ */
+function addGradientOutputs(step: StepGraph, params: readonly ParameterInfo[], grads: ReturnType<typeof effectiveGradients>, apply: string | undefined): string[] {
+  const returned: string[] = [];
+  params.forEach((p, i) => {
+    returned.push(step.output(grads[i]!.grad, `${p.name}.grad`, { role: 'grad', of: p.name }));
+    const acc = grads[i]!.accumulator;
+    if (apply && acc) returned.push(accumulatorOutput(step, p, apply, acc.next));
+  });
+  return returned;
+}
+
+/** The update graph of a split update; every parameter's group must be one it can express. */
+function buildSplitUpdate(opset: number, spec: TrainingSpec, params: readonly ParameterInfo[], schedule: ScheduleSpec) {
+  const decay = defaultWeightDecay(spec.optimizer);
+  for (const p of params) {
+    if (p.dtype !== DataType.FLOAT) throw new UserError(`the split update trains float32 tensors; '${p.name}' is not`);
+    if (p.weightDecay !== 0 && p.weightDecay !== decay) throw new UserError(`the split update decays a parameter by the optimizer's weight decay (${decay}) or not at all; '${p.name}' asks for ${p.weightDecay}`);
+  }
+  return buildUpdateGraph(opset, spec.optimizer, decay, schedule);
+}
+
+/** The optimizer's weight decay where the spec gives none (torch.optim.AdamW's 0.01, SGD's 0). */
+function defaultWeightDecay(o: OptimizerSpec): number {
+  return o.weightDecay ?? (o.kind === 'adamw' ? 0.01 : 0);
 }
 
 function describeParameters(model: Model, spec: TrainingSpec): ParameterInfo[] {
@@ -361,7 +352,7 @@ function describeParameters(model: Model, spec: TrainingSpec): ParameterInfo[] {
     return {
       name, dtype: t.dataType, dims: t.dims.map(Number),
       lrScale: group?.lrScale ?? 1,
-      weightDecay: group?.weightDecay ?? spec.optimizer.weightDecay ?? (spec.optimizer.kind === 'adamw' ? 0.01 : 0),
+      weightDecay: group?.weightDecay ?? defaultWeightDecay(spec.optimizer),
       next: `${name}.next`,
       state: stateSlots(spec.optimizer).map((slot) => ({ slot, input: `${name}.${slot}`, next: `${name}.${slot}.next`, dims: slotDims(slot, t.dims.map(Number)) })),
     };

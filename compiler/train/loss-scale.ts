@@ -15,7 +15,8 @@ import type { Model } from '../graph/graph.ts';
 import { Emitter } from '../graph/emitter.ts';
 import { DataType } from '../onnx/dtype.ts';
 import { valueInfoFromType } from '../shapes/types.ts';
-import type { StepGraph } from './build.ts';
+import type { StepGraph } from './step-graph.ts';
+import { anyNonFinite } from './nonfinite.ts';
 
 export interface LossScaleSpec {
   /** The scale at the first step (GradScaler's init_scale: 65536). */
@@ -66,9 +67,7 @@ export function emitScaleUpdate(step: StepGraph, ls: LossScale, grads: readonly 
   const { e } = step;
   step.io.inputs.set(ls.exponent, { role: 'state', of: LOSS_SCALE_OWNER, slot: 'exponent' });
   step.io.inputs.set(ls.goodSteps, { role: 'state', of: LOSS_SCALE_OWNER, slot: 'good_steps' });
-  const sums = grads.map((g) => e.op('ReduceSum', [g], { keepdims: 0 }));
-  const total = sums.length === 1 ? sums[0]! : e.op('Sum', sums);
-  const overflow = e.op('Or', [e.op('IsInf', [total]), e.op('IsNaN', [total])]);
+  const overflow = anyNonFinite(e, grads);
   const ok = e.op('Not', [overflow]);
   const f = (v: number) => e.constant(v, DataType.FLOAT);
   const good = e.op('Where', [ok, e.op('Add', [ls.goodSteps, f(1)]), f(0)]);

@@ -49,7 +49,8 @@ export interface UpdateInputs {
   t: string;
   /** bool scalar: step == 0 (SGD's first momentum step). */
   first: string;
-  weightDecay: number;
+  /** A constant (0: none), or a float64 scalar value (the split update's per-parameter decay: always applied, 0 leaves the parameter exactly as it is). */
+  weightDecay: number | string;
 }
 
 export interface UpdateOutputs {
@@ -61,10 +62,11 @@ export function emitUpdate(e: Emitter, spec: OptimizerSpec, u: UpdateInputs): Up
   const d = (v: number) => e.constant(v, DataType.DOUBLE);
   const typed = (doubleScalar: string) => e.op('Cast', [doubleScalar], { to: u.dtype });
   const c = (v: number) => e.constant(v, u.dtype);
+  const decay = (wd: number | string) => (typeof wd === 'number' ? d(wd) : wd);
   if (spec.kind === 'adamw') {
     const [b1, b2] = spec.betas ?? [0.9, 0.999];
     const eps = spec.eps ?? 1e-8;
-    const decayed = u.weightDecay !== 0 ? e.op('Mul', [u.param, typed(e.op('Sub', [d(1), e.op('Mul', [u.lr, d(u.weightDecay)])]))]) : u.param;
+    const decayed = u.weightDecay !== 0 ? e.op('Mul', [u.param, typed(e.op('Sub', [d(1), e.op('Mul', [u.lr, decay(u.weightDecay)])]))]) : u.param;
     const m = e.op('Add', [e.op('Mul', [u.state.adam_m!, c(b1)]), e.op('Mul', [u.grad, c(1 - b1)])]);
     const v = e.op('Add', [e.op('Mul', [u.state.adam_v!, c(b2)]), e.op('Mul', [e.op('Mul', [u.grad, u.grad]), c(1 - b2)])]);
     // t counts this parameter's updates, this one included.
@@ -79,7 +81,7 @@ export function emitUpdate(e: Emitter, spec: OptimizerSpec, u: UpdateInputs): Up
   }
   const momentum = spec.momentum ?? 0;
   const dampening = spec.dampening ?? 0;
-  let dp = u.weightDecay !== 0 ? e.op('Add', [u.grad, e.op('Mul', [u.param, c(u.weightDecay)])]) : u.grad;
+  let dp = u.weightDecay !== 0 ? e.op('Add', [u.grad, e.op('Mul', [u.param, typeof u.weightDecay === 'number' ? c(u.weightDecay) : typed(u.weightDecay)])]) : u.grad;
   const state: Record<string, string> = {};
   if (momentum !== 0) {
     const running = e.op('Add', [e.op('Mul', [u.state.momentum!, c(momentum)]), e.op('Mul', [dp, c(1 - dampening)])]);

@@ -44,7 +44,7 @@ test('a good spec: three graphs sharing one weights file, a manifest saying what
   t.deepEqual([...roles(m.graphs.infer)].sort(), ['batch', 'output', 'param'], 'adapters are inputs of the inference graph: hot-swappable');
   // Eval reports its loss and the model's own outputs, nothing of the loss head's insides.
   t.deepEqual(m.graphs.eval.outputs.map((io) => [io.name, io.role]), [['loss', 'loss'], ['logits', 'output']]);
-  t.deepEqual(m.graphs.train.outputs.filter((io) => io.role === 'metric').map((io) => io.metric), ['lr']);
+  t.deepEqual(m.graphs.train.outputs.filter((io) => io.role === 'metric').map((io) => io.metric), ['lr', 'nonfinite']);
   const labels = m.graphs.train.inputs.filter((io) => io.label);
   t.deepEqual(labels.map((io) => [io.name, io.role, io.key]), [['label', 'batch', undefined]]);
   for (const io of m.graphs.train.inputs.filter((io) => io.role === 'state')) t.true(m.parameters.some((p) => p.name === io.of) && /^adam_[mvt]$/.test(io.slot ?? ''), io.name);

@@ -52,7 +52,7 @@ export function shapeCell(s: ModelShape): string {
   return `${s.arch}, ${s.layers} layers, d ${s.d}, ${s.heads} heads${kv}, ffn ${s.ffn}, vocab ${s.vocab}; batch ${s.batch} x ${s.seq}`;
 }
 
-export const trainingCell = (t: Training): string => (t.kind === 'full' ? 'full fine-tuning' : `LoR2C r ${t.rank}`);
+export const trainingCell = (t: Training): string => (t.kind === 'full' ? `full fine-tuning${t.update === 'fused' ? ', fused update' : ''}` : `LoR2C r ${t.rank}`);
 
 /** The machine's MatMul rate: the best of the sizes measured (what a well-shaped product reaches). */
 export function peakRate(rates: readonly MatMulRate[]): number {

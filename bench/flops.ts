@@ -25,8 +25,8 @@ export interface ModelShape {
   seq: number;
 }
 
-/** 'lor2c': frozen base, one rank-r adapter per block; 'full': every weight trained. */
-export type Training = { kind: 'lor2c'; rank: number } | { kind: 'full' };
+/** 'lor2c': frozen base, one rank-r adapter per block; 'full': every weight trained (with the optimizer fused into the train graph, or split: the default at this size). */
+export type Training = { kind: 'lor2c'; rank: number } | { kind: 'full'; update?: 'fused' };
 
 /** One matrix product of the forward pass and which of its operand gradients the backward needs. */
 interface Product {

@@ -8,9 +8,13 @@
  * same step (bench/torch-step.py, same threads, run under /usr/bin/time as well) where
  * /usr/bin/python3 has torch, with lor2c / PyTorch ratios.
  *
- *   npm run bench -- [--shapes tiny-bert,bert-base-8x128,...] [--modes lor2c,full] [--quick]
+ *   npm run bench -- [--shapes tiny-bert,bert-base-8x128,...] [--modes lor2c,full,full-fused] [--quick]
  *                    [--steps 3] [--warmup 2] [--threads 2] [--rank 8] [--no-torch]
  *                    [--out BENCHMARKS.md] [--keep DIR]
+ *
+ * Modes: lor2c; full (full fine-tuning as compiled by default: the split update at these sizes);
+ * full-fused (the same with `--update fused`, the optimizer in the train graph; PyTorch's figures
+ * are those of its full run when that ran too).
  *
  * --quick: the tiny shape only, 1 warm-up and 2 timed steps (checks the benchmark runs).
  */
@@ -48,7 +52,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const shapeNames = (values.shapes ?? (values.quick ? 'tiny-bert' : Object.keys(SHAPES).join(','))).split(',');
 for (const s of shapeNames) if (!SHAPES[s]) throw new Error(`unknown shape '${s}'; known: ${Object.keys(SHAPES).join(', ')}`);
 const modes = values.modes.split(',');
-for (const m of modes) if (m !== 'lor2c' && m !== 'full') throw new Error(`unknown mode '${m}'; give lor2c and/or full`);
+for (const m of modes) if (m !== 'lor2c' && m !== 'full' && m !== 'full-fused') throw new Error(`unknown mode '${m}'; give lor2c, full and/or full-fused`);
 const warmup = Number(values.warmup ?? (values.quick ? 1 : 2));
 const steps = Number(values.steps ?? (values.quick ? 2 : 3));
 const threads = Number(values.threads);
@@ -111,15 +115,16 @@ function data(s: ModelShape): string {
 
 function runLor2c(name: string, s: ModelShape, t: Training): Pick<RunResult, 'compile' | 'train' | 'stepSeconds'> {
   const folder = join(dir, name);
-  const tag = `${name} ${t.kind}`;
-  writeFileSync(join(folder, `${t.kind}.lor2c`), spec(s, t));
+  const kind = runKind(t);
+  const tag = `${name} ${kind}`;
+  writeFileSync(join(folder, `${kind}.lor2c`), spec(s, t));
   writeFileSync(join(folder, 'data.jsonl'), data(s));
-  const artifacts = join(folder, `${t.kind}-artifacts`);
+  const artifacts = join(folder, `${kind}-artifacts`);
   rmSync(artifacts, { recursive: true, force: true });
   say(`${tag}: lor2c compile`);
-  const compile = timedProcess(`${tag} compile`, ['node', 'bin/lor2c.js', 'compile', join(folder, `${t.kind}.lor2c`), '--out', artifacts], root);
+  const compile = timedProcess(`${tag} compile`, ['node', 'bin/lor2c.js', 'compile', join(folder, `${kind}.lor2c`), '--out', artifacts, ...(t.kind === 'full' && t.update ? ['--update', t.update] : [])], root);
   say(`${tag}: compiled in ${compile.seconds.toFixed(1)} s (${compile.cpu.toFixed(1)} s CPU), peak RSS ${(compile.rss / 2 ** 30).toFixed(2)} GiB; lor2c train, ${warmup} + ${steps} steps`);
-  const log = join(folder, `${t.kind}-log.jsonl`);
+  const log = join(folder, `${kind}-log.jsonl`);
   rmSync(log, { force: true });
   const train = timedProcess(`${tag} train`, ['node', 'bin/lor2c.js', 'train', artifacts, '--data', join(folder, 'data.jsonl'), '--steps', `${warmup + steps}`, '--threads', `${threads}`, '--no-shuffle', '--log', log], root);
   const logged = loggedStepSeconds(log);
@@ -128,6 +133,14 @@ function runLor2c(name: string, s: ModelShape, t: Training): Pick<RunResult, 'co
   say(`${tag}: lor2c step ${stepSeconds.toFixed(3)} s (steps ${logged.map((x) => x.toFixed(2)).join(', ')}), peak RSS ${(train.rss / 2 ** 30).toFixed(2)} GiB`);
   return { compile, train, stepSeconds };
 }
+
+/** A run's name in folders and messages: its training kind, and how a full one updates when not by default. */
+function runKind(t: Training): string {
+  return t.kind === 'full' && t.update ? `${t.kind}-${t.update}` : t.kind;
+}
+
+/** PyTorch's figures by shape and training kind. */
+const torchRuns = new Map<string, { process: ProcessFigures; stepSeconds: number }>();
 
 function runTorch(name: string, s: ModelShape, t: Training): { process: ProcessFigures; stepSeconds: number } {
   const tag = `${name} ${t.kind}`;
@@ -167,9 +180,12 @@ try {
     say(`${name}: writing the base model`);
     writeBase(name, s);
     for (const mode of modes) {
-      const t: Training = mode === 'full' ? { kind: 'full' } : { kind: 'lor2c', rank };
+      const t: Training = mode === 'full' ? { kind: 'full' } : mode === 'full-fused' ? { kind: 'full', update: 'fused' } : { kind: 'lor2c', rank };
       const lor2c = runLor2c(name, s, t);
-      const pt = torch ? runTorch(name, s, t) : undefined;
+      // PyTorch's step is the same whichever way lor2c updates: measured once per shape and kind.
+      const key = `${name} ${t.kind}`;
+      if (torch && !torchRuns.has(key)) torchRuns.set(key, runTorch(name, s, t));
+      const pt = torchRuns.get(key);
       results.push({ name, shape: s, training: t, flops: stepFlops(s, t).total, ...lor2c, torch: pt && { stepSeconds: pt.stepSeconds, rss: pt.process.rss } });
       pending.shift();
       write();

@@ -26,14 +26,14 @@ test.after.always(() => rmSync(work, { recursive: true, force: true }));
 const cli = runCli;
 
 /** d-merge with batch 6 (8 steps an epoch), 12 steps, seed 7, `eval every 1 epoch`: merges after steps 5 and 10. */
-async function compiled(name: string): Promise<string> {
+async function compiled(name: string, ...flags: string[]): Promise<string> {
   const spec = readFileSync(join(REF, 'd-merge.lor2c'), 'utf8')
     .replace('batch 8', 'batch 6').replace('steps 20', 'steps 12\n  eval every 1 epoch').replace('seed 42', 'seed 7')
     .replace('model "bert-opset17.onnx"', `model "${join(REF, 'bert-opset17.onnx')}"`);
   const file = join(work, `${name}.lor2c`);
   writeFileSync(file, spec);
   const out = join(work, name);
-  const r = await cli('compile', file, '--out', out);
+  const r = await cli('compile', file, '--out', out, ...flags);
   if (r.code !== 0) throw new Error(r.err);
   return out;
 }
@@ -54,6 +54,24 @@ test.serial("the library Trainer takes the spec's batch, seed, length, eval inte
   t.is(last.rng.seed, 7);
   t.is(last.extra?.batchSize, 6);
   t.is(last.artifacts, join(dir, 'structure', 'step-00000010'));
+});
+
+test.serial('the split update goes on across Merge recompiles, to the bits of the fused one', async (t) => {
+  const run = async (update: string) => {
+    const dir = await compiled(`update-${update}`, '--update', update);
+    const log = join(work, `update-${update}.jsonl`);
+    const trainer = await Trainer.open({ artifacts: dir, data: DATA, log, progress: false, session: { intraOpThreads: 1 } }, nodeHost);
+    t.is((await trainer.run()).status, 'done');
+    const merges = readTrainingLog(log).filter((r) => r.type === 'merge').map((r) => [r.step, r.pair]);
+    return { dir, merges, params: new Map([...trainer.parameters()].map(([k, v]) => [k, [...v.data]])) };
+  };
+  const fused = await run('fused');
+  const split = await run('split');
+  t.is(fused.merges.length, 2);
+  t.deepEqual(split.merges, fused.merges);
+  t.true(existsSync(join(split.dir, 'structure', 'step-00000010', 'update.onnx')), 'recompiled with the split update');
+  t.false(existsSync(join(fused.dir, 'structure', 'step-00000010', 'update.onnx')));
+  t.deepEqual(split.params, fused.params);
 });
 
 test.serial('across Merge recompiles and evaluations the process holds one session (one copy of the frozen weights) at a time', async (t) => {

@@ -1,8 +1,10 @@
 /**
  * The training loop, against the artifacts contract of contract/manifest.ts. Each step
  * feeds a batch, every trainable parameter, its optimizer state and the step counter (updates already applied) to
- * the fused train graph, and takes back the updated parameters and state. Parameters and state
- * live here as Float32Arrays between steps; frozen weights stay inside the graph.
+ * the fused train graph, and takes back the updated parameters and state. With the split update
+ * (artifacts with update.onnx) the train graph gives back the gradients instead, and
+ * split-update.ts applies the optimizer over the parameters in place, a chunk at a time.
+ * Parameters and state live here as Float32Arrays between steps; frozen weights stay inside the graph.
  *
  * Guarantees:
  * - Determinism: data order is a function of (seed, epoch) and the graph's own randomness
@@ -10,7 +12,10 @@
  *   reaches bit-identical parameters at step n on CPU (same thread settings).
  * - A NaN/Inf loss or updated value stops the run BEFORE the step is committed: the last good
  *   parameters stay, a checkpoint of them is written (when checkpointing), the result says which
- *   tensor went bad at which step.
+ *   tensor went bad at which step. (With the split update, a value the optimizer makes
+ *   non-finite from finite gradients, which takes values near float32's limit, may come after
+ *   earlier chunks were written in place: the run then stops saying so, and writes no
+ *   checkpoint of them.)
  * - Under fp16's loss scaling a gradient overflow is not that: the graph itself leaves the
  *   parameters as they were and halves the scale; the step counts, and the log gets a
  *   `skipped` record (with the new scale) in place of its step record.

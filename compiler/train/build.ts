@@ -48,7 +48,7 @@ import { emitUpdate, slotDims, stateSlots, type OptimizerSpec } from './optimize
 import type { ScheduleSpec } from './schedules.ts';
 import { computeInHalf, type HalfType } from '../passes/compute-in-half.ts';
 import { StepGraph, type Binding, type GraphInterface } from './step-graph.ts';
-import { learningRates, STEP, type LearningRates } from './learning-rates.ts';
+import { learningRates, STEP, type LearningRates, type ScheduleInputs } from './learning-rates.ts';
 import { buildUpdateGraph } from './update-graph.ts';
 import { anyNonFinite, NONFINITE } from './nonfinite.ts';
 import { addLossScaleInputs, emitScaleUpdate, unscaleGradients, type LossScale, type LossScaleSpec } from './loss-scale.ts';
@@ -125,7 +125,7 @@ export interface TrainingGraphs {
    * total step counts (fed by the runtime from the run's real length), and the values the
    * spec implied, for callers without a better figure.
    */
-  schedule?: { warmupInput: string; totalInput: string; warmupSteps: number; totalSteps: number };
+  schedule?: ScheduleInputs;
   /** Every input and output of each graph, bound to what it carries. */
   interfaces: { train: GraphInterface; eval: GraphInterface; infer: GraphInterface; update?: GraphInterface };
   stats: { forwardNodes: number; backwardNodes: number; trainNodes: number; evalNodes: number; inferNodes: number; compileMs: number };

@@ -26,7 +26,7 @@ import { Graph, Model } from '../graph/graph.ts';
 import { DataType } from '../onnx/dtype.ts';
 import type { Dim } from '../shapes/dim.ts';
 import { valueInfoFromType, type ValueType } from '../shapes/types.ts';
-import { learningRates, STEP, type ScheduleInputs } from './learning-rates.ts';
+import { learningRates, STEP } from './learning-rates.ts';
 import { emitUpdate, stateSlots, slotDims, type OptimizerSpec } from './optimizers.ts';
 import type { ScheduleSpec } from './schedules.ts';
 import { StepGraph, type GraphInterface } from './step-graph.ts';
@@ -35,16 +35,15 @@ import { anyNonFinite, NONFINITE } from './nonfinite.ts';
 export interface UpdateGraph {
   model: Model;
   io: GraphInterface;
-  schedule?: ScheduleInputs;
 }
 
 /** The length of a chunk: one symbolic dim, whatever the parameter's shape. */
 const CHUNK: Dim = 'chunk';
 
-export const UPDATE_PARAM = 'param';
-export const UPDATE_GRAD = 'grad';
-export const LR_SCALE = 'lr_scale';
-export const DECAY = 'decay';
+const UPDATE_PARAM = 'param';
+const UPDATE_GRAD = 'grad';
+const LR_SCALE = 'lr_scale';
+const DECAY = 'decay';
 
 /** `weightDecay`: the optimizer's decay, applied where `decay` is true. */
 export function buildUpdateGraph(opset: number, optimizer: OptimizerSpec, weightDecay: number, schedule: ScheduleSpec): UpdateGraph {
@@ -64,14 +63,16 @@ export function buildUpdateGraph(opset: number, optimizer: OptimizerSpec, weight
   const lrScale = step.input(LR_SCALE, { dtype: DataType.DOUBLE, shape: [] }, { role: 'hyper', slot: LR_SCALE });
   const decay = step.input(DECAY, { dtype: DataType.BOOL, shape: [] }, { role: 'hyper', slot: DECAY });
   const rates = learningRates(step, optimizer.lr, schedule, counter);
-  // The decayed parameter's factor is (1 - lr x 0) = 1 without decay: p x 1 is p exactly.
-  const decayOf = e.op('Where', [decay, e.constant(weightDecay, DataType.DOUBLE), e.constant(0, DataType.DOUBLE)]);
+  // AdamW's decay factor is (1 - lr x 0) = 1 where a parameter is not decayed: p x 1 is p
+  // exactly. (SGD's p x 0 added to the gradient can differ from none in a zero's sign alone.)
+  // An optimizer without decay has no decay ops, as in the fused graph.
+  const decayOf = weightDecay === 0 ? 0 : e.op('Where', [decay, e.constant(weightDecay, DataType.DOUBLE), e.constant(0, DataType.DOUBLE)]);
   const updated = emitUpdate(e, optimizer, { param, grad, state, dtype: DataType.FLOAT, lr: rates.lrTimes(lrScale), t: rates.t, first: rates.first, weightDecay: decayOf });
   const outputs = [valueInfoFromType(step.output(updated.param, `${UPDATE_PARAM}.next`, { role: 'param.next' }), flat)];
   for (const slot of slots) outputs.push(valueInfoFromType(step.output(updated.state[slot]!, `${slot}.next`, { role: 'state.next', slot }), scalarSlot(slot) ? scalar : flat));
   const flag = step.output(anyNonFinite(e, outputs.map((o) => o.name)), NONFINITE, { role: 'metric', metric: NONFINITE });
   model.graph.outputs = [...outputs, valueInfoFromType(flag, { dtype: DataType.BOOL, shape: [] })];
-  return { model, io: step.io, schedule: rates.inputs };
+  return { model, io: step.io };
 }
 
 /** A state slot that is one number per parameter (its update count), not one per element. */

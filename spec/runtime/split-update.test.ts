@@ -54,6 +54,7 @@ const cases: Record<string, string> = {
   'gradient accumulation and clipping': '  trainable "*"\n  optimizer adamw(lr 1e-2, weight_decay 0.05)\n  accumulate 2\n  clip 0.5',
   'SGD with Nesterov momentum and weight decay, cosine schedule': '  trainable "*"\n  optimizer sgd(lr 5e-2, momentum 0.9, nesterov true, weight_decay 0.01)\n  schedule cosine(warmup 2 steps)',
   'LoR2C adapters only, AdamW': '  optimizer adamw(lr 1e-2)',
+  'plain SGD: no state, no decay': '  trainable "*"\n  optimizer sgd(lr 5e-2)',
 };
 
 for (const [title, train] of Object.entries(cases)) {

@@ -38,7 +38,7 @@
 import { DataType, isFloatType } from './onnx/dtype.ts';
 import { elementCount, tensorArray, tensorByteLength, tensorElements } from './onnx/tensor.ts';
 import type { TensorProto } from './onnx/proto.ts';
-import type { Graph } from './graph/index.ts';
+import { isDefaultDomain, type Graph } from './graph/index.ts';
 
 export interface ExcludedTensor {
   name: string;
@@ -139,7 +139,7 @@ function comparedOnly(graph: Graph): Set<string> {
     memo.set(v, false);
     const uses = readers.get(v) ?? [];
     const ok = depth < 16 && !outputs.has(v) && uses.length > 0 && uses.every((u) =>
-      (u.domain === '' || u.domain === 'ai.onnx') &&
+      isDefaultDomain(u) &&
       (COMPARISONS.has(u.op) || (u.op === 'Cast' && u.to === DataType.BOOL) || (MOVES.has(u.op) && u.first && u.outputs.every((o) => !o || onlyCompared(o, depth + 1)))));
     memo.set(v, ok);
     return ok;
@@ -179,7 +179,7 @@ function runningStatistics(graph: Graph): Set<string> {
   for (const n of graph.nodes) {
     n.inputs.forEach((name, i) => {
       if (!name) return;
-      if (n.opType === 'BatchNormalization' && (n.domain === '' || n.domain === 'ai.onnx') && (i === 3 || i === 4)) asStatistic.add(name);
+      if (n.opType === 'BatchNormalization' && isDefaultDomain(n) && (i === 3 || i === 4)) asStatistic.add(name);
       else otherwise.add(name);
     });
   }

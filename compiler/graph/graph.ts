@@ -102,8 +102,8 @@ export function normalizeDomain(domain: string): string {
   return domain === 'ai.onnx' ? '' : domain;
 }
 
-/** Whether the node is in the default (ai.onnx) domain. */
-export function isDefaultDomain(n: Node): boolean {
+/** Whether the node (a Node, a NodeProto of a subgraph body, or a summary with its domain) is in the default (ai.onnx) domain. */
+export function isDefaultDomain(n: { domain: string }): boolean {
   return n.domain === '' || n.domain === 'ai.onnx';
 }
 

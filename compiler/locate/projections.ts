@@ -3,7 +3,7 @@
  * stored 2-D weight, in either layout, with the bias Add that follows them when there is one.
  * A LoRA delta computed from `x` belongs at `y`.
  */
-import { attrInt, type Node } from '../graph/index.ts';
+import { attrInt, isDefaultDomain, type Node } from '../graph/index.ts';
 import type { GraphView, WeightSource } from './graph-view.ts';
 
 export interface ProjectionSite {
@@ -23,8 +23,8 @@ export interface ProjectionSite {
 /** The projection `n` performs, if it is one. */
 export function projectionAt(view: GraphView, n: Node): ProjectionSite | undefined {
   const isMicrosoft = n.domain === 'com.microsoft';
-  if (n.opType === 'MatMul' && (n.domain === '' || n.domain === 'ai.onnx')) return site(view, n, false);
-  if ((n.opType === 'Gemm' && (n.domain === '' || n.domain === 'ai.onnx')) || (n.opType === 'FusedMatMul' && isMicrosoft)) {
+  if (n.opType === 'MatMul' && isDefaultDomain(n)) return site(view, n, false);
+  if ((n.opType === 'Gemm' && isDefaultDomain(n)) || (n.opType === 'FusedMatMul' && isMicrosoft)) {
     if (attrInt(n, 'transA', 0) !== 0) return undefined;
     return site(view, n, attrInt(n, 'transB', 0) === 1);
   }

@@ -19,7 +19,7 @@
 import { attrInt, attrTensor } from '../graph/attributes.ts';
 import { GraphBuilder } from '../graph/builder.ts';
 import { graphFromProto } from '../graph/convert.ts';
-import { describeNode, hasSubgraphs, nodeReads, normalizeDomain, type Graph, type Model, type Node } from '../graph/graph.ts';
+import { describeNode, hasSubgraphs, isDefaultDomain, nodeReads, type Graph, type Model, type Node } from '../graph/graph.ts';
 import { DataType } from '../onnx/dtype.ts';
 import { tensorNumbers } from '../onnx/tensor.ts';
 import { inferGraphValues } from '../shapes/infer.ts';
@@ -40,12 +40,9 @@ export interface UnrollResult {
 
 class Refused extends Error {}
 
-function isDefault(n: Node): boolean {
-  return normalizeDomain(n.domain) === '';
-}
 
 function usesSequences(n: Node): boolean {
-  return isDefault(n) && SEQUENCE_OPS.has(n.opType);
+  return isDefaultDomain(n) && SEQUENCE_OPS.has(n.opType);
 }
 
 /** Renames in one scope: a loop body copy's own names, falling back to the enclosing scope. */
@@ -66,7 +63,7 @@ class Scope {
 
 export function unrollSequences(model: Model): UnrollResult {
   const graph = model.graph;
-  const involved = graph.nodes.some((n) => usesSequences(n) || (isDefault(n) && n.opType === 'Loop' && loopUsesSequences(n)));
+  const involved = graph.nodes.some((n) => usesSequences(n) || (isDefaultDomain(n) && n.opType === 'Loop' && loopUsesSequences(n)));
   if (!involved) return { rewritten: false };
   const original = graph.nodes;
   const initializers = new Set(graph.initializers.keys());
@@ -83,7 +80,7 @@ export function unrollSequences(model: Model): UnrollResult {
 
 function loopUsesSequences(n: Node): boolean {
   const body = n.attributes.find((a) => a.name === 'body')?.g;
-  return body !== undefined && body.node.some((b) => (b.domain === '' || b.domain === 'ai.onnx') && SEQUENCE_OPS.has(b.opType));
+  return body !== undefined && body.node.some((b) => isDefaultDomain(b) && SEQUENCE_OPS.has(b.opType));
 }
 
 class Unroller {
@@ -152,8 +149,8 @@ class Unroller {
   private process(nodes: readonly Node[], scope: Scope): void {
     for (const n of nodes) {
       const inputs = n.inputs.map((i) => scope.get(i));
-      if (isDefault(n) && SEQUENCE_OPS.has(n.opType)) this.sequenceOp(n, inputs, scope);
-      else if (isDefault(n) && n.opType === 'Loop' && (loopUsesSequences(n) || inputs.slice(2).some((i) => this.seqs.has(i)))) this.unrollLoop(n, inputs, scope);
+      if (isDefaultDomain(n) && SEQUENCE_OPS.has(n.opType)) this.sequenceOp(n, inputs, scope);
+      else if (isDefaultDomain(n) && n.opType === 'Loop' && (loopUsesSequences(n) || inputs.slice(2).some((i) => this.seqs.has(i)))) this.unrollLoop(n, inputs, scope);
       else this.plain(n, inputs, scope);
     }
   }
@@ -168,10 +165,10 @@ class Unroller {
     const copy: Node = scope.isBody ? { ...n, name: n.name ? this.b.fresh(n.name) : '', inputs, outputs, origin: undefined } : { ...n, inputs, outputs };
     this.graph.nodes.push(copy);
     // Integer facts a body needs (a Cast of the constant condition, a Constant position).
-    if (isDefault(n) && n.opType === 'Constant') {
+    if (isDefaultDomain(n) && n.opType === 'Constant') {
       const t = attrTensor(n, 'value');
       if (t && t.dataType !== DataType.FLOAT && t.dataType !== DataType.DOUBLE) this.known.set(outputs[0]!, tensorNumbers(t));
-    } else if (isDefault(n) && (n.opType === 'Cast' || n.opType === 'Identity')) {
+    } else if (isDefaultDomain(n) && (n.opType === 'Cast' || n.opType === 'Identity')) {
       const k = this.ints(inputs[0]!);
       if (k && (n.opType === 'Identity' || [DataType.INT64, DataType.INT32, DataType.BOOL].includes(attrInt(n, 'to', 0)))) this.known.set(outputs[0]!, n.opType === 'Cast' && attrInt(n, 'to', 0) === DataType.BOOL ? k.map((x) => (x ? 1 : 0)) : k.map(Math.trunc));
     }

@@ -140,7 +140,7 @@ async function loadExample(): Promise<void> {
   const manifestBytes = await fetchBytes(`example/${folder}/manifest.json`);
   const manifest = parseManifest(new TextDecoder().decode(manifestBytes), `example/${folder}/manifest.json`);
   state.files.set(`${ARTIFACTS}/manifest.json`, manifestBytes);
-  const names = new Set([manifest.graphs.train.file, manifest.graphs.eval.file, manifest.weights, manifest.adapter]);
+  const names = new Set([manifest.graphs.train.file, manifest.graphs.eval.file, ...(manifest.graphs.update ? [manifest.graphs.update.file] : []), manifest.weights, manifest.adapter]);
   for (const name of names) state.files.set(`${ARTIFACTS}/${name}`, await fetchBytes(`example/${folder}/${name}`));
   state.files.set(TRAIN, await fetchBytes(`example/${TRAIN}`));
   state.files.set(EVAL, await fetchBytes(`example/${EVAL}`));

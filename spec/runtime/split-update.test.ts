@@ -157,3 +157,15 @@ test('the first chunk non-finite: nothing is written and the run stops at the st
   t.truthy(result.checkpoint);
   t.deepEqual(differing(before, new Map([...trainer.parameters()].map(([k, v]) => [k, Float32Array.from(v.data)]))), []);
 });
+
+test('a checkpoint of fused artifacts resumes on split ones (the same state keys), to the bits of an unbroken run', async (t) => {
+  const train = '  trainable "*"\n  optimizer adamw(lr 1e-2)\n  schedule constant';
+  const whole = await run('resume', train, 'fused', 5);
+  const ckpt = join(root, 'resume-ckpt');
+  const first = await Trainer.open({ artifacts: join(root, 'resume-fused'), data, steps: 2, shuffle: false, progress: false, checkpoint: ckpt, session: { intraOpThreads: 1 } }, nodeHost);
+  t.is((await first.run()).status, 'done');
+  compileSpecFile(join(root, 'resume.lor2c'), { out: join(root, 'resume-split'), update: 'split' });
+  const second = await Trainer.open({ artifacts: join(root, 'resume-split'), data, steps: 5, shuffle: false, progress: false, resume: ckpt, updateChunk: 37, session: { intraOpThreads: 1 } }, nodeHost);
+  t.is((await second.run()).status, 'done');
+  t.deepEqual(differing(whole.params, new Map([...second.parameters()].map(([k, v]) => [k, Float32Array.from(v.data)]))), []);
+});

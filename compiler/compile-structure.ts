@@ -29,6 +29,7 @@ import { describeType } from './inspect.ts';
 import { countParameters } from './inspect-parameters.ts';
 import { checkOpCoverage, formatCoverageProblems } from './passes/op-coverage.ts';
 import { parameterReport, type ParameterReport } from './report.ts';
+import { graphKinds } from './emit/artifact-files.ts';
 
 export const LOR2C_VERSION = '0.1.0';
 const ORT_VERSION = '1.30.0';
@@ -118,7 +119,8 @@ export function compileStructure(base: PreparedBase, plan: Plan, structure: Adap
   const applied = applyAdapters(model, base.sites, structure, { seed: plan.train.seed });
   const extras = extraTrainables(base.model, plan); // the base model's own weights, not the adapters'
   const trainable = [...applied.parameters.map((p) => p.name), ...extras.map((e) => e.name)];
-  const values = [...applied.parameters.map((p) => p.shape), ...extras.map((e) => e.shape)].reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
+  const parameters: ParameterInfo[] = [...applied.parameters, ...extras.map(extraInfo)];
+  const report = parameterReport(parameters, structure, base.baseParameters);
   const graphs = buildTrainingGraphs(model, {
     trainable,
     loss: lossSpec(plan),
@@ -131,7 +133,7 @@ export function compileStructure(base: PreparedBase, plan: Plan, structure: Adap
     ],
     dropoutSeed: plan.train.seed,
     precision: precisionSpec(plan),
-    update: opts.update ?? (values > SPLIT_UPDATE_ABOVE ? 'split' : 'fused'),
+    update: opts.update ?? (report.trainable > SPLIT_UPDATE_ABOVE ? 'split' : 'fused'),
   });
   const target = opts.target ?? plan.target.device;
   // The half graphs are the GPU's; on the CPU each op reading or writing half computes in
@@ -139,13 +141,12 @@ export function compileStructure(base: PreparedBase, plan: Plan, structure: Adap
   if (plan.train.precision !== 'fp32' && target === 'cpu') for (const m of [graphs.train, graphs.eval, graphs.infer]) roundHalfOnCpu(m.graph);
   // The dropout masks' high bits by shifts, where the provider has them (the same numbers).
   if (target === 'cpu') shiftsOnCpu(graphs.train.graph);
-  const parameters: ParameterInfo[] = [...applied.parameters, ...extras.map(extraInfo)];
   const initial = new Map<string, { shape: number[]; values: Float32Array }>();
   for (const p of applied.parameters) initial.set(p.name, { shape: p.shape, values: applied.initial.get(p.name)! });
   for (const e of extras) initial.set(e.name, { shape: e.shape, values: e.values });
   const manifest = buildManifest(base, plan, structure, graphs, parameters, opts);
   const cudaFallback = target === 'cuda' ? checkCudaKernels(graphs, plan.target.fallback === 'cpu') : '';
-  return { graphs, manifest, initial, report: parameterReport(parameters, structure, base.baseParameters), cudaFallback };
+  return { graphs, manifest, initial, report, cudaFallback };
 }
 
 /**
@@ -154,8 +155,8 @@ export function compileStructure(base: PreparedBase, plan: Plan, structure: Adap
  * and the list is returned for a warning; without, it is an error naming the nodes.
  */
 function checkCudaKernels(graphs: TrainingGraphs, fallback: boolean): string {
-  const found = (['train', 'eval', 'infer', 'update'] as const)
-    .flatMap((g) => { const m = graphs[g]; return m ? [[g, formatCoverageProblems(checkOpCoverage(m.graph, m.opsets))] as const] : []; })
+  const found = graphKinds(graphs)
+    .map((g) => [g, formatCoverageProblems(checkOpCoverage(graphs[g]!.graph, graphs[g]!.opsets))] as const)
     .filter(([, text]) => text !== '');
   if (found.length === 0) return '';
   const text = found.map(([g, list]) => `${g}.onnx: ${list}`).join('\n  ');

@@ -45,7 +45,7 @@ import type { SessionSettings } from './session.ts';
 import { countBoundary, describeBoundary, noBytes, type BoundaryBytes } from './boundary-bytes.ts';
 import type { TrainerHost, TrainingSink } from './trainer-host.ts';
 import { applySplitUpdate } from './split-update.ts';
-import { allFinite, isNonFiniteFlag } from './finite.ts';
+import { allFinite, isNonFiniteFlag, provenFinite } from './finite.ts';
 import { scheduledChanges } from './scheduled-changes.ts';
 import type { Interval, Plan } from '../dsl/index.ts';
 
@@ -591,8 +591,7 @@ export class Trainer {
       const overflowed = flag !== undefined && Number(out[flag.name]?.data[0]) !== 0;
       overflow = overflowed;
       // The graph's own check of its updated values (or gradients): when it says all are finite, they need no scan here.
-      const checked = wanted.find(isNonFiniteFlag);
-      const clean = checked !== undefined && Number(out[checked.name]?.data[0]) === 0;
+      const clean = provenFinite(wanted, out);
       for (const io of wanted) {
         const t = out[io.name];
         if (!t) throw new Error(`the train graph did not return '${io.name}'`);

@@ -3,7 +3,7 @@
  * profiler on (the `enableProfiling` session option writes one JSON event per node run) and
  * prints the kernel time per step by op type, and by part of the graph (forward, backward,
  * optimizer: the compiler's node-name prefixes), slowest first. The session is opened as the
- * trainer opens it (its trainSessionSettings: arena on, memory pattern and prepacking off).
+ * trainer opens it (its trainSessionSettings: arena on, memory pattern off, prepacking as the trainer decides).
  *
  *   npx tsx bench/profile.ts ARTIFACTS_DIR [--batch 8] [--seq 128] [--steps 3] [--threads 2] [--top 25]
  *                            [--nodes 0] [--no-arena]
@@ -53,7 +53,7 @@ for (const io of graph.inputs) {
 
 const out = mkdtempSync(join(tmpdir(), 'lor2c-profile-'));
 try {
-  const settings = trainSessionSettings({ intraOpThreads: Number(values.threads), ...(values['no-arena'] ? { memoryArena: false } : {}) });
+  const settings = trainSessionSettings(graph, { intraOpThreads: Number(values.threads), ...(values['no-arena'] ? { memoryArena: false } : {}) });
   const session = await ort.InferenceSession.create(join(dir, graph.file), {
     ...baseOptions(settings), enableProfiling: true, profileFilePrefix: join(out, 'train'), logSeverityLevel: 3,
   });

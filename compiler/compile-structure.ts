@@ -25,6 +25,7 @@ import { shiftsOnCpu } from './passes/shifts-on-cpu.ts';
 import { buildTrainingGraphs, type TrainingSpec, type Binding, type GraphInterface, type TrainingGraphs, type LossSpec, type OptimizerSpec, type ScheduleSpec } from './train/index.ts';
 import { warmupSteps, type GraphInfo, type InputBounds, type IOInfo, type Manifest, type ParameterInfo } from '../contract/manifest.ts';
 import { inputBounds } from './emit/input-bounds.ts';
+import { prepackBytes } from './emit/prepack-bytes.ts';
 import { describeType } from './inspect.ts';
 import { countParameters } from './inspect-parameters.ts';
 import { checkOpCoverage, formatCoverageProblems } from './passes/op-coverage.ts';
@@ -292,7 +293,8 @@ function buildManifest(base: PreparedBase, plan: Plan, structure: AdapterStructu
     optimizer: { kind: o.kind, settings: { ...o, betas: o.kind === 'adamw' ? o.betas.join(',') : '' } as Record<string, number | boolean | string> },
     parameters,
     graphs: {
-      train: graphInfo('train.onnx', graphs.train, graphs.interfaces.train, bounds),
+      // The trainer decides from this whether ORT may pack the train graph's weights (runtime/trainer.ts).
+      train: { ...graphInfo('train.onnx', graphs.train, graphs.interfaces.train, bounds), prepackBytes: prepackBytes(graphs.train.graph) },
       eval: graphInfo('eval.onnx', graphs.eval, graphs.interfaces.eval, bounds),
       infer: graphInfo('infer.onnx', graphs.infer, graphs.interfaces.infer, bounds),
       ...(graphs.update && graphs.interfaces.update ? { update: graphInfo('update.onnx', graphs.update, graphs.interfaces.update, bounds) } : {}),

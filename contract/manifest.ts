@@ -74,6 +74,12 @@ export interface GraphInfo {
   file: string;
   inputs: IOInfo[];
   outputs: IOInfo[];
+  /**
+   * The train graph's: what ORT's weight prepacking would add to its session's memory, in bytes
+   * (packed copies of its constant matrix weights, compiler/emit/prepack-bytes.ts). The trainer
+   * lets ORT pack only when this is small; absent (older artifacts), it does not.
+   */
+  prepackBytes?: number;
 }
 
 export interface Manifest {

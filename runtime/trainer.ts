@@ -28,7 +28,7 @@
  * has its own), so this loop is the same code in Node and in a browser.
  */
 import { UserError } from '../contract/errors.ts';
-import { warmupSteps, type IOInfo, type Manifest } from '../contract/manifest.ts';
+import { warmupSteps, type GraphInfo, type IOInfo, type Manifest } from '../contract/manifest.ts';
 import { checkParameterSet } from './artifacts-parse.ts';
 import type { BestResult, Checkpoint, Float32Tensor } from './checkpoint.ts';
 import { BatchPlan, type DataPosition } from './data/batches.ts';
@@ -711,20 +711,36 @@ async function openSessions(host: TrainerHost, dir: string, manifest: Manifest, 
 }
 
 /**
+ * The most ORT's weight prepacking may add to the train session (`GraphInfo.prepackBytes`) for
+ * the trainer to allow it. Packed, each product reads its frozen weight in MLAS's layout
+ * instead of repacking it at every call: on a 2-core AVX-512 Xeon the BERT-base-sized and
+ * GPT-2-small LoR2C steps took 8-10% less time, for 0.3-0.45 GiB more. Above this the second
+ * copy of the weights decides what fits (4 GiB more on a 1.1B base: docs/performance.md).
+ */
+export const PREPACK_UP_TO = 2 ** 30;
+
+/** Whether the train graph's weights are packed when the caller does not say: only when it costs little memory. */
+export function prepackByDefault(train: GraphInfo | undefined): boolean {
+  const bytes = train?.prepackBytes;
+  return typeof bytes === 'number' && bytes >= 0 && bytes <= PREPACK_UP_TO;
+}
+
+/**
  * How the train graph's session is opened, unless the caller says otherwise. The backward reads
- * every frozen weight a second time, transposed: packed, each read would hold its own copy. A
- * step's activations are the process's peak, which ORT's memory pattern would allocate again as
- * one block beside the first step's. Without the pattern each step frees and allocates the same
+ * every frozen weight a second time, transposed: packed, each read holds its own copy, which
+ * the trainer allows only when those copies are small (`prepackByDefault`). A step's
+ * activations are the process's peak, which ORT's memory pattern would allocate again as one
+ * block beside the first step's. Without the pattern each step frees and allocates the same
  * activations again: ORT's arena hands back the blocks it holds, where malloc's heap fragments
  * and fresh pages fault in (a lower peak and faster steps: docs/performance.md, "The arena for
  * the train graph").
  */
-export function trainSessionSettings(s: SessionSettings = {}): SessionSettings {
-  return { ...s, memoryArena: s.memoryArena ?? true, weightPrepacking: s.weightPrepacking ?? false, memoryPattern: s.memoryPattern ?? false };
+export function trainSessionSettings(train: GraphInfo | undefined, s: SessionSettings = {}): SessionSettings {
+  return { ...s, memoryArena: s.memoryArena ?? true, weightPrepacking: s.weightPrepacking ?? prepackByDefault(train), memoryPattern: s.memoryPattern ?? false };
 }
 
 function openTrain(host: TrainerHost, dir: string, manifest: Manifest, opts: TrainerOptions): Promise<EngineSession> {
-  return host.openGraph(dir, manifest.graphs.train.file, trainSessionSettings(opts.session));
+  return host.openGraph(dir, manifest.graphs.train.file, trainSessionSettings(manifest.graphs.train, opts.session));
 }
 
 /**

@@ -7,7 +7,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBert } from '../../examples/models/index.ts';
-import { writeModel } from '../../compiler/onnx/index.ts';
+import { readModel, writeModel } from '../../compiler/onnx/index.ts';
+import { modelFromProto } from '../../compiler/graph/index.ts';
+import { prepackBytes } from '../../compiler/emit/prepack-bytes.ts';
 import { compileSpecFile } from '../../compiler/compile.ts';
 import { isUserError } from '../../contract/errors.ts';
 import type { Manifest } from '../../contract/manifest.ts';
@@ -50,6 +52,10 @@ test('a good spec: three graphs sharing one weights file, a manifest saying what
   for (const io of m.graphs.train.inputs.filter((io) => io.role === 'state')) t.true(m.parameters.some((p) => p.name === io.of) && /^adam_[mvt]$/.test(io.slot ?? ''), io.name);
   t.is(result.compiled.report.trainable, 32 * 4 + 3 * 32 * 4 + 32 * 2 + 2);
   t.deepEqual(m.blocks.labels.length, 3);
+  // The frozen weights the backward reads again: what weight prepacking would pack twice, recorded for the trainer.
+  t.is(m.graphs.train.prepackBytes, prepackBytes(modelFromProto(readModel(join(out, 'train.onnx'))).graph));
+  t.true(m.graphs.train.prepackBytes! >= 4 * 32 * 32, `${m.graphs.train.prepackBytes} bytes`);
+  t.is(m.graphs.eval.prepackBytes, undefined, 'only the train graph\'s session is opened by that rule');
 });
 
 function expectError(t: import('ava').ExecutionContext, path: string, out: string, pattern: RegExp) {

@@ -1,9 +1,9 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Trainer, type TrainerOptions } from '../../runtime/trainer.ts';
+import { PREPACK_UP_TO, prepackByDefault, Trainer, trainSessionSettings, type TrainerOptions } from '../../runtime/trainer.ts';
 import { nodeHost } from '../../runtime/node-host.ts';
 import type { TrainerHost } from '../../runtime/trainer-host.ts';
 import type { SessionSettings } from '../../runtime/session.ts';
@@ -73,16 +73,35 @@ test('loss decreases, evaluation runs on schedule, the log has one object a step
   t.is(readCheckpoint(join(w.dir, 'ckpt')).step, 40);
 });
 
-test('the train graph is opened with ORT\'s arena (its steps reallocate the same activations), without weight prepacking (two packed copies of each frozen weight) and without ORT\'s memory pattern (a second block of activations), other graphs with the settings given', async (t) => {
+test('the train graph is opened with ORT\'s arena (its steps reallocate the same activations), with weight prepacking when its packed copies are small, and without ORT\'s memory pattern (a second block of activations), other graphs with the settings given', async (t) => {
   const w = workspace();
   const opened: [string, SessionSettings | undefined][] = [];
   const host: TrainerHost = { ...nodeHost, openGraph: (dir, file, settings) => (opened.push([file, settings]), nodeHost.openGraph(dir, file, settings)) };
   const trainer = await Trainer.open(base(w, { steps: 1, evalData: w.evalData }), host);
   await trainer.run();
+  t.is(trainer.manifest.graphs.train.prepackBytes, undefined, 'hand-built artifacts carry no estimate');
   t.deepEqual(opened, [[trainer.manifest.graphs.train.file, { intraOpThreads: 1, memoryArena: true, weightPrepacking: false, memoryPattern: false }], [trainer.manifest.graphs.eval.file, { intraOpThreads: 1 }]]);
+  opened.length = 0;
+  const manifestPath = join(w.artifacts, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  manifest.graphs.train.prepackBytes = 4096;
+  writeFileSync(manifestPath, JSON.stringify(manifest));
+  await Trainer.open(base(w, { steps: 1 }), host);
+  t.like(opened[0]![1], { weightPrepacking: true }, 'packed copies of 4 KiB: packed');
   opened.length = 0;
   await Trainer.open(base(w, { steps: 1, session: { memoryArena: false, weightPrepacking: true, memoryPattern: true } }), host);
   t.deepEqual(opened, [[trainer.manifest.graphs.train.file, { memoryArena: false, weightPrepacking: true, memoryPattern: true }]], 'an explicit setting wins');
+});
+
+test('weight prepacking by default only when the compiler says its packed copies are at most PREPACK_UP_TO bytes (older artifacts say nothing: not packed)', (t) => {
+  const graph = (prepackBytes?: number) => ({ file: 'train.onnx', inputs: [], outputs: [], ...(prepackBytes === undefined ? {} : { prepackBytes }) });
+  t.true(prepackByDefault(graph(0)));
+  t.true(prepackByDefault(graph(PREPACK_UP_TO)));
+  t.false(prepackByDefault(graph(PREPACK_UP_TO + 1)), 'a 1.1B base: 4 GiB more');
+  t.false(prepackByDefault(graph()));
+  t.false(prepackByDefault(undefined));
+  t.false(prepackByDefault(graph(Number.NaN)));
+  t.true(trainSessionSettings(graph(PREPACK_UP_TO + 1), { weightPrepacking: true }).weightPrepacking, 'an explicit setting wins');
 });
 
 test('the train and eval sessions are never open at once (each holds the frozen weights), and evaluating changes nothing', async (t) => {

@@ -6,22 +6,40 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 const GELU_CUBIC = 0.044715;
 
-/** d gelu(x) / dx, exact: Phi(x) + x phi(x). */
-function geluExactDerivative(g: GradContext, x: string): string {
-  const cdf = g.mul(g.c(0.5), g.add(g.c(1), g.op('Erf', [g.mul(x, g.c(Math.SQRT1_2))])));
-  const pdf = g.mul(g.c(INV_SQRT_2PI), g.op('Exp', [g.mul(g.mul(x, x), g.c(-0.5))]));
-  return g.add(cdf, g.mul(x, pdf));
+/*
+ * The GELU derivatives run over the FFN's widest activation ([tokens, 4 d]) in every block,
+ * and ORT's CPU provider ships no fused kernel for them, so each op is a pass over memory: they
+ * are written in as few passes as their formulas allow. HardSigmoid(v, alpha, beta) =
+ * clip(alpha v + beta, 0, 1) is an affine map in one pass where its result is known to stay in
+ * [0, 1] (it replaces an Add and a Mul).
+ */
+function affineIntoUnit(g: GradContext, v: string, alpha: number, beta: number): string {
+  return g.op('HardSigmoid', [v], { alpha, beta });
 }
 
-/** d/dx of 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3). */
+/**
+ * d gelu(x) / dx, exact: Phi(x) + x phi(x), with Phi(x) = 0.5 + 0.5 erf(x / sqrt 2) and
+ * x phi(x) = x / exp(x^2 / 2) / sqrt(2 pi) (where exp overflows, x / inf is the limit, 0).
+ */
+function geluExactDerivative(g: GradContext, x: string): string {
+  const u = g.mul(x, g.c(Math.SQRT1_2));
+  const cdf = affineIntoUnit(g, g.op('Erf', [u]), 0.5, 0.5);
+  const xPdf = g.mul(g.div(x, g.op('Exp', [g.mul(u, u)])), g.c(INV_SQRT_2PI));
+  return g.add(cdf, xPdf);
+}
+
+/**
+ * d/dx of 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3) = x (a + b x^2):
+ * 0.5 (1 + t) + 0.5 (1 - t^2) x du/dx, du/dx = a + 3 b x^2, t = tanh(u).
+ */
 function geluTanhDerivative(g: GradContext, x: string): string {
+  const a = SQRT_2_OVER_PI, b = SQRT_2_OVER_PI * GELU_CUBIC;
   const x2 = g.mul(x, x);
-  const u = g.mul(g.c(SQRT_2_OVER_PI), g.add(x, g.mul(g.c(GELU_CUBIC), g.mul(x2, x))));
-  const t = g.op('Tanh', [u]);
-  const du = g.mul(g.c(SQRT_2_OVER_PI), g.add(g.c(1), g.mul(g.c(3 * GELU_CUBIC), x2)));
-  const left = g.mul(g.c(0.5), g.add(g.c(1), t));
-  const right = g.mul(g.mul(g.c(0.5), x), g.mul(g.sub(g.c(1), g.mul(t, t)), du));
-  return g.add(left, right);
+  const t = g.op('Tanh', [g.mul(x, g.add(g.mul(x2, g.c(b)), g.c(a)))]);
+  const left = affineIntoUnit(g, t, 0.5, 0.5);
+  const halfSech2 = affineIntoUnit(g, g.mul(t, t), -0.5, 0.5);
+  const du = g.add(g.mul(x2, g.c(3 * b)), g.c(a));
+  return g.add(left, g.mul(g.mul(x, du), halfSech2));
 }
 
 export const activationRules: RuleTable = {

@@ -55,6 +55,9 @@ export const OP_CASES: OpCase[] = [
   { name: 'Gelu exact (opset 20)', op: 'Gelu', opset: 20, inputs: [f(3, 4)] },
   { name: 'Gelu tanh (opset 20)', op: 'Gelu', opset: 20, attrs: { approximate: 'tanh' }, inputs: [f(3, 4)] },
   { name: 'com.microsoft Gelu', op: 'Gelu', domain: 'com.microsoft', inputs: [f(3, 4)] },
+  // Tails where exp(x^2 / 2) overflows (|x| > 13 in float32, 38 in float64): the derivative is 0 or 1, not NaN.
+  { name: 'Gelu exact, saturated tails', op: 'Gelu', opset: 20, inputs: [{ shape: [4, 6], range: [-45, 45] as [number, number] }] },
+  { name: 'Gelu tanh, saturated tails', op: 'Gelu', opset: 20, attrs: { approximate: 'tanh' }, inputs: [{ shape: [4, 6], range: [-45, 45] as [number, number] }] },
   { name: 'com.microsoft FastGelu', op: 'FastGelu', domain: 'com.microsoft', inputs: [f(3, 4), f(4)] },
   { name: 'com.microsoft BiasGelu', op: 'BiasGelu', domain: 'com.microsoft', inputs: [f(3, 4), f(4)] },
   { name: 'com.microsoft QuickGelu alpha 1 (SiLU)', op: 'QuickGelu', domain: 'com.microsoft', attrs: { alpha: 1 }, inputs: [f(3, 4)], float32: true },

@@ -104,7 +104,7 @@ test('keep rate ~ 1 - p over 2^20 elements; kept values scaled by 1/(1-p); mask 
   const threshold = Math.fround(P * 2 ** 24);
   const salt = dropoutSeed(SEED, 'd1');
   for (let i = 0; i < 4096; i++) {
-    const keep = hashedUniform24(7n, BigInt(i), salt) >= threshold;
+    const keep = hashedUniform24(7n, 0n, i, salt) >= threshold;
     if (keep !== (mask[i] === 1)) return t.fail(`element ${i}: the graph and hashedUniform24 disagree`);
   }
   t.pass();
@@ -207,10 +207,27 @@ test('every element of a many-row, a one-row, a scalar and an empty tensor match
       const mask = out['d1.mask']!.data as Uint8Array;
       t.deepEqual(out['d1.mask']!.dims, shape);
       const threshold = Math.fround(p * 2 ** 24);
+      const d = shape.length ? shape[shape.length - 1]! : 1;
       for (let i = 0; i < n; i++) {
-        if ((hashedUniform24(5n, BigInt(i), salt) >= threshold) !== (mask[i] === 1)) return t.fail(`ratio ${ratio}, shape [${shape}], element ${i}: the graph and hashedUniform24 disagree`);
+        if ((hashedUniform24(5n, BigInt(Math.floor(i / d)), i % d, salt) >= threshold) !== (mask[i] === 1)) return t.fail(`ratio ${ratio}, shape [${shape}], element ${i}: the graph and hashedUniform24 disagree`);
       }
     }
   }
   t.pass();
+});
+
+test('over the rows of an activation ([1024, 768]): neighbouring rows and columns, and the next step, draw independent masks', async (t) => {
+  const [rows, d] = [1024, 768];
+  const s = await session(shaped([rows, d], P));
+  const feeds = (step: number) => ({ x: new ort.Tensor('float32', new Float32Array(rows * d).fill(1), [rows, d]), step: stepT(step) });
+  const a = (await s.run(feeds(9)))['d1.mask']!.data as Uint8Array;
+  const next = (await s.run(feeds(10)))['d1.mask']!.data as Uint8Array;
+  const rate = a.reduce((sum, v) => sum + v, 0) / a.length;
+  const expected = P * P + (1 - P) * (1 - P);
+  const rowsAgree = agreement(a.subarray(0, (rows - 1) * d), a.subarray(d));
+  const columnsAgree = agreement(a.subarray(0, a.length - 1), a.subarray(1));
+  const stepsAgree = agreement(a, next);
+  t.log(`keep rate ${rate.toFixed(5)}; agreement: rows r/r+1 ${rowsAgree.toFixed(4)}, columns c/c+1 ${columnsAgree.toFixed(4)}, steps 9/10 ${stepsAgree.toFixed(4)} (independent: ${expected.toFixed(4)})`);
+  t.true(Math.abs(rate - (1 - P)) < 0.002, `keep rate ${rate}`);
+  for (const v of [rowsAgree, columnsAgree, stepsAgree]) t.true(Math.abs(v - expected) < 0.003, String(v));
 });

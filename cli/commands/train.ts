@@ -12,7 +12,7 @@ export const trainCommand: Command = {
                    [--init ADAPTER.safetensors] [--log FILE.jsonl] [--checkpoint CKPT_DIR]
                    [--resume CKPT_DIR] [--seed N] [--batch N] [--eval-every N]
                    [--checkpoint-every N] [--target cpu|cuda] [--threads N] [--skip-invalid]
-                   [--no-shuffle] [--bucket N] [--tokenizer FILE ...]
+                   [--no-shuffle] [--bucket N] [--prepack auto|on|off] [--tokenizer FILE ...]
 
 Runs the fused training step of DIR (from \`lor2c compile\`) over the data: one JSON object a
 line whose keys are the model's input names and the label key, or raw text (below). Length, batch size, seed and
@@ -40,6 +40,9 @@ Options:
   --no-shuffle             batches in file order every epoch (to compare with a reference run)
   --bucket N               group examples of similar length, within chunks of N batches, so
                            batches pad less (order stays seeded and resumable)
+  --prepack auto|on|off    onnxruntime's packed copies of the frozen weights, for faster
+                           products at the memory of those copies (auto: when the compiler
+                           estimates them at most 1 GiB; the manifest's graphs.train.prepackBytes)
 
 ${TEXT_HELP}`,
   async run(args) {
@@ -47,13 +50,14 @@ ${TEXT_HELP}`,
       data: { type: 'string' }, 'eval-data': { type: 'string' }, steps: { type: 'string' }, epochs: { type: 'string' },
       init: { type: 'string' }, log: { type: 'string' }, checkpoint: { type: 'string' }, resume: { type: 'string' },
       seed: { type: 'string' }, batch: { type: 'string' }, 'eval-every': { type: 'string' }, 'checkpoint-every': { type: 'string' },
-      target: { type: 'string' }, threads: { type: 'string' }, 'skip-invalid': { type: 'boolean' }, 'no-shuffle': { type: 'boolean' }, bucket: { type: 'string' },
+      target: { type: 'string' }, threads: { type: 'string' }, 'skip-invalid': { type: 'boolean' }, 'no-shuffle': { type: 'boolean' }, bucket: { type: 'string' }, prepack: { type: 'string' },
       ...TEXT_OPTIONS,
     });
     if (positionals.length !== 1) throw new UsageError('expected exactly one artifacts DIR');
     if (!values.data) throw new UsageError('--data FILE is required');
     if (values.steps && values.epochs) throw new UsageError('give --steps or --epochs, not both');
     if (values.target !== undefined && values.target !== 'cpu' && values.target !== 'cuda') throw new UsageError(`--target must be cpu or cuda, got '${values.target}'`);
+    if (values.prepack !== undefined && !['auto', 'on', 'off'].includes(values.prepack)) throw new UsageError(`--prepack must be auto, on or off, got '${values.prepack}'`);
     const dir = positionals[0]!;
     const manifest = readManifest(dir);
     // Length, batch, seed, evaluation interval and the Merge/Inject schedule default to the
@@ -78,7 +82,7 @@ ${TEXT_HELP}`,
       skipInvalid: values['skip-invalid'],
       shuffle: !values['no-shuffle'],
       bucket: positiveInt('bucket', values.bucket),
-      session: { target: (values.target as 'cpu' | 'cuda' | undefined) ?? manifest.target, intraOpThreads: threadsFlag(values.threads) },
+      session: { target: (values.target as 'cpu' | 'cuda' | undefined) ?? manifest.target, intraOpThreads: threadsFlag(values.threads), ...(values.prepack === 'on' || values.prepack === 'off' ? { weightPrepacking: values.prepack === 'on' } : {}) },
       handleSignals: true,
     }, nodeHost);
     keepTextInput('train', dir, text, values);

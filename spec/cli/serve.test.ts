@@ -103,6 +103,7 @@ test.serial('user mistakes: usage errors exit 2, bad inputs exit 1, never a stac
   const cases: [string[], number, RegExp][] = [
     [['infer', dir], 2, /--data FILE is required/],
     [['infer', dir, '--data', dataFile, '--target', 'tpu'], 2, /--target must be cpu or cuda/],
+    [['train', dir, '--data', dataFile, '--prepack', 'maybe'], 2, /--prepack must be auto, on or off, got 'maybe'/],
     [['compile', join(root, 'any.lor2c'), '--out', join(root, 'any'), '--update', 'inplace'], 2, /--update must be fused or split, got 'inplace'/],
     [['infer', dir, '--data', dataFile, '--batch', '0'], 2, /--batch must be a positive integer/],
     [['infer', dir, '--data', dataFile, '--adapter', adapterFile, '--checkpoint', 'c'], 2, /not both/],

@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSession, resetCudaProbe } from '../../runtime/session.ts';
 import { maxThreads } from '../../runtime/threads.ts';
-import { Graph, GraphBuilder, Model, modelToProto } from '../../compiler/graph/index.ts';
-import { DataType, makeValueInfo, writeModel } from '../../compiler/onnx/index.ts';
+import { Graph, GraphBuilder, Model } from '../../compiler/graph/index.ts';
+import { DataType, makeValueInfo } from '../../compiler/onnx/index.ts';
+import { writeModelFile } from '../support/model-file.ts';
 
 /** y = x @ W with W (640 x 640: 1.5 MB) stored as external data beside the model. */
 function externalDataModel(): { path: string; w: Float32Array; dir: string } {
@@ -21,12 +22,7 @@ function externalDataModel(): { path: string; w: Float32Array; dir: string } {
   g.outputs.push(makeValueInfo('y', DataType.FLOAT, [1, n]));
   const m = new Model(g);
   m.opsets.set('', 17);
-  const proto = modelToProto(m);
-  proto.irVersion = 10n;
-  const dir = mkdtempSync(join(tmpdir(), 'lor2c-session-'));
-  const path = join(dir, 'model.onnx');
-  writeModel(proto, path);
-  return { path, w, dir };
+  return { ...writeModelFile(m, 'lor2c-session-'), w };
 }
 
 test('loads a model with external data by path, with thread and optimisation settings', async (t) => {

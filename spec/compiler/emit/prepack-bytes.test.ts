@@ -3,14 +3,14 @@
  * each way a weight reaches a product, and measured against ORT itself on a 64 MiB weight.
  */
 import test from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Graph, GraphBuilder, Model, modelToProto } from '../../../compiler/graph/index.ts';
-import { DataType, makeValueInfo, writeModel } from '../../../compiler/onnx/index.ts';
+import { Graph, GraphBuilder, Model } from '../../../compiler/graph/index.ts';
+import { DataType, makeValueInfo } from '../../../compiler/onnx/index.ts';
 import { prepackBytes } from '../../../compiler/emit/prepack-bytes.ts';
+import { writeModelFile } from '../../support/model-file.ts';
 
 type Reader = 'matmul' | 'gemmT' | 'fusedT' | 'gather' | 'asA';
 interface Case { n: number; stored?: 'half'; through?: 'transpose'; readers: Reader[] }
@@ -82,11 +82,7 @@ for (const c of [
     const m = new Model(weightGraph(c));
     m.opsets.set('', 17);
     m.opsets.set('com.microsoft', 1);
-    const proto = modelToProto(m);
-    proto.irVersion = 10n;
-    const dir = mkdtempSync(join(tmpdir(), 'lor2c-prepack-'));
-    const path = join(dir, 'model.onnx');
-    writeModel(proto, path);
+    const { path, dir } = writeModelFile(m, 'lor2c-prepack-');
     const estimate = prepackBytes(m.graph);
     const added = measuredRss(t, path, dir, c.n, true) - measuredRss(t, path, dir, c.n, false);
     t.log(`prepacking added ${(added / 2 ** 20).toFixed(0)} MiB; estimated ${(estimate / 2 ** 20).toFixed(0)} MiB`);

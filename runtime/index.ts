@@ -10,7 +10,7 @@ export { nodeHost } from './node-host.ts';
 export type { TrainerHost, TrainingSink } from './trainer-host.ts';
 export { writeCheckpoint, readCheckpoint, resolveCheckpoint, type Checkpoint, type CheckpointInfo, type BestResult, type Float32Tensor, type CheckpointStage, type WriteCheckpointOptions } from './checkpoint.ts';
 export { evaluate, defaultBestMetric, higherIsBetter, metricTitle, paramFeeds, positiveClass, type Metrics } from './evaluate.ts';
-export { Trainer, type TrainerOptions, type TrainResult, type TrainStatus, type StructuralHook, type StructuralContext, type StructuralChange } from './trainer.ts';
+export { PREPACK_UP_TO, Trainer, type TrainerOptions, type TrainResult, type TrainStatus, type StructuralHook, type StructuralContext, type StructuralChange } from './trainer.ts';
 export { TrainingLog, readTrainingLog, type StepRecord, type EventRecord } from './log.ts';
 export { Progress, formatDuration, type ProgressOptions, type ProgressUpdate } from './progress.ts';
 export * from './metrics.ts';

@@ -30,8 +30,9 @@ export interface SessionSettings {
    */
   memoryArena?: boolean;
   /**
-   * ORT's prepacking of constant MatMul / Gemm weights (default on). The trainer turns it off
-   * for the train graph, where it would hold two packed copies of every frozen weight.
+   * ORT's prepacking of constant MatMul / Gemm weights (default on). In a train graph it holds
+   * two packed copies of every frozen weight the backward reads; the trainer allows it only
+   * where the compiler estimates those copies small (runtime/trainer.ts trainSessionSettings).
    */
   weightPrepacking?: boolean;
   /**
@@ -86,7 +87,8 @@ export function baseOptions(s: SessionSettings): ort.InferenceSession.SessionOpt
   };
   // Packing gives each MatMul / Gemm kernel its own copy of a constant weight in its layout.
   // A train graph reads each frozen weight twice (forward W, backward W^T via Gemm's transB),
-  // two packings of one weight: off, both kernels read the one initializer (docs/performance.md).
+  // two packings of one weight: off, both kernels read the one initializer, and every call packs
+  // its operand again (docs/performance.md).
   if (s.weightPrepacking === false) opts.extra = { session: { disable_prepacking: '1' } };
   if (s.memoryPattern === false) opts.enableMemPattern = false;
   if (s.intraOpThreads !== undefined) opts.intraOpNumThreads = checkThreads('intraOpThreads', s.intraOpThreads);

@@ -1,7 +1,7 @@
 import type { Command } from '../command.ts';
 import { integerFlag, parseCommandArgs, positiveInt, threadsFlag } from '../args.ts';
 import { UsageError } from '../command.ts';
-import { Trainer, metricTitle, nodeHost, readManifest } from '../../runtime/index.ts';
+import { PREPACK_UP_TO, Trainer, metricTitle, nodeHost, readManifest } from '../../runtime/index.ts';
 import { keepTextInput, TEXT_HELP, TEXT_OPTIONS, textInputFor } from './text-flags.ts';
 import { warnAboutAdapter } from './runtime-flags.ts';
 
@@ -42,7 +42,7 @@ Options:
                            batches pad less (order stays seeded and resumable)
   --prepack auto|on|off    onnxruntime's packed copies of the frozen weights, for faster
                            products at the memory of those copies (auto: when the compiler
-                           estimates them at most 1 GiB; the manifest's graphs.train.prepackBytes)
+                           estimates them at most ${PREPACK_UP_TO / 2 ** 30} GiB; the manifest's graphs.train.prepackBytes)
 
 ${TEXT_HELP}`,
   async run(args) {

@@ -53,7 +53,7 @@ for (const io of graph.inputs) {
 
 const out = mkdtempSync(join(tmpdir(), 'lor2c-profile-'));
 try {
-  const settings = trainSessionSettings(graph, { intraOpThreads: Number(values.threads), ...(values['no-arena'] ? { memoryArena: false } : {}) });
+  const settings = trainSessionSettings(graph, { hidden: manifest.blocks.hidden, rows: B * S }, { intraOpThreads: Number(values.threads), ...(values['no-arena'] ? { memoryArena: false } : {}) });
   const session = await ort.InferenceSession.create(join(dir, graph.file), {
     ...baseOptions(settings), enableProfiling: true, profileFilePrefix: join(out, 'train'), logSeverityLevel: 3,
   });

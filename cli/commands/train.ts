@@ -42,7 +42,9 @@ Options:
                            batches pad less (order stays seeded and resumable)
   --prepack auto|on|off    onnxruntime's packed copies of the frozen weights, for faster
                            products at the memory of those copies (auto: when the compiler
-                           estimates them at most ${PREPACK_UP_TO / 2 ** 30} GiB; the manifest's graphs.train.prepackBytes)
+                           estimates them at most ${PREPACK_UP_TO / 2 ** 30} GiB, the manifest's
+                           graphs.train.prepackBytes, and a batch has at least half the
+                           model's width in rows: tokens, or examples without a sequence)
 
 ${TEXT_HELP}`,
   async run(args) {

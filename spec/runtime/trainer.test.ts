@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PREPACK_UP_TO, prepackByDefault, Trainer, trainSessionSettings, type TrainerOptions } from '../../runtime/trainer.ts';
+import { PREPACK_UP_TO, prepackByDefault, rowsPerRun, Trainer, trainSessionSettings, type TrainerOptions } from '../../runtime/trainer.ts';
 import { nodeHost } from '../../runtime/node-host.ts';
 import type { TrainerHost } from '../../runtime/trainer-host.ts';
 import type { SessionSettings } from '../../runtime/session.ts';
@@ -93,15 +93,21 @@ test('the train graph is opened with ORT\'s arena (its steps reallocate the same
   t.deepEqual(opened, [[trainer.manifest.graphs.train.file, { memoryArena: false, weightPrepacking: true, memoryPattern: true }]], 'an explicit setting wins');
 });
 
-test('weight prepacking by default only when the compiler says its packed copies are at most PREPACK_UP_TO bytes (older artifacts say nothing: not packed)', (t) => {
+test('weight prepacking by default only when the compiler says its packed copies are at most PREPACK_UP_TO bytes and a run computes at least d / 2 rows (older artifacts say nothing: not packed)', (t) => {
   const graph = (prepackBytes?: number) => ({ file: 'train.onnx', inputs: [], outputs: [], ...(prepackBytes === undefined ? {} : { prepackBytes }) });
-  t.true(prepackByDefault(graph(0)));
-  t.true(prepackByDefault(graph(PREPACK_UP_TO)));
-  t.false(prepackByDefault(graph(PREPACK_UP_TO + 1)), 'a 1.1B base: 4 GiB more');
-  t.false(prepackByDefault(graph()));
-  t.false(prepackByDefault(undefined));
-  t.false(prepackByDefault(graph(Number.NaN)));
-  t.true(trainSessionSettings(graph(PREPACK_UP_TO + 1), { weightPrepacking: true }).weightPrepacking, 'an explicit setting wins');
+  const bert = (rows: number) => ({ hidden: 768, rows });
+  t.true(prepackByDefault(graph(0), bert(1024)));
+  t.true(prepackByDefault(graph(PREPACK_UP_TO), bert(1024)));
+  t.false(prepackByDefault(graph(PREPACK_UP_TO + 1), bert(1024)), 'a 1.1B base: 4 GiB more');
+  t.true(prepackByDefault(graph(300 * 2 ** 20), bert(384)));
+  t.false(prepackByDefault(graph(300 * 2 ** 20), bert(383)), 'batch 1 x 32 on BERT-base: the copy would outweigh the activations');
+  t.true(prepackByDefault(graph(300 * 2 ** 20), { hidden: 0, rows: 1 }), 'no blocks located: the bound on the bytes alone');
+  t.false(prepackByDefault(graph(), bert(1024)));
+  t.false(prepackByDefault(undefined, bert(1024)));
+  t.false(prepackByDefault(graph(Number.NaN), bert(1024)));
+  t.true(trainSessionSettings(graph(PREPACK_UP_TO + 1), bert(1024), { weightPrepacking: true }).weightPrepacking, 'an explicit setting wins');
+  t.is(rowsPerRun(8, [100, 128, 7]), 1024);
+  t.is(rowsPerRun(8, [0, 0]), 8, 'examples without a sequence dim: one row each');
 });
 
 test('the train and eval sessions are never open at once (each holds the frozen weights), and evaluating changes nothing', async (t) => {

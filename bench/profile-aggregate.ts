@@ -2,7 +2,8 @@
  * Sums an onnxruntime profile (the JSON array `enableProfiling` writes: one 'Session' event
  * per run, one 'Node' event per kernel run, in microseconds) per run, by op type and by part of
  * the train graph. The part is read from the node name's first segment, which the compiler sets
- * ('grad/' backward, 'step/' optimizer, 'loss/' the loss; the rest is the base's forward);
+ * ('grad/' backward, 'step/' optimizer, 'loss/' the loss, 'dropout/' the training-mode dropout's
+ * masks; the rest is the base's forward);
  * nodes ORT's optimizer fused keep a name of one of theirs, so the split is approximate there.
  */
 export interface ProfileEvent {
@@ -40,6 +41,7 @@ export function graphPart(nodeName: string): string {
   if (first === 'grad') return 'backward';
   if (first === 'step') return 'optimizer';
   if (first === 'loss') return 'loss';
+  if (first === 'dropout') return 'dropout';
   return 'forward';
 }
 

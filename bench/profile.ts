@@ -6,13 +6,14 @@
  * trainer opens it (its trainSessionSettings: arena on, memory pattern off, prepacking as the trainer decides).
  *
  *   npx tsx bench/profile.ts ARTIFACTS_DIR [--batch 8] [--seq 128] [--steps 3] [--threads 2] [--top 25]
- *                            [--nodes 0] [--no-arena]
+ *                            [--nodes 0] [--no-arena] [--keep-profile FILE]
  *
  * --nodes N also lists the N slowest nodes; --no-arena turns ORT's CPU memory arena off (the
- * trainer's `memoryArena` setting), to see what allocation costs.
+ * trainer's `memoryArena` setting), to see what allocation costs; --keep-profile FILE copies
+ * ORT's JSON profile there (each node event carries its input and output shapes).
  */
 import * as ort from 'onnxruntime-node';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,7 +25,7 @@ import { aggregateProfile, type ProfileEvent } from './profile-aggregate.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { batch: { type: 'string', default: '8' }, seq: { type: 'string', default: '128' }, steps: { type: 'string', default: '3' }, threads: { type: 'string', default: '2' }, top: { type: 'string', default: '25' }, nodes: { type: 'string', default: '0' }, 'no-arena': { type: 'boolean', default: false } },
+  options: { batch: { type: 'string', default: '8' }, seq: { type: 'string', default: '128' }, steps: { type: 'string', default: '3' }, threads: { type: 'string', default: '2' }, top: { type: 'string', default: '25' }, nodes: { type: 'string', default: '0' }, 'no-arena': { type: 'boolean', default: false }, 'keep-profile': { type: 'string' } },
 });
 const dir = positionals[0];
 if (!dir) throw new Error('usage: npx tsx bench/profile.ts ARTIFACTS_DIR [--batch N] [--seq N] [--steps N] [--threads N]');
@@ -63,6 +64,7 @@ try {
   await session.release();
   const file = readdirSync(out).find((f) => f.endsWith('.json'));
   if (!file) throw new Error(`ORT wrote no profile into ${out}`);
+  if (values['keep-profile']) copyFileSync(join(out, file), values['keep-profile']);
   const events = JSON.parse(readFileSync(join(out, file), 'utf8')) as ProfileEvent[];
   const report = aggregateProfile(events, { skipRuns: 1 });
   console.log(`profile   ${dir}: ${report.runs} runs of batch ${B} x ${S} after a warm-up; ${(report.runMs).toFixed(0)} ms a run (model_run), ${(report.kernelMs).toFixed(0)} ms of it in kernels`);

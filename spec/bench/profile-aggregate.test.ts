@@ -8,6 +8,7 @@ test('graph parts from the compiler node-name prefixes', (t) => {
   t.is(graphPart('grad/Gemm_3'), 'backward');
   t.is(graphPart('step/Mul_1'), 'optimizer');
   t.is(graphPart('loss/LogSoftmax'), 'loss');
+  t.is(graphPart('dropout/Mul_node_4'), 'dropout');
   t.is(graphPart('/encoder/layer.0/MatMul'), 'forward');
 });
 

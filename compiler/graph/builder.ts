@@ -25,22 +25,9 @@ export class GraphBuilder {
     readonly graph: Graph,
     /** Prefix of every name this builder makes, e.g. 'lor2c/m3/'. */
     readonly prefix = '',
-    /** Another builder's record of used names, shared (withPrefix); by default read off the graph. */
-    used?: Set<string>,
   ) {
-    this.used = used ?? graph.definedNames();
-    if (!used) for (const n of graph.nodes) if (n.name) this.used.add(n.name);
-  }
-
-  /** A builder for the same graph whose names start with `prefix`, sharing this one's record of used names. */
-  withPrefix(prefix: string): GraphBuilder {
-    return new GraphBuilder(this.graph, prefix, this.used);
-  }
-
-  /** Takes in the names other builders gave the graph since this one was made, so fresh() avoids them too. */
-  noteNamesInGraph(): void {
-    for (const v of this.graph.definedNames()) this.used.add(v);
-    for (const n of this.graph.nodes) if (n.name) this.used.add(n.name);
+    this.used = graph.definedNames();
+    for (const n of graph.nodes) if (n.name) this.used.add(n.name);
   }
 
   /** A name not yet used in the graph, from a readable hint. */

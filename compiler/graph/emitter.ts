@@ -173,17 +173,6 @@ export class Emitter {
     return s;
   }
 
-  /**
-   * v's shape as a 1-D int64 value that does not read v: a constant when static, else built from
-   * the fed inputs' sizes; undefined when a dim is neither (then only Shape(v) knows it). For a
-   * rewrite that replaces v's producer, where Shape(v) would read the value being produced.
-   */
-  shapeWithoutReading(v: string): string | undefined {
-    const s = this.shape(v);
-    if (s && s.every((d) => typeof d === 'number')) return this.ints(s as number[]);
-    return this.shapeFromSizes(v);
-  }
-
   /** v's shape built from constants and the fed inputs' sizes, undefined when a dim is neither (or v is such an input). */
   private shapeFromSizes(v: string): string | undefined {
     const dims = this.shape(v);

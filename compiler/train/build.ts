@@ -31,7 +31,6 @@ import { fuseActivations } from '../passes/fuse-activations.ts';
 import { selectRowsEarly } from '../passes/select-rows-early.ts';
 import { fuseOneHotSoftmaxGradients } from '../passes/one-hot-softmax-gradient.ts';
 import { accumulateIntoGemm } from '../passes/accumulate-into-gemm.ts';
-import { biasIntoGemm } from '../passes/bias-into-gemm.ts';
 import { DataType, isFloatType } from '../onnx/dtype.ts';
 import { inferShapes } from '../shapes/infer.ts';
 import { valueInfoFromType, valueTypeFromInfo, type ValueType } from '../shapes/types.ts';
@@ -247,8 +246,6 @@ function addBackward(train: Model, params: readonly ParameterInfo[], opset: numb
   fuseOneHotSoftmaxGradients(g, opset, diff.emitter.shapes);
   // A layer input's gradient summed over its readers' projections: the Gemms add into one another.
   accumulateIntoGemm(g, diff.emitter.shapes);
-  // A linear layer's bias added inside its Gemm, not by an Add over the whole output.
-  biasIntoGemm(diff.emitter);
   return { gradients: diff.gradients, shapes: diff.emitter.shapes, nodesAdded: diff.nodesAdded };
 }
 

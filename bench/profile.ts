@@ -17,11 +17,10 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Manifest } from '../contract/manifest.ts';
-import { nodeHost } from '../runtime/node-host.ts';
 import { baseOptions } from '../runtime/session.ts';
 import { trainSessionSettings } from '../runtime/trainer.ts';
 import { aggregateProfile, type ProfileEvent } from './profile-aggregate.ts';
+import { trainFeeds } from './train-feeds.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -31,26 +30,8 @@ const dir = positionals[0];
 if (!dir) throw new Error('usage: npx tsx bench/profile.ts ARTIFACTS_DIR [--batch N] [--seq N] [--steps N] [--threads N]');
 const B = Number(values.batch), S = Number(values.seq), STEPS = Number(values.steps);
 
-const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+const { manifest, feeds } = trainFeeds(dir, B, S, STEPS);
 const graph = manifest.graphs.train;
-const params = nodeHost.readParameters(manifest, dir, undefined);
-const feeds: Record<string, ort.Tensor> = {};
-for (const io of graph.inputs) {
-  if (io.role === 'param') feeds[io.name] = new ort.Tensor('float32', params.get(io.name)!.data as Float32Array, params.get(io.name)!.shape);
-  else if (io.role === 'state') {
-    // The slot's own shape: the parameter's for moments, a scalar for the update count.
-    const dims = io.shape.map(Number);
-    feeds[io.name] = new ort.Tensor('float32', new Float32Array(dims.reduce((a, d) => a * d, 1)), dims);
-  }
-  else if (io.role === 'batch') {
-    if (io.dtype !== 'int64') throw new Error(`batch input ${io.name} is ${io.dtype}: only token inputs are generated`);
-    const dims = io.shape.length === 1 ? [B] : [B, S];
-    const max = io.bounds?.values?.max ?? 1;
-    const data = BigInt64Array.from({ length: dims.reduce((a, d) => a * d, 1) }, (_, i) => BigInt(io.name === 'attention_mask' ? 1 : (i * 131 + 7) % (max + 1)));
-    feeds[io.name] = new ort.Tensor('int64', data, dims);
-  } else if (io.role === 'apply') feeds[io.name] = new ort.Tensor('bool', Uint8Array.of(1), []);
-  else feeds[io.name] = new ort.Tensor('int64', BigInt64Array.of(io.slot === 'total_steps' ? BigInt(STEPS + 1) : 0n), []);
-}
 
 const out = mkdtempSync(join(tmpdir(), 'lor2c-profile-'));
 try {

@@ -297,7 +297,7 @@ function buildManifest(base: PreparedBase, plan: Plan, structure: AdapterStructu
       train: { ...graphInfo('train.onnx', graphs.train, graphs.interfaces.train, bounds), prepackBytes: prepackBytes(graphs.train.graph) },
       eval: graphInfo('eval.onnx', graphs.eval, graphs.interfaces.eval, bounds),
       infer: graphInfo('infer.onnx', graphs.infer, graphs.interfaces.infer, bounds),
-      ...(graphs.update && graphs.interfaces.update ? { update: graphInfo('update.onnx', graphs.update, graphs.interfaces.update, bounds) } : {}),
+      ...(graphs.update && graphs.interfaces.update ? { update: { ...graphInfo('update.onnx', graphs.update, graphs.interfaces.update, bounds), ...(graphs.updateKernel ? { kernel: graphs.updateKernel } : {}) } } : {}),
     },
     weights: 'weights.bin',
     adapter: 'adapter.safetensors',

@@ -40,6 +40,7 @@ export type IORole =
   | 'micro'        // gradient accumulation: int64 scalar, the micro-batch's index within its step
   | 'grad'         // split update: the gradient the optimizer applies (train graph: `of` names the parameter; update graph: the chunk's)
   | 'hyper'        // split update: the parameter's group, `slot` 'lr_scale' (float64) or 'decay' (bool)
+  | 'operand'      // split update: a float32 scalar the update kernel reads (GraphInfo.kernel), per parameter
   | 'param.next'   // updated parameter
   | 'state.next'   // updated optimizer state
   | 'loss'         // scalar mean loss of the batch
@@ -80,7 +81,33 @@ export interface GraphInfo {
    * lets ORT pack only when this is small; absent (older artifacts), it does not.
    */
   prepackBytes?: number;
+  /**
+   * The update graph's: its element-wise arithmetic as straight-line float32 code, which the
+   * trainer runs over the parameters in place of one update-graph run a chunk
+   * (runtime/update-kernel.ts); absent where the graph has an op the code does not express.
+   */
+  kernel?: UpdateKernel;
 }
+
+/**
+ * The split update's per-element arithmetic, read off the update graph's nodes (compiler/train/
+ * update-kernel.ts): the same float32 operations in the same order, so it computes the graph's
+ * bits. Registers 0..inputs.length-1 hold the tensor inputs; instruction k writes register
+ * inputs.length + k.
+ */
+export interface UpdateKernel {
+  /** The update graph's tensor inputs, in register order. */
+  inputs: string[];
+  /** Scalar operands: a constant's float32 value, or an update-graph output (role 'operand') computed per parameter. */
+  scalars: ({ value: number } | { output: string })[];
+  code: { op: KernelOp; args: KernelOperand[] }[];
+  /** The update graph's tensor outputs, each with the register that holds it. */
+  outputs: { name: string; register: number }[];
+}
+
+export type KernelOp = 'Add' | 'Sub' | 'Mul' | 'Div' | 'Sqrt' | 'Neg';
+
+export type KernelOperand = { register: number } | { scalar: number };
 
 export interface Manifest {
   format: 'lor2c-artifacts';

@@ -16,6 +16,7 @@ import type { Float32Tensor } from './checkpoint.ts';
 import { tensor, type EngineSession, type TensorValue } from './engine/engine.ts';
 import { countBoundary, type BoundaryBytes } from './boundary-bytes.ts';
 import { allFinite, provenFinite } from './finite.ts';
+import type { UpdateKernelRunner } from './update-kernel.ts';
 
 /**
  * Values per chunk: 1M float32 values, 4 MiB per array. Measured on BERT-base's 110M values
@@ -39,12 +40,19 @@ export interface SplitUpdate {
   counter: (io: IOInfo) => TensorValue;
   bytes: BoundaryBytes;
   chunk?: number;
+  /**
+   * The update graph's kernel (runtime/update-kernel.ts), where the manifest has one: the graph
+   * then runs once a parameter on an empty chunk, for the kernel's scalars and the parameter's
+   * update count, and the kernel computes the values, in blocks of `chunk` values when given.
+   */
+  kernel?: UpdateKernelRunner;
 }
 
 /** Applies the optimizer to every parameter; returns what went bad, if anything did. */
 export async function applySplitUpdate(u: SplitUpdate): Promise<{ problem?: string; partial?: boolean }> {
   const chunk = u.chunk ?? UPDATE_CHUNK;
-  const values = u.graph.outputs.filter((io) => io.role !== 'metric');
+  // The updated values (the kernel's scalar operands are read by the kernel alone).
+  const values = u.graph.outputs.filter((io) => io.role === 'param.next' || io.role === 'state.next');
   // Inputs of one value per parameter, and those fed a chunk of each tensor.
   const perParameter = u.graph.inputs.filter((io) => io.shape.length === 0);
   const perChunk = u.graph.inputs.filter((io) => io.shape.length !== 0);
@@ -64,6 +72,12 @@ export async function applySplitUpdate(u: SplitUpdate): Promise<{ problem?: stri
       else fixed[io.name] = u.counter(io);
     }
     const n = param.data.length;
+    if (u.kernel) {
+      const refused = await kernelUpdate(u, u.kernel, p.name, fixed, tensorOf);
+      if (refused) return written || refused.partial ? { problem: `${refused.problem}, after the values before it were updated in place`, partial: true } : { problem: refused.problem };
+      written = true;
+      continue;
+    }
     // Scalar slots (the parameter's update count) advance once per update: read from the first chunk.
     const scalars = new Map<string, Float32Array>();
     // An empty tensor still has its update count advanced: one empty chunk.
@@ -89,6 +103,32 @@ export async function applySplitUpdate(u: SplitUpdate): Promise<{ problem?: stri
     for (const [slot, data] of scalars) u.state.set(`${p.name}:${slot}`, { shape: [], data });
   }
   return {};
+}
+
+/**
+ * One parameter's update by the kernel: the graph over an empty chunk gives the kernel's
+ * computed scalars and the new update count, then the kernel writes the values in place.
+ * Returns what went bad, and whether blocks of this parameter before it were written.
+ */
+async function kernelUpdate(u: SplitUpdate, kernel: UpdateKernelRunner, name: string, fixed: Record<string, TensorValue>, tensorOf: (io: IOInfo) => Float32Array): Promise<{ problem: string; partial: boolean } | undefined> {
+  const feeds: Record<string, TensorValue> = { ...fixed };
+  for (const io of u.graph.inputs) if (io.shape.length !== 0) feeds[io.name] = tensor('float32', new Float32Array(0), [0]);
+  const out = await u.session.run(feeds);
+  countBoundary(u.bytes, u.graph, feeds, out);
+  const k = kernel.kernel;
+  const scalars = Float32Array.from(k.scalars, (s) => ('value' in s ? s.value : (out[s.output]!.data as Float32Array)[0]!));
+  const counts = u.graph.outputs.filter((io) => io.role === 'state.next' && io.shape.length === 0);
+  const bad = [...k.scalars.flatMap((s, i) => ('output' in s && !Number.isFinite(scalars[i]!) ? [s.output] : [])), ...counts.filter((io) => !allFinite(out[io.name]!.data as Float32Array)).map((io) => io.name)];
+  if (bad.length) return { problem: `non-finite values in the update of '${name}' (${bad.join(', ')})`, partial: false };
+  const byName = (list: readonly IOInfo[], wanted: string) => {
+    const io = list.find((x) => x.name === wanted);
+    if (!io) throw new Error(`internal error: the update kernel names '${wanted}', which the update graph does not have`);
+    return tensorOf(io);
+  };
+  const refused = kernel.apply(k.inputs.map((v) => byName(u.graph.inputs, v)), scalars, k.outputs.map((o) => byName(u.graph.outputs, o.name)));
+  if (refused) return { problem: `non-finite values in the update of '${name}' values ${refused.from}..${refused.to} (${refused.outputs.join(', ')})`, partial: refused.from > 0 };
+  for (const io of counts) u.state.set(`${name}:${io.slot}`, { shape: [], data: out[io.name]!.data as Float32Array });
+  return undefined;
 }
 
 function slotOf(state: ReadonlyMap<string, Float32Tensor>, param: string, io: IOInfo): Float32Tensor {

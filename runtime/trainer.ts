@@ -45,6 +45,7 @@ import type { SessionSettings } from './session.ts';
 import { countBoundary, describeBoundary, noBytes, type BoundaryBytes } from './boundary-bytes.ts';
 import type { TrainerHost, TrainingSink } from './trainer-host.ts';
 import { applySplitUpdate } from './split-update.ts';
+import { KERNEL_BLOCK, UpdateKernelRunner } from './update-kernel.ts';
 import { allFinite, isNonFiniteFlag, provenFinite } from './finite.ts';
 import { scheduledChanges } from './scheduled-changes.ts';
 import type { Interval, Plan } from '../dsl/index.ts';
@@ -113,7 +114,12 @@ export interface TrainerOptions {
   /** JSONL training log. */
   log?: string;
   session?: SessionSettings;
-  /** With the split update: values per chunk of the update graph (default UPDATE_CHUNK, runtime/split-update.ts). */
+  /**
+   * With the split update: whether the update graph's kernel (runtime/update-kernel.ts) computes
+   * the values, where the manifest has one (default true); false runs the graph a chunk at a time.
+   */
+  updateKernel?: boolean;
+  /** With the split update: values per chunk of the update graph (default UPDATE_CHUNK, runtime/split-update.ts), or per block of its kernel (default KERNEL_BLOCK). */
   updateChunk?: number;
   /** With the split update: intra-op threads of the update graph's session (default 1, see openUpdate). */
   updateThreads?: number;
@@ -157,6 +163,8 @@ interface Sessions {
   train: EngineSession | undefined;
   /** The split update's graph (runtime/split-update.ts), opened and released with the train session. */
   update: EngineSession | undefined;
+  /** The split update's kernel (runtime/update-kernel.ts), compiled at the first update from `manifest`'s. */
+  kernel?: UpdateKernelRunner;
   stateInputs: IOInfo[];
   /** Which compile `dir` holds (checkpoints record it), where the host can tell. */
   manifestSha256?: string;
@@ -624,8 +632,9 @@ export class Trainer {
     const update = this.manifest.graphs.update;
     if (update && !overflow) {
       this.sessions.update ??= await openUpdate(this.host, this.sessions.dir, this.manifest, this.opts);
+      if (update.kernel && this.opts.updateKernel !== false) this.sessions.kernel ??= new UpdateKernelRunner(update.kernel, this.opts.updateChunk ?? KERNEL_BLOCK);
       const started = performance.now();
-      const applied = await applySplitUpdate({ session: this.sessions.update!, graph: update, parameters: this.manifest.parameters, params, state, grads, counter: (io) => this.counterFeed(io), bytes, chunk: this.opts.updateChunk });
+      const applied = await applySplitUpdate({ session: this.sessions.update!, graph: update, parameters: this.manifest.parameters, params, state, grads, counter: (io) => this.counterFeed(io), bytes, chunk: this.opts.updateChunk, kernel: this.sessions.kernel });
       seconds += (performance.now() - started) / 1000;
       if (applied.problem) {
         const loss = lossSum / micro;

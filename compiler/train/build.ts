@@ -50,6 +50,8 @@ import { computeInHalf, type HalfType } from '../passes/compute-in-half.ts';
 import { StepGraph, type Binding, type GraphInterface } from './step-graph.ts';
 import { learningRates, STEP, type LearningRates, type ScheduleInputs } from './learning-rates.ts';
 import { buildUpdateGraph } from './update-graph.ts';
+import { deriveUpdateKernel } from './update-kernel.ts';
+import type { UpdateKernel } from '../../contract/manifest.ts';
 import { anyNonFinite, NONFINITE } from './nonfinite.ts';
 import { addLossScaleInputs, emitScaleUpdate, unscaleGradients, type LossScale, type LossScaleSpec } from './loss-scale.ts';
 
@@ -108,6 +110,8 @@ export interface TrainingGraphs {
   infer: Model;
   /** With the split update: the optimizer over one chunk of one parameter (update-graph.ts). */
   update?: Model;
+  /** The update graph's element-wise arithmetic as code (update-kernel.ts), where it has that form. */
+  updateKernel?: UpdateKernel;
   parameters: ParameterInfo[];
   /** The model's own inputs (what the data provides, besides labels). */
   batchInputs: string[];
@@ -184,9 +188,11 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
   removeOutputCopies(train.graph);
 
   finish(infer);
+  let updateKernel: UpdateKernel | undefined;
   if (split) {
     finish(split.model);
     removeOutputCopies(split.model.graph);
+    updateKernel = deriveUpdateKernel(split.model, split.io);
   }
   if (spec.precision) for (const m of [train, evaluation.model, infer]) widenUncoveredHalf(m.graph, m.opsets);
   const ms = performance.now() - started;
@@ -198,7 +204,7 @@ export function buildTrainingGraphs(model: Model, spec: TrainingSpec): TrainingG
     inferIO.outputs.set(o, { role: 'output' });
   }
   return {
-    train, eval: evaluation.model, infer, ...(split ? { update: split.model } : {}), parameters: params, batchInputs: feeds, labels: head.labels, labelKey: head.labelKey ?? head.labels,
+    train, eval: evaluation.model, infer, ...(split ? { update: split.model } : {}), ...(updateKernel ? { updateKernel } : {}), parameters: params, batchInputs: feeds, labels: head.labels, labelKey: head.labelKey ?? head.labels,
     step: STEP, applyUpdate: counters.apply, microStep: counters.micro, schedule: rates.inputs,
     interfaces: { train: step.io, eval: evalIO, infer: inferIO, ...(split ? { update: split.io } : {}) },
     stats: { forwardNodes, backwardNodes: backward.nodesAdded, trainNodes: train.graph.nodes.length, evalNodes: evaluation.model.graph.nodes.length, inferNodes: infer.graph.nodes.length, compileMs: ms },

@@ -23,16 +23,20 @@ writeFileSync(data, Array.from({ length: 24 }, (_, i) => JSON.stringify({ input_
 
 interface Outcome { params: Map<string, Float32Array>; state: Map<string, Float32Array>; records: Record<string, unknown>[]; status: string; bytes: NonNullable<StepRecord['bytes']>; manifest: Manifest; dir: string }
 
-/** Compiles `train` (the body of the spec's train block) with the given update and trains `steps` steps. */
-async function run(name: string, train: string, update: 'fused' | 'split', steps = 5): Promise<Outcome> {
+/**
+ * Compiles `train` (the body of the spec's train block) with the given update and trains `steps`
+ * steps; `kernel` false runs a split update's graph a chunk at a time instead of its kernel.
+ */
+async function run(name: string, train: string, update: 'fused' | 'split', steps = 5, kernel = true): Promise<Outcome> {
   const spec = join(root, `${name}.lor2c`);
   writeFileSync(spec, `model "bert.onnx"\nlor2c { rank 4; alpha 8; dropout 0.1 }\ntrain {\n  task classify(logits "logits", labels "label")\n  batch 4\n  steps ${steps}\n${train}\n}\n`);
   const dir = join(root, `${name}-${update}`);
   compileSpecFile(spec, { out: dir, update });
-  const log = join(root, `${name}-${update}.jsonl`);
+  const log = join(root, `${name}-${update}${kernel ? '' : '-graph'}.jsonl`);
   let bytes: Outcome['bytes'] | undefined;
-  // 37 values a chunk: most tensors are cut apart, and chunks end mid-row.
-  const trainer = await Trainer.open({ artifacts: dir, data, steps, shuffle: false, progress: false, log, updateChunk: 37, session: { intraOpThreads: 1 }, onStep: (r) => (bytes ??= r.bytes) }, nodeHost);
+  // 37 values a chunk (or a kernel block): most tensors are cut apart, blocks end mid-row and
+  // mid-vector (the kernel's last values one at a time).
+  const trainer = await Trainer.open({ artifacts: dir, data, steps, shuffle: false, progress: false, log, updateChunk: 37, updateKernel: kernel, session: { intraOpThreads: 1 }, onStep: (r) => (bytes ??= r.bytes) }, nodeHost);
   const result = await trainer.run();
   const copy = (m: ReadonlyMap<string, { data: Float32Array }>) => new Map([...m].map(([k, v]) => [k, Float32Array.from(v.data)]));
   const records = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.type === 'step' || r.type === 'skipped').map(({ seconds: _s, bytes: _b, ...rest }) => rest);
@@ -66,10 +70,14 @@ for (const [title, train] of Object.entries(cases)) {
     t.is(split.status, 'done');
     t.false(existsSync(join(fused.dir, 'update.onnx')));
     t.true(existsSync(join(split.dir, 'update.onnx')));
-    t.truthy(split.manifest.graphs.update);
+    t.truthy(split.manifest.graphs.update?.kernel, 'AdamW and SGD have a kernel');
     t.deepEqual(differing(fused.params, split.params), [], 'parameters');
     t.deepEqual(differing(fused.state, split.state), [], 'optimizer state');
     t.deepEqual(split.records, fused.records, 'the logs, losses and learning rates included');
+    // The update graph run a chunk at a time reaches the same bits as its kernel.
+    const graph = await run(name, train, 'split', 5, false);
+    t.deepEqual(differing(fused.params, graph.params), [], 'parameters, the update graph a chunk at a time');
+    t.deepEqual(differing(fused.state, graph.state), [], 'optimizer state, the update graph a chunk at a time');
   });
 }
 
@@ -84,11 +92,16 @@ test('split: the train graph returns gradients, not updated values; the update g
     ['param', 'param', undefined], ['grad', 'grad', undefined], ['adam_m', 'state', 'adam_m'], ['adam_v', 'state', 'adam_v'], ['adam_t', 'state', 'adam_t'],
     ['step', 'step', undefined], ['lr_scale', 'hyper', 'lr_scale'], ['decay', 'hyper', 'decay'], ['warmup_steps', 'schedule', 'warmup_steps'], ['total_steps', 'schedule', 'total_steps'],
   ]);
-  t.deepEqual(update.outputs.map((io) => io.name), ['param.next', 'adam_m.next', 'adam_v.next', 'adam_t.next', 'nonfinite']);
+  // The kernel's scalars (AdamW's step size, its decay factor and sqrt of the second bias correction) are the graph's too.
+  t.deepEqual(update.outputs.map((io) => io.name), ['param.next', 'adam_m.next', 'adam_v.next', 'adam_t.next', 'nonfinite', 'operand.0', 'operand.1', 'operand.2']);
+  t.deepEqual(update.outputs.filter((io) => io.role === 'operand').length, update.kernel!.scalars.filter((x) => 'output' in x).length);
   t.deepEqual(update.inputs.find((io) => io.name === 'param')!.shape, ['chunk']);
-  // Across the boundary: the gradients once out and once in, the parameters once each way.
+  // Across the boundary: the gradients once out and the parameters once in; the kernel updates them in JS memory.
   const paramBytes = split.manifest.parameters.reduce((n, p) => n + 4 * p.shape.reduce((a, b) => a * b, 1), 0);
-  t.like(split.bytes, { grads_out: paramBytes, grads_in: paramBytes, params_in: 2 * paramBytes, params_out: paramBytes });
+  t.like(split.bytes, { grads_out: paramBytes, grads_in: 0, params_in: paramBytes, params_out: 0 });
+  // The update graph run a chunk at a time: the gradients once out and once in, the parameters once each way.
+  const graph = await run('roles', cases['every weight, AdamW, linear warmup, the head at lr / 2, biases not decayed']!, 'split', 1, false);
+  t.like(graph.bytes, { grads_out: paramBytes, grads_in: paramBytes, params_in: 2 * paramBytes, params_out: paramBytes });
 });
 
 test('split with fp16 loss scaling: the same steps are skipped, with the same bits after', async (t) => {

@@ -24,7 +24,8 @@ test('the train graph ends at one gradient per parameter, with no optimizer in i
   t.deepEqual(outputs.filter((b) => b.role === 'param.next' || b.role === 'state.next'), []);
   t.false(g.train.graph.nodes.some((n) => n.opType === 'Sqrt'), "AdamW's square root is the update graph's");
   t.true(g.update!.graph.nodes.some((n) => n.opType === 'Sqrt'));
-  t.deepEqual([...g.interfaces.update!.outputs.keys()], ['param.next', 'adam_m.next', 'adam_v.next', 'adam_t.next', 'nonfinite']);
+  // Then the scalars the update kernel reads (update-kernel.ts).
+  t.deepEqual([...g.interfaces.update!.outputs.keys()], ['param.next', 'adam_m.next', 'adam_v.next', 'adam_t.next', 'nonfinite', 'operand.0', 'operand.1', 'operand.2']);
 });
 
 test('the update graph has the optimizer\'s slots: none for plain SGD, the momentum buffer with momentum', (t) => {

@@ -1,0 +1,179 @@
+/**
+ * The split update's kernel (contract/manifest.ts UpdateKernel, read off the update graph by
+ * compiler/train/update-kernel.ts) compiled to WebAssembly and run over the parameters in place.
+ *
+ * The code is straight-line float32 arithmetic: four values at a time with SIMD (f32x4), the
+ * last few one at a time. Each instruction is one IEEE-754 operation with round-to-nearest, in
+ * WebAssembly as in ORT's CPU kernels, and WebAssembly never fuses a multiply and an add, so the
+ * kernel writes the update graph's bits (spec/runtime/update-kernel.test.ts compares them).
+ *
+ * The values pass through the module's memory a block at a time (BLOCK values of each input and
+ * output, a few hundred KiB: they stay in the cache while the code runs over them), and every
+ * value written is checked finite: a block with a NaN or an infinity is not copied back.
+ */
+import type { KernelOperand, UpdateKernel } from '../contract/manifest.ts';
+
+/** Values per block: 8K float32 values, 32 KiB of each stream. */
+export const KERNEL_BLOCK = 1 << 13;
+
+const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
+
+/** Unsigned LEB128. */
+function u32(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+/** Signed LEB128 of a 32-bit integer. */
+function s32(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) return [...out, byte];
+    out.push(byte | 0x80);
+  }
+}
+
+const section = (id: number, body: number[]) => [id, ...u32(body.length), ...body];
+const vec = (items: number[][]) => [...u32(items.length), ...items.flat()];
+const name = (s: string) => [...u32(s.length), ...[...s].map((c) => c.charCodeAt(0))];
+const simd = (op: number) => [0xfd, ...u32(op)];
+
+/** The instruction bytes of each kernel op: vector (f32x4) and scalar (f32) forms. */
+const OPS: Record<UpdateKernel['code'][number]['op'], { vector: number[]; scalar: number[] }> = {
+  Add: { vector: simd(0xe4), scalar: [0x92] },
+  Sub: { vector: simd(0xe5), scalar: [0x93] },
+  Mul: { vector: simd(0xe6), scalar: [0x94] },
+  Div: { vector: simd(0xe7), scalar: [0x95] },
+  Sqrt: { vector: simd(0xe3), scalar: [0x91] },
+  Neg: { vector: simd(0xe1), scalar: [0x8c] },
+};
+
+/** Byte layout of the module's memory: each input's block, each output's block, then the scalars. */
+interface Layout {
+  inputAt: (j: number) => number;
+  outputAt: (q: number) => number;
+  scalarsAt: number;
+  bytes: number;
+}
+
+function layout(k: UpdateKernel, block: number): Layout {
+  // Each stream starts 16-byte aligned, for the f32x4 loads and stores.
+  const stream = Math.ceil(block / 4) * 16;
+  const streams = k.inputs.length + k.outputs.length;
+  return { inputAt: (j) => j * stream, outputAt: (q) => (k.inputs.length + q) * stream, scalarsAt: streams * stream, bytes: streams * stream + 4 * k.scalars.length };
+}
+
+/**
+ * The module: `run(n)` computes n values from the inputs' blocks into the outputs' blocks and
+ * returns 1 when any value written is NaN or infinite, else 0.
+ */
+function moduleBytes(k: UpdateKernel, at: Layout): Uint8Array<ArrayBuffer> {
+  const S = k.scalars.length;
+  const R = k.inputs.length + k.code.length;
+  // Locals after the parameter n (0): i (byte offset), vend, badScalar; bad, vtmp, S splats,
+  // R vector registers; ftmp, S scalars, R scalar registers.
+  const [N, I, VEND, BADS, BAD, VTMP] = [0, 1, 2, 3, 4, 5];
+  const vScalar = (s: number) => 6 + s;
+  const vReg = (r: number) => 6 + S + r;
+  const FTMP = 6 + S + R;
+  const fScalar = (s: number) => 7 + S + R + s;
+  const fReg = (r: number) => 7 + 2 * S + R + r;
+  const get = (l: number) => [0x20, ...u32(l)];
+  const set = (l: number) => [0x21, ...u32(l)];
+  const tee = (l: number) => [0x22, ...u32(l)];
+  const memarg = (align: number, offset: number) => [...u32(align), ...u32(offset)];
+  const operand = (a: KernelOperand, vector: boolean) => ('register' in a ? get(vector ? vReg(a.register) : fReg(a.register)) : get(vector ? vScalar(a.scalar) : fScalar(a.scalar)));
+
+  const body: number[] = [];
+  // The scalars, read once: as f32 and splatted to f32x4.
+  for (let s = 0; s < S; s++) body.push(0x41, ...s32(0), 0x2a, ...memarg(2, at.scalarsAt + 4 * s), ...tee(fScalar(s)), ...simd(0x13), ...set(vScalar(s)));
+  // vend = (n & ~3) * 4: the bytes covered four values at a time.
+  body.push(...get(N), 0x41, ...s32(-4), 0x71, 0x41, ...s32(2), 0x74, ...set(VEND));
+  const pass = (vector: boolean, end: number[]) => {
+    body.push(0x02, 0x40, 0x03, 0x40, ...get(I), ...end, 0x4f, 0x0d, ...u32(1));
+    k.inputs.forEach((_, j) => body.push(...get(I), ...(vector ? [...simd(0x00), ...memarg(4, at.inputAt(j))] : [0x2a, ...memarg(2, at.inputAt(j))]), ...set(vector ? vReg(j) : fReg(j))));
+    k.code.forEach((c, x) => {
+      for (const a of c.args) body.push(...operand(a, vector));
+      body.push(...(vector ? OPS[c.op].vector : OPS[c.op].scalar), ...set(vector ? vReg(k.inputs.length + x) : fReg(k.inputs.length + x)));
+    });
+    k.outputs.forEach((o, q) => {
+      const r = vector ? vReg(o.register) : fReg(o.register);
+      body.push(...get(I), ...get(r), ...(vector ? [...simd(0x0b), ...memarg(4, at.outputAt(q))] : [0x38, ...memarg(2, at.outputAt(q))]));
+      // x - x is 0 for every finite x and NaN for NaN and both infinities; NaN != NaN.
+      if (vector) body.push(...get(BAD), ...get(r), ...get(r), ...simd(0xe5), ...tee(VTMP), ...get(VTMP), ...simd(0x41), ...simd(0x4d), ...simd(0x50), ...set(BAD));
+      else body.push(...get(BADS), ...get(r), ...get(r), 0x93, ...tee(FTMP), ...get(FTMP), 0x5b, 0x45, 0x72, ...set(BADS));
+    });
+    body.push(...get(I), 0x41, ...s32(vector ? 16 : 4), 0x6a, ...set(I), 0x0c, ...u32(0), 0x0b, 0x0b);
+  };
+  pass(true, get(VEND));
+  pass(false, [...get(N), 0x41, ...s32(2), 0x74]);
+  body.push(...get(BAD), ...simd(0x53), ...get(BADS), 0x72, 0x0b);
+
+  const locals = vec([[...u32(3), I32], [...u32(2 + S + R), V128], [...u32(1 + S + R), F32]]);
+  const func = [...locals, ...body];
+  const pages = Math.max(1, Math.ceil(at.bytes / 65536));
+  return Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([[0x60, ...vec([[I32]]), ...vec([[I32]])]])),
+    ...section(3, vec([u32(0)])),
+    ...section(5, vec([[0x00, ...u32(pages)]])),
+    ...section(7, vec([[...name('run'), 0x00, ...u32(0)], [...name('mem'), 0x02, ...u32(0)]])),
+    ...section(10, vec([[...u32(func.length), ...func]])),
+  ]);
+}
+
+/** A block with a non-finite value: its values' range and the outputs that had one. */
+export interface KernelRefusal {
+  from: number;
+  to: number;
+  outputs: string[];
+}
+
+/** One kernel, compiled once, run over any number of parameters. */
+export class UpdateKernelRunner {
+  private readonly run: (n: number) => number;
+  private readonly memory: Float32Array;
+  private readonly at: Layout;
+
+  constructor(readonly kernel: UpdateKernel, readonly block = KERNEL_BLOCK) {
+    if (!Number.isInteger(block) || block < 1) throw new Error(`internal error: a kernel block is a positive number of values, not ${block}`);
+    this.at = layout(kernel, block);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(kernel, this.at)));
+    const exports = instance.exports as { run: (n: number) => number; mem: WebAssembly.Memory };
+    this.run = exports.run;
+    this.memory = new Float32Array(exports.mem.buffer);
+  }
+
+  /**
+   * Computes every value of `inputs` (in kernel.inputs order, equal lengths) with `scalars` (in
+   * kernel.scalars order, the computed ones filled in), writing kernel.outputs into `outputs`
+   * block by block. An output may be an input's array: a block is read before it is written.
+   * Stops at the first block with a non-finite value, leaving it and what follows unwritten.
+   */
+  apply(inputs: readonly Float32Array[], scalars: Float32Array, outputs: readonly Float32Array[]): KernelRefusal | undefined {
+    const { memory, at, block } = this;
+    memory.set(scalars, at.scalarsAt / 4);
+    const n = inputs[0]?.length ?? 0;
+    for (let lo = 0; lo < n; lo += block) {
+      const hi = Math.min(n, lo + block);
+      inputs.forEach((a, j) => memory.set(a.subarray(lo, hi), at.inputAt(j) / 4));
+      if (this.run(hi - lo) !== 0) return { from: lo, to: hi - 1, outputs: this.kernel.outputs.filter((_, q) => !this.written(q, hi - lo).every(Number.isFinite)).map((o) => o.name) };
+      outputs.forEach((a, q) => a.set(this.written(q, hi - lo), lo));
+    }
+    return undefined;
+  }
+
+  /** The first n values of output q's block. */
+  private written(q: number, n: number): Float32Array {
+    const from = this.at.outputAt(q) / 4;
+    return this.memory.subarray(from, from + n);
+  }
+}

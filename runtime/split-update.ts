@@ -3,7 +3,11 @@
  * returned the gradients the optimizer applies; the update graph then runs over each parameter
  * in flat chunks of at most UPDATE_CHUNK values, and each chunk's new parameter and state
  * values are written over the old ones in place. The process so holds one copy of the
- * parameters and their state, and a step's new values come back a chunk at a time.
+ * parameters and their state, and a step's new values come back a chunk at a time. Where the
+ * manifest has the graph's kernel (runtime/update-kernel.ts), the graph runs once a parameter
+ * on an empty chunk, for the scalars the kernel reads and the update count, and the kernel
+ * computes the values in place: the same bits, without a pass over memory per operation or
+ * onnxruntime-node's copy of every output.
  *
  * Commit: a chunk is written only when all its outputs are finite. The trainer has checked the
  * gradients first, and from finite gradients, parameters and state AdamW and SGD give finite

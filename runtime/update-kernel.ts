@@ -44,6 +44,16 @@ function s32(n: number): number[] {
   }
 }
 
+/** The opcodes used, by their names in the WebAssembly text format. */
+const OP = {
+  block: 0x02, loop: 0x03, br: 0x0c, brIf: 0x0d, end: 0x0b, voidType: 0x40,
+  localGet: 0x20, localSet: 0x21, localTee: 0x22,
+  i32Const: 0x41, i32Eqz: 0x45, i32GeU: 0x4f, i32Add: 0x6a, i32And: 0x71, i32Or: 0x72, i32Shl: 0x74,
+  f32Load: 0x2a, f32Store: 0x38, f32Eq: 0x5b, f32Sub: 0x93,
+} as const;
+/** The SIMD opcodes used (after the 0xfd prefix). */
+const SIMD = { v128Load: 0x00, v128Store: 0x0b, f32x4Splat: 0x13, f32x4Eq: 0x41, v128Not: 0x4d, v128Or: 0x50, v128AnyTrue: 0x53, f32x4Sub: 0xe5 } as const;
+
 const section = (id: number, body: number[]) => [id, ...u32(body.length), ...body];
 const vec = (items: number[][]) => [...u32(items.length), ...items.flat()];
 const name = (s: string) => [...u32(s.length), ...[...s].map((c) => c.charCodeAt(0))];
@@ -89,36 +99,41 @@ function moduleBytes(k: UpdateKernel, at: Layout): Uint8Array<ArrayBuffer> {
   const FTMP = 6 + S + R;
   const fScalar = (s: number) => 7 + S + R + s;
   const fReg = (r: number) => 7 + 2 * S + R + r;
-  const get = (l: number) => [0x20, ...u32(l)];
-  const set = (l: number) => [0x21, ...u32(l)];
-  const tee = (l: number) => [0x22, ...u32(l)];
+  const get = (l: number) => [OP.localGet, ...u32(l)];
+  const set = (l: number) => [OP.localSet, ...u32(l)];
+  const tee = (l: number) => [OP.localTee, ...u32(l)];
+  const i32 = (v: number) => [OP.i32Const, ...s32(v)];
   const memarg = (align: number, offset: number) => [...u32(align), ...u32(offset)];
   const operand = (a: KernelOperand, vector: boolean) => ('register' in a ? get(vector ? vReg(a.register) : fReg(a.register)) : get(vector ? vScalar(a.scalar) : fScalar(a.scalar)));
+  // Loads and stores at byte offset i of a stream: 16-byte vectors (align 2^4) or 4-byte floats (2^2).
+  const load = (vector: boolean, at: number) => (vector ? [...simd(SIMD.v128Load), ...memarg(4, at)] : [OP.f32Load, ...memarg(2, at)]);
+  const store = (vector: boolean, at: number) => (vector ? [...simd(SIMD.v128Store), ...memarg(4, at)] : [OP.f32Store, ...memarg(2, at)]);
 
   const body: number[] = [];
   // The scalars, read once: as f32 and splatted to f32x4.
-  for (let s = 0; s < S; s++) body.push(0x41, ...s32(0), 0x2a, ...memarg(2, at.scalarsAt + 4 * s), ...tee(fScalar(s)), ...simd(0x13), ...set(vScalar(s)));
+  for (let s = 0; s < S; s++) body.push(...i32(0), OP.f32Load, ...memarg(2, at.scalarsAt + 4 * s), ...tee(fScalar(s)), ...simd(SIMD.f32x4Splat), ...set(vScalar(s)));
   // vend = (n & ~3) * 4: the bytes covered four values at a time.
-  body.push(...get(N), 0x41, ...s32(-4), 0x71, 0x41, ...s32(2), 0x74, ...set(VEND));
+  body.push(...get(N), ...i32(-4), OP.i32And, ...i32(2), OP.i32Shl, ...set(VEND));
+  /** One loop over the values: i from where it stands to `end` (bytes), 16 or 4 bytes a turn. */
   const pass = (vector: boolean, end: number[]) => {
-    body.push(0x02, 0x40, 0x03, 0x40, ...get(I), ...end, 0x4f, 0x0d, ...u32(1));
-    k.inputs.forEach((_, j) => body.push(...get(I), ...(vector ? [...simd(0x00), ...memarg(4, at.inputAt(j))] : [0x2a, ...memarg(2, at.inputAt(j))]), ...set(vector ? vReg(j) : fReg(j))));
+    body.push(OP.block, OP.voidType, OP.loop, OP.voidType, ...get(I), ...end, OP.i32GeU, OP.brIf, ...u32(1));
+    k.inputs.forEach((_, j) => body.push(...get(I), ...load(vector, at.inputAt(j)), ...set(vector ? vReg(j) : fReg(j))));
     k.code.forEach((c, x) => {
       for (const a of c.args) body.push(...operand(a, vector));
       body.push(...(vector ? OPS[c.op].vector : OPS[c.op].scalar), ...set(vector ? vReg(k.inputs.length + x) : fReg(k.inputs.length + x)));
     });
     k.outputs.forEach((o, q) => {
       const r = vector ? vReg(o.register) : fReg(o.register);
-      body.push(...get(I), ...get(r), ...(vector ? [...simd(0x0b), ...memarg(4, at.outputAt(q))] : [0x38, ...memarg(2, at.outputAt(q))]));
+      body.push(...get(I), ...get(r), ...store(vector, at.outputAt(q)));
       // x - x is 0 for every finite x and NaN for NaN and both infinities; NaN != NaN.
-      if (vector) body.push(...get(BAD), ...get(r), ...get(r), ...simd(0xe5), ...tee(VTMP), ...get(VTMP), ...simd(0x41), ...simd(0x4d), ...simd(0x50), ...set(BAD));
-      else body.push(...get(BADS), ...get(r), ...get(r), 0x93, ...tee(FTMP), ...get(FTMP), 0x5b, 0x45, 0x72, ...set(BADS));
+      if (vector) body.push(...get(BAD), ...get(r), ...get(r), ...simd(SIMD.f32x4Sub), ...tee(VTMP), ...get(VTMP), ...simd(SIMD.f32x4Eq), ...simd(SIMD.v128Not), ...simd(SIMD.v128Or), ...set(BAD));
+      else body.push(...get(BADS), ...get(r), ...get(r), OP.f32Sub, ...tee(FTMP), ...get(FTMP), OP.f32Eq, OP.i32Eqz, OP.i32Or, ...set(BADS));
     });
-    body.push(...get(I), 0x41, ...s32(vector ? 16 : 4), 0x6a, ...set(I), 0x0c, ...u32(0), 0x0b, 0x0b);
+    body.push(...get(I), ...i32(vector ? 16 : 4), OP.i32Add, ...set(I), OP.br, ...u32(0), OP.end, OP.end);
   };
   pass(true, get(VEND));
-  pass(false, [...get(N), 0x41, ...s32(2), 0x74]);
-  body.push(...get(BAD), ...simd(0x53), ...get(BADS), 0x72, 0x0b);
+  pass(false, [...get(N), ...i32(2), OP.i32Shl]);
+  body.push(...get(BAD), ...simd(SIMD.v128AnyTrue), ...get(BADS), OP.i32Or, OP.end);
 
   const locals = vec([[...u32(3), I32], [...u32(2 + S + R), V128], [...u32(1 + S + R), F32]]);
   const func = [...locals, ...body];

@@ -14,6 +14,7 @@
  * The module is compiled synchronously: AdamW's is 682 bytes, well under the 4 KiB that Chrome
  * allows a synchronous compile on a page's main thread.
  */
+import { UserError } from '../contract/errors.ts';
 import type { KernelOperand, UpdateKernel } from '../contract/manifest.ts';
 
 /** Values per block: 8K float32 values, 32 KiB of each stream. */
@@ -148,6 +149,29 @@ function moduleBytes(k: UpdateKernel, at: Layout): Uint8Array<ArrayBuffer> {
   ]);
 }
 
+/**
+ * What is wrong with a kernel read from a manifest, if anything: every operand names a scalar
+ * or a register written before it, every op has its operand count, every output a register.
+ */
+function kernelProblem(k: UpdateKernel): string | undefined {
+  const count = (v: unknown) => (Array.isArray(v) ? v.length : -1);
+  if (count(k?.inputs) < 1 || count(k.scalars) < 0 || count(k.code) < 0 || count(k.outputs) < 1) return 'it needs inputs, scalars, code and outputs as lists';
+  const index = (v: unknown, below: number) => Number.isInteger(v) && (v as number) >= 0 && (v as number) < below;
+  for (const [x, c] of k.code.entries()) {
+    const ops = OPS[c?.op];
+    if (!ops) return `instruction ${x} has the op ${JSON.stringify(c?.op)}`;
+    const arity = c.op === 'Sqrt' || c.op === 'Neg' ? 1 : 2;
+    if (count(c.args) !== arity) return `instruction ${x} (${c.op}) has ${count(c.args)} operands, not ${arity}`;
+    for (const a of c.args) {
+      const ok = a && 'register' in a ? index(a.register, k.inputs.length + x) : a && 'scalar' in a ? index(a.scalar, k.scalars.length) : false;
+      if (!ok) return `instruction ${x} (${c.op}) reads ${JSON.stringify(a)}, which is not a scalar or a register written before it`;
+    }
+  }
+  for (const o of k.outputs) if (!index(o?.register, k.inputs.length + k.code.length)) return `output ${JSON.stringify(o?.name)} names register ${JSON.stringify(o?.register)}`;
+  for (const [i, sc] of k.scalars.entries()) if (!(sc && (('value' in sc && typeof sc.value === 'number') || ('output' in sc && typeof sc.output === 'string')))) return `scalar ${i} is neither a value nor an output`;
+  return undefined;
+}
+
 /** A block with a non-finite value: its values' range and the outputs that had one. */
 export interface KernelRefusal {
   from: number;
@@ -163,6 +187,8 @@ export class UpdateKernelRunner {
 
   constructor(readonly kernel: UpdateKernel, readonly block = KERNEL_BLOCK) {
     if (!Number.isInteger(block) || block < 1) throw new Error(`internal error: a kernel block is a positive number of values, not ${block}`);
+    const wrong = kernelProblem(kernel);
+    if (wrong) throw new UserError(`the artifacts' update kernel (manifest.json graphs.update.kernel) is malformed: ${wrong}`, 'recompile the artifacts with `lor2c compile`');
     this.at = layout(kernel, block);
     const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(kernel, this.at)));
     const exports = instance.exports as { run: (n: number) => number; mem: WebAssembly.Memory };

@@ -96,3 +96,18 @@ test('a NaN scalar makes every block non-finite: nothing is written', (t) => {
   t.deepEqual(new UpdateKernelRunner(kernel, 8).apply(inputs, Float32Array.of(0.9, Number.NaN, 1e-8), got)?.from, 0);
   t.true(got[0]!.every((v) => v === 0));
 });
+
+test('a malformed kernel in a manifest is refused with what is wrong, not compiled', (t) => {
+  const broken: [string, UpdateKernel, RegExp][] = [
+    ['a register read before it is written', { ...kernel, code: [{ op: 'Mul', args: [{ register: 3 }, { scalar: 0 }] }] }, /instruction 0 \(Mul\) reads \{"register":3\}/],
+    ['an unknown op', { ...kernel, code: [{ op: 'Exp' as 'Neg', args: [{ register: 0 }] }] }, /the op "Exp"/],
+    ['a missing operand', { ...kernel, code: [{ op: 'Add', args: [{ register: 0 }] }] }, /1 operands, not 2/],
+    ['a scalar out of range', { ...kernel, code: [{ op: 'Add', args: [{ register: 0 }, { scalar: 9 }] }] }, /reads \{"scalar":9\}/],
+    ['an output past the registers', { ...kernel, outputs: [{ name: 'p.next', register: 99 }] }, /output "p.next" names register 99/],
+  ];
+  for (const [what, k, message] of broken) {
+    const e = t.throws(() => new UpdateKernelRunner(k), undefined, what);
+    t.regex(e!.message, message, what);
+    t.is(e!.name, 'UserError', what);
+  }
+});

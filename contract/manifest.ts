@@ -105,7 +105,8 @@ export interface UpdateKernel {
   outputs: { name: string; register: number }[];
 }
 
-export type KernelOp = 'Add' | 'Sub' | 'Mul' | 'Div' | 'Sqrt' | 'Neg';
+/** Where(c, x, y): x where the scalar c is not 0, else y (ONNX's Where over a per-parameter flag, read as float32 0 or 1). */
+export type KernelOp = 'Add' | 'Sub' | 'Mul' | 'Div' | 'Sqrt' | 'Neg' | 'Where';
 
 export type KernelOperand = { register: number } | { scalar: number };
 

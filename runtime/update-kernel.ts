@@ -68,6 +68,9 @@ const OPS: Record<UpdateKernel['code'][number]['op'], { vector: number[]; scalar
   Div: { vector: simd(0xe7), scalar: [0x95] },
   Sqrt: { vector: simd(0xe3), scalar: [0x91] },
   Neg: { vector: simd(0xe1), scalar: [0x8c] },
+  // Where(c, x, y), pushed as x, y, c: a lane mask c != 0 picks x's bits (v128.bitselect), or
+  // the scalar select does.
+  Where: { vector: [0xfd, 0x0c, ...new Array(16).fill(0), ...simd(0x42), ...simd(0x52)], scalar: [0x43, 0, 0, 0, 0, 0x5c, 0x1b] },
 };
 
 /** Byte layout of the module's memory: each input's block, each output's block, then the scalars. */
@@ -120,7 +123,9 @@ function moduleBytes(k: UpdateKernel, at: Layout): Uint8Array<ArrayBuffer> {
     body.push(OP.block, OP.voidType, OP.loop, OP.voidType, ...get(I), ...end, OP.i32GeU, OP.brIf, ...u32(1));
     k.inputs.forEach((_, j) => body.push(...get(I), ...load(vector, at.inputAt(j)), ...set(vector ? vReg(j) : fReg(j))));
     k.code.forEach((c, x) => {
-      for (const a of c.args) body.push(...operand(a, vector));
+      // Where's condition comes last on the stack: the selects take it after both values.
+      const args = c.op === 'Where' ? [c.args[1]!, c.args[2]!, c.args[0]!] : c.args;
+      for (const a of args) body.push(...operand(a, vector));
       body.push(...(vector ? OPS[c.op].vector : OPS[c.op].scalar), ...set(vector ? vReg(k.inputs.length + x) : fReg(k.inputs.length + x)));
     });
     k.outputs.forEach((o, q) => {
@@ -157,18 +162,20 @@ function kernelProblem(k: UpdateKernel): string | undefined {
   const count = (v: unknown) => (Array.isArray(v) ? v.length : -1);
   if (count(k?.inputs) < 1 || count(k.scalars) < 0 || count(k.code) < 0 || count(k.outputs) < 1) return 'it needs inputs, scalars, code and outputs as lists';
   const index = (v: unknown, below: number) => Number.isInteger(v) && (v as number) >= 0 && (v as number) < below;
+  const has = (v: unknown, key: string) => typeof v === 'object' && v !== null && key in v;
   for (const [x, c] of k.code.entries()) {
     const ops = OPS[c?.op];
     if (!ops) return `instruction ${x} has the op ${JSON.stringify(c?.op)}`;
-    const arity = c.op === 'Sqrt' || c.op === 'Neg' ? 1 : 2;
+    const arity = c.op === 'Sqrt' || c.op === 'Neg' ? 1 : c.op === 'Where' ? 3 : 2;
     if (count(c.args) !== arity) return `instruction ${x} (${c.op}) has ${count(c.args)} operands, not ${arity}`;
+    if (c.op === 'Where' && !has(c.args[0], 'scalar')) return `instruction ${x} (Where) has a condition per element; it takes one per parameter`;
     for (const a of c.args) {
-      const ok = a && 'register' in a ? index(a.register, k.inputs.length + x) : a && 'scalar' in a ? index(a.scalar, k.scalars.length) : false;
+      const ok = has(a, 'register') ? index((a as { register: unknown }).register, k.inputs.length + x) : has(a, 'scalar') ? index((a as { scalar: unknown }).scalar, k.scalars.length) : false;
       if (!ok) return `instruction ${x} (${c.op}) reads ${JSON.stringify(a)}, which is not a scalar or a register written before it`;
     }
   }
   for (const o of k.outputs) if (!index(o?.register, k.inputs.length + k.code.length)) return `output ${JSON.stringify(o?.name)} names register ${JSON.stringify(o?.register)}`;
-  for (const [i, sc] of k.scalars.entries()) if (!(sc && (('value' in sc && typeof sc.value === 'number') || ('output' in sc && typeof sc.output === 'string')))) return `scalar ${i} is neither a value nor an output`;
+  for (const [i, sc] of k.scalars.entries()) if (!((has(sc, 'value') && typeof (sc as { value: unknown }).value === 'number') || (has(sc, 'output') && typeof (sc as { output: unknown }).output === 'string'))) return `scalar ${i} is neither a value nor an output`;
   return undefined;
 }
 

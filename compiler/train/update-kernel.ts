@@ -10,12 +10,13 @@
  *
  * What is read off: a node with a tensor operand is an element node; it must be one of
  * Add / Sub / Mul / Div / Sqrt / Neg (each one IEEE float32 operation, in WebAssembly as in
- * ORT's kernels: the same bits), and its other operands float32 scalars: a constant (its value
+ * ORT's kernels: the same bits) or a Where whose condition is a bool scalar (read as float32 0
+ * or 1), and its other operands float32 scalars: a constant (its value
  * goes into the code) or a value the graph computes from the step and the parameter's group
  * (it becomes a graph output, role 'operand', which the trainer reads from one run of the graph
  * on an empty chunk). The reductions behind the `nonfinite` flag are left to the kernel, which
- * checks every value it writes. Any other node over tensors (a Where on the elements, a Cast)
- * and no kernel is derived: the trainer then runs the graph a chunk at a time, as before.
+ * checks every value it writes. Any other node over tensors (a Where on a condition per
+ * element, a Cast) and no kernel is derived: the trainer then runs the graph a chunk at a time, as before.
  */
 import type { KernelOp, KernelOperand, UpdateKernel } from '../../contract/manifest.ts';
 import { GraphBuilder } from '../graph/builder.ts';
@@ -29,7 +30,10 @@ import { valueInfoFromType, valueTypeFromInfo } from '../shapes/types.ts';
 import { NONFINITE } from './nonfinite.ts';
 import type { GraphInterface } from './step-graph.ts';
 
-const ELEMENT_OPS: ReadonlySet<string> = new Set<KernelOp>(['Add', 'Sub', 'Mul', 'Div', 'Sqrt', 'Neg']);
+const ELEMENT_OPS: ReadonlySet<string> = new Set<KernelOp>(['Add', 'Sub', 'Mul', 'Div', 'Sqrt', 'Neg', 'Where']);
+
+/** Operands per op. */
+const ARITY: Readonly<Record<KernelOp, number>> = { Add: 2, Sub: 2, Mul: 2, Div: 2, Sqrt: 1, Neg: 1, Where: 3 };
 
 /** The kernel of a finished update graph, adding its computed scalar operands as outputs; undefined (the graph unchanged) where it has no such form. */
 export function deriveUpdateKernel(model: Model, io: GraphInterface): UpdateKernel | undefined {
@@ -45,22 +49,25 @@ export function deriveUpdateKernel(model: Model, io: GraphInterface): UpdateKern
   const producers = g.producers();
   const scope = { graph: g, producer: (v: string) => producers.get(v) };
   const types = inferShapes(model);
-  const isFloatScalar = (v: string) => types.get(v)?.dtype === DataType.FLOAT && types.get(v)?.shape?.length === 0;
+  const isScalarOf = (v: string, dtype: DataType) => types.get(v)?.dtype === dtype && types.get(v)?.shape?.length === 0;
+  // Graph values the kernel reads per parameter; a Where's condition (a bool scalar, SGD's
+  // first-step flag) is read cast to float32 0 or 1. Added as outputs once the kernel is whole.
+  const computed: { value: string; cast: boolean }[] = [];
   const scalars: UpdateKernel['scalars'] = [];
   const scalarIndex = new Map<string, number>();
-  const computed: string[] = [];
   const code: UpdateKernel['code'] = [];
 
-  const scalarOperand = (v: string): KernelOperand | undefined => {
+  /** A scalar operand: float32, or with `condition` a bool (a Where's first input). */
+  const scalarOperand = (v: string, condition = false): KernelOperand | undefined => {
     let k = scalarIndex.get(v);
     if (k === undefined) {
       const init = constantTensor(scope, v);
       if (init) {
-        if (init.dataType !== DataType.FLOAT || init.dims.length !== 0) return undefined;
-        scalars.push({ value: tensorNumbers(init)[0]! });
+        if (init.dataType !== (condition ? DataType.BOOL : DataType.FLOAT) || init.dims.length !== 0) return undefined;
+        scalars.push({ value: Number(tensorNumbers(init)[0]!) });
       } else {
-        if (flagOnly.has(v) || register.has(v) || !isFloatScalar(v)) return undefined;
-        computed.push(v);
+        if (flagOnly.has(v) || register.has(v) || !isScalarOf(v, condition ? DataType.BOOL : DataType.FLOAT)) return undefined;
+        computed.push({ value: v, cast: condition });
         scalars.push({ output: `operand.${computed.length - 1}` });
       }
       k = scalars.length - 1;
@@ -79,13 +86,15 @@ export function deriveUpdateKernel(model: Model, io: GraphInterface): UpdateKern
     if (!elementwise) continue;
     if (node.domain !== '' || !ELEMENT_OPS.has(node.opType) || node.outputs.length !== 1) return undefined;
     const args: KernelOperand[] = [];
-    for (const v of reads) {
+    for (const [i, v] of reads.entries()) {
+      const condition = node.opType === 'Where' && i === 0;
       const r = register.get(v);
-      const operand = r !== undefined ? { register: r } : scalarOperand(v);
+      // A condition per element has no form here; one per parameter does.
+      const operand = r !== undefined ? (condition ? undefined : { register: r }) : scalarOperand(v, condition);
       if (!operand) return undefined;
       args.push(operand);
     }
-    if (args.length !== (node.opType === 'Sqrt' || node.opType === 'Neg' ? 1 : 2)) return undefined;
+    if (args.length !== ARITY[node.opType as KernelOp]) return undefined;
     register.set(node.outputs[0]!, inputs.length + code.length);
     code.push({ op: node.opType as KernelOp, args });
   }
@@ -100,9 +109,9 @@ export function deriveUpdateKernel(model: Model, io: GraphInterface): UpdateKern
     else if (isChunk(v)) return undefined;
   }
   const b = new GraphBuilder(g, 'kernel/');
-  computed.forEach((v, k) => {
+  computed.forEach(({ value, cast }, k) => {
     const name = `operand.${k}`;
-    b.op('Identity', [v], undefined, { outputs: [b.claim(name)] });
+    b.op(cast ? 'Cast' : 'Identity', [value], cast ? { to: DataType.FLOAT } : undefined, { outputs: [b.claim(name)] });
     g.outputs.push(valueInfoFromType(name, { dtype: DataType.FLOAT, shape: [] }));
     io.outputs.set(name, { role: 'operand' });
   });

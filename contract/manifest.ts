@@ -105,8 +105,13 @@ export interface UpdateKernel {
   outputs: { name: string; register: number }[];
 }
 
-/** Where(c, x, y): x where the scalar c is not 0, else y (ONNX's Where over a per-parameter flag, read as float32 0 or 1). */
-export type KernelOp = 'Add' | 'Sub' | 'Mul' | 'Div' | 'Sqrt' | 'Neg' | 'Where';
+/**
+ * The kernel's ops and their operand counts: ONNX's element-wise ops of those names. Where(c, x,
+ * y) is x where the scalar c is not 0, else y (a per-parameter flag, read as float32 0 or 1).
+ */
+export const KERNEL_OPS = { Add: 2, Sub: 2, Mul: 2, Div: 2, Sqrt: 1, Neg: 1, Where: 3 } as const;
+
+export type KernelOp = keyof typeof KERNEL_OPS;
 
 export type KernelOperand = { register: number } | { scalar: number };
 

@@ -60,6 +60,7 @@ export async function applySplitUpdate(u: SplitUpdate): Promise<{ problem?: stri
   // Inputs of one value per parameter, and those fed a chunk of each tensor.
   const perParameter = u.graph.inputs.filter((io) => io.shape.length === 0);
   const perChunk = u.graph.inputs.filter((io) => io.shape.length !== 0);
+  const kernel = u.kernel && kernelBindings(u.kernel, u.graph);
   let written = false;
   for (const p of u.parameters) {
     const param = u.params.get(p.name);
@@ -76,8 +77,8 @@ export async function applySplitUpdate(u: SplitUpdate): Promise<{ problem?: stri
       else fixed[io.name] = u.counter(io);
     }
     const n = param.data.length;
-    if (u.kernel) {
-      const refused = await kernelUpdate(u, u.kernel, p.name, fixed, tensorOf);
+    if (kernel) {
+      const refused = await kernelUpdate(u, kernel, p.name, fixed, tensorOf);
       if (refused) return written || refused.partial ? { problem: `${refused.problem}, after the values before it were updated in place`, partial: true } : { problem: refused.problem };
       written = true;
       continue;
@@ -109,29 +110,47 @@ export async function applySplitUpdate(u: SplitUpdate): Promise<{ problem?: stri
   return {};
 }
 
+/** The kernel with the update-graph inputs and outputs its code names, found once an update. */
+interface KernelBindings {
+  runner: UpdateKernelRunner;
+  inputs: IOInfo[];
+  outputs: IOInfo[];
+  /** The scalar slots (a parameter's update count), which the graph's empty-chunk run advances. */
+  counts: IOInfo[];
+}
+
+function kernelBindings(runner: UpdateKernelRunner, graph: GraphInfo): KernelBindings {
+  const find = (list: readonly IOInfo[], wanted: string) => {
+    const io = list.find((x) => x.name === wanted);
+    if (!io) throw new Error(`internal error: the update kernel names '${wanted}', which the update graph does not have`);
+    return io;
+  };
+  const k = runner.kernel;
+  return {
+    runner,
+    inputs: k.inputs.map((v) => find(graph.inputs, v)),
+    outputs: k.outputs.map((o) => find(graph.outputs, o.name)),
+    counts: graph.outputs.filter((io) => io.role === 'state.next' && io.shape.length === 0),
+  };
+}
+
 /**
  * One parameter's update by the kernel: the graph over an empty chunk gives the kernel's
  * computed scalars and the new update count, then the kernel writes the values in place.
  * Returns what went bad, and whether blocks of this parameter before it were written.
  */
-async function kernelUpdate(u: SplitUpdate, kernel: UpdateKernelRunner, name: string, fixed: Record<string, TensorValue>, tensorOf: (io: IOInfo) => Float32Array): Promise<{ problem: string; partial: boolean } | undefined> {
+async function kernelUpdate(u: SplitUpdate, kernel: KernelBindings, name: string, fixed: Record<string, TensorValue>, tensorOf: (io: IOInfo) => Float32Array): Promise<{ problem: string; partial: boolean } | undefined> {
   const feeds: Record<string, TensorValue> = { ...fixed };
   for (const io of u.graph.inputs) if (io.shape.length !== 0) feeds[io.name] = tensor('float32', new Float32Array(0), [0]);
   const out = await u.session.run(feeds);
   countBoundary(u.bytes, u.graph, feeds, out);
-  const k = kernel.kernel;
+  const k = kernel.runner.kernel;
   const scalars = Float32Array.from(k.scalars, (s) => ('value' in s ? s.value : (out[s.output]!.data as Float32Array)[0]!));
-  const counts = u.graph.outputs.filter((io) => io.role === 'state.next' && io.shape.length === 0);
-  const bad = [...k.scalars.flatMap((s, i) => ('output' in s && !Number.isFinite(scalars[i]!) ? [s.output] : [])), ...counts.filter((io) => !allFinite(out[io.name]!.data as Float32Array)).map((io) => io.name)];
+  const bad = [...k.scalars.flatMap((s, i) => ('output' in s && !Number.isFinite(scalars[i]!) ? [s.output] : [])), ...kernel.counts.filter((io) => !allFinite(out[io.name]!.data as Float32Array)).map((io) => io.name)];
   if (bad.length) return { problem: `non-finite values in the update of '${name}' (${bad.join(', ')})`, partial: false };
-  const byName = (list: readonly IOInfo[], wanted: string) => {
-    const io = list.find((x) => x.name === wanted);
-    if (!io) throw new Error(`internal error: the update kernel names '${wanted}', which the update graph does not have`);
-    return tensorOf(io);
-  };
-  const refused = kernel.apply(k.inputs.map((v) => byName(u.graph.inputs, v)), scalars, k.outputs.map((o) => byName(u.graph.outputs, o.name)));
+  const refused = kernel.runner.apply(kernel.inputs.map(tensorOf), scalars, kernel.outputs.map(tensorOf));
   if (refused) return { problem: `non-finite values in the update of '${name}' values ${refused.from}..${refused.to} (${refused.outputs.join(', ')})`, partial: refused.from > 0 };
-  for (const io of counts) u.state.set(`${name}:${io.slot}`, { shape: [], data: out[io.name]!.data as Float32Array });
+  for (const io of kernel.counts) u.state.set(`${name}:${io.slot}`, { shape: [], data: out[io.name]!.data as Float32Array });
   return undefined;
 }
 

@@ -15,7 +15,7 @@
  * allows a synchronous compile on a page's main thread.
  */
 import { UserError } from '../contract/errors.ts';
-import type { KernelOperand, UpdateKernel } from '../contract/manifest.ts';
+import { KERNEL_OPS, type KernelOp, type KernelOperand, type UpdateKernel } from '../contract/manifest.ts';
 
 /** Values per block: 8K float32 values, 32 KiB of each stream. */
 export const KERNEL_BLOCK = 1 << 13;
@@ -47,30 +47,38 @@ function s32(n: number): number[] {
 
 /** The opcodes used, by their names in the WebAssembly text format. */
 const OP = {
-  block: 0x02, loop: 0x03, br: 0x0c, brIf: 0x0d, end: 0x0b, voidType: 0x40,
+  block: 0x02, loop: 0x03, br: 0x0c, brIf: 0x0d, end: 0x0b, voidType: 0x40, select: 0x1b,
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
   i32Const: 0x41, i32Eqz: 0x45, i32GeU: 0x4f, i32Add: 0x6a, i32And: 0x71, i32Or: 0x72, i32Shl: 0x74,
-  f32Load: 0x2a, f32Store: 0x38, f32Eq: 0x5b, f32Sub: 0x93,
+  f32Load: 0x2a, f32Store: 0x38, f32Const: 0x43, f32Eq: 0x5b, f32Ne: 0x5c,
+  f32Neg: 0x8c, f32Sqrt: 0x91, f32Add: 0x92, f32Sub: 0x93, f32Mul: 0x94, f32Div: 0x95,
 } as const;
 /** The SIMD opcodes used (after the 0xfd prefix). */
-const SIMD = { v128Load: 0x00, v128Store: 0x0b, f32x4Splat: 0x13, f32x4Eq: 0x41, v128Not: 0x4d, v128Or: 0x50, v128AnyTrue: 0x53, f32x4Sub: 0xe5 } as const;
+const SIMD = {
+  v128Load: 0x00, v128Store: 0x0b, v128Const: 0x0c, f32x4Splat: 0x13, f32x4Eq: 0x41, f32x4Ne: 0x42,
+  v128Not: 0x4d, v128Or: 0x50, v128Bitselect: 0x52, v128AnyTrue: 0x53,
+  f32x4Neg: 0xe1, f32x4Sqrt: 0xe3, f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6, f32x4Div: 0xe7,
+} as const;
 
 const section = (id: number, body: number[]) => [id, ...u32(body.length), ...body];
 const vec = (items: number[][]) => [...u32(items.length), ...items.flat()];
 const name = (s: string) => [...u32(s.length), ...[...s].map((c) => c.charCodeAt(0))];
 const simd = (op: number) => [0xfd, ...u32(op)];
 
-/** The instruction bytes of each kernel op: vector (f32x4) and scalar (f32) forms. */
-const OPS: Record<UpdateKernel['code'][number]['op'], { vector: number[]; scalar: number[] }> = {
-  Add: { vector: simd(0xe4), scalar: [0x92] },
-  Sub: { vector: simd(0xe5), scalar: [0x93] },
-  Mul: { vector: simd(0xe6), scalar: [0x94] },
-  Div: { vector: simd(0xe7), scalar: [0x95] },
-  Sqrt: { vector: simd(0xe3), scalar: [0x91] },
-  Neg: { vector: simd(0xe1), scalar: [0x8c] },
-  // Where(c, x, y), pushed as x, y, c: a lane mask c != 0 picks x's bits (v128.bitselect), or
-  // the scalar select does.
-  Where: { vector: [0xfd, 0x0c, ...new Array(16).fill(0), ...simd(0x42), ...simd(0x52)], scalar: [0x43, 0, 0, 0, 0, 0x5c, 0x1b] },
+/** The instruction bytes of each kernel op, after its operands: vector (f32x4) and scalar (f32) forms. */
+const OPS: Record<KernelOp, { vector: number[]; scalar: number[] }> = {
+  Add: { vector: simd(SIMD.f32x4Add), scalar: [OP.f32Add] },
+  Sub: { vector: simd(SIMD.f32x4Sub), scalar: [OP.f32Sub] },
+  Mul: { vector: simd(SIMD.f32x4Mul), scalar: [OP.f32Mul] },
+  Div: { vector: simd(SIMD.f32x4Div), scalar: [OP.f32Div] },
+  Sqrt: { vector: simd(SIMD.f32x4Sqrt), scalar: [OP.f32Sqrt] },
+  Neg: { vector: simd(SIMD.f32x4Neg), scalar: [OP.f32Neg] },
+  // Where(c, x, y), pushed as x, y, c: the lanes where c != 0 take x's bits (v128.bitselect),
+  // or the scalar select does.
+  Where: {
+    vector: [...simd(SIMD.v128Const), ...new Array(16).fill(0), ...simd(SIMD.f32x4Ne), ...simd(SIMD.v128Bitselect)],
+    scalar: [OP.f32Const, 0, 0, 0, 0, OP.f32Ne, OP.select],
+  },
 };
 
 /** Byte layout of the module's memory: each input's block, each output's block, then the scalars. */
@@ -164,9 +172,8 @@ function kernelProblem(k: UpdateKernel): string | undefined {
   const index = (v: unknown, below: number) => Number.isInteger(v) && (v as number) >= 0 && (v as number) < below;
   const has = (v: unknown, key: string) => typeof v === 'object' && v !== null && key in v;
   for (const [x, c] of k.code.entries()) {
-    const ops = OPS[c?.op];
-    if (!ops) return `instruction ${x} has the op ${JSON.stringify(c?.op)}`;
-    const arity = c.op === 'Sqrt' || c.op === 'Neg' ? 1 : c.op === 'Where' ? 3 : 2;
+    if (!Object.hasOwn(KERNEL_OPS, c?.op)) return `instruction ${x} has the op ${JSON.stringify(c?.op)}`;
+    const arity = KERNEL_OPS[c.op];
     if (count(c.args) !== arity) return `instruction ${x} (${c.op}) has ${count(c.args)} operands, not ${arity}`;
     if (c.op === 'Where' && !has(c.args[0], 'scalar')) return `instruction ${x} (Where) has a condition per element; it takes one per parameter`;
     for (const a of c.args) {

@@ -56,10 +56,9 @@ function layerNormGrad(g: GradContext): (string | false)[] {
     invstd = g.op('Reciprocal', [g.op('Sqrt', [g.add(mean(g.mul(centered, centered)), g.c(layerNormAttributes(g.node).epsilon))])]);
   }
   const xhat = () => g.like(g.mul(g.sub(x, mu), invstd), x);
-  const dxhat = () => g.mul(g.dy(), g.x(1));
   const dx = () => {
+    const d = g.mul(g.dy(), g.x(1));
     if (!expandsWell(g)) {
-      const d = dxhat();
       const xh = xhat();
       return g.like(g.mul(invstd, g.sub(g.sub(d, mean(d)), g.mul(xh, mean(g.mul(d, xh))))), x);
     }
@@ -69,7 +68,6 @@ function layerNormGrad(g: GradContext): (string | false)[] {
     // b and c one number per normalised row. Four passes over the input's size after the two
     // reductions, where the factored form takes six, and xhat is never formed (as PyTorch's
     // CPU kernel computes it).
-    const d = dxhat();
     const meanDxhat = mean(d);
     const b = g.mul(g.mul(invstd, g.mul(invstd, invstd)), g.sub(g.mul(mu, meanDxhat), mean(g.mul(d, x))));
     const c = g.neg(g.add(g.mul(mu, b), g.mul(invstd, meanDxhat)));

@@ -18,7 +18,7 @@
  * checks every value it writes. Any other node over tensors (a Where on a condition per
  * element, a Cast) and no kernel is derived: the trainer then runs the graph a chunk at a time, as before.
  */
-import type { KernelOp, KernelOperand, UpdateKernel } from '../../contract/manifest.ts';
+import { KERNEL_OPS, type KernelOp, type KernelOperand, type UpdateKernel } from '../../contract/manifest.ts';
 import { GraphBuilder } from '../graph/builder.ts';
 import { constantTensor } from '../graph/constants.ts';
 import type { Model } from '../graph/graph.ts';
@@ -30,10 +30,7 @@ import { valueInfoFromType, valueTypeFromInfo } from '../shapes/types.ts';
 import { NONFINITE } from './nonfinite.ts';
 import type { GraphInterface } from './step-graph.ts';
 
-const ELEMENT_OPS: ReadonlySet<string> = new Set<KernelOp>(['Add', 'Sub', 'Mul', 'Div', 'Sqrt', 'Neg', 'Where']);
-
-/** Operands per op. */
-const ARITY: Readonly<Record<KernelOp, number>> = { Add: 2, Sub: 2, Mul: 2, Div: 2, Sqrt: 1, Neg: 1, Where: 3 };
+const isKernelOp = (op: string): op is KernelOp => Object.hasOwn(KERNEL_OPS, op);
 
 /** The kernel of a finished update graph, adding its computed scalar operands as outputs; undefined (the graph unchanged) where it has no such form. */
 export function deriveUpdateKernel(model: Model, io: GraphInterface): UpdateKernel | undefined {
@@ -84,19 +81,20 @@ export function deriveUpdateKernel(model: Model, io: GraphInterface): UpdateKern
       continue;
     }
     if (!elementwise) continue;
-    if (node.domain !== '' || !ELEMENT_OPS.has(node.opType) || node.outputs.length !== 1) return undefined;
+    const op = node.opType;
+    if (node.domain !== '' || !isKernelOp(op) || node.outputs.length !== 1) return undefined;
     const args: KernelOperand[] = [];
     for (const [i, v] of reads.entries()) {
-      const condition = node.opType === 'Where' && i === 0;
+      const condition = op === 'Where' && i === 0;
       const r = register.get(v);
       // A condition per element has no form here; one per parameter does.
       const operand = r !== undefined ? (condition ? undefined : { register: r }) : scalarOperand(v, condition);
       if (!operand) return undefined;
       args.push(operand);
     }
-    if (args.length !== ARITY[node.opType as KernelOp]) return undefined;
+    if (args.length !== KERNEL_OPS[op]) return undefined;
     register.set(node.outputs[0]!, inputs.length + code.length);
-    code.push({ op: node.opType as KernelOp, args });
+    code.push({ op, args });
   }
 
   const outputs: UpdateKernel['outputs'] = [];
